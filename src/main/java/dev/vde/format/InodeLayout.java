@@ -1,0 +1,191 @@
+package dev.vde.format;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Where each active module's bytes sit inside an inode: the core (fixed, {@link #CORE_SIZE} bytes), then module
+ * fields, then zero padding up to a multiple of {@link #ALIGNMENT}.
+ *
+ * <p>Invariants, checked by {@link #problems()}: (1) every field lies in {@code [CORE_SIZE, inodeSize)};
+ * (2) no two fields overlap; (3) {@code inodeSize} is a multiple of 64; (4) each field's size equals its
+ * module's registered inode bytes; (5) at most one field per module. A canonical layout has its fields in
+ * module-id order with no gaps; a layout that grew by claiming padding may have later ids at lower offsets
+ * (the field goes at the first free byte), which is why the descriptor stores offsets rather than deriving them.
+ */
+public record InodeLayout(int inodeSize, List<Field> fields) {
+  /** Bytes of the inode core; see {@code inode.Inode} for its fields. */
+  public static final int CORE_SIZE = 304;
+  public static final int ALIGNMENT = 64;
+  /** Bytes one field entry takes in the superblock. */
+  public static final int FIELD_ENTRY_SIZE = 8;
+
+  /** One module's field: {@code size} bytes at {@code offset} from the start of the inode. */
+  public record Field(int moduleId, int offset, int size) {
+    public int end() {
+      return offset + size;
+    }
+  }
+
+  public InodeLayout {
+    fields = List.copyOf(fields);
+  }
+
+  public static int align(int bytes) {
+    return (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+  }
+
+  /** Core, then the fields of every module in {@code manifest} with inode bytes, in id order, then padding. */
+  public static InodeLayout canonical(long manifest) {
+    List<Field> fs = new ArrayList<>();
+    int off = CORE_SIZE;
+    for (Module m : Module.fromManifest(manifest)) {
+      if (m.inodeBytes() > 0) {
+        fs.add(new Field(m.id(), off, m.inodeBytes()));
+        off += m.inodeBytes();
+      }
+    }
+    return new InodeLayout(align(off), fs);
+  }
+
+  /** First byte after the last field (or after the core). */
+  public int usedEnd() {
+    int end = CORE_SIZE;
+    for (Field f : fields) {
+      end = Math.max(end, f.end());
+    }
+    return end;
+  }
+
+  /** Free padding bytes at the end of each inode. */
+  public int paddingBytes() {
+    return inodeSize - usedEnd();
+  }
+
+  public Field fieldFor(int moduleId) {
+    for (Field f : fields) {
+      if (f.moduleId() == moduleId) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  public Field fieldFor(Module m) {
+    return fieldFor(m.id());
+  }
+
+  /** True when {@code m}'s field fits in the current padding (a pure check, no I/O). */
+  public boolean canClaim(Module m) {
+    return m.inodeBytes() > 0 && fieldFor(m) == null && m.inodeBytes() <= paddingBytes();
+  }
+
+  /** This layout with {@code m}'s field at the first free padding byte; the inode size is unchanged. */
+  public InodeLayout claim(Module m) {
+    if (!canClaim(m)) {
+      throw new IllegalStateException(m.abbreviation() + " does not fit in " + paddingBytes() + " bytes of padding");
+    }
+    List<Field> fs = new ArrayList<>(fields);
+    fs.add(new Field(m.id(), usedEnd(), m.inodeBytes()));
+    return new InodeLayout(inodeSize, fs);
+  }
+
+  /** Fields sorted by offset. */
+  public List<Field> fieldsByOffset() {
+    List<Field> fs = new ArrayList<>(fields);
+    fs.sort(Comparator.comparingInt(Field::offset));
+    return fs;
+  }
+
+  /** Descriptions of every broken invariant; empty when the layout is sound. */
+  public List<String> problems() {
+    List<String> out = new ArrayList<>();
+    if (inodeSize < align(CORE_SIZE) || inodeSize % ALIGNMENT != 0 || inodeSize > 4096) {
+      out.add("inode size " + inodeSize + " is not a multiple of 64 in [320, 4096]");
+    }
+    int prevEnd = CORE_SIZE;
+    long seen = 0;
+    for (Field f : fieldsByOffset()) {
+      Module m = Module.byId(f.moduleId());
+      if (m == null) {
+        out.add("field for unknown module id " + f.moduleId());
+        continue;
+      }
+      if ((seen & m.bit()) != 0) {
+        out.add("two fields for module " + m.abbreviation());
+      }
+      seen |= m.bit();
+      if (f.size() != m.inodeBytes()) {
+        out.add(m.abbreviation() + " field is " + f.size() + " bytes, registry says " + m.inodeBytes());
+      }
+      if (f.offset() < prevEnd) {
+        out.add(m.abbreviation() + " field at " + f.offset() + " overlaps the core or the previous field");
+      }
+      if (f.end() > inodeSize) {
+        out.add(m.abbreviation() + " field ends at " + f.end() + ", past the inode size " + inodeSize);
+      }
+      prevEnd = Math.max(prevEnd, f.end());
+    }
+    return out;
+  }
+
+  /** Manifest bits of the modules that have a field. */
+  public long fieldManifest() {
+    long m = 0;
+    for (Field f : fields) {
+      m |= 1L << f.moduleId();
+    }
+    return m;
+  }
+
+  /** Writes the descriptor: u16 coreSize, u16 fieldCount, u32 zero, then 8 bytes per field. */
+  public void write(byte[] b, int off) {
+    Bytes.put16(b, off, CORE_SIZE);
+    Bytes.put16(b, off + 2, fields.size());
+    Bytes.put32(b, off + 4, 0);
+    int p = off + 8;
+    for (Field f : fields) {
+      Bytes.put16(b, p, f.moduleId());
+      Bytes.put16(b, p + 2, f.offset());
+      Bytes.put16(b, p + 4, f.size());
+      Bytes.put16(b, p + 6, 0);
+      p += FIELD_ENTRY_SIZE;
+    }
+  }
+
+  /** Bytes the descriptor takes with {@code fieldCount} fields. */
+  public static int encodedSize(int fieldCount) {
+    return 8 + fieldCount * FIELD_ENTRY_SIZE;
+  }
+
+  /**
+   * Reads a descriptor, checking its counts against {@code limit} (the end of the readable area). Returns null
+   * with the reason in {@code why[0]} when it is malformed.
+   */
+  public static InodeLayout read(byte[] b, int off, int limit, int inodeSize, String[] why) {
+    int core = Bytes.u16(b, off);
+    int count = Bytes.u16(b, off + 2);
+    if (core != CORE_SIZE) {
+      why[0] = "inode core size " + core + ", expected " + CORE_SIZE;
+      return null;
+    }
+    if (count > Module.values().length || off + encodedSize(count) > limit) {
+      why[0] = "inode layout has " + count + " fields, at most " + Module.values().length + " exist";
+      return null;
+    }
+    List<Field> fs = new ArrayList<>();
+    int p = off + 8;
+    for (int i = 0; i < count; i++) {
+      fs.add(new Field(Bytes.u16(b, p), Bytes.u16(b, p + 2), Bytes.u16(b, p + 4)));
+      p += FIELD_ENTRY_SIZE;
+    }
+    InodeLayout l = new InodeLayout(inodeSize, fs);
+    List<String> probs = l.problems();
+    if (!probs.isEmpty()) {
+      why[0] = "inode layout: " + String.join("; ", probs);
+      return null;
+    }
+    return l;
+  }
+}

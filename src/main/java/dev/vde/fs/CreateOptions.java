@@ -1,0 +1,81 @@
+package dev.vde.fs;
+
+import dev.vde.format.Module;
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * Options for {@link VirtualDisk#create}. Defaults: 4096-byte blocks, one inode per 16 KiB of volume (at least
+ * 64), metadata WAL of total/64 blocks clamped to [32, 8192], no modules, empty label.
+ */
+public final class CreateOptions {
+  private long sizeBytes;
+  private int blockSize = 4096;
+  private long inodeCount;
+  private long walBlocks;
+  private final Set<Module> modules = EnumSet.noneOf(Module.class);
+  private String label = "";
+
+  public static CreateOptions ofSize(long sizeBytes) {
+    CreateOptions o = new CreateOptions();
+    o.sizeBytes = sizeBytes;
+    return o;
+  }
+
+  public CreateOptions blockSize(int bs) {
+    this.blockSize = bs;
+    return this;
+  }
+
+  /** Number of inodes, including the unused inode 0; 0 picks the default. */
+  public CreateOptions inodeCount(long n) {
+    this.inodeCount = n;
+    return this;
+  }
+
+  /** Metadata WAL size in blocks; 0 picks the default. */
+  public CreateOptions walBlocks(long n) {
+    this.walBlocks = n;
+    return this;
+  }
+
+  public CreateOptions modules(Set<Module> ms) {
+    modules.clear();
+    modules.addAll(ms);
+    return this;
+  }
+
+  public CreateOptions module(Module m) {
+    modules.add(m);
+    return this;
+  }
+
+  public CreateOptions label(String l) {
+    this.label = l == null ? "" : l;
+    return this;
+  }
+
+  public long sizeBytes() {
+    return sizeBytes;
+  }
+
+  public int blockSize() {
+    return blockSize;
+  }
+
+  public long inodeCount() {
+    return inodeCount;
+  }
+
+  public long walBlocks() {
+    return walBlocks;
+  }
+
+  public Set<Module> modules() {
+    return EnumSet.copyOf(modules.isEmpty() ? EnumSet.noneOf(Module.class) : modules);
+  }
+
+  public String label() {
+    return label;
+  }
+}

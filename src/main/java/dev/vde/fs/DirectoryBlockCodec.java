@@ -1,0 +1,87 @@
+package dev.vde.fs;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Directory blocks (DIRE): the entries of one directory, packed. Layout: u16 count, u16 usedBytes (bytes of
+ * entries after the 8-byte header), u32 reserved, then entries {@code u32 inode, u8 type, u8 nameLength,
+ * name (UTF-8, 1..255 bytes)}. The trailer generation is the directory's inode number.
+ */
+public final class DirectoryBlockCodec {
+  public static final int HEADER_SIZE = 8;
+  public static final int ENTRY_OVERHEAD = 6;
+  public static final int MAX_NAME_BYTES = 255;
+
+  private DirectoryBlockCodec() {}
+
+  /** One directory entry. */
+  public record Entry(String name, long inode, int type) {
+    public int encodedSize() {
+      return ENTRY_OVERHEAD + name.getBytes(StandardCharsets.UTF_8).length;
+    }
+  }
+
+  /** Bytes available for entries in one block. */
+  public static int capacity(int blockSize) {
+    return blockSize - BlockCodec.TRAILER_SIZE - HEADER_SIZE;
+  }
+
+  public static byte[] write(int blockSize, List<Entry> entries, long dirInode) {
+    byte[] b = new byte[blockSize];
+    int p = HEADER_SIZE;
+    for (Entry e : entries) {
+      byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
+      Bytes.put32(b, p, (int) e.inode());
+      Bytes.put8(b, p + 4, e.type());
+      Bytes.put8(b, p + 5, name.length);
+      System.arraycopy(name, 0, b, p + ENTRY_OVERHEAD, name.length);
+      p += ENTRY_OVERHEAD + name.length;
+    }
+    if (p > blockSize - BlockCodec.TRAILER_SIZE) {
+      throw new IllegalStateException("directory entries overflow the block");
+    }
+    Bytes.put16(b, 0, entries.size());
+    Bytes.put16(b, 2, p - HEADER_SIZE);
+    BlockCodec.seal(b, BlockType.DIRECTORY, (int) dirInode);
+    return b;
+  }
+
+  /** Decodes a verified DIRE block, checking every length against the block. */
+  public static List<Entry> read(byte[] b, long blockNo, String resource) throws VdeCorruptedException {
+    int count = Bytes.u16(b, 0);
+    int used = Bytes.u16(b, 2);
+    int limit = b.length - BlockCodec.TRAILER_SIZE;
+    if (HEADER_SIZE + used > limit) {
+      throw new VdeCorruptedException(blockNo, "directory", "used bytes " + used + " exceed the block", resource);
+    }
+    List<Entry> out = new ArrayList<>(count);
+    int p = HEADER_SIZE;
+    int end = HEADER_SIZE + used;
+    for (int i = 0; i < count; i++) {
+      if (p + ENTRY_OVERHEAD > end) {
+        throw new VdeCorruptedException(blockNo, "directory", "entry " + i + " of " + count + " runs past used bytes",
+            resource);
+      }
+      long ino = Bytes.u32(b, p);
+      int type = Bytes.u8(b, p + 4);
+      int len = Bytes.u8(b, p + 5);
+      if (len == 0 || p + ENTRY_OVERHEAD + len > end) {
+        throw new VdeCorruptedException(blockNo, "directory", "entry " + i + " has bad name length " + len, resource);
+      }
+      String name = new String(b, p + ENTRY_OVERHEAD, len, StandardCharsets.UTF_8);
+      out.add(new Entry(name, ino, type));
+      p += ENTRY_OVERHEAD + len;
+    }
+    if (p != end) {
+      throw new VdeCorruptedException(blockNo, "directory",
+          "entries end at " + p + " but used bytes say " + end, resource);
+    }
+    return out;
+  }
+}

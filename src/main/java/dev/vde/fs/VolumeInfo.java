@@ -1,0 +1,34 @@
+package dev.vde.fs;
+
+import dev.vde.format.Module;
+import dev.vde.format.RegionDirectory;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A snapshot of a volume's vital figures, as {@code vde info} shows them.
+ *
+ * @param readOnlyReason why the volume is open read-only, or null when it is writable
+ * @param warnings conditions found at open that an operator should know (a damaged superblock copy, WAL
+ *     transactions replayed)
+ */
+public record VolumeInfo(
+    String path,
+    int formatMajor,
+    int formatMinor,
+    int blockSize,
+    long totalBlocks,
+    long freeBlocks,
+    int inodeSize,
+    long inodeCount,
+    long inodesUsed,
+    List<Module> modules,
+    List<RegionDirectory.Entry> regions,
+    UUID uuid,
+    String label,
+    long created,
+    long modified,
+    long sequence,
+    int paddingBytes,
+    String readOnlyReason,
+    List<String> warnings) {}
