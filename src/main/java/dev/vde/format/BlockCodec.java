@@ -66,15 +66,22 @@ public final class BlockCodec {
    */
   public static int verify(byte[] block, long blockNo, BlockType expected, String resource)
       throws VdeCorruptedException {
-    long stored = storedChecksum(block);
-    long actual = hash(block, 0, block.length - TRAILER_SIZE);
+    return verifyAt(block, 0, block.length, blockNo, expected, resource);
+  }
+
+  /** {@link #verify} for a block stored at {@code off} inside a larger buffer. */
+  public static int verifyAt(byte[] buf, int off, int blockSize, long blockNo, BlockType expected, String resource)
+      throws VdeCorruptedException {
+    int t = off + blockSize - TRAILER_SIZE;
+    long stored = Bytes.i64(buf, t + 8);
+    long actual = hash(buf, off, blockSize - TRAILER_SIZE);
     if (stored != actual) {
-      String what = Bytes.isZero(block, 0, block.length)
+      String what = Bytes.isZero(buf, off, blockSize)
           ? "block is all zero (never written, or lost)"
           : String.format("trailer checksum mismatch, expected=%016x found=%016x", actual, stored);
       throw new VdeCorruptedException(blockNo, expected.structure(), what, resource);
     }
-    int tag = storedTag(block);
+    int tag = Bytes.i32(buf, t);
     if (tag != expected.tag()) {
       BlockType found = BlockType.fromTag(tag);
       throw new VdeCorruptedException(blockNo, expected.structure(),
@@ -82,6 +89,6 @@ public final class BlockCodec {
               + (found == null ? "" : " (" + found.structure() + ")"),
           resource);
     }
-    return storedGeneration(block);
+    return Bytes.i32(buf, t + 4);
   }
 }

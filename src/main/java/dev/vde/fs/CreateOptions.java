@@ -6,7 +6,7 @@ import java.util.Set;
 
 /**
  * Options for {@link VirtualDisk#create}. Defaults: 4096-byte blocks, one inode per 16 KiB of volume (at least
- * 64), metadata WAL of total/64 blocks clamped to [32, 8192], no modules, empty label.
+ * 64), metadata WAL of total/32 blocks clamped to [64, 8192], no modules, empty label.
  */
 public final class CreateOptions {
   private long sizeBytes;

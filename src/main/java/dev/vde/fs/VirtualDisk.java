@@ -1,44 +1,723 @@
 package dev.vde.fs;
 
 import dev.vde.Progress;
+import dev.vde.VdeException;
+import dev.vde.VdeInvalidArgumentException;
+import dev.vde.VdeNoSpaceException;
+import dev.vde.VdeNotFoundException;
+import dev.vde.check.Verifier;
 import dev.vde.check.VerifyReport;
+import dev.vde.format.InodeLayout;
+import dev.vde.format.Module;
+import dev.vde.format.Superblock;
+import dev.vde.inode.Extent;
+import dev.vde.inode.ExtentMap;
+import dev.vde.inode.Inode;
 import dev.vde.io.BlockDevice;
-import java.io.Closeable;
+import dev.vde.io.FileBlockDevice;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
-/** API skeleton; implementation in progress. */
-public final class VirtualDisk implements Closeable {
-  public static VirtualDisk create(Path path, CreateOptions options) throws IOException { throw new UnsupportedOperationException(); }
-  public static VirtualDisk create(BlockDevice device, CreateOptions options) throws IOException { throw new UnsupportedOperationException(); }
-  public static VirtualDisk open(Path path) throws IOException { throw new UnsupportedOperationException(); }
-  public static VirtualDisk open(Path path, OpenOptions options) throws IOException { throw new UnsupportedOperationException(); }
-  public static VirtualDisk open(BlockDevice device, OpenOptions options) throws IOException { throw new UnsupportedOperationException(); }
-  public void writeFile(String path, byte[] data) throws IOException { throw new UnsupportedOperationException(); }
-  public long writeFile(String path, InputStream in) throws IOException { throw new UnsupportedOperationException(); }
-  public byte[] readFile(String path) throws IOException { throw new UnsupportedOperationException(); }
-  public long readFile(String path, OutputStream out) throws IOException { throw new UnsupportedOperationException(); }
-  public int read(String path, long position, byte[] buf, int off, int len) throws IOException { throw new UnsupportedOperationException(); }
-  public void write(String path, long position, byte[] data, int off, int len) throws IOException { throw new UnsupportedOperationException(); }
-  public void append(String path, byte[] data) throws IOException { throw new UnsupportedOperationException(); }
-  public void truncate(String path, long size) throws IOException { throw new UnsupportedOperationException(); }
-  public void delete(String path) throws IOException { throw new UnsupportedOperationException(); }
-  public void deleteRecursively(String path) throws IOException { throw new UnsupportedOperationException(); }
-  public void rename(String from, String to) throws IOException { throw new UnsupportedOperationException(); }
-  public void mkdir(String path) throws IOException { throw new UnsupportedOperationException(); }
-  public void mkdirs(String path) throws IOException { throw new UnsupportedOperationException(); }
-  public List<DirEntry> list(String path) throws IOException { throw new UnsupportedOperationException(); }
-  public FileStat stat(String path) throws IOException { throw new UnsupportedOperationException(); }
-  public boolean exists(String path) throws IOException { throw new UnsupportedOperationException(); }
-  public interface BatchWork { void run(VirtualDisk disk) throws IOException; }
-  public void batch(BatchWork work) throws IOException { throw new UnsupportedOperationException(); }
-  public VolumeInfo info() throws IOException { throw new UnsupportedOperationException(); }
-  public VerifyReport verify(Progress progress) throws IOException { throw new UnsupportedOperationException(); }
-  public boolean isReadOnly() { throw new UnsupportedOperationException(); }
-  public String readOnlyReason() { throw new UnsupportedOperationException(); }
-  public void checkpoint() throws IOException { throw new UnsupportedOperationException(); }
-  @Override public void close() throws IOException { throw new UnsupportedOperationException(); }
+/**
+ * An open vde volume: files and directories by absolute path ({@code /a/b/c}) inside one host file.
+ *
+ * <p>Every mutating call is atomic and durable when it returns: its metadata goes through the WAL, its file data
+ * is written to new blocks before the transaction that maps them commits. Concurrent callers share syncs
+ * (group commit); {@link #batch} runs many operations with one sync. Reads run concurrently with each other
+ * and with a writer; writers are serialized. The host file is locked while open, so a second open, in this
+ * process or another, fails with {@link dev.vde.VdeLockedException}.
+ */
+public final class VirtualDisk implements AutoCloseable {
+  private final Volume vol;
+  private final Path path;
+  private volatile boolean closed;
+  private final ThreadLocal<long[]> batchTicket = new ThreadLocal<>();
+
+  private VirtualDisk(Volume vol, Path path) {
+    this.vol = vol;
+    this.path = path;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Creates a new volume in a new host file (which must not exist); the file is sparse. */
+  public static VirtualDisk create(Path path, CreateOptions options) throws IOException {
+    Volume.plan(options);
+    FileBlockDevice dev;
+    try {
+      dev = FileBlockDevice.create(path);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw new VdeInvalidArgumentException("cannot create " + path + ": file already exists");
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new VdeInvalidArgumentException("cannot create " + path + ": parent directory does not exist");
+    }
+    try {
+      return new VirtualDisk(Volume.create(dev, options), path);
+    } catch (IOException | RuntimeException e) {
+      dev.close();
+      Files.deleteIfExists(path);
+      throw e;
+    }
+  }
+
+  /** Creates a new volume on an empty device (tests use a power-loss simulating one). */
+  public static VirtualDisk create(BlockDevice device, CreateOptions options) throws IOException {
+    return new VirtualDisk(Volume.create(device, options), null);
+  }
+
+  public static VirtualDisk open(Path path) throws IOException {
+    return open(path, OpenOptions.defaults());
+  }
+
+  public static VirtualDisk open(Path path, OpenOptions options) throws IOException {
+    if (!Files.exists(path)) {
+      throw new VdeNotFoundException(path + ": no such file");
+    }
+    if (Files.isDirectory(path)) {
+      throw new VdeInvalidArgumentException(path + " is a directory, not a vde image");
+    }
+    boolean deviceReadOnly = !options.readOnly() && !Files.isWritable(path);
+    FileBlockDevice dev = FileBlockDevice.open(path, options.readOnly() || deviceReadOnly);
+    return new VirtualDisk(Volume.open(dev, options.readOnly(), deviceReadOnly), path);
+  }
+
+  public static VirtualDisk open(BlockDevice device, OpenOptions options) throws IOException {
+    return new VirtualDisk(Volume.open(device, options.readOnly(), false), null);
+  }
+
+  /** Makes everything durable, checkpoints the WAL and releases the host file. */
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    vol.writerLock().lock();
+    try {
+      closed = true;
+      vol.close();
+    } finally {
+      vol.writerLock().unlock();
+    }
+  }
+
+  /** The host file, or null for a volume on another device. */
+  public Path path() {
+    return path;
+  }
+
+  /** The engine internals, for the verifier, the module tools and tests. */
+  public Volume volume() {
+    return vol;
+  }
+
+  public boolean isReadOnly() {
+    return vol.readOnlyReason() != null;
+  }
+
+  /** Why the volume is read-only, or null. */
+  public String readOnlyReason() {
+    return vol.readOnlyReason();
+  }
+
+  /** Forces a WAL checkpoint (everything committed goes in place; freed blocks become reusable). */
+  public void checkpoint() throws IOException {
+    checkOpen();
+    vol.checkWritable();
+    vol.writerLock().lock();
+    try {
+      vol.journal().checkpoint();
+    } finally {
+      vol.writerLock().unlock();
+    }
+  }
+
+  private void checkOpen() throws VdeException {
+    if (closed) {
+      throw new VdeException("volume is closed", path == null ? null : path.toString(), null);
+    }
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  /** Work inside one metadata transaction. */
+  @FunctionalInterface
+  interface TxnWork<T> {
+    T run(Txn t) throws IOException;
+  }
+
+  /** Runs {@code work} in a transaction under the writer lock, commits, then waits for durability. */
+  <T> T mutate(TxnWork<T> work) throws IOException {
+    checkOpen();
+    long ticket;
+    T result;
+    vol.writerLock().lock();
+    try {
+      Txn t = vol.begin();
+      try {
+        result = work.run(t);
+        ticket = vol.commit(t);
+      } catch (IOException | RuntimeException e) {
+        vol.abort(t);
+        throw e;
+      }
+    } finally {
+      vol.writerLock().unlock();
+    }
+    long[] batch = batchTicket.get();
+    if (batch != null) {
+      batch[0] = Math.max(batch[0], ticket);
+    } else if (ticket > 0) {
+      vol.journal().awaitDurable(ticket);
+    }
+    return result;
+  }
+
+  private <T> T inspect(Volume.IoSupplier<T> r) throws IOException {
+    checkOpen();
+    return vol.withStableState(r);
+  }
+
+  /** Work for {@link #batch}. */
+  @FunctionalInterface
+  public interface BatchWork {
+    void run(VirtualDisk disk) throws IOException;
+  }
+
+  /**
+   * Runs several operations and makes them durable together with one sync when this returns. Other writers
+   * wait meanwhile. Each operation is atomic on its own; the batch is written as one WAL transaction when it
+   * fits in the WAL, so a crash keeps all of it or none, and a larger batch is split at operation boundaries,
+   * in which case a crash before this returns may keep a prefix of whole operations.
+   */
+  public void batch(BatchWork work) throws IOException {
+    checkOpen();
+    if (batchTicket.get() != null) {
+      work.run(this);
+      return;
+    }
+    long[] holder = {0};
+    vol.writerLock().lock();
+    try {
+      batchTicket.set(holder);
+      work.run(this);
+    } finally {
+      batchTicket.remove();
+      vol.writerLock().unlock();
+    }
+    if (holder[0] > 0) {
+      vol.journal().awaitDurable(holder[0]);
+    }
+  }
+
+  // ---------------------------------------------------------------- paths
+
+  /** Splits and checks an absolute path; "/" gives an empty list. */
+  static List<String> parse(String p) throws VdeInvalidArgumentException {
+    if (p == null || p.isEmpty() || p.charAt(0) != '/') {
+      throw new VdeInvalidArgumentException("path '" + p + "' is not absolute (it must start with /)");
+    }
+    List<String> out = new ArrayList<>();
+    for (String c : p.split("/")) {
+      if (c.isEmpty()) {
+        continue;
+      }
+      if (c.equals(".") || c.equals("..")) {
+        throw new VdeInvalidArgumentException("path '" + p + "' contains '" + c + "'; use a normalized path");
+      }
+      if (c.indexOf('\0') >= 0) {
+        throw new VdeInvalidArgumentException("path '" + p + "' contains a NUL character");
+      }
+      int len = c.getBytes(StandardCharsets.UTF_8).length;
+      if (len > DirectoryBlockCodec.MAX_NAME_BYTES) {
+        throw new VdeInvalidArgumentException("name '" + c.substring(0, 20) + "...' is " + len + " bytes; at most "
+            + DirectoryBlockCodec.MAX_NAME_BYTES + " bytes of UTF-8");
+      }
+      out.add(c);
+    }
+    return out;
+  }
+
+  static String join(List<String> comps, int n) {
+    if (n == 0) {
+      return "/";
+    }
+    return "/" + String.join("/", comps.subList(0, n));
+  }
+
+  /** The slot of an existing path (the root gives a synthetic slot), or null when a component is missing. */
+  private Directories.Slot lookup(List<String> comps, String original) throws IOException {
+    Directories.Slot cur = new Directories.Slot(Inode.ROOT, Inode.TYPE_DIRECTORY, -1);
+    for (int i = 0; i < comps.size(); i++) {
+      if (cur.type() != Inode.TYPE_DIRECTORY) {
+        throw new VdeNotFoundException(original + ": " + join(comps, i) + " is not a directory");
+      }
+      Directories.Slot next = vol.directories.get(cur.inode()).names.get(comps.get(i));
+      if (next == null) {
+        return null;
+      }
+      cur = next;
+    }
+    return cur;
+  }
+
+  private Directories.Slot require(String p) throws IOException {
+    List<String> comps = parse(p);
+    Directories.Slot s = lookup(comps, p);
+    if (s == null) {
+      throw new VdeNotFoundException(p + ": no such file or directory");
+    }
+    return s;
+  }
+
+  private Directories.Dir parentOf(List<String> comps, String original) throws IOException {
+    if (comps.isEmpty()) {
+      throw new VdeInvalidArgumentException("the root directory cannot be the target of this operation");
+    }
+    Directories.Slot parent = lookup(comps.subList(0, comps.size() - 1), original);
+    if (parent == null) {
+      throw new VdeNotFoundException(original + ": parent directory " + join(comps, comps.size() - 1)
+          + " does not exist");
+    }
+    if (parent.type() != Inode.TYPE_DIRECTORY) {
+      throw new VdeNotFoundException(original + ": " + join(comps, comps.size() - 1) + " is not a directory");
+    }
+    return vol.directories.get(parent.inode());
+  }
+
+  private Inode requireFile(Txn t, String p) throws IOException {
+    Directories.Slot s = require(p);
+    if (s.type() != Inode.TYPE_FILE) {
+      throw new VdeInvalidArgumentException(p + " is a directory");
+    }
+    return vol.inodes.read(t, s.inode());
+  }
+
+  private byte[] emptyModuleArea(Txn t) {
+    return new byte[t.sb.inodeSize() - InodeLayout.CORE_SIZE];
+  }
+
+  private void ensureSpace(long blocks, String what) throws IOException {
+    if (vol.bitmap().allocatableFree() < blocks && vol.hasUnreleasedFrees()) {
+      vol.reclaimFreedBlocks();
+    }
+    long free = vol.bitmap().allocatableFree();
+    if (free < blocks) {
+      throw new VdeNoSpaceException(what + " needs " + blocks + " blocks of " + vol.blockSize() + " bytes but only "
+          + free + " are free");
+    }
+  }
+
+  // ---------------------------------------------------------------- files
+
+  /** Creates or replaces a file with {@code data}. The parent directory must exist. */
+  public void writeFile(String p, byte[] data) throws IOException {
+    List<String> comps = parse(p);
+    int payload = vol.payload();
+    long blocks = (data.length + (long) payload - 1) / payload;
+    mutate(t -> {
+      ensureSpace(blocks + 2, p);
+      return replaceContent(t, comps, p, data.length, blocks, (l, dst, off) -> {
+            long from = l * payload;
+            int n = (int) Math.min(payload, data.length - from);
+            System.arraycopy(data, (int) from, dst, off, n);
+          });
+    });
+  }
+
+  /** Creates or replaces a file with everything {@code in} yields; returns the bytes written. */
+  public long writeFile(String p, InputStream in) throws IOException {
+    List<String> comps = parse(p);
+    return mutate(t -> {
+      Directories.Dir dir = parentOf(comps, p);
+      String name = comps.get(comps.size() - 1);
+      Directories.Slot existing = dir.names.get(name);
+      if (existing != null && existing.type() == Inode.TYPE_DIRECTORY) {
+        throw new VdeInvalidArgumentException(p + " is a directory");
+      }
+      long ino = existing != null ? existing.inode() : vol.inodes.allocate(t);
+      int payload = vol.payload();
+      int chunkBlocks = FileData.IO_BLOCKS * 4;
+      byte[] chunk = new byte[chunkBlocks * payload];
+      List<Extent> xs = new ArrayList<>();
+      long total = 0;
+      long logical = 0;
+      long near = 0;
+      while (true) {
+        int n = in.readNBytes(chunk, 0, chunk.length);
+        if (n == 0) {
+          break;
+        }
+        long blocks = (n + (long) payload - 1) / payload;
+        final int got = n;
+        final long base = logical;
+        List<Extent> added = FileData.writeNew(t, ino, logical, blocks, near, (l, dst, off) -> {
+          int from = (int) ((l - base) * payload);
+          System.arraycopy(chunk, from, dst, off, Math.min(payload, got - from));
+        });
+        xs.addAll(added);
+        Extent last = added.get(added.size() - 1);
+        near = last.end();
+        total += n;
+        logical += blocks;
+        if (n < chunk.length) {
+          break;
+        }
+      }
+      finishReplace(t, dir, name, existing, ino, ExtentMap.normalize(xs), total);
+      return total;
+    });
+  }
+
+  private Void replaceContent(Txn t, List<String> comps, String p, long size, long blocks,
+      FileData.BlockSource src) throws IOException {
+    Directories.Dir dir = parentOf(comps, p);
+    String name = comps.get(comps.size() - 1);
+    Directories.Slot existing = dir.names.get(name);
+    if (existing != null && existing.type() == Inode.TYPE_DIRECTORY) {
+      throw new VdeInvalidArgumentException(p + " is a directory");
+    }
+    long ino = existing != null ? existing.inode() : vol.inodes.allocate(t);
+    List<Extent> xs = blocks == 0 ? List.of() : FileData.writeNew(t, ino, 0, blocks, 0, src);
+    finishReplace(t, dir, name, existing, ino, ExtentMap.normalize(xs), size);
+    return null;
+  }
+
+  private void finishReplace(Txn t, Directories.Dir dir, String name, Directories.Slot existing, long ino,
+      List<Extent> xs, long size) throws IOException {
+    long now = System.currentTimeMillis();
+    if (existing != null) {
+      Inode old = vol.inodes.read(t, ino);
+      for (Extent e : old.extents()) {
+        t.free(e.start(), e.count());
+      }
+      vol.inodes.write(t, old.withExtents(xs, size, old.indirectBlock(), now), old);
+    } else {
+      Inode fresh = new Inode(ino, Inode.TYPE_FILE, 0, 0644, 1, size, now, now, now, now, 0,
+          t.vol.journal().lastTicket() + 1, dir.inode, xs, emptyModuleArea(t));
+      vol.inodes.write(t, fresh, null);
+      vol.inodes.countUsed(t, 1);
+      vol.directories.add(t, dir, name, ino, Inode.TYPE_FILE);
+    }
+  }
+
+  /** The whole content of a file. */
+  public byte[] readFile(String p) throws IOException {
+    return inspect(() -> {
+      Inode ino = requireFile(null, p);
+      if (ino.size() > Integer.MAX_VALUE - 16) {
+        throw new VdeInvalidArgumentException(p + " is " + ino.size() + " bytes, too large for one array; use "
+            + "readFile(path, OutputStream)");
+      }
+      byte[] out = new byte[(int) ino.size()];
+      if (out.length > 0) {
+        FileData.read(vol, ino.number(), ino.extents(), ino.size(), 0, out, 0, out.length);
+      }
+      return out;
+    });
+  }
+
+  /** Streams a file's content to {@code out}; returns the bytes written. */
+  public long readFile(String p, OutputStream out) throws IOException {
+    return inspect(() -> {
+      Inode ino = requireFile(null, p);
+      byte[] buf = new byte[FileData.IO_BLOCKS * vol.payload()];
+      long pos = 0;
+      while (pos < ino.size()) {
+        int n = FileData.read(vol, ino.number(), ino.extents(), ino.size(), pos, buf, 0, buf.length);
+        out.write(buf, 0, n);
+        pos += n;
+      }
+      return pos;
+    });
+  }
+
+  /** Reads up to {@code len} bytes at {@code position}; returns the count, or -1 at end of file. */
+  public int read(String p, long position, byte[] buf, int off, int len) throws IOException {
+    if (position < 0 || off < 0 || len < 0 || off + len > buf.length) {
+      throw new VdeInvalidArgumentException("bad read range: position " + position + ", offset " + off + ", length "
+          + len + ", buffer " + buf.length);
+    }
+    return inspect(() -> {
+      Inode ino = requireFile(null, p);
+      return FileData.read(vol, ino.number(), ino.extents(), ino.size(), position, buf, off, len);
+    });
+  }
+
+  /**
+   * Writes {@code len} bytes at {@code position}, growing the file if needed (a gap reads as zeros). The
+   * affected blocks are written anew and switched in the transaction (copy-on-write).
+   */
+  public void write(String p, long position, byte[] data, int off, int len) throws IOException {
+    if (position < 0 || off < 0 || len < 0 || off + len > data.length) {
+      throw new VdeInvalidArgumentException("bad write range: position " + position + ", offset " + off
+          + ", length " + len + ", buffer " + data.length);
+    }
+    mutate(t -> {
+      writeAt(t, p, position < 0 ? 0 : position, data, off, len, false);
+      return null;
+    });
+  }
+
+  /** Appends {@code data} to a file. */
+  public void append(String p, byte[] data) throws IOException {
+    mutate(t -> {
+      writeAt(t, p, 0, data, 0, data.length, true);
+      return null;
+    });
+  }
+
+  private void writeAt(Txn t, String p, long position, byte[] data, int off, int len, boolean append)
+      throws IOException {
+    Inode old = requireFile(t, p);
+    long pos = append ? old.size() : position;
+    if (len == 0) {
+      return;
+    }
+    int payload = vol.payload();
+    long firstL = pos / payload;
+    long lastL = (pos + len - 1) / payload;
+    long n = lastL - firstL + 1;
+    ensureSpace(n + 1, p);
+    long oldSize = old.size();
+    List<Extent> oldXs = old.extents();
+    long prev = ExtentMap.physical(oldXs, firstL - 1);
+    List<Extent> added = FileData.writeNew(t, old.number(), firstL, n, prev < 0 ? 0 : prev + 1, (l, dst, o) -> {
+      long blockStart = l * payload;
+      boolean full = pos <= blockStart && pos + len >= blockStart + payload;
+      if (!full && blockStart < oldSize) {
+        byte[] cur = FileData.readBlockPayload(vol, old.number(), oldXs, l);
+        System.arraycopy(cur, 0, dst, o, payload);
+      }
+      long a = Math.max(pos, blockStart);
+      long b = Math.min(pos + len, blockStart + payload);
+      System.arraycopy(data, (int) (off + a - pos), dst, (int) (o + a - blockStart), (int) (b - a));
+    });
+    List<long[]> freed = new ArrayList<>();
+    List<Extent> kept = ExtentMap.unmap(oldXs, firstL, lastL + 1, freed);
+    t.free(freed);
+    List<Extent> xs = ExtentMap.map(kept, added);
+    vol.inodes.write(t, old.withExtents(xs, Math.max(oldSize, pos + len), old.indirectBlock(),
+        System.currentTimeMillis()), old);
+  }
+
+  /** Sets a file's size; growing adds zeros (a hole), shrinking frees the blocks past the new end. */
+  public void truncate(String p, long size) throws IOException {
+    if (size < 0) {
+      throw new VdeInvalidArgumentException("negative size " + size);
+    }
+    mutate(t -> {
+      Inode old = requireFile(t, p);
+      int payload = vol.payload();
+      List<Extent> xs = old.extents();
+      if (size < old.size()) {
+        long keep = (size + payload - 1) / payload;
+        List<long[]> freed = new ArrayList<>();
+        xs = ExtentMap.unmap(xs, keep, Long.MAX_VALUE, freed);
+        int tail = (int) (size % payload);
+        long last = size / payload;
+        if (tail != 0 && ExtentMap.physical(xs, last) >= 0) {
+          // The kept part of the last block is copied with its tail zeroed, so growing later reads zeros there.
+          byte[] cur = FileData.readBlockPayload(vol, old.number(), xs, last);
+          List<Extent> fresh = FileData.writeNew(t, old.number(), last, 1, 0,
+              (l, dst, o) -> System.arraycopy(cur, 0, dst, o, tail));
+          xs = ExtentMap.map(ExtentMap.unmap(xs, last, last + 1, freed), fresh);
+        }
+        t.free(freed);
+      }
+      vol.inodes.write(t, old.withExtents(xs, size, old.indirectBlock(), System.currentTimeMillis()), old);
+      return null;
+    });
+  }
+
+  // ---------------------------------------------------------------- namespace
+
+  /** Deletes a file or an empty directory. */
+  public void delete(String p) throws IOException {
+    List<String> comps = parse(p);
+    mutate(t -> {
+      Directories.Dir dir = parentOf(comps, p);
+      String name = comps.get(comps.size() - 1);
+      Directories.Slot s = dir.names.get(name);
+      if (s == null) {
+        throw new VdeNotFoundException(p + ": no such file or directory");
+      }
+      Inode ino = vol.inodes.read(t, s.inode());
+      if (ino.isDirectory()) {
+        if (!vol.directories.get(s.inode()).names.isEmpty()) {
+          throw new VdeInvalidArgumentException(p + ": directory not empty (use a recursive delete)");
+        }
+        adjustLinks(t, dir.inode, -1);
+        long gone = s.inode();
+        t.onPublish.add(() -> vol.directories.forget(gone));
+      }
+      vol.directories.remove(t, dir, name);
+      vol.inodes.free(t, vol.inodes.read(t, s.inode()));
+      return null;
+    });
+  }
+
+  /** Deletes a file, or a directory and everything below it (one transaction per entry, children first). */
+  public void deleteRecursively(String p) throws IOException {
+    Directories.Slot s = inspect(() -> require(p));
+    if (s.type() == Inode.TYPE_DIRECTORY) {
+      for (DirEntry e : list(p)) {
+        deleteRecursively(e.path());
+      }
+    }
+    if (!parse(p).isEmpty()) {
+      delete(p);
+    }
+  }
+
+  private void adjustLinks(Txn t, long dirIno, int delta) throws IOException {
+    Inode d = vol.inodes.read(t, dirIno);
+    vol.inodes.write(t, d.withLinks(d.linkCount() + delta, System.currentTimeMillis()), d);
+  }
+
+  /**
+   * Moves a file or directory. An existing file at {@code to} is replaced when {@code from} is a file; any other
+   * existing target is refused, as is moving a directory below itself.
+   */
+  public void rename(String from, String to) throws IOException {
+    List<String> fc = parse(from);
+    List<String> tc = parse(to);
+    if (fc.isEmpty() || tc.isEmpty()) {
+      throw new VdeInvalidArgumentException("cannot rename the root directory");
+    }
+    mutate(t -> {
+      Directories.Dir src = parentOf(fc, from);
+      String srcName = fc.get(fc.size() - 1);
+      Directories.Slot s = src.names.get(srcName);
+      if (s == null) {
+        throw new VdeNotFoundException(from + ": no such file or directory");
+      }
+      if (s.type() == Inode.TYPE_DIRECTORY && tc.size() > fc.size() && tc.subList(0, fc.size()).equals(fc)) {
+        throw new VdeInvalidArgumentException("cannot move " + from + " into itself (" + to + ")");
+      }
+      if (fc.equals(tc)) {
+        return null;
+      }
+      Directories.Dir dst = parentOf(tc, to);
+      String dstName = tc.get(tc.size() - 1);
+      Directories.Slot target = dst.names.get(dstName);
+      if (target != null) {
+        if (target.type() == Inode.TYPE_DIRECTORY || s.type() == Inode.TYPE_DIRECTORY) {
+          throw new VdeInvalidArgumentException(to + " already exists");
+        }
+        vol.directories.remove(t, dst, dstName);
+        vol.inodes.free(t, vol.inodes.read(t, target.inode()));
+      }
+      vol.directories.remove(t, src, srcName);
+      // In the same directory the block image has already lost srcName; add reads the transaction's copy.
+      vol.directories.add(t, dst, dstName, s.inode(), s.type());
+      long now = System.currentTimeMillis();
+      Inode moved = vol.inodes.read(t, s.inode());
+      vol.inodes.write(t, moved.withParent(dst.inode, now), moved);
+      if (s.type() == Inode.TYPE_DIRECTORY && src.inode != dst.inode) {
+        adjustLinks(t, src.inode, -1);
+        adjustLinks(t, dst.inode, +1);
+      }
+      return null;
+    });
+  }
+
+  /** Creates one directory; its parent must exist and the name must be free. */
+  public void mkdir(String p) throws IOException {
+    List<String> comps = parse(p);
+    mutate(t -> {
+      Directories.Dir parent = parentOf(comps, p);
+      String name = comps.get(comps.size() - 1);
+      if (parent.names.containsKey(name)) {
+        throw new VdeInvalidArgumentException(p + " already exists");
+      }
+      long n = vol.inodes.allocate(t);
+      long now = System.currentTimeMillis();
+      Inode d = new Inode(n, Inode.TYPE_DIRECTORY, 0, 0755, 2, 0, now, now, now, now, 0,
+          vol.journal().lastTicket() + 1, parent.inode, List.of(), emptyModuleArea(t));
+      vol.inodes.write(t, d, null);
+      vol.inodes.countUsed(t, 1);
+      vol.directories.add(t, parent, name, n, Inode.TYPE_DIRECTORY);
+      adjustLinks(t, parent.inode, +1);
+      t.onPublish.add(() -> vol.directories.registerEmpty(n));
+      return null;
+    });
+  }
+
+  /** Creates a directory and any missing parents; existing directories are fine. */
+  public void mkdirs(String p) throws IOException {
+    List<String> comps = parse(p);
+    for (int i = 1; i <= comps.size(); i++) {
+      String sub = join(comps, i);
+      List<String> prefix = comps.subList(0, i);
+      Directories.Slot s = inspect(() -> lookup(prefix, sub));
+      if (s == null) {
+        mkdir(sub);
+      } else if (s.type() != Inode.TYPE_DIRECTORY) {
+        throw new VdeInvalidArgumentException(sub + " exists and is not a directory");
+      }
+    }
+  }
+
+  /** Entries of a directory, sorted by name. */
+  public List<DirEntry> list(String p) throws IOException {
+    return inspect(() -> {
+      Directories.Slot s = require(p);
+      if (s.type() != Inode.TYPE_DIRECTORY) {
+        throw new VdeInvalidArgumentException(p + " is not a directory");
+      }
+      String base = p.endsWith("/") ? p : p + "/";
+      List<DirEntry> out = new ArrayList<>();
+      for (DirectoryBlockCodec.Entry e : vol.directories.get(s.inode()).entries()) {
+        long size = e.type() == Inode.TYPE_FILE ? vol.inodes.read(null, e.inode()).size() : 0;
+        out.add(new DirEntry(e.name(), base + e.name(), e.inode(),
+            e.type() == Inode.TYPE_FILE ? FileType.FILE : FileType.DIRECTORY, size));
+      }
+      return out;
+    });
+  }
+
+  public FileStat stat(String p) throws IOException {
+    return inspect(() -> {
+      Directories.Slot s = require(p);
+      Inode ino = vol.inodes.read(null, s.inode());
+      return new FileStat(p, ino.number(), ino.isDirectory() ? FileType.DIRECTORY : FileType.FILE,
+          ino.isDirectory() ? 0 : ino.size(), ino.linkCount(), ino.created(), ino.modified(), ino.extents().size());
+    });
+  }
+
+  public boolean exists(String p) throws IOException {
+    List<String> comps = parse(p);
+    return inspect(() -> {
+      try {
+        return lookup(comps, p) != null;
+      } catch (VdeNotFoundException e) {
+        return false;
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- volume
+
+  public VolumeInfo info() throws IOException {
+    return inspect(() -> {
+      Superblock sb = vol.superblock();
+      return new VolumeInfo(vol.resource(), sb.formatMajor(), sb.formatMinor(), sb.blockSize(), sb.totalBlocks(),
+          vol.bitmap().durableFree(), sb.inodeSize(), sb.inodeCount(), sb.inodesUsed(),
+          Module.fromManifest(sb.moduleManifest()), vol.regions().entries(), sb.uuid(), sb.label(),
+          sb.createdMillis(), sb.modifiedMillis(), vol.journal().onDiskSuperblock().sequence(),
+          sb.layout().paddingBytes(), vol.readOnlyReason(), vol.warnings());
+    });
+  }
+
+  /** Runs the verifier over the published state (writers wait meanwhile). */
+  public VerifyReport verify(Progress progress) throws IOException {
+    checkOpen();
+    return vol.withStableState(() -> Verifier.verify(vol, progress));
+  }
 }

@@ -1,0 +1,222 @@
+package dev.vde.alloc;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
+import java.util.List;
+
+/**
+ * The allocation bitmap in memory: one bit per block, 1 = allocated.
+ *
+ * <p>Two views are kept. {@code durable} is what the BMAP blocks say once every published transaction is
+ * applied; it is what gets encoded into bitmap block images. {@code inUse} is what the allocator may not hand
+ * out: {@code durable}, plus blocks reserved by a transaction being built, plus blocks freed since the last
+ * WAL checkpoint.
+ *
+ * <p>Invariants (cited in DESIGN.md as "AllocationBitmap (n)"):
+ * <ol>
+ *   <li>A block is marked allocated in the durable bitmap in the same WAL transaction as the first metadata that
+ *       refers to it, so no committed metadata points at a free block.</li>
+ *   <li>A block freed by a transaction stays in {@code inUse} until the WAL checkpoint after that transaction
+ *       is complete. It is therefore never reused while the freeing transaction could still be lost, nor while
+ *       an older WAL image of it (say, a directory block) could still be replayed over new data.</li>
+ *   <li>{@code durable ⊆ inUse}, and bits at or past {@code totalBlocks} are clear in {@code durable} and set in
+ *       {@code inUse}.</li>
+ * </ol>
+ * Not thread-safe; the engine calls it under its writer lock.
+ */
+public final class AllocationBitmap {
+  private final long totalBlocks;
+  private final int blockSize;
+  private final long[] durable;
+  private final long[] inUse;
+  private long durableFree;
+  /** Where the next first-fit search starts; wraps to 0. */
+  private long hint;
+
+  private AllocationBitmap(long totalBlocks, int blockSize, long[] durable) {
+    this.totalBlocks = totalBlocks;
+    this.blockSize = blockSize;
+    this.durable = durable;
+    this.inUse = durable.clone();
+    long words = (long) durable.length << 6;
+    if (words > totalBlocks) {
+      FreeSpaceScanner.setRange(inUse, totalBlocks, words - totalBlocks, true);
+    }
+    this.durableFree = FreeSpaceScanner.countFree(durable, totalBlocks);
+  }
+
+  /** Bits one bitmap block holds. */
+  public static long bitsPerBlock(int blockSize) {
+    return (long) BlockCodec.payloadSize(blockSize) * 8;
+  }
+
+  /** Bitmap blocks needed for a volume of {@code totalBlocks}. */
+  public static long blocksFor(long totalBlocks, int blockSize) {
+    long per = bitsPerBlock(blockSize);
+    return (totalBlocks + per - 1) / per;
+  }
+
+  private static int wordsPerBlock(int blockSize) {
+    return BlockCodec.payloadSize(blockSize) / 8;
+  }
+
+  /** An empty bitmap (all free). */
+  public static AllocationBitmap empty(long totalBlocks, int blockSize) {
+    int words = (int) (blocksFor(totalBlocks, blockSize) * wordsPerBlock(blockSize));
+    return new AllocationBitmap(totalBlocks, blockSize, new long[words]);
+  }
+
+  /**
+   * Decodes the bitmap from its verified blocks, in order. Bits past the end of the volume must be clear;
+   * {@code firstBlockNo} is used in error messages.
+   */
+  public static AllocationBitmap read(List<byte[]> blocks, long firstBlockNo, long totalBlocks, int blockSize,
+      String resource) throws VdeCorruptedException {
+    int wpb = wordsPerBlock(blockSize);
+    long[] words = new long[blocks.size() * wpb];
+    for (int i = 0; i < blocks.size(); i++) {
+      byte[] b = blocks.get(i);
+      for (int k = 0; k < wpb; k++) {
+        words[i * wpb + k] = Bytes.i64(b, k * 8);
+      }
+    }
+    long limit = (long) words.length << 6;
+    if (totalBlocks < limit && FreeSpaceScanner.nextSet(words, totalBlocks, limit) < limit) {
+      long bit = FreeSpaceScanner.nextSet(words, totalBlocks, limit);
+      throw new VdeCorruptedException(firstBlockNo + bit / bitsPerBlock(blockSize), BlockType.BITMAP.structure(),
+          "bit " + bit + " set past the end of the volume (" + totalBlocks + " blocks)", resource);
+    }
+    return new AllocationBitmap(totalBlocks, blockSize, words);
+  }
+
+  /** Encodes bitmap block {@code index} from the durable view. */
+  public byte[] encodeBlock(int index) {
+    byte[] b = new byte[blockSize];
+    int wpb = wordsPerBlock(blockSize);
+    for (int k = 0; k < wpb; k++) {
+      Bytes.put64(b, k * 8, durable[index * wpb + k]);
+    }
+    BlockCodec.seal(b, BlockType.BITMAP, index);
+    return b;
+  }
+
+  /** Index of the bitmap block holding the bit of {@code block}. */
+  public int blockIndexOf(long block) {
+    return (int) (block / bitsPerBlock(blockSize));
+  }
+
+  public long totalBlocks() {
+    return totalBlocks;
+  }
+
+  /** Free blocks according to the durable view (what the superblock reports). */
+  public long durableFree() {
+    return durableFree;
+  }
+
+  /** Blocks the allocator could hand out right now. */
+  public long allocatableFree() {
+    return FreeSpaceScanner.countFree(inUse, totalBlocks);
+  }
+
+  /** Reserves the first free run of exactly {@code count} blocks (first fit from the hint); -1 if none. */
+  public long reserveRun(long count) {
+    long s = FreeSpaceScanner.firstFreeRun(inUse, totalBlocks, count, hint);
+    if (s < 0 && hint > 0) {
+      s = FreeSpaceScanner.firstFreeRun(inUse, totalBlocks, count, 0);
+    }
+    if (s >= 0) {
+      FreeSpaceScanner.setRange(inUse, s, count, true);
+      hint = s + count;
+    }
+    return s;
+  }
+
+  /**
+   * Reserves the longest free run not longer than {@code max}, preferring one that starts at {@code near};
+   * returns {start, count} or null when nothing is free.
+   */
+  public long[] reserveUpTo(long max, long near) {
+    if (near > 0 && near < totalBlocks && !FreeSpaceScanner.isSet(inUse, near)) {
+      long end = FreeSpaceScanner.nextSet(inUse, near, Math.min(totalBlocks, near + max));
+      FreeSpaceScanner.setRange(inUse, near, end - near, true);
+      hint = end;
+      return new long[] {near, end - near};
+    }
+    long s = reserveRun(max);
+    if (s >= 0) {
+      return new long[] {s, max};
+    }
+    long[] best = {-1, 0};
+    FreeSpaceScanner.freeRuns(inUse, 0, totalBlocks, (st, c) -> {
+      if (c > best[1]) {
+        best[0] = st;
+        best[1] = c;
+      }
+      return best[1] < max;
+    });
+    if (best[0] < 0) {
+      return null;
+    }
+    long n = Math.min(max, best[1]);
+    FreeSpaceScanner.setRange(inUse, best[0], n, true);
+    hint = best[0] + n;
+    return new long[] {best[0], n};
+  }
+
+  /** Returns reserved-but-unpublished blocks (a transaction aborted). */
+  public void unreserve(long start, long count) {
+    FreeSpaceScanner.setRange(inUse, start, count, false);
+  }
+
+  /** A committed transaction allocated these blocks (they are already reserved). */
+  public void publishAllocated(long start, long count) {
+    FreeSpaceScanner.setRange(durable, start, count, true);
+    durableFree -= count;
+  }
+
+  /** A committed transaction freed these blocks; they stay in use until {@link #release}. */
+  public void publishFreed(long start, long count) {
+    FreeSpaceScanner.setRange(durable, start, count, false);
+    durableFree += count;
+  }
+
+  /** The checkpoint after the freeing transaction completed: the blocks may be handed out again. */
+  public void release(long start, long count) {
+    FreeSpaceScanner.setRange(inUse, start, count, false);
+  }
+
+  public boolean isDurablyAllocated(long block) {
+    return FreeSpaceScanner.isSet(durable, block);
+  }
+
+  public boolean rangeDurablyAllocated(long start, long count) {
+    return FreeSpaceScanner.rangeIs(durable, start, count, true);
+  }
+
+  /** The durable view, for scanners (allocated runs for a copy, free runs for planning). Do not modify. */
+  public long[] durableWords() {
+    return durable;
+  }
+
+  public long largestFreeRun() {
+    return FreeSpaceScanner.largestFreeRun(inUse, totalBlocks);
+  }
+
+  /** Checks invariant (3); used by assertions. */
+  boolean invariantsHold() {
+    for (int i = 0; i < durable.length; i++) {
+      if ((durable[i] & ~inUse[i]) != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether the invariants hold; package-private checks run under assertions. */
+  public boolean checkInvariants() {
+    return invariantsHold();
+  }
+}

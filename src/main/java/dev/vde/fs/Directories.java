@@ -1,0 +1,176 @@
+package dev.vde.fs;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.format.BlockType;
+import dev.vde.inode.Extent;
+import dev.vde.inode.ExtentMap;
+import dev.vde.inode.Inode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Directory contents: DIRE blocks mapped by the directory inode's extents (logical block i holds a share of the
+ * entries; a directory's size is its block count times the block payload). A cache keeps each directory's
+ * name index and the free bytes of each of its blocks; it changes only when a transaction is published
+ * (under the volume's state lock), so readers and the one writer always see one consistent version.
+ * Emptied blocks stay with the directory and are reused by later entries.
+ */
+final class Directories {
+  /** Where a name lives. */
+  record Slot(long inode, int type, int blockIndex) {}
+
+  /** Cached view of one directory. */
+  static final class Dir {
+    final long inode;
+    final ArrayList<Long> blocks = new ArrayList<>();
+    final ArrayList<Integer> freeBytes = new ArrayList<>();
+    final HashMap<String, Slot> names = new HashMap<>();
+
+    Dir(long inode) {
+      this.inode = inode;
+    }
+
+    List<DirectoryBlockCodec.Entry> entries() {
+      List<DirectoryBlockCodec.Entry> out = new ArrayList<>(names.size());
+      names.forEach((n, s) -> out.add(new DirectoryBlockCodec.Entry(n, s.inode(), s.type())));
+      out.sort((a, b) -> a.name().compareTo(b.name()));
+      return out;
+    }
+  }
+
+  private final Volume vol;
+  private final ConcurrentHashMap<Long, Dir> cache = new ConcurrentHashMap<>();
+
+  Directories(Volume vol) {
+    this.vol = vol;
+  }
+
+  /** The published directory {@code ino}, loading it on first use. */
+  Dir get(long ino) throws IOException {
+    Dir d = cache.get(ino);
+    if (d != null) {
+      return d;
+    }
+    d = load(ino);
+    Dir prev = cache.putIfAbsent(ino, d);
+    return prev != null ? prev : d;
+  }
+
+  private Dir load(long ino) throws IOException {
+    Inode in = vol.inodes.read(null, ino);
+    if (!in.isDirectory()) {
+      throw new VdeCorruptedException(-1, "directory tree", "inode " + ino + " is used as a directory but is "
+          + (in.isFree() ? "free" : "a file"), vol.resource());
+    }
+    int payload = vol.payload();
+    if (in.size() % payload != 0) {
+      throw new VdeCorruptedException(-1, "directory tree", "directory inode " + ino + " has size " + in.size()
+          + ", not a multiple of the block payload " + payload, vol.resource());
+    }
+    long n = in.size() / payload;
+    Dir d = new Dir(ino);
+    int cap = DirectoryBlockCodec.capacity(vol.blockSize());
+    for (int i = 0; i < n; i++) {
+      long phys = ExtentMap.physical(in.extents(), i);
+      if (phys < 0) {
+        throw new VdeCorruptedException(-1, "directory tree", "directory inode " + ino + " has a hole at block "
+            + i, vol.resource());
+      }
+      byte[] b = vol.journal().read(phys, BlockType.DIRECTORY);
+      List<DirectoryBlockCodec.Entry> es = DirectoryBlockCodec.read(b, phys, vol.resource());
+      int used = 0;
+      for (DirectoryBlockCodec.Entry e : es) {
+        used += e.encodedSize();
+        if (d.names.put(e.name(), new Slot(e.inode(), e.type(), i)) != null) {
+          throw new VdeCorruptedException(phys, "directory", "name '" + e.name() + "' appears twice in directory "
+              + ino, vol.resource());
+        }
+      }
+      d.blocks.add(phys);
+      d.freeBytes.add(cap - used);
+    }
+    return d;
+  }
+
+  /** Forgets a directory (it was deleted); runs at publish. */
+  void forget(long ino) {
+    cache.remove(ino);
+  }
+
+  /** Registers a new, empty directory; runs at publish. */
+  void registerEmpty(long ino) {
+    cache.put(ino, new Dir(ino));
+  }
+
+  /** Adds {@code name -> child} to directory {@code d} in transaction {@code t}. */
+  void add(Txn t, Dir d, String name, long child, int type) throws IOException {
+    int need = DirectoryBlockCodec.ENTRY_OVERHEAD + name.getBytes(StandardCharsets.UTF_8).length;
+    int cap = DirectoryBlockCodec.capacity(vol.blockSize());
+    DirectoryBlockCodec.Entry entry = new DirectoryBlockCodec.Entry(name, child, type);
+    for (int i = d.blocks.size() - 1; i >= 0; i--) {
+      if (d.freeBytes.get(i) < need && !t.images.containsKey(d.blocks.get(i))) {
+        continue;
+      }
+      long blk = d.blocks.get(i);
+      List<DirectoryBlockCodec.Entry> es =
+          new ArrayList<>(DirectoryBlockCodec.read(t.read(blk, BlockType.DIRECTORY), blk, vol.resource()));
+      int used = 0;
+      for (DirectoryBlockCodec.Entry e : es) {
+        used += e.encodedSize();
+      }
+      if (cap - used < need) {
+        continue;
+      }
+      es.add(entry);
+      t.put(blk, BlockType.DIRECTORY, (int) d.inode, DirectoryBlockCodec.write(vol.blockSize(), es, d.inode));
+      int idx = i;
+      int free = cap - used - need;
+      t.onPublish.add(() -> {
+        d.names.put(name, new Slot(child, type, idx));
+        d.freeBytes.set(idx, free);
+      });
+      return;
+    }
+    // No room: the directory grows by one block, placed after its last one when that is free.
+    long near = d.blocks.isEmpty() ? 0 : d.blocks.get(d.blocks.size() - 1) + 1;
+    long[] run = t.allocate(1, near);
+    long blk = run[0];
+    t.put(blk, BlockType.DIRECTORY, (int) d.inode, DirectoryBlockCodec.write(vol.blockSize(), List.of(entry),
+        d.inode));
+    Inode di = vol.inodes.read(t, d.inode);
+    int idx = d.blocks.size();
+    List<Extent> xs = ExtentMap.map(di.extents(), List.of(new Extent(idx, blk, 1)));
+    long now = System.currentTimeMillis();
+    vol.inodes.write(t, di.withExtents(xs, (long) (idx + 1) * vol.payload(), di.indirectBlock(), now), di);
+    int free = cap - need;
+    t.onPublish.add(() -> {
+      d.blocks.add(blk);
+      d.freeBytes.add(free);
+      d.names.put(name, new Slot(child, type, idx));
+    });
+  }
+
+  /** Removes {@code name} from directory {@code d} in transaction {@code t}. */
+  void remove(Txn t, Dir d, String name) throws IOException {
+    Slot s = d.names.get(name);
+    long blk = d.blocks.get(s.blockIndex());
+    List<DirectoryBlockCodec.Entry> es =
+        new ArrayList<>(DirectoryBlockCodec.read(t.read(blk, BlockType.DIRECTORY), blk, vol.resource()));
+    es.removeIf(e -> e.name().equals(name));
+    int used = 0;
+    for (DirectoryBlockCodec.Entry e : es) {
+      used += e.encodedSize();
+    }
+    t.put(blk, BlockType.DIRECTORY, (int) d.inode, DirectoryBlockCodec.write(vol.blockSize(), es, d.inode));
+    int free = DirectoryBlockCodec.capacity(vol.blockSize()) - used;
+    int idx = s.blockIndex();
+    t.onPublish.add(() -> {
+      d.names.remove(name);
+      d.freeBytes.set(idx, free);
+    });
+  }
+}

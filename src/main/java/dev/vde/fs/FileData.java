@@ -1,0 +1,143 @@
+package dev.vde.fs;
+
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.inode.Extent;
+import dev.vde.inode.ExtentMap;
+import dev.vde.io.BlockDevice;
+import dev.vde.wal.DataCheck;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * File data blocks: each holds {@code blockSize - 16} payload bytes and a DATA trailer whose generation is the
+ * owning inode. Data is never overwritten in place: new content always goes to newly allocated blocks, which
+ * become reachable only when the transaction that maps them commits (copy-on-write), so a crash shows either
+ * the old or the new content of a range, never a mix. Bytes of a file's last block past its size are zero.
+ */
+final class FileData {
+  /** Blocks moved per device call; 256 blocks of 4 KiB = 1 MiB. */
+  static final int IO_BLOCKS = 256;
+
+  private FileData() {}
+
+  /** Supplies the payload of logical block {@code logical} into {@code dst} (payload bytes, zero-filled). */
+  @FunctionalInterface
+  interface BlockSource {
+    void fill(long logical, byte[] dst, int off) throws IOException;
+  }
+
+  /**
+   * Allocates and writes {@code count} new blocks for logical blocks {@code [first, first+count)}; returns
+   * their extents. Contiguous runs are preferred, starting next to {@code near}.
+   */
+  static List<Extent> writeNew(Txn t, long owner, long first, long count, long near, BlockSource src)
+      throws IOException {
+    Volume v = t.vol;
+    int bs = v.blockSize();
+    int payload = v.payload();
+    BlockDevice dev = v.device();
+    List<Extent> out = new ArrayList<>();
+    byte[] buf = new byte[(int) Math.min(IO_BLOCKS, Math.max(1, count)) * bs];
+    byte[] one = new byte[bs];
+    long done = 0;
+    long hint = near;
+    while (done < count) {
+      long[] run = t.allocate(Math.min(count - done, Integer.MAX_VALUE / 2), hint);
+      long start = run[0];
+      long n = run[1];
+      out.add(new Extent(first + done, start, (int) n));
+      long w = 0;
+      while (w < n) {
+        int k = (int) Math.min(IO_BLOCKS, n - w);
+        for (int i = 0; i < k; i++) {
+          java.util.Arrays.fill(one, (byte) 0);
+          src.fill(first + done + w + i, one, 0);
+          long sum = BlockCodec.seal(one, BlockType.DATA, (int) owner);
+          System.arraycopy(one, 0, buf, i * bs, bs);
+          t.checks.add(new DataCheck(start + w + i, sum));
+        }
+        dev.write((start + w) * bs, ByteBuffer.wrap(buf, 0, k * bs));
+        w += k;
+      }
+      t.dataBlocks += n;
+      done += n;
+      hint = start + n;
+    }
+    if (t.dataBlocks > Volume.DATA_SYNC_THRESHOLD) {
+      t.checks.clear();
+    }
+    assert payload > 0;
+    return out;
+  }
+
+  /**
+   * Reads {@code len} bytes at {@code pos} of a file with extents {@code xs} and size {@code size} into
+   * {@code dst}; returns bytes read (-1 at or past end of file). Holes read as zeros.
+   */
+  static int read(Volume v, long owner, List<Extent> xs, long size, long pos, byte[] dst, int off, int len)
+      throws IOException {
+    if (pos >= size) {
+      return len == 0 ? 0 : -1;
+    }
+    int n = (int) Math.min(len, size - pos);
+    int bs = v.blockSize();
+    int payload = v.payload();
+    long firstL = pos / payload;
+    long lastL = (pos + n - 1) / payload;
+    int copied = 0;
+    long l = firstL;
+    byte[] buf = null;
+    while (l <= lastL) {
+      long phys = ExtentMap.physical(xs, l);
+      long runLen = 1;
+      if (phys >= 0) {
+        while (l + runLen <= lastL && runLen < IO_BLOCKS && ExtentMap.physical(xs, l + runLen) == phys + runLen) {
+          runLen++;
+        }
+        if (buf == null || buf.length < runLen * bs) {
+          buf = new byte[(int) Math.min(IO_BLOCKS, lastL - firstL + 1) * bs];
+        }
+        v.device().read(phys * bs, ByteBuffer.wrap(buf, 0, (int) runLen * bs));
+      }
+      for (int i = 0; i < runLen; i++) {
+        long lb = l + i;
+        long blockStart = lb * payload;
+        int from = (int) Math.max(0, pos - blockStart);
+        int to = (int) Math.min(payload, pos + n - blockStart);
+        if (phys >= 0) {
+          verifyDataBlock(v, buf, i * bs, phys + i, owner);
+          System.arraycopy(buf, i * bs + from, dst, off + copied, to - from);
+        } else {
+          java.util.Arrays.fill(dst, off + copied, off + copied + (to - from), (byte) 0);
+        }
+        copied += to - from;
+      }
+      l += runLen;
+    }
+    return copied;
+  }
+
+  private static void verifyDataBlock(Volume v, byte[] buf, int off, long blockNo, long owner) throws IOException {
+    int gen = BlockCodec.verifyAt(buf, off, v.blockSize(), blockNo, BlockType.DATA, v.resource());
+    if (gen != (int) owner) {
+      throw new dev.vde.VdeCorruptedException(blockNo, BlockType.DATA.structure(), "data block belongs to inode "
+          + Integer.toUnsignedLong(gen) + ", but inode " + owner + " maps it", v.resource());
+    }
+  }
+
+  /** The payload of logical block {@code l} of a file, or zeros for a hole. */
+  static byte[] readBlockPayload(Volume v, long owner, List<Extent> xs, long l) throws IOException {
+    int bs = v.blockSize();
+    long phys = ExtentMap.physical(xs, l);
+    byte[] b = new byte[bs];
+    if (phys < 0) {
+      return b;
+    }
+    v.device().read(phys * bs, ByteBuffer.wrap(b));
+    verifyDataBlock(v, b, 0, phys, owner);
+    return b;
+  }
+}

@@ -1,0 +1,253 @@
+package dev.vde.fs;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.VdeNoSpaceException;
+import dev.vde.format.BlockType;
+import dev.vde.format.InodeLayout;
+import dev.vde.format.RegionDirectory;
+import dev.vde.format.Superblock;
+import dev.vde.inode.Extent;
+import dev.vde.inode.ExtentBlockCodec;
+import dev.vde.inode.Inode;
+import dev.vde.inode.InodeCodec;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Reads, writes, allocates and frees inodes in the inode table, including their indirect extent chains.
+ *
+ * <p>The table is initialized lazily: blocks at or past the superblock's {@code inodeTableInitBlocks} have never
+ * been written and hold only free inodes. Allocation walks forward from a hint, so the watermark grows one block
+ * at a time, in the same transaction as the first inode written there.
+ */
+final class InodeStore {
+  private final Volume vol;
+  private long hint = 2;
+  private final Set<Long> takenInTxn = new HashSet<>();
+  private Txn takenBy;
+
+  InodeStore(Volume vol) {
+    this.vol = vol;
+  }
+
+  private int perBlock(Superblock sb) {
+    return InodeCodec.perBlock(sb.blockSize(), sb.inodeSize());
+  }
+
+  private long tableStart(Txn t) {
+    RegionDirectory rd = t != null ? t.regions : vol.regions();
+    return rd.find(RegionDirectory.TAG_INODES).start();
+  }
+
+  /** Reads inode {@code n} as transaction {@code t} sees it (null: the published state). */
+  Inode read(Txn t, long n) throws IOException {
+    Superblock sb = t != null ? t.sb : vol.superblock();
+    if (n < 1 || n >= sb.inodeCount()) {
+      throw new VdeCorruptedException(-1, "inode table", "inode number " + n + " outside 1.." + (sb.inodeCount() - 1),
+          vol.resource());
+    }
+    InodeLayout layout = sb.layout();
+    int ipb = perBlock(sb);
+    long idx = n / ipb;
+    if (idx >= sb.inodeTableInitBlocks()) {
+      return InodeCodec.free(n, new byte[layout.inodeSize() - InodeLayout.CORE_SIZE]);
+    }
+    long blockNo = tableStart(t) + idx;
+    byte[] b = t != null ? t.read(blockNo, BlockType.INODE_TABLE) : vol.journal().read(blockNo, BlockType.INODE_TABLE);
+    int off = (int) (n % ipb) * layout.inodeSize();
+    Inode ino = InodeCodec.read(b, off, n, layout);
+    if (ino.isFree()) {
+      return ino;
+    }
+    String bad = null;
+    long extentCount = InodeCodec.storedExtentCount(b, off);
+    if (ino.number() != n) {
+      bad = "slot of inode " + n + " holds inode number " + ino.number();
+    } else if (ino.type() != Inode.TYPE_FILE && ino.type() != Inode.TYPE_DIRECTORY) {
+      bad = "inode " + n + " has unknown type " + ino.type();
+    } else if (ino.size() < 0 || extentCount > sb.totalBlocks()) {
+      bad = "inode " + n + " has size " + ino.size() + " and " + extentCount + " extents";
+    } else if (extentCount > Inode.INLINE_EXTENTS && (ino.indirectBlock() <= 0
+        || ino.indirectBlock() >= sb.totalBlocks())) {
+      bad = "inode " + n + " has " + extentCount + " extents but indirect block " + ino.indirectBlock();
+    }
+    if (bad == null) {
+      bad = checkExtents(ino.extents(), sb.totalBlocks(), n);
+    }
+    if (bad != null) {
+      throw new VdeCorruptedException(blockNo, "inode table", bad, vol.resource());
+    }
+    if (extentCount <= Inode.INLINE_EXTENTS) {
+      return ino;
+    }
+    List<Extent> all = new ArrayList<>(ino.extents());
+    for (ChainBlock cb : chain(t, ino.indirectBlock(), extentCount - Inode.INLINE_EXTENTS, n)) {
+      all.addAll(cb.extents());
+    }
+    String badChain = checkExtents(all, sb.totalBlocks(), n);
+    if (badChain != null) {
+      throw new VdeCorruptedException(ino.indirectBlock(), BlockType.EXTENT.structure(), badChain, vol.resource());
+    }
+    return new Inode(ino.number(), ino.type(), ino.flags(), ino.permissions(), ino.linkCount(), ino.size(),
+        ino.created(), ino.modified(), ino.accessed(), ino.changed(), ino.indirectBlock(), ino.generation(),
+        ino.parent(), all, ino.moduleArea());
+  }
+
+  private static String checkExtents(List<Extent> xs, long total, long n) {
+    long prevEnd = 0;
+    for (Extent e : xs) {
+      if (e.count() <= 0 || e.start() <= 0 || e.start() + e.count() > total || e.logical() < prevEnd) {
+        return "inode " + n + " has a bad extent (logical " + e.logical() + ", start " + e.start() + ", count "
+            + e.count() + ")";
+      }
+      prevEnd = e.logicalEnd();
+    }
+    return null;
+  }
+
+  /** One block of an indirect extent chain. */
+  record ChainBlock(long blockNo, List<Extent> extents) {}
+
+  /** Walks an indirect chain holding {@code expected} extents, refusing cycles and overlong chains. */
+  List<ChainBlock> chain(Txn t, long first, long expected, long owner) throws IOException {
+    List<ChainBlock> out = new ArrayList<>();
+    long per = ExtentBlockCodec.perBlock(vol.blockSize());
+    long maxBlocks = (expected + per - 1) / per;
+    long got = 0;
+    long next = first;
+    Superblock sb = t != null ? t.sb : vol.superblock();
+    while (got < expected) {
+      if (next <= 0 || next >= sb.totalBlocks() || out.size() >= maxBlocks) {
+        throw new VdeCorruptedException(next, BlockType.EXTENT.structure(), "chain of inode " + owner + " ends after "
+            + got + " of " + expected + " extents", vol.resource());
+      }
+      byte[] b = t != null ? t.read(next, BlockType.EXTENT) : vol.journal().read(next, BlockType.EXTENT);
+      ExtentBlockCodec.Decoded d = ExtentBlockCodec.read(b, next, vol.resource());
+      if (d.extents().isEmpty()) {
+        throw new VdeCorruptedException(next, BlockType.EXTENT.structure(), "empty block in the chain of inode "
+            + owner, vol.resource());
+      }
+      out.add(new ChainBlock(next, d.extents()));
+      got += d.extents().size();
+      next = d.next();
+    }
+    if (got != expected) {
+      throw new VdeCorruptedException(first, BlockType.EXTENT.structure(), "chain of inode " + owner + " holds "
+          + got + " extents, inode says " + expected, vol.resource());
+    }
+    return out;
+  }
+
+  /**
+   * Writes {@code ino} (with its full extent list) in {@code t}; {@code old} is the version it replaces (null
+   * for a new inode). The indirect chain is rewritten only when the extents past the eighth changed; the old
+   * chain's blocks are then freed.
+   */
+  Inode write(Txn t, Inode ino, Inode old) throws IOException {
+    List<Extent> xs = ino.extents();
+    List<Extent> tail = xs.size() > Inode.INLINE_EXTENTS ? xs.subList(Inode.INLINE_EXTENTS, xs.size()) : List.of();
+    List<Extent> oldTail = old != null && old.extents().size() > Inode.INLINE_EXTENTS
+        ? old.extents().subList(Inode.INLINE_EXTENTS, old.extents().size()) : List.of();
+    long indirect = old != null ? old.indirectBlock() : 0;
+    if (!tail.equals(oldTail)) {
+      if (old != null && old.indirectBlock() != 0 && !oldTail.isEmpty()) {
+        for (ChainBlock cb : chain(t, old.indirectBlock(), oldTail.size(), old.number())) {
+          t.free(cb.blockNo(), 1);
+        }
+      }
+      indirect = tail.isEmpty() ? 0 : writeChain(t, tail, ino.number());
+    }
+    Inode fin = new Inode(ino.number(), ino.type(), ino.flags(), ino.permissions(), ino.linkCount(), ino.size(),
+        ino.created(), ino.modified(), ino.accessed(), ino.changed(), indirect, ino.generation(), ino.parent(), xs,
+        ino.moduleArea());
+    put(t, fin);
+    return fin;
+  }
+
+  private long writeChain(Txn t, List<Extent> tail, long owner) throws IOException {
+    int per = ExtentBlockCodec.perBlock(vol.blockSize());
+    int n = (tail.size() + per - 1) / per;
+    List<Long> blocks = new ArrayList<>(n);
+    while (blocks.size() < n) {
+      long[] run = t.allocate(n - blocks.size(), 0);
+      for (long i = 0; i < run[1]; i++) {
+        blocks.add(run[0] + i);
+      }
+    }
+    for (int i = 0; i < n; i++) {
+      List<Extent> part = tail.subList(i * per, Math.min(tail.size(), (i + 1) * per));
+      long next = i + 1 < n ? blocks.get(i + 1) : 0;
+      t.put(blocks.get(i), BlockType.EXTENT, (int) owner,
+          ExtentBlockCodec.write(vol.blockSize(), part, next, owner));
+    }
+    return blocks.get(0);
+  }
+
+  /** Stores the inode record (inline part) in its table block, initializing table blocks up to it. */
+  private void put(Txn t, Inode ino) throws IOException {
+    Superblock sb = t.sb;
+    int ipb = perBlock(sb);
+    long idx = ino.number() / ipb;
+    long start = tableStart(t);
+    if (idx >= sb.inodeTableInitBlocks()) {
+      for (long k = sb.inodeTableInitBlocks(); k <= idx; k++) {
+        t.put(start + k, BlockType.INODE_TABLE, (int) k, new byte[vol.blockSize()]);
+      }
+      t.sb = sb.withCounts(sb.inodesUsed(), sb.freeBlocks(), idx + 1, sb.modifiedMillis());
+    }
+    byte[] b = t.edit(start + idx, BlockType.INODE_TABLE, (int) idx);
+    InodeCodec.write(b, (int) (ino.number() % ipb) * sb.inodeSize(), ino, sb.layout());
+  }
+
+  /** Picks a free inode number for {@code t}; the caller must write it in the same transaction. */
+  long allocate(Txn t) throws IOException {
+    Superblock sb = t.sb;
+    if (takenBy != t) {
+      takenBy = t;
+      takenInTxn.clear();
+    }
+    if (sb.inodesUsed() + takenInTxn.size() >= sb.inodeCount() - 1) {
+      throw new VdeNoSpaceException("no free inodes: all " + (sb.inodeCount() - 1) + " are in use; create the "
+          + "volume with more (--inodes)");
+    }
+    long count = sb.inodeCount();
+    for (long tries = 0, n = Math.max(2, hint % count); tries < count; tries++, n = n + 1 >= count ? 2 : n + 1) {
+      if (takenInTxn.contains(n)) {
+        continue;
+      }
+      if (read(t, n).isFree()) {
+        takenInTxn.add(n);
+        hint = n + 1;
+        return n;
+      }
+    }
+    throw new VdeNoSpaceException("no free inodes left");
+  }
+
+  /** Adjusts the used-inode count in {@code t}. */
+  void countUsed(Txn t, int delta) {
+    Superblock sb = t.sb;
+    t.sb = sb.withCounts(sb.inodesUsed() + delta, sb.freeBlocks(), sb.inodeTableInitBlocks(), sb.modifiedMillis());
+  }
+
+  /** Frees inode {@code ino}: its data blocks, its chain, its record. */
+  void free(Txn t, Inode ino) throws IOException {
+    for (Extent e : ino.extents()) {
+      t.free(e.start(), e.count());
+    }
+    if (ino.indirectBlock() != 0 && ino.extents().size() > Inode.INLINE_EXTENTS) {
+      for (ChainBlock cb : chain(t, ino.indirectBlock(), ino.extents().size() - Inode.INLINE_EXTENTS,
+          ino.number())) {
+        t.free(cb.blockNo(), 1);
+      }
+    }
+    put(t, InodeCodec.free(ino.number(), new byte[t.sb.inodeSize() - InodeLayout.CORE_SIZE]));
+    countUsed(t, -1);
+    if (ino.number() < hint) {
+      hint = ino.number();
+    }
+  }
+}

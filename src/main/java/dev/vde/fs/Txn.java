@@ -1,0 +1,116 @@
+package dev.vde.fs;
+
+import dev.vde.VdeNoSpaceException;
+import dev.vde.format.BlockType;
+import dev.vde.format.RegionDirectory;
+import dev.vde.format.Superblock;
+import dev.vde.wal.DataCheck;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/**
+ * One metadata transaction being built: working copies of the metadata blocks it changes, the blocks it
+ * reserved and frees, the data blocks it wrote, and the in-memory cache updates to run once it is published.
+ * Nothing here is visible to anyone else until {@link Volume#commit}; {@link Volume#abort} undoes the
+ * reservations. Used by one thread, under the volume's writer lock.
+ */
+final class Txn {
+  /** A working copy of one block; sealed with {@code type} and {@code generation} at commit. */
+  static final class Image {
+    final byte[] data;
+    final BlockType type;
+    int generation;
+
+    Image(byte[] data, BlockType type, int generation) {
+      this.data = data;
+      this.type = type;
+      this.generation = generation;
+    }
+  }
+
+  final Volume vol;
+  final LinkedHashMap<Long, Image> images = new LinkedHashMap<>();
+  final List<long[]> reserved = new ArrayList<>();
+  final List<long[]> freed = new ArrayList<>();
+  final List<DataCheck> checks = new ArrayList<>();
+  final List<Runnable> onPublish = new ArrayList<>();
+  long dataBlocks;
+  Superblock sb;
+  RegionDirectory regions;
+  boolean regionsChanged;
+
+  Txn(Volume vol) {
+    this.vol = vol;
+    this.sb = vol.superblock();
+    this.regions = vol.regions();
+  }
+
+  boolean isEmpty() {
+    return images.isEmpty() && reserved.isEmpty() && freed.isEmpty() && !regionsChanged && sb == vol.superblock();
+  }
+
+  /** The block as this transaction sees it: its own working copy, else the published state. */
+  byte[] read(long blockNo, BlockType type) throws IOException {
+    Image im = images.get(blockNo);
+    return im != null ? im.data : vol.journal().read(blockNo, type);
+  }
+
+  /** A working copy of the block to modify in place; the first call copies the published state. */
+  byte[] edit(long blockNo, BlockType type, int generation) throws IOException {
+    Image im = images.get(blockNo);
+    if (im == null) {
+      im = new Image(vol.journal().read(blockNo, type).clone(), type, generation);
+      images.put(blockNo, im);
+    }
+    return im.data;
+  }
+
+  /** Replaces the whole content of a block. */
+  void put(long blockNo, BlockType type, int generation, byte[] content) {
+    images.put(blockNo, new Image(content, type, generation));
+  }
+
+  /**
+   * Reserves up to {@code max} contiguous blocks, preferring to start at {@code near}; returns {start, count}.
+   * Freed-but-unreleased blocks are released by a forced checkpoint when nothing else is left.
+   */
+  long[] allocate(long max, long near) throws IOException {
+    long[] run = vol.bitmap().reserveUpTo(max, near);
+    if (run == null) {
+      vol.reclaimFreedBlocks();
+      run = vol.bitmap().reserveUpTo(max, near);
+    }
+    if (run == null) {
+      throw new VdeNoSpaceException("no free blocks left on the volume");
+    }
+    reserved.add(run);
+    return run;
+  }
+
+  /** Reserves exactly {@code count} contiguous blocks, or returns -1 without reserving anything. */
+  long allocateContiguous(long count) throws IOException {
+    long s = vol.bitmap().reserveRun(count);
+    if (s < 0 && vol.hasUnreleasedFrees()) {
+      vol.reclaimFreedBlocks();
+      s = vol.bitmap().reserveRun(count);
+    }
+    if (s >= 0) {
+      reserved.add(new long[] {s, count});
+    }
+    return s;
+  }
+
+  void free(long start, long count) {
+    if (count > 0) {
+      freed.add(new long[] {start, count});
+    }
+  }
+
+  void free(List<long[]> runs) {
+    for (long[] r : runs) {
+      free(r[0], r[1]);
+    }
+  }
+}

@@ -1,0 +1,505 @@
+package dev.vde.fs;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.VdeException;
+import dev.vde.VdeFormatTooNewException;
+import dev.vde.VdeInvalidArgumentException;
+import dev.vde.VdeReadOnlyException;
+import dev.vde.alloc.AllocationBitmap;
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.format.InodeLayout;
+import dev.vde.format.Module;
+import dev.vde.format.RegionDirectory;
+import dev.vde.format.Superblock;
+import dev.vde.inode.Inode;
+import dev.vde.inode.InodeCodec;
+import dev.vde.io.BlockDevice;
+import dev.vde.wal.BlockImage;
+import dev.vde.wal.Journal;
+import dev.vde.wal.SuperblockSlots;
+import dev.vde.wal.WalCodec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * The engine's state for one open volume: superblock, region directory, allocation bitmap, journal, and the
+ * transaction machinery the file operations use. Not part of the stable API; {@link VirtualDisk} is.
+ *
+ * <h2>Locking</h2>
+ * Writers are serialized by {@link #writerLock()} for the whole operation (building a transaction, writing file
+ * data). Publishing a transaction (in-memory state switches to the new version) happens under the write side
+ * of {@link #stateLock()}; readers hold its read side for a whole read, so they always see one published state
+ * and the blocks it references cannot be freed under them. Waiting for durability happens after both are
+ * released, which is what lets concurrent writers share a sync (group commit).
+ */
+public final class Volume {
+  /** Transactions writing more data blocks than this sync them before committing instead of listing them. */
+  static final int DATA_SYNC_THRESHOLD = 256;
+
+  private final BlockDevice dev;
+  private final Journal journal;
+  private final String resource;
+  private final int blockSize;
+  private final AllocationBitmap bitmap;
+  private final String readOnlyReason;
+  private final List<String> warnings = new ArrayList<>();
+  private final ReentrantLock writerLock = new ReentrantLock();
+  private final ReentrantReadWriteLock stateLock = new ReentrantReadWriteLock();
+  private volatile Superblock sb;
+  private volatile RegionDirectory regions;
+
+  /** Frees waiting for the checkpoint that makes them reusable (AllocationBitmap (2)). */
+  private record PendingFree(long ticket, long start, long count) {}
+
+  private final ConcurrentLinkedQueue<PendingFree> pendingFrees = new ConcurrentLinkedQueue<>();
+  private final AtomicLong releasableUpTo = new AtomicLong();
+  final InodeStore inodes;
+  final Directories directories;
+
+  private Volume(BlockDevice dev, Journal journal, Superblock sb, RegionDirectory regions, AllocationBitmap bitmap,
+      String readOnlyReason) {
+    this.dev = dev;
+    this.journal = journal;
+    this.resource = dev.describe();
+    this.blockSize = sb.blockSize();
+    this.sb = sb;
+    this.regions = regions;
+    this.bitmap = bitmap;
+    this.readOnlyReason = readOnlyReason;
+    this.inodes = new InodeStore(this);
+    this.directories = new Directories(this);
+    journal.setCheckpointListener(t -> releasableUpTo.accumulateAndGet(t, Math::max));
+  }
+
+  // ---------------------------------------------------------------- create
+
+  /** Computed placement of a new volume's structures. */
+  record Plan(long totalBlocks, int rdBlocks, long bitmapStart, long bitmapBlocks, long walStart, long walBlocks,
+      long checkpointStart, long inodeStart, long inodeBlocks, long inodeCount, InodeLayout layout,
+      List<RegionDirectory.Entry> moduleRegions, long metadataEnd) {}
+
+  static Plan plan(CreateOptions o) throws VdeInvalidArgumentException {
+    int bs = o.blockSize();
+    if (!Superblock.isValidBlockSize(bs)) {
+      throw new VdeInvalidArgumentException("block size " + bs + " is not a power of two from 512 to 65536");
+    }
+    long total = o.sizeBytes() / bs;
+    if (total < 64) {
+      throw new VdeInvalidArgumentException("volume size " + o.sizeBytes() + " bytes is too small: need at least "
+          + 64L * bs + " bytes (64 blocks of " + bs + ")");
+    }
+    if (total > (1L << 40)) {
+      throw new VdeInvalidArgumentException("volume size " + o.sizeBytes() + " bytes is too large");
+    }
+    long manifest = Module.manifestOf(o.modules());
+    InodeLayout layout = InodeLayout.canonical(manifest);
+    if (layout.inodeSize() > BlockCodec.payloadSize(bs)) {
+      throw new VdeInvalidArgumentException("inodes of " + layout.inodeSize() + " bytes do not fit in " + bs
+          + "-byte blocks; choose a larger block size");
+    }
+    int rd = RegionDirectory.blocksFor(bs);
+    long bitmapBlocks = AllocationBitmap.blocksFor(total, bs);
+    long wal = o.walBlocks() > 0 ? o.walBlocks() : Math.max(64, Math.min(8192, total / 32));
+    int ipb = InodeCodec.perBlock(bs, layout.inodeSize());
+    long inodes = o.inodeCount() > 0 ? o.inodeCount()
+        : Math.max(64, Math.min((1L << 32) - 1, total * bs / 16384));
+    if (inodes < 2 || inodes > (1L << 32) - 1) {
+      throw new VdeInvalidArgumentException("inode count " + inodes + " must be from 2 to " + ((1L << 32) - 1));
+    }
+    long inodeBlocks = (inodes + ipb - 1) / ipb;
+    long bitmapStart = 2 + rd;
+    long walStart = bitmapStart + bitmapBlocks;
+    long chk = walStart + wal;
+    long inodeStart = chk + 2;
+    long end = inodeStart + inodeBlocks;
+    List<RegionDirectory.Entry> mods = new ArrayList<>();
+    for (Module m : Module.fromManifest(manifest)) {
+      for (Module.Region r : m.regions()) {
+        long n = r.blocksFor(total);
+        mods.add(RegionDirectory.Entry.forModule(m, r, end, n));
+        end += n;
+      }
+    }
+    if (end + 8 > total) {
+      throw new VdeInvalidArgumentException("volume size " + o.sizeBytes() + " bytes is too small for its "
+          + "metadata (" + end + " blocks of " + bs + " bytes with " + inodes + " inodes); make it larger or use"
+          + " fewer inodes");
+    }
+    return new Plan(total, rd, bitmapStart, bitmapBlocks, walStart, wal, chk, inodeStart, inodeBlocks, inodes,
+        layout, mods, end);
+  }
+
+  /**
+   * Formats {@code dev}. Everything but the superblocks is written and synced first, then both superblock
+   * copies, then a second sync: until that last step the device has no valid superblock and cannot be opened as
+   * a volume, so a crash during create never leaves something that looks valid but is not.
+   */
+  static Volume create(BlockDevice dev, CreateOptions o) throws IOException {
+    Plan p = plan(o);
+    int bs = o.blockSize();
+    byte[] label = o.label().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (label.length > Superblock.LABEL_BYTES) {
+      throw new VdeInvalidArgumentException("label is " + label.length + " bytes; at most "
+          + Superblock.LABEL_BYTES + " bytes of UTF-8");
+    }
+    dev.truncate(p.totalBlocks() * bs);
+    AllocationBitmap bm = AllocationBitmap.empty(p.totalBlocks(), bs);
+    long metaEnd = p.metadataEnd();
+    // Blocks 0 to the end of the inode table are metadata; module regions follow and are allocated too.
+    if (bm.reserveRun(metaEnd) != 0) {
+      throw new IllegalStateException("fresh bitmap did not start free");
+    }
+    bm.publishAllocated(0, metaEnd);
+    RegionDirectory rd = new RegionDirectory(List.of(
+        new RegionDirectory.Entry(RegionDirectory.TAG_BITMAP, 0, p.bitmapStart(), p.bitmapBlocks()),
+        new RegionDirectory.Entry(RegionDirectory.TAG_WAL, 0, p.walStart(), p.walBlocks()),
+        new RegionDirectory.Entry(RegionDirectory.TAG_CHECKPOINT, 0, p.checkpointStart(), 2),
+        new RegionDirectory.Entry(RegionDirectory.TAG_INODES, 0, p.inodeStart(), p.inodeBlocks())));
+    for (RegionDirectory.Entry e : p.moduleRegions()) {
+      rd = rd.with(e);
+    }
+    List<byte[]> rdBlocks = rd.write(bs, p.rdBlocks());
+    for (int i = 0; i < rdBlocks.size(); i++) {
+      dev.write((2L + i) * bs, ByteBuffer.wrap(rdBlocks.get(i)));
+    }
+    for (int i = 0; i < p.bitmapBlocks(); i++) {
+      dev.write((p.bitmapStart() + i) * bs, ByteBuffer.wrap(bm.encodeBlock(i)));
+    }
+    long now = System.currentTimeMillis();
+    Inode root = new Inode(Inode.ROOT, Inode.TYPE_DIRECTORY, 0, 0755, 2, 0, now, now, now, now, 0, 1, Inode.ROOT,
+        List.of(), new byte[p.layout().inodeSize() - InodeLayout.CORE_SIZE]);
+    byte[] it = new byte[bs];
+    InodeCodec.write(it, (int) (Inode.ROOT * p.layout().inodeSize()), root, p.layout());
+    BlockCodec.seal(it, BlockType.INODE_TABLE, 0);
+    dev.write(p.inodeStart() * bs, ByteBuffer.wrap(it));
+    dev.sync();
+    long manifest = Module.manifestOf(o.modules());
+    Superblock sb = new Superblock(Superblock.FORMAT_MAJOR, Superblock.FORMAT_MINOR_CURRENT, bs,
+        p.layout().inodeSize(), p.totalBlocks(), UUID.randomUUID(), now, now, 0, 0, 0, 0, 0, 0, p.inodeCount(), 1,
+        bm.durableFree(), 2, p.rdBlocks(), p.walStart(), p.walBlocks(), 0, new SecureRandom().nextLong(), 1,
+        o.label(), InodeLayout.canonical(0)).withManifest(manifest, p.layout());
+    Superblock sb1 = sb.withCheckpoint(1, 0, sb.walSalt());
+    dev.write(0, ByteBuffer.wrap(sb.write()));
+    dev.write(bs, ByteBuffer.wrap(sb1.write()));
+    dev.sync();
+    Journal j = Journal.forNewVolume(dev, sb1);
+    return new Volume(dev, j, sb1, rd, bm, null);
+  }
+
+  // ---------------------------------------------------------------- open
+
+  static Volume open(BlockDevice dev, boolean readOnlyRequested, boolean deviceReadOnly) throws IOException {
+    String res = dev.describe();
+    SuperblockSlots.Loaded loaded = SuperblockSlots.load(dev);
+    Superblock disk = loaded.superblock();
+    SuperblockSlots.checkVersion(disk, res);
+    long unknownIncompat = disk.incompat() & ~Superblock.KNOWN_INCOMPAT;
+    if (unknownIncompat != 0) {
+      throw new VdeFormatTooNewException(String.format("volume uses features this engine does not know "
+          + "(incompat bits 0x%016x); it refuses to open it; upgrade vde", unknownIncompat), res);
+    }
+    if ((disk.incompat() & Superblock.INCOMPAT_INCOMPLETE_COPY) != 0) {
+      throw new VdeCorruptedException(-1, "superblock", "incomplete copy: this volume is the destination of a "
+          + "copy that did not finish; delete it and run the copy again", res);
+    }
+    String roReason = null;
+    long unknownRo = disk.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
+    if (readOnlyRequested) {
+      roReason = "opened read-only on request";
+    } else if (deviceReadOnly) {
+      roReason = "host file is not writable";
+    } else if (unknownRo != 0) {
+      roReason = String.format("volume uses features this engine cannot keep up to date (roCompat bits 0x%016x); "
+          + "opened read-only; upgrade vde to write to it", unknownRo);
+    }
+    Journal j = Journal.open(dev, loaded, roReason != null);
+    try {
+      Superblock sb = j.onDiskSuperblock();
+      List<byte[]> rdb = new ArrayList<>();
+      for (int i = 0; i < sb.regionDirBlocks(); i++) {
+        rdb.add(j.read(sb.regionDirStart() + i, BlockType.REGION_DIRECTORY));
+      }
+      RegionDirectory rd = RegionDirectory.read(rdb, sb.regionDirStart(), res);
+      List<String> rdProblems = rd.problems(sb.totalBlocks(), sb.regionDirStart() + sb.regionDirBlocks());
+      if (!rdProblems.isEmpty()) {
+        throw new VdeCorruptedException(sb.regionDirStart(), "region directory", String.join("; ", rdProblems), res);
+      }
+      RegionDirectory.Entry bmr = rd.find(RegionDirectory.TAG_BITMAP);
+      long need = AllocationBitmap.blocksFor(sb.totalBlocks(), sb.blockSize());
+      if (bmr.blocks() < need) {
+        throw new VdeCorruptedException(sb.regionDirStart(), "region directory", "bitmap region has "
+            + bmr.blocks() + " blocks, the volume needs " + need, res);
+      }
+      RegionDirectory.Entry wal = rd.find(RegionDirectory.TAG_WAL);
+      if (wal.start() != sb.walStart() || wal.blocks() != sb.walBlocks()) {
+        throw new VdeCorruptedException(sb.regionDirStart(), "region directory", "WAL region " + wal.start() + "+"
+            + wal.blocks() + " disagrees with the superblock's " + sb.walStart() + "+" + sb.walBlocks(), res);
+      }
+      RegionDirectory.Entry ino = rd.find(RegionDirectory.TAG_INODES);
+      long ipb = InodeCodec.perBlock(sb.blockSize(), sb.inodeSize());
+      if (ino.blocks() * ipb < sb.inodeCount() || sb.inodeTableInitBlocks() > ino.blocks()) {
+        throw new VdeCorruptedException(sb.regionDirStart(), "region directory", "inode table region of "
+            + ino.blocks() + " blocks cannot hold " + sb.inodeCount() + " inodes", res);
+      }
+      List<byte[]> bmb = new ArrayList<>();
+      for (long i = 0; i < need; i++) {
+        bmb.add(j.read(bmr.start() + i, BlockType.BITMAP));
+      }
+      AllocationBitmap bm = AllocationBitmap.read(bmb, bmr.start(), sb.totalBlocks(), sb.blockSize(), res);
+      Volume v = new Volume(dev, j, sb, rd, bm, roReason);
+      Journal.Recovery r = j.recovery();
+      if (r.otherSlotProblem() != null) {
+        v.warnings.add(r.otherSlotProblem() + (roReason == null ? " (repaired)" : " (will be repaired on the next"
+            + " writable open)"));
+      }
+      if (r.transactionsReplayed() > 0) {
+        v.warnings.add("recovered " + r.transactionsReplayed() + " committed WAL transaction(s) ("
+            + r.imagesReplayed() + " blocks)");
+      }
+      if (bm.durableFree() != sb.freeBlocks()) {
+        v.warnings.add("superblock free count " + sb.freeBlocks() + " differs from the bitmap's "
+            + bm.durableFree());
+      }
+      return v;
+    } catch (IOException | RuntimeException e) {
+      dev.close();
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- transactions
+
+  Txn begin() throws IOException {
+    checkWritable();
+    if (!writerLock.isHeldByCurrentThread()) {
+      throw new IllegalStateException("transaction outside the writer lock");
+    }
+    releaseCheckpointedFrees();
+    return new Txn(this);
+  }
+
+  void checkWritable() throws IOException {
+    if (readOnlyReason != null) {
+      throw new VdeReadOnlyException("volume is read-only: " + readOnlyReason, resource);
+    }
+    if (journal.isFailed()) {
+      journal.awaitDurable(Long.MAX_VALUE);
+    }
+  }
+
+  /** Gives back what a transaction reserved; nothing it did becomes visible. */
+  void abort(Txn t) {
+    for (long[] r : t.reserved) {
+      bitmap.unreserve(r[0], r[1]);
+    }
+    t.reserved.clear();
+  }
+
+  /**
+   * Publishes a transaction and queues it for the WAL; returns its ticket (0 when it changed nothing). The
+   * caller waits for durability with {@link Journal#awaitDurable} after releasing the writer lock's critical
+   * section, or later for a batch.
+   */
+  long commit(Txn t) throws IOException {
+    if (t.isEmpty()) {
+      return 0;
+    }
+    TreeSet<Integer> bitmapBlocks = new TreeSet<>();
+    for (long[] r : t.reserved) {
+      addBitmapBlocks(bitmapBlocks, r);
+    }
+    for (long[] r : t.freed) {
+      addBitmapBlocks(bitmapBlocks, r);
+    }
+    int rdBlocks = t.regionsChanged ? t.sb.regionDirBlocks() : 0;
+    long need = WalCodec.blocksNeeded(blockSize, t.images.size() + bitmapBlocks.size() + rdBlocks + 1,
+        t.checks.size());
+    if (need > journal.walCapacity()) {
+      abort(t);
+      throw new VdeException("operation is too large for one metadata transaction (" + need
+          + " WAL blocks, the WAL has " + journal.walCapacity() + "); split it into smaller ones", resource, null);
+    }
+    List<dev.vde.wal.DataCheck> checks = t.checks;
+    if (t.dataBlocks > DATA_SYNC_THRESHOLD) {
+      dev.sync();
+      checks = List.of();
+    }
+    RegionDirectory.Entry bmr = regions.find(RegionDirectory.TAG_BITMAP);
+    stateLock.writeLock().lock();
+    try {
+      for (long[] r : t.reserved) {
+        bitmap.publishAllocated(r[0], r[1]);
+      }
+      for (long[] r : t.freed) {
+        bitmap.publishFreed(r[0], r[1]);
+      }
+      assert bitmap.checkInvariants() : "AllocationBitmap (3) violated";
+      List<BlockImage> imgs = new ArrayList<>(t.images.size() + bitmapBlocks.size() + 2);
+      for (var e : t.images.entrySet()) {
+        Txn.Image im = e.getValue();
+        BlockCodec.seal(im.data, im.type, im.generation);
+        imgs.add(new BlockImage(e.getKey(), im.data));
+      }
+      for (int idx : bitmapBlocks) {
+        imgs.add(new BlockImage(bmr.start() + idx, bitmap.encodeBlock(idx)));
+      }
+      if (t.regionsChanged) {
+        List<byte[]> rdb = t.regions.write(blockSize, t.sb.regionDirBlocks());
+        for (int i = 0; i < rdb.size(); i++) {
+          imgs.add(new BlockImage(t.sb.regionDirStart() + i, rdb.get(i)));
+        }
+      }
+      Superblock next = t.sb.withCounts(t.sb.inodesUsed(), bitmap.durableFree(), t.sb.inodeTableInitBlocks(),
+          System.currentTimeMillis());
+      imgs.add(new BlockImage(0, next.write()));
+      long ticket = journal.commit(imgs, checks);
+      sb = next;
+      if (t.regionsChanged) {
+        regions = t.regions;
+      }
+      for (long[] r : t.freed) {
+        pendingFrees.add(new PendingFree(ticket, r[0], r[1]));
+      }
+      for (Runnable r : t.onPublish) {
+        r.run();
+      }
+      return ticket;
+    } finally {
+      stateLock.writeLock().unlock();
+    }
+  }
+
+  private void addBitmapBlocks(TreeSet<Integer> set, long[] run) {
+    int a = bitmap.blockIndexOf(run[0]);
+    int b = bitmap.blockIndexOf(run[0] + run[1] - 1);
+    for (int i = a; i <= b; i++) {
+      set.add(i);
+    }
+  }
+
+  /** Frees whose checkpoint has completed go back to the allocator (AllocationBitmap (2)). */
+  private void releaseCheckpointedFrees() {
+    long upTo = releasableUpTo.get();
+    PendingFree f;
+    while ((f = pendingFrees.peek()) != null && f.ticket() <= upTo) {
+      pendingFrees.poll();
+      bitmap.release(f.start(), f.count());
+    }
+  }
+
+  boolean hasUnreleasedFrees() {
+    return !pendingFrees.isEmpty();
+  }
+
+  /** Makes every pending free reusable by forcing a checkpoint; called when allocation runs dry. */
+  void reclaimFreedBlocks() throws IOException {
+    if (pendingFrees.isEmpty()) {
+      return;
+    }
+    journal.checkpoint();
+    releaseCheckpointedFrees();
+  }
+
+  // ---------------------------------------------------------------- accessors
+
+  public Superblock superblock() {
+    return sb;
+  }
+
+  public RegionDirectory regions() {
+    return regions;
+  }
+
+  public AllocationBitmap bitmap() {
+    return bitmap;
+  }
+
+  public Journal journal() {
+    return journal;
+  }
+
+  public BlockDevice device() {
+    return dev;
+  }
+
+  public int blockSize() {
+    return blockSize;
+  }
+
+  /** Payload bytes per data block. */
+  public int payload() {
+    return blockSize - BlockCodec.TRAILER_SIZE;
+  }
+
+  public String resource() {
+    return resource;
+  }
+
+  public String readOnlyReason() {
+    return readOnlyReason;
+  }
+
+  public List<String> warnings() {
+    return List.copyOf(warnings);
+  }
+
+  ReentrantLock writerLock() {
+    return writerLock;
+  }
+
+  ReentrantReadWriteLock stateLock() {
+    return stateLock;
+  }
+
+  /** Reads one inode of the published state; the caller holds the state lock's read side or the writer lock. */
+  public Inode readInode(long number) throws IOException {
+    return inodes.read(null, number);
+  }
+
+  /** The entries of a directory in the published state; same locking as {@link #readInode}. */
+  public List<DirectoryBlockCodec.Entry> readDirectory(long dirInode) throws IOException {
+    return directories.get(dirInode).entries();
+  }
+
+  /** Block numbers of an inode's indirect extent chain, in chain order (empty when it has none). */
+  public List<Long> extentChainBlocks(Inode ino) throws IOException {
+    List<Long> out = new ArrayList<>();
+    if (ino.extents().size() > Inode.INLINE_EXTENTS) {
+      for (InodeStore.ChainBlock cb : inodes.chain(null, ino.indirectBlock(),
+          ino.extents().size() - Inode.INLINE_EXTENTS, ino.number())) {
+        out.add(cb.blockNo());
+      }
+    }
+    return out;
+  }
+
+  /** Runs {@code r} with the published state held still (readers' side of the state lock). */
+  public <T> T withStableState(IoSupplier<T> r) throws IOException {
+    stateLock.readLock().lock();
+    try {
+      return r.get();
+    } finally {
+      stateLock.readLock().unlock();
+    }
+  }
+
+  /** A supplier that may throw I/O errors. */
+  @FunctionalInterface
+  public interface IoSupplier<T> {
+    T get() throws IOException;
+  }
+
+  void close() throws IOException {
+    journal.close();
+  }
+}

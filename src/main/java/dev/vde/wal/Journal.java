@@ -1,0 +1,521 @@
+package dev.vde.wal;
+
+import dev.vde.VdeException;
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
+import dev.vde.format.Superblock;
+import dev.vde.io.BlockDevice;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The metadata journal: every change to a metadata block (superblock, region directory, bitmap, inode table,
+ * directory and indirect extent blocks) reaches the disk through it.
+ *
+ * <h2>Commit order</h2>
+ * (1) The transaction's new file data blocks are written (and, for large transactions, synced) by the engine.
+ * (2) {@link #commit} publishes the full images of the changed metadata blocks in memory and queues them.
+ * (3) A committing thread becomes the group leader, writes the queued transactions as one WAL transaction
+ *     (descriptors, images, commit record) at the WAL head, and (4) syncs. Everyone in the group is now
+ *     durable. Small transactions list their data blocks' checksums in the descriptor instead of syncing in
+ *     step 1; recovery refuses a transaction whose data blocks do not match.
+ * (5) At a checkpoint (WAL full, allocation pressure, close), the durable images are written in place and
+ *     synced; (6) the superblock is written to the next slot with the new checkpoint transaction id and a new
+ *     WAL salt, and synced; (7) the WAL restarts at its first block and blocks freed before the checkpoint
+ *     become reusable (AllocationBitmap (2)).
+ *
+ * <h2>Crash at each step</h2>
+ * Before (4): the commit record may or may not be on disk; if it is, every block it covers is too (checksums
+ * of images, chain hash, data checks), else recovery stops before it; no acknowledged transaction is affected,
+ * since acknowledgement waits for (4). During (5): in-place blocks are a mix of old and new, but the WAL still
+ * holds every image and the superblock still names the old salt, so recovery replays them all (images are
+ * whole blocks, so replay is idempotent). During (6): the old superblock slot is intact; a torn new one fails
+ * its checksum and the old one (with the old salt, whose WAL is untouched until after the sync) is used. After
+ * (6): the new salt makes every old WAL block invalid, so nothing stale is ever replayed.
+ *
+ * <p>Thread-safety: {@link #commit} is called by one writer at a time (the engine's publish lock);
+ * {@link #awaitDurable} by any number of threads; reads from any thread.
+ */
+public final class Journal implements AutoCloseable {
+  /** Told when a checkpoint completed: every ticket up to and including {@code durableTicket} is in place. */
+  @FunctionalInterface
+  public interface CheckpointListener {
+    void checkpointed(long durableTicket);
+  }
+
+  /** What recovery found at open. */
+  public record Recovery(int transactionsReplayed, int imagesReplayed, String otherSlotProblem) {}
+
+  private record Pending(long ticket, List<BlockImage> images, List<DataCheck> checks) {}
+
+  private final BlockDevice dev;
+  private final int blockSize;
+  private final String resource;
+  private final boolean readOnly;
+  private final long walStart;
+  private final long walBlocks;
+  private final SecureRandom random = new SecureRandom();
+
+  // Guarded by walLock.
+  private final ReentrantLock walLock = new ReentrantLock();
+  private long walPos;
+  private long nextTxId;
+  private long salt;
+  private Superblock onDiskSb;
+  private final HashMap<Long, byte[]> durable = new HashMap<>();
+  private long walDurableTicket;
+
+  /** Newest committed image of each block changed since its last checkpoint; readers look here first. */
+  private final ConcurrentHashMap<Long, byte[]> published = new ConcurrentHashMap<>();
+
+  // Guarded by monitor.
+  private final Object monitor = new Object();
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private long lastTicket;
+  private long durableTicket;
+  private boolean leaderActive;
+  private IOException failure;
+
+  private volatile CheckpointListener listener = t -> {};
+  private final Recovery recovery;
+  private long groupsWritten;
+  private long checkpoints;
+
+  private Journal(BlockDevice dev, Superblock sb, boolean readOnly, Recovery recovery) {
+    this.dev = dev;
+    this.blockSize = sb.blockSize();
+    this.resource = dev.describe();
+    this.readOnly = readOnly;
+    this.walStart = sb.walStart();
+    this.walBlocks = sb.walBlocks();
+    this.onDiskSb = sb;
+    this.salt = sb.walSalt();
+    this.nextTxId = sb.checkpointTxId() + 1;
+    this.recovery = recovery;
+  }
+
+  /** A journal for a volume just formatted (its superblock durable, its WAL empty). */
+  public static Journal forNewVolume(BlockDevice dev, Superblock sb) {
+    return new Journal(dev, sb, false, new Recovery(0, 0, null));
+  }
+
+  /**
+   * Opens the journal of an existing volume and runs recovery: committed WAL transactions since the last
+   * checkpoint are replayed, anything after the first incomplete one is discarded. Writable opens then
+   * checkpoint (applying the replay and repairing a damaged superblock copy); read-only opens keep the replayed
+   * images in memory only.
+   */
+  public static Journal open(BlockDevice dev, SuperblockSlots.Loaded loaded, boolean readOnly) throws IOException {
+    Superblock sb = loaded.superblock();
+    int bs = sb.blockSize();
+    LinkedHashMap<Long, byte[]> replay = new LinkedHashMap<>();
+    long txId = sb.checkpointTxId() + 1;
+    long pos = 0;
+    int txs = 0;
+    while (true) {
+      long used = scanTransaction(dev, sb, pos, txId, replay);
+      if (used <= 0) {
+        break;
+      }
+      pos += used;
+      txId++;
+      txs++;
+    }
+    Superblock recovered = sb;
+    byte[] sbImage = replay.get(0L);
+    if (sbImage != null) {
+      Superblock img = Superblock.read(sbImage, 0, dev.describe());
+      recovered = img.withCheckpoint(sb.sequence(), sb.checkpointTxId(), sb.walSalt());
+    }
+    Journal j = new Journal(dev, recovered, readOnly, new Recovery(txs, replay.size(), loaded.otherSlotProblem()));
+    j.walPos = pos;
+    j.nextTxId = txId;
+    if (readOnly) {
+      j.published.putAll(replay);
+      return j;
+    }
+    j.walLock.lock();
+    try {
+      j.durable.putAll(replay);
+      if (!replay.isEmpty() || loaded.otherSlotProblem() != null) {
+        // Replayed images go in place now, and the checkpoint rewrites the damaged slot: the good copy holds
+        // sequence s in slot s % 2, so the next sequence lands in the other, damaged, slot.
+        j.checkpointLocked();
+      }
+    } finally {
+      j.walLock.unlock();
+    }
+    return j;
+  }
+
+  /**
+   * Validates one WAL transaction at {@code pos}; when it is complete and committed, adds its images to
+   * {@code into} and returns the blocks it occupies, else returns 0. Never throws on bad content: a WAL that
+   * ends in garbage simply ends.
+   */
+  private static long scanTransaction(BlockDevice dev, Superblock sb, long pos, long txId,
+      Map<Long, byte[]> into) throws IOException {
+    int bs = sb.blockSize();
+    int per = WalCodec.entriesPerDescriptor(bs);
+    long p = pos;
+    List<Long> chain = new ArrayList<>();
+    LinkedHashMap<Long, byte[]> images = new LinkedHashMap<>();
+    List<DataCheck> checks = new ArrayList<>();
+    int descriptors = 0;
+    long totalEntries = 0;
+    while (true) {
+      if (p >= sb.walBlocks()) {
+        return 0;
+      }
+      byte[] d = readBlock(dev, sb.walStart() + p, bs);
+      if (!validBlock(d, BlockType.WAL_DESCRIPTOR) || Bytes.i64(d, 0) != txId || Bytes.i64(d, 8) != sb.walSalt()) {
+        return 0;
+      }
+      long n = Bytes.u32(d, 16);
+      if (n > per) {
+        return 0;
+      }
+      chain.add(BlockCodec.storedChecksum(d));
+      descriptors++;
+      p++;
+      int e = WalCodec.DESCRIPTOR_HEADER;
+      for (int i = 0; i < n; i++, e += WalCodec.ENTRY_SIZE) {
+        long ref = Bytes.i64(d, e);
+        long sum = Bytes.i64(d, e + 8);
+        if ((ref & WalCodec.DATA_CHECK_FLAG) != 0) {
+          checks.add(new DataCheck(ref & ~WalCodec.DATA_CHECK_FLAG, sum));
+          continue;
+        }
+        if (p >= sb.walBlocks() || ref < 0 || ref >= sb.totalBlocks()) {
+          return 0;
+        }
+        byte[] img = readBlock(dev, sb.walStart() + p, bs);
+        if (!BlockCodec.checksumMatches(img) || BlockCodec.storedChecksum(img) != sum) {
+          return 0;
+        }
+        chain.add(sum);
+        images.put(ref, img);
+        p++;
+      }
+      totalEntries += n;
+      if ((Bytes.i32(d, 20) & WalCodec.FLAG_LAST) != 0) {
+        break;
+      }
+    }
+    if (p >= sb.walBlocks()) {
+      return 0;
+    }
+    byte[] c = readBlock(dev, sb.walStart() + p, bs);
+    if (!validBlock(c, BlockType.WAL_COMMIT) || Bytes.i64(c, 0) != txId || Bytes.i64(c, 8) != sb.walSalt()
+        || Bytes.u32(c, 16) != descriptors || Bytes.u32(c, 20) != totalEntries
+        || Bytes.i64(c, 24) != WalCodec.chainHash(chain)) {
+      return 0;
+    }
+    for (DataCheck dc : checks) {
+      if (dc.blockNo() < 0 || dc.blockNo() >= sb.totalBlocks()) {
+        return 0;
+      }
+      byte[] data = readBlock(dev, dc.blockNo(), bs);
+      // Ordered mode without a second sync: the transaction counts only if its data arrived too.
+      if (!BlockCodec.checksumMatches(data) || BlockCodec.storedChecksum(data) != dc.checksum()) {
+        return 0;
+      }
+    }
+    into.putAll(images);
+    return p + 1 - pos;
+  }
+
+  private static boolean validBlock(byte[] b, BlockType t) {
+    return BlockCodec.checksumMatches(b) && BlockCodec.storedTag(b) == t.tag();
+  }
+
+  private static byte[] readBlock(BlockDevice dev, long blockNo, int bs) throws IOException {
+    return readAt(dev, blockNo * bs, bs);
+  }
+
+  private static byte[] readAt(BlockDevice dev, long pos, int bs) throws IOException {
+    byte[] b = new byte[bs];
+    dev.read(pos, ByteBuffer.wrap(b));
+    return b;
+  }
+
+  public Recovery recovery() {
+    return recovery;
+  }
+
+  /** The superblock as last written in place (its sequence is the volume's sequence). */
+  public Superblock onDiskSuperblock() {
+    walLock.lock();
+    try {
+      return onDiskSb;
+    } finally {
+      walLock.unlock();
+    }
+  }
+
+  public void setCheckpointListener(CheckpointListener l) {
+    this.listener = l;
+  }
+
+  /** Largest number of WAL blocks one transaction may take. */
+  public long walCapacity() {
+    return walBlocks;
+  }
+
+  /**
+   * Reads a metadata block: the newest published image if the block changed since the last checkpoint, else
+   * the block from the device, verified against {@code type}. Callers must not modify the returned array.
+   */
+  public byte[] read(long blockNo, BlockType type) throws IOException {
+    byte[] img = published.get(blockNo);
+    if (img != null) {
+      return img;
+    }
+    byte[] b = readAt(dev, blockNo * blockSize, blockSize);
+    BlockCodec.verify(b, blockNo, type, resource);
+    return b;
+  }
+
+  /** Like {@link #read} but without verification, for the verifier and diagnostics. */
+  public byte[] readRaw(long blockNo) throws IOException {
+    byte[] img = published.get(blockNo);
+    return img != null ? img : readAt(dev, blockNo * blockSize, blockSize);
+  }
+
+  /** True when the block has a published image newer than what is in place. */
+  public boolean hasPublishedImage(long blockNo) {
+    return published.containsKey(blockNo);
+  }
+
+  /**
+   * Publishes a transaction's images (visible to readers at once) and queues it for the WAL. Returns the
+   * ticket to pass to {@link #awaitDurable}. The caller holds the engine's publish lock.
+   */
+  public long commit(List<BlockImage> images, List<DataCheck> checks) throws IOException {
+    if (readOnly) {
+      throw new IllegalStateException("commit on a read-only journal");
+    }
+    synchronized (monitor) {
+      if (failure != null) {
+        throw failed();
+      }
+      for (BlockImage im : images) {
+        published.put(im.blockNo(), im.data());
+      }
+      long t = ++lastTicket;
+      queue.add(new Pending(t, List.copyOf(images), List.copyOf(checks)));
+      return t;
+    }
+  }
+
+  /** The newest ticket handed out. */
+  public long lastTicket() {
+    synchronized (monitor) {
+      return lastTicket;
+    }
+  }
+
+  private VdeException failed() {
+    return new VdeException("volume stopped after an I/O error in the metadata WAL (" + failure.getMessage()
+        + "); reopen it to recover", resource, failure);
+  }
+
+  /**
+   * Returns once the transaction with {@code ticket} is durable. The first waiting thread becomes the leader
+   * and writes everything queued so far as one WAL transaction with one sync (group commit); the others wait
+   * for it.
+   */
+  public void awaitDurable(long ticket) throws IOException {
+    while (true) {
+      List<Pending> batch;
+      synchronized (monitor) {
+        while (true) {
+          if (failure != null) {
+            throw failed();
+          }
+          if (durableTicket >= ticket) {
+            return;
+          }
+          if (!leaderActive) {
+            break;
+          }
+          try {
+            monitor.wait();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting for a WAL commit");
+          }
+        }
+        leaderActive = true;
+        batch = new ArrayList<>(queue);
+        queue.clear();
+      }
+      long reached = -1;
+      IOException err = null;
+      walLock.lock();
+      try {
+        if (!batch.isEmpty()) {
+          writeBatchLocked(batch);
+          reached = batch.get(batch.size() - 1).ticket();
+        }
+      } catch (IOException | RuntimeException e) {
+        err = e instanceof IOException io ? io : new IOException(e.toString(), e);
+      } finally {
+        walLock.unlock();
+        synchronized (monitor) {
+          leaderActive = false;
+          if (err != null) {
+            failure = err;
+          } else if (reached > durableTicket) {
+            durableTicket = reached;
+          }
+          monitor.notifyAll();
+        }
+      }
+      if (err != null) {
+        throw failed();
+      }
+    }
+  }
+
+  private void writeBatchLocked(List<Pending> batch) throws IOException {
+    int i = 0;
+    while (i < batch.size()) {
+      LinkedHashMap<Long, byte[]> merged = new LinkedHashMap<>();
+      List<DataCheck> checks = new ArrayList<>();
+      int j = i;
+      long remaining = walBlocks - walPos;
+      while (j < batch.size()) {
+        Pending p = batch.get(j);
+        LinkedHashMap<Long, byte[]> trial = new LinkedHashMap<>(merged);
+        for (BlockImage im : p.images()) {
+          trial.remove(im.blockNo());
+          trial.put(im.blockNo(), im.data());
+        }
+        long need = WalCodec.blocksNeeded(blockSize, trial.size(), checks.size() + p.checks().size());
+        if (need > remaining) {
+          break;
+        }
+        merged = trial;
+        checks.addAll(p.checks());
+        j++;
+      }
+      if (j == i) {
+        if (walPos == 0) {
+          throw new VdeException("a transaction needs more WAL blocks than the WAL has (" + walBlocks + ")");
+        }
+        checkpointLocked();
+        continue;
+      }
+      List<BlockImage> images = new ArrayList<>(merged.size());
+      merged.forEach((k, v) -> images.add(new BlockImage(k, v)));
+      byte[] encoded = WalCodec.encode(blockSize, nextTxId, salt, images, checks);
+      dev.write((walStart + walPos) * blockSize, ByteBuffer.wrap(encoded));
+      dev.sync();
+      walPos += encoded.length / blockSize;
+      nextTxId++;
+      durable.putAll(merged);
+      walDurableTicket = batch.get(j - 1).ticket();
+      groupsWritten++;
+      i = j;
+    }
+  }
+
+  /**
+   * Makes everything committed so far durable and checkpoints: afterwards the WAL is empty and every freed
+   * block is reusable.
+   */
+  public void checkpoint() throws IOException {
+    long t = lastTicket();
+    awaitDurable(t);
+    walLock.lock();
+    try {
+      checkpointLocked();
+    } finally {
+      walLock.unlock();
+    }
+  }
+
+  private void checkpointLocked() throws IOException {
+    if (readOnly) {
+      return;
+    }
+    synchronized (monitor) {
+      if (failure != null) {
+        throw failed();
+      }
+    }
+    TreeMap<Long, byte[]> inPlace = new TreeMap<>(durable);
+    byte[] sbImage = inPlace.remove(0L);
+    for (Map.Entry<Long, byte[]> e : inPlace.entrySet()) {
+      dev.write(e.getKey() * blockSize, ByteBuffer.wrap(e.getValue()));
+    }
+    dev.sync();
+    Superblock base = sbImage != null ? Superblock.read(sbImage, 0, resource) : onDiskSb;
+    long newSalt = random.nextLong();
+    Superblock next = base.withCheckpoint(onDiskSb.sequence() + 1, nextTxId - 1, newSalt);
+    dev.write((long) next.slot() * blockSize, ByteBuffer.wrap(next.write()));
+    dev.sync();
+    onDiskSb = next;
+    salt = newSalt;
+    walPos = 0;
+    for (Map.Entry<Long, byte[]> e : durable.entrySet()) {
+      published.remove(e.getKey(), e.getValue());
+    }
+    durable.clear();
+    checkpoints++;
+    listener.checkpointed(walDurableTicket);
+  }
+
+  /** WAL blocks in use since the last checkpoint. */
+  public long walUsed() {
+    walLock.lock();
+    try {
+      return walPos;
+    } finally {
+      walLock.unlock();
+    }
+  }
+
+  public long groupsWritten() {
+    return groupsWritten;
+  }
+
+  public long checkpoints() {
+    return checkpoints;
+  }
+
+  public boolean isFailed() {
+    synchronized (monitor) {
+      return failure != null;
+    }
+  }
+
+  /** Makes everything durable, checkpoints (unless read-only or failed) and closes the device. */
+  @Override
+  public void close() throws IOException {
+    try {
+      if (!readOnly && !isFailed()) {
+        checkpoint();
+      }
+    } finally {
+      dev.close();
+    }
+  }
+
+  /** The device, for file data I/O by the engine. */
+  public BlockDevice device() {
+    return dev;
+  }
+}

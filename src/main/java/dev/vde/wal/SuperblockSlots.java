@@ -1,0 +1,105 @@
+package dev.vde.wal;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.VdeException;
+import dev.vde.format.Bytes;
+import dev.vde.format.Superblock;
+import dev.vde.io.BlockDevice;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * Finds the superblock: reads both slots (blocks 0 and 1) and takes the valid copy with the higher sequence.
+ * The block size is not known before the superblock is read, so slot 1 is looked for at every legal block size.
+ */
+public final class SuperblockSlots {
+  /** The chosen copy, and why the other one was not usable (null when both were valid). */
+  public record Loaded(Superblock superblock, String otherSlotProblem) {}
+
+  private SuperblockSlots() {}
+
+  public static Loaded load(BlockDevice dev) throws IOException {
+    String res = dev.describe();
+    long size = dev.size();
+    if (size < Superblock.MIN_BLOCK_SIZE) {
+      throw new VdeCorruptedException(-1, "superblock",
+          "not a vde image: file is " + size + " bytes, shorter than one block", res);
+    }
+    Superblock best = null;
+    VdeCorruptedException firstError = null;
+    String otherProblem = null;
+    int bestBs = -1;
+    for (int bs = Superblock.MIN_BLOCK_SIZE; bs <= Superblock.MAX_BLOCK_SIZE; bs <<= 1) {
+      Superblock[] slots = new Superblock[2];
+      String[] errs = new String[2];
+      boolean any = false;
+      for (int slot = 0; slot < 2; slot++) {
+        long pos = (long) slot * bs;
+        if (pos + bs > size) {
+          errs[slot] = "past the end of the file";
+          continue;
+        }
+        byte[] head = new byte[16];
+        dev.read(pos, ByteBuffer.wrap(head));
+        if (Bytes.i32(head, 0) != Superblock.MAGIC || Bytes.i32(head, 8) != bs) {
+          errs[slot] = "no superblock (bad magic or block size)";
+          continue;
+        }
+        any = true;
+        byte[] b = new byte[bs];
+        dev.read(pos, ByteBuffer.wrap(b));
+        try {
+          Superblock sb = Superblock.read(b, slot, res);
+          if (sb.slot() != slot) {
+            throw new VdeCorruptedException(slot, "superblock",
+                "sequence " + sb.sequence() + " belongs in slot " + sb.slot(), res);
+          }
+          slots[slot] = sb;
+        } catch (VdeCorruptedException e) {
+          errs[slot] = e.getOriginalMessage();
+          if (firstError == null) {
+            firstError = e;
+          }
+        }
+      }
+      if (!any) {
+        continue;
+      }
+      Superblock pick = slots[0];
+      int other = 1;
+      if (pick == null || slots[1] != null && slots[1].sequence() > pick.sequence()) {
+        pick = slots[1];
+        other = 0;
+      }
+      if (pick != null && (best == null || pick.sequence() > best.sequence())) {
+        best = pick;
+        bestBs = bs;
+        otherProblem = slots[other] == null ? "superblock copy in block " + other + " is unusable: " + errs[other]
+            : null;
+      }
+    }
+    if (best == null) {
+      if (firstError != null) {
+        throw firstError;
+      }
+      throw new VdeCorruptedException(-1, "superblock", "not a vde image: no superblock with magic VDE1 found", res);
+    }
+    if (size < best.totalBlocks() * bestBs) {
+      throw new VdeCorruptedException(-1, "host file", "truncated: volume needs " + best.totalBlocks() * bestBs
+          + " bytes but the file has " + size, res);
+    }
+    return new Loaded(best, otherProblem);
+  }
+
+  /** Checks the format version; feature masks are the engine's business. */
+  public static void checkVersion(Superblock sb, String res) throws VdeException {
+    if (sb.formatMajor() > Superblock.FORMAT_MAJOR) {
+      throw new dev.vde.VdeFormatTooNewException("format version " + sb.formatMajor() + "." + sb.formatMinor()
+          + " is newer than this engine reads (" + Superblock.FORMAT_MAJOR + ".x); upgrade vde", res);
+    }
+    if (sb.formatMajor() < Superblock.FORMAT_MAJOR) {
+      throw new dev.vde.VdeFormatTooOldException("format version " + sb.formatMajor() + "." + sb.formatMinor()
+          + " is older than this engine reads (" + Superblock.FORMAT_MAJOR + ".x)", res);
+    }
+  }
+}
