@@ -32,6 +32,8 @@ public final class AllocationBitmap {
   private final long[] durable;
   private final long[] inUse;
   private long durableFree;
+  /** Clear bits of {@code inUse} below {@code totalBlocks}, kept current so callers need not count. */
+  private long inUseFree;
   /** Where the next first-fit search starts; wraps to 0. */
   private long hint;
 
@@ -45,6 +47,7 @@ public final class AllocationBitmap {
       FreeSpaceScanner.setRange(inUse, totalBlocks, words - totalBlocks, true);
     }
     this.durableFree = FreeSpaceScanner.countFree(durable, totalBlocks);
+    this.inUseFree = durableFree;
   }
 
   /** Bits one bitmap block holds. */
@@ -118,7 +121,7 @@ public final class AllocationBitmap {
 
   /** Blocks the allocator could hand out right now. */
   public long allocatableFree() {
-    return FreeSpaceScanner.countFree(inUse, totalBlocks);
+    return inUseFree;
   }
 
   /** Reserves the first free run of exactly {@code count} blocks (first fit from the hint); -1 if none. */
@@ -129,6 +132,7 @@ public final class AllocationBitmap {
     }
     if (s >= 0) {
       FreeSpaceScanner.setRange(inUse, s, count, true);
+      inUseFree -= count;
       hint = s + count;
     }
     return s;
@@ -142,6 +146,7 @@ public final class AllocationBitmap {
     if (near > 0 && near < totalBlocks && !FreeSpaceScanner.isSet(inUse, near)) {
       long end = FreeSpaceScanner.nextSet(inUse, near, Math.min(totalBlocks, near + max));
       FreeSpaceScanner.setRange(inUse, near, end - near, true);
+      inUseFree -= end - near;
       hint = end;
       return new long[] {near, end - near};
     }
@@ -162,6 +167,7 @@ public final class AllocationBitmap {
     }
     long n = Math.min(max, best[1]);
     FreeSpaceScanner.setRange(inUse, best[0], n, true);
+    inUseFree -= n;
     hint = best[0] + n;
     return new long[] {best[0], n};
   }
@@ -169,6 +175,7 @@ public final class AllocationBitmap {
   /** Returns reserved-but-unpublished blocks (a transaction aborted). */
   public void unreserve(long start, long count) {
     FreeSpaceScanner.setRange(inUse, start, count, false);
+    inUseFree += count;
   }
 
   /** A committed transaction allocated these blocks (they are already reserved). */
@@ -186,6 +193,7 @@ public final class AllocationBitmap {
   /** The checkpoint after the freeing transaction completed: the blocks may be handed out again. */
   public void release(long start, long count) {
     FreeSpaceScanner.setRange(inUse, start, count, false);
+    inUseFree += count;
   }
 
   public boolean isDurablyAllocated(long block) {
@@ -207,6 +215,9 @@ public final class AllocationBitmap {
 
   /** Checks invariant (3); used by assertions. */
   boolean invariantsHold() {
+    if (inUseFree != FreeSpaceScanner.countFree(inUse, totalBlocks)) {
+      return false;
+    }
     for (int i = 0; i < durable.length; i++) {
       if ((durable[i] & ~inUse[i]) != 0) {
         return false;

@@ -79,6 +79,7 @@ public final class Volume {
     this.inodes = new InodeStore(this);
     this.directories = new Directories(this);
     journal.setCheckpointListener(t -> releasableUpTo.accumulateAndGet(t, Math::max));
+    journal.setMoreComing(() -> writerLock.isLocked() && !writerLock.isHeldByCurrentThread());
   }
 
   // ---------------------------------------------------------------- create
