@@ -172,6 +172,21 @@ public final class AllocationBitmap {
     return new long[] {best[0], n};
   }
 
+  /** Reserves the lowest free run of exactly {@code count} blocks (first fit from block 0); -1 if none. */
+  public long reserveFirstFit(long count) {
+    long s = FreeSpaceScanner.firstFreeRun(inUse, totalBlocks, count, 0);
+    if (s >= 0) {
+      FreeSpaceScanner.setRange(inUse, s, count, true);
+      inUseFree -= count;
+    }
+    return s;
+  }
+
+  /** A copy of the allocator's view (1 = not available), for pre-flight planning that must not reserve. */
+  public long[] allocatableWordsCopy() {
+    return inUse.clone();
+  }
+
   /** Returns reserved-but-unpublished blocks (a transaction aborted). */
   public void unreserve(long start, long count) {
     FreeSpaceScanner.setRange(inUse, start, count, false);

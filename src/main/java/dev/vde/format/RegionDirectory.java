@@ -24,6 +24,10 @@ public record RegionDirectory(List<Entry> entries) {
   public static final int TAG_INODES = BlockType.INODE_TABLE.tag();
   public static final int TAG_WAL = BlockType.WAL_DESCRIPTOR.tag();
   public static final int TAG_CHECKPOINT = BlockType.MIGRATION_CHECKPOINT.tag();
+  /** The new inode table of a pending migration, before the swap. */
+  public static final int TAG_INODES_NEW = BlockType.tagOf("INOM");
+  /** The previous inode table of a migration, after the swap and until it is freed. */
+  public static final int TAG_INODES_OLD = BlockType.tagOf("INOO");
 
   /** flags bit 0: the region belongs to a module, whose id is in bits 8..15. */
   public static final int FLAG_MODULE = 1;
@@ -88,6 +92,28 @@ public record RegionDirectory(List<Entry> entries) {
   public RegionDirectory with(Entry e) {
     List<Entry> es = new ArrayList<>(entries);
     es.add(e);
+    return new RegionDirectory(es);
+  }
+
+  /** This directory without the core region {@code tag}. */
+  public RegionDirectory without(int tag) {
+    List<Entry> es = new ArrayList<>();
+    for (Entry x : entries) {
+      if (!(x.tag() == tag && !x.isModuleRegion())) {
+        es.add(x);
+      }
+    }
+    return new RegionDirectory(es);
+  }
+
+  /** This directory without the regions of module {@code moduleId}. */
+  public RegionDirectory withoutModule(int moduleId) {
+    List<Entry> es = new ArrayList<>();
+    for (Entry x : entries) {
+      if (!(x.isModuleRegion() && x.moduleId() == moduleId)) {
+        es.add(x);
+      }
+    }
     return new RegionDirectory(es);
   }
 

@@ -199,7 +199,15 @@ final class InodeStore {
       t.sb = sb.withCounts(sb.inodesUsed(), sb.freeBlocks(), idx + 1, sb.modifiedMillis());
     }
     byte[] b = t.edit(start + idx, BlockType.INODE_TABLE, (int) idx);
-    InodeCodec.write(b, (int) (ino.number() % ipb) * sb.inodeSize(), ino, sb.layout());
+    int off = (int) (ino.number() % ipb) * sb.inodeSize();
+    InodeCodec.write(b, off, ino, sb.layout());
+    MigrationTarget mig = vol.migrationTarget();
+    if (mig != null && ino.number() < mig.watermark()) {
+      // Below the watermark the new table must stay current too (MigrationTarget invariant).
+      long nidx = ino.number() / mig.perBlock();
+      byte[] nb = t.edit(mig.newTableStart() + nidx, BlockType.INODE_TABLE, (int) nidx);
+      mig.converter().convert(b, off, nb, (int) (ino.number() % mig.perBlock()) * mig.converter().to().inodeSize());
+    }
   }
 
   /** Picks a free inode number for {@code t}; the caller must write it in the same transaction. */

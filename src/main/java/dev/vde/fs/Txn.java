@@ -102,6 +102,19 @@ final class Txn {
     return s;
   }
 
+  /** Like {@link #allocateContiguous} but always the lowest fitting run (regions are placed first fit). */
+  long allocateFirstFit(long count) throws IOException {
+    long s = vol.bitmap().reserveFirstFit(count);
+    if (s < 0 && vol.hasUnreleasedFrees()) {
+      vol.reclaimFreedBlocks();
+      s = vol.bitmap().reserveFirstFit(count);
+    }
+    if (s >= 0) {
+      reserved.add(new long[] {s, count});
+    }
+    return s;
+  }
+
   void free(long start, long count) {
     if (count > 0) {
       freed.add(new long[] {start, count});

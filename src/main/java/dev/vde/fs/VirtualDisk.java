@@ -702,6 +702,75 @@ public final class VirtualDisk implements AutoCloseable {
     });
   }
 
+  // ---------------------------------------------------------------- modules
+
+  /** Work inside a format transaction. */
+  @FunctionalInterface
+  public interface FormatWork<T> {
+    T run(FormatTransaction tx) throws IOException;
+  }
+
+  /**
+   * Runs {@code work} as one atomic, durable metadata transaction that may change the superblock's manifest and
+   * layout, the region directory and block allocation. Other writers wait; readers continue.
+   */
+  public <T> T changeFormat(FormatWork<T> work) throws IOException {
+    return mutate(t -> work.run(new FormatTransaction(t)));
+  }
+
+  private InodeLayout.Field activeField(Superblock sb, Module m) throws VdeInvalidArgumentException {
+    if ((sb.moduleManifest() & m.bit()) == 0) {
+      throw new VdeInvalidArgumentException("module " + m.displayName() + " is not active on this volume; add it "
+          + "with: vde module add IMAGE " + m.abbreviation().toLowerCase(java.util.Locale.ROOT));
+    }
+    InodeLayout.Field f = sb.layout().fieldFor(m);
+    if (f == null) {
+      throw new VdeInvalidArgumentException("module " + m.displayName() + " has no per-inode fields");
+    }
+    return f;
+  }
+
+  /** The raw bytes of module {@code m}'s field in the inode of {@code p}. */
+  public byte[] readModuleField(String p, Module m) throws IOException {
+    return inspect(() -> {
+      Directories.Slot s = require(p);
+      InodeLayout.Field f = activeField(vol.superblock(), m);
+      Inode ino = vol.inodes.read(null, s.inode());
+      int from = f.offset() - InodeLayout.CORE_SIZE;
+      return java.util.Arrays.copyOfRange(ino.moduleArea(), from, from + f.size());
+    });
+  }
+
+  /** Transforms the field bytes of one inode atomically (read, change, write in one transaction). */
+  @FunctionalInterface
+  public interface FieldUpdate {
+    byte[] apply(byte[] current) throws IOException;
+  }
+
+  /** Replaces module {@code m}'s field in the inode of {@code p}; {@code value} must have the field's size. */
+  public void writeModuleField(String p, Module m, byte[] value) throws IOException {
+    updateModuleField(p, m, cur -> value);
+  }
+
+  /** Reads, transforms and writes module {@code m}'s field of one inode in one transaction. */
+  public void updateModuleField(String p, Module m, FieldUpdate update) throws IOException {
+    mutate(t -> {
+      Directories.Slot s = require(p);
+      InodeLayout.Field f = activeField(t.sb, m);
+      Inode ino = vol.inodes.read(t, s.inode());
+      int from = f.offset() - InodeLayout.CORE_SIZE;
+      byte[] area = ino.moduleArea().clone();
+      byte[] value = update.apply(java.util.Arrays.copyOfRange(area, from, from + f.size()));
+      if (value.length != f.size()) {
+        throw new VdeInvalidArgumentException(m.displayName() + " field is " + f.size() + " bytes, got "
+            + value.length);
+      }
+      System.arraycopy(value, 0, area, from, f.size());
+      vol.inodes.write(t, ino.withModuleArea(area, System.currentTimeMillis()), ino);
+      return null;
+    });
+  }
+
   // ---------------------------------------------------------------- volume
 
   public VolumeInfo info() throws IOException {

@@ -9,6 +9,7 @@ import dev.vde.alloc.AllocationBitmap;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.InodeLayout;
+import dev.vde.format.MigrationCheckpoint;
 import dev.vde.format.Module;
 import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
@@ -65,6 +66,8 @@ public final class Volume {
   private final AtomicLong releasableUpTo = new AtomicLong();
   final InodeStore inodes;
   final Directories directories;
+  private volatile MigrationTarget migrationTarget;
+  private volatile MigrationCheckpoint pendingMigration;
 
   private Volume(BlockDevice dev, Journal journal, Superblock sb, RegionDirectory regions, AllocationBitmap bitmap,
       String readOnlyReason) {
@@ -85,11 +88,11 @@ public final class Volume {
   // ---------------------------------------------------------------- create
 
   /** Computed placement of a new volume's structures. */
-  record Plan(long totalBlocks, int rdBlocks, long bitmapStart, long bitmapBlocks, long walStart, long walBlocks,
-      long checkpointStart, long inodeStart, long inodeBlocks, long inodeCount, InodeLayout layout,
+  public record Plan(long totalBlocks, int rdBlocks, long bitmapStart, long bitmapBlocks, long walStart,
+      long walBlocks, long checkpointStart, long inodeStart, long inodeBlocks, long inodeCount, InodeLayout layout,
       List<RegionDirectory.Entry> moduleRegions, long metadataEnd) {}
 
-  static Plan plan(CreateOptions o) throws VdeInvalidArgumentException {
+  public static Plan plan(CreateOptions o) throws VdeInvalidArgumentException {
     int bs = o.blockSize();
     if (!Superblock.isValidBlockSize(bs)) {
       throw new VdeInvalidArgumentException("block size " + bs + " is not a power of two from 512 to 65536");
@@ -258,6 +261,7 @@ public final class Volume {
       }
       AllocationBitmap bm = AllocationBitmap.read(bmb, bmr.start(), sb.totalBlocks(), sb.blockSize(), res);
       Volume v = new Volume(dev, j, sb, rd, bm, roReason);
+      v.loadPendingMigration();
       Journal.Recovery r = j.recovery();
       if (r.otherSlotProblem() != null) {
         v.warnings.add(r.otherSlotProblem() + (roReason == null ? " (repaired)" : " (will be repaired on the next"
@@ -275,6 +279,40 @@ public final class Volume {
     } catch (IOException | RuntimeException e) {
       dev.close();
       throw e;
+    }
+  }
+
+  /**
+   * With a migration pending, reads its checkpoint and, while the new table is still being filled, installs the
+   * migration target at the checkpointed watermark, so inode writes keep the already-copied part current even
+   * before the migration is resumed.
+   */
+  private void loadPendingMigration() throws IOException {
+    if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0) {
+      return;
+    }
+    RegionDirectory.Entry chk = regions.find(RegionDirectory.TAG_CHECKPOINT);
+    RegionDirectory.Entry inom = regions.find(RegionDirectory.TAG_INODES_NEW);
+    RegionDirectory.Entry inoo = regions.find(RegionDirectory.TAG_INODES_OLD);
+    MigrationCheckpoint c;
+    try {
+      c = MigrationCheckpoint.newest(journal.readRaw(chk.start()), journal.readRaw(chk.start() + 1),
+          chk.start(), resource);
+    } catch (VdeCorruptedException e) {
+      warnings.add("migration pending but its checkpoint is unreadable (" + e.getOriginalMessage() + "); roll it "
+          + "back with 'vde migrate rollback'");
+      return;
+    }
+    boolean matches = c != null && (inom != null && c.newTableStart() == inom.start()
+        || inoo != null && c.oldTableStart() == inoo.start());
+    if (!matches) {
+      warnings.add("migration pending but no checkpoint describes it; roll it back with 'vde migrate rollback'");
+      return;
+    }
+    pendingMigration = c;
+    if (inom != null && c.phase() != MigrationCheckpoint.Phase.ROLLING_BACK) {
+      migrationTarget = new MigrationTarget(c.newTableStart(), c.newTableBlocks(), c.originalLayout(),
+          c.targetLayout(), blockSize, c.inodesMigrated());
     }
   }
 
@@ -417,6 +455,46 @@ public final class Volume {
     return sb;
   }
 
+  /** The new inode table of the migration being run, or null. */
+  public MigrationTarget migrationTarget() {
+    return migrationTarget;
+  }
+
+  /** Installs or clears the migration target; the caller holds the writer lock. */
+  public void setMigrationTarget(MigrationTarget m) {
+    if (!writerLock.isHeldByCurrentThread()) {
+      throw new IllegalStateException("migration target changes need the writer lock");
+    }
+    this.migrationTarget = m;
+  }
+
+  /** The checkpoint of a pending migration found at open (or recorded since), or null. */
+  public MigrationCheckpoint pendingMigration() {
+    return pendingMigration;
+  }
+
+  public void setPendingMigration(MigrationCheckpoint c) {
+    this.pendingMigration = c;
+  }
+
+  /**
+   * Runs {@code r} holding the writer lock (other writers wait; readers continue). For operations that must
+   * see a state no writer changes, such as a copy's point-in-time image or a migration batch.
+   */
+  public <T> T withWriterLock(IoSupplier<T> r) throws IOException {
+    writerLock.lock();
+    try {
+      return r.get();
+    } finally {
+      writerLock.unlock();
+    }
+  }
+
+  /** True when writers are waiting for the writer lock (the migration yields to them). */
+  public boolean writersWaiting() {
+    return writerLock.hasQueuedThreads();
+  }
+
   public RegionDirectory regions() {
     return regions;
   }
@@ -491,6 +569,19 @@ public final class Volume {
       return r.get();
     } finally {
       stateLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Runs {@code r} with writers held off (writer lock) and the published state held still (state lock's read
+   * side): nothing is reserved, published or freed meanwhile, so the bitmap and every block it marks stay put.
+   */
+  public <T> T withWritersPaused(IoSupplier<T> r) throws IOException {
+    writerLock.lock();
+    try {
+      return withStableState(r);
+    } finally {
+      writerLock.unlock();
     }
   }
 

@@ -1,0 +1,506 @@
+package dev.vde.module;
+
+import dev.vde.VdeException;
+import dev.vde.VdeInvalidArgumentException;
+import dev.vde.VdeNoSpaceException;
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.format.InodeLayout;
+import dev.vde.format.MigrationCheckpoint;
+import dev.vde.format.MigrationCheckpoint.Phase;
+import dev.vde.format.Module;
+import dev.vde.format.RegionDirectory;
+import dev.vde.format.Superblock;
+import dev.vde.fs.MigrationTarget;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.fs.Volume;
+import dev.vde.inode.InodeCodec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Option 3: grow every inode online to make room for modules' fields, by copying the inode table into a new,
+ * larger one while the volume stays in use, then switching to it atomically.
+ *
+ * <pre>
+ *            start()                 copy batches            swap txn            complete txn
+ *   IDLE ─────────────► ALLOCATING ─────────────► COPYING ──────────► SWAPPING ───────────► COMPLETE ─► IDLE
+ *     (WAL txn: new table                 │  (checkpoint every N)   (WAL txn: region    (WAL txn: free old
+ *      + regions + pending bit)           │                          directory, layout)   table, clear bit)
+ *                                         │ rollback()
+ *                                         ▼
+ *                                    ROLLING_BACK ──(WAL txn: free new table, clear bit)──► IDLE
+ * </pre>
+ *
+ * <h2>Protocol</h2>
+ * (1) {@link #start} reserves a contiguous run for the new table (same inode count, new size) and the modules'
+ * regions, and in ONE WAL transaction records it as region INOM, adds the module regions and sets the
+ * superblock's incompat bit MIGRATION_PENDING; an ALLOCATING checkpoint is written and synced just before that
+ * commit. (2) Batches of inodes are copied under the writer lock: old-table blocks are read, every inode
+ * converted (InodeConverter), the new-table blocks written directly, and the watermark raised (see
+ * {@link MigrationTarget} for why no foreground change is lost). Every N inodes the device is synced and then a
+ * checkpoint recording the watermark is written and synced, so a checkpoint never counts blocks that are not
+ * durable. (3) The swap is one WAL transaction: the region directory's INOD entry points at the new table, the
+ * old table becomes region INOO, and the superblock takes the target manifest, layout and inode size. The
+ * in-memory view switches when it is published. (4) A later transaction frees INOO and clears the pending bit;
+ * the freed blocks are reusable only after the next WAL checkpoint (AllocationBitmap (2)).
+ *
+ * <h2>Crash at each point</h2>
+ * Before (1) commits: no pending bit, so the volume is as before and the checkpoint is a leftover that is
+ * ignored. During (2): the old table is authoritative and complete (every foreground write goes there); open
+ * reinstalls the target at the checkpointed watermark, whose blocks were synced before it was written, and
+ * {@link #resume} continues from there, redoing at most N inodes. Before (3) commits: same as (2). After (3):
+ * INOO exists and the pending bit is set, so {@link #resume} runs (4) only; rollback is refused. {@link
+ * #rollback} before (3) frees INOM and the new regions and clears the bit in one transaction; it first writes a
+ * ROLLING_BACK checkpoint so that a crash in between finishes the rollback rather than the copy.
+ */
+public final class InodeMigration {
+  /** Largest number of new-table blocks copied while holding the writer lock. */
+  static final int MAX_BATCH_BLOCKS = 256;
+
+  private InodeMigration() {}
+
+  /** Whether a migration could start, and why not. Writes nothing. */
+  public record Plan(boolean feasible, String reason, InodeLayout targetLayout, long newTableBlocks,
+      long regionBlocks, long inodesToCopy, long oldTableBlocks) {}
+
+  /** Plans adding {@code modules} by migration. */
+  public static Plan plan(VirtualDisk disk, List<Module> modules) throws IOException {
+    Volume v = disk.volume();
+    Superblock sb = v.superblock();
+    long target = sb.moduleManifest() | Module.manifestOf(modules);
+    InodeLayout layout = InodeLayout.canonical(target);
+    long oldBlocks = v.regions().find(RegionDirectory.TAG_INODES).blocks();
+    if (layout.inodeSize() > BlockCodec.payloadSize(sb.blockSize())) {
+      return new Plan(false, "inodes of " + layout.inodeSize() + " bytes do not fit in " + sb.blockSize()
+          + "-byte blocks", layout, 0, 0, 0, oldBlocks);
+    }
+    int ipb = InodeCodec.perBlock(sb.blockSize(), layout.inodeSize());
+    long newBlocks = (sb.inodeCount() + ipb - 1) / ipb;
+    long toCopy = inodesToCopy(v, sb);
+    if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0) {
+      return new Plan(false, "another inode migration is pending", layout, newBlocks, 0, toCopy, oldBlocks);
+    }
+    List<Module> withTable = new ArrayList<>();
+    withTable.addAll(modules);
+    long[] words = v.bitmap().allocatableWordsCopy();
+    long s = dev.vde.alloc.FreeSpaceScanner.firstFreeRun(words, sb.totalBlocks(), newBlocks, 0);
+    if (s < 0) {
+      return new Plan(false, "not enough contiguous free space for the new inode table: it needs " + newBlocks
+          + " blocks, the largest free run is " + v.bitmap().largestFreeRun() + " blocks", layout, newBlocks, 0,
+          toCopy, oldBlocks);
+    }
+    dev.vde.alloc.FreeSpaceScanner.setRange(words, s, newBlocks, true);
+    RegionPlan rp = RegionPlan.plan(words, sb.totalBlocks(), withTable);
+    if (!rp.feasible()) {
+      return new Plan(false, "no contiguous free run for region " + rp.failedRegion() + " next to the new inode "
+          + "table", layout, newBlocks, rp.neededBlocks(), toCopy, oldBlocks);
+    }
+    return new Plan(true, null, layout, newBlocks, rp.neededBlocks(), toCopy, oldBlocks);
+  }
+
+  private static long inodesToCopy(Volume v, Superblock sb) {
+    int ipbOld = InodeCodec.perBlock(sb.blockSize(), sb.inodeSize());
+    return Math.min(sb.inodeCount(), sb.inodeTableInitBlocks() * ipbOld);
+  }
+
+  /** The pending migration's last checkpoint, or null when none is pending. */
+  public static MigrationCheckpoint status(VirtualDisk disk) {
+    Volume v = disk.volume();
+    if ((v.superblock().incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0) {
+      return null;
+    }
+    return v.pendingMigration();
+  }
+
+  /** True when a migration is pending (even one whose checkpoint is unreadable). */
+  public static boolean isPending(VirtualDisk disk) {
+    return (disk.volume().superblock().incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0;
+  }
+
+  /**
+   * Adds {@code modules} by growing every inode, online. Returns when the migration completed or was
+   * cancelled (then it stays pending and {@link #resume} continues it). If a migration with the same target is
+   * pending, resumes it; a different one is refused.
+   */
+  public static MigrationResult start(VirtualDisk disk, List<Module> modules, MigrationOptions opts)
+      throws IOException {
+    Volume v = disk.volume();
+    if (isPending(disk)) {
+      MigrationCheckpoint c = v.pendingMigration();
+      if (c != null && c.targetModules() == Module.manifestOf(modules)) {
+        return resume(disk, opts);
+      }
+      throw new VdeInvalidArgumentException("another inode migration is pending" + (c == null ? ""
+          : " (adding " + describe(c.targetModules()) + ", " + c.inodesMigrated() + " of " + c.totalInodes()
+          + " inodes copied)") + "; finish it with 'vde migrate resume' or undo it with 'vde migrate rollback'");
+    }
+    InPlaceAddition.checkInactive(v.superblock(), modules);
+    if (modules.isEmpty()) {
+      throw new VdeInvalidArgumentException("no module to add");
+    }
+    Plan plan = plan(disk, modules);
+    if (!plan.feasible()) {
+      throw new VdeNoSpaceException(plan.reason() + "; add the module with --option copy instead, which writes a"
+          + " new volume with the module");
+    }
+    long id = new SecureRandom().nextLong();
+    long startSeq = nextSequence(v);
+    MigrationCheckpoint started = disk.changeFormat(tx -> {
+      Superblock sb = tx.superblock();
+      if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0) {
+        throw new VdeInvalidArgumentException("another inode migration started meanwhile");
+      }
+      InPlaceAddition.checkInactive(sb, modules);
+      long start = tx.allocateContiguous(plan.newTableBlocks());
+      RegionDirectory rd = tx.regions().with(
+          new RegionDirectory.Entry(RegionDirectory.TAG_INODES_NEW, 0, start, plan.newTableBlocks()));
+      for (Module m : modules) {
+        for (Module.Region r : m.regions()) {
+          long n = r.blocksFor(sb.totalBlocks());
+          rd = rd.with(RegionDirectory.Entry.forModule(m, r, tx.allocateContiguous(n), n));
+        }
+      }
+      tx.setRegions(rd);
+      tx.setSuperblock(sb.withIncompat(sb.incompat() | Superblock.INCOMPAT_MIGRATION_PENDING));
+      RegionDirectory.Entry old = rd.find(RegionDirectory.TAG_INODES);
+      long now = System.currentTimeMillis();
+      long target = sb.moduleManifest() | Module.manifestOf(modules);
+      MigrationCheckpoint c = new MigrationCheckpoint(Phase.ALLOCATING, id, startSeq, Module.manifestOf(modules),
+          sb.moduleManifest(), target, sb.layout(), plan.targetLayout(), inodesToCopy(v, sb), 0, old.start(),
+          old.blocks(), start, plan.newTableBlocks(), now, now, opts.checkpointEvery());
+      // Written and synced before the WAL commit: once the pending bit is durable, a checkpoint describes it.
+      writeCheckpoint(v, c);
+      MigrationTarget mt = new MigrationTarget(start, plan.newTableBlocks(), sb.layout(), plan.targetLayout(),
+          sb.blockSize(), 0);
+      tx.onPublish(() -> {
+        v.setMigrationTarget(mt);
+        v.setPendingMigration(c);
+      });
+      return c;
+    });
+    MigrationCheckpoint copying = started.with(Phase.COPYING_INODES, 0, started.totalInodes(),
+        System.currentTimeMillis());
+    writeCheckpoint(v, copying);
+    return run(disk, copying, opts);
+  }
+
+  /** Continues a pending migration from its last checkpoint. */
+  public static MigrationResult resume(VirtualDisk disk, MigrationOptions opts) throws IOException {
+    Volume v = disk.volume();
+    if (!isPending(disk)) {
+      throw new VdeInvalidArgumentException("no inode migration is pending on this volume");
+    }
+    MigrationCheckpoint c = v.pendingMigration();
+    RegionDirectory rd = v.regions();
+    if (c == null) {
+      throw new VdeException("the pending migration's checkpoint is unreadable, so it cannot be resumed; undo it "
+          + "with 'vde migrate rollback'");
+    }
+    if (rd.find(RegionDirectory.TAG_INODES_OLD) != null) {
+      long t0 = System.currentTimeMillis();
+      complete(disk, c);
+      return new MigrationResult(c.migrationId(), c.totalInodes(), 0, System.currentTimeMillis() - t0,
+          c.targetLayout(), false);
+    }
+    if (c.phase() == Phase.ROLLING_BACK) {
+      throw new VdeInvalidArgumentException("the pending migration was being rolled back; finish that with "
+          + "'vde migrate rollback'");
+    }
+    v.withWriterLock(() -> {
+      if (v.migrationTarget() == null) {
+        v.setMigrationTarget(new MigrationTarget(c.newTableStart(), c.newTableBlocks(), c.originalLayout(),
+            c.targetLayout(), v.blockSize(), c.inodesMigrated()));
+      }
+      return null;
+    });
+    return run(disk, c, opts);
+  }
+
+  /**
+   * Undoes a pending migration that has not swapped yet: frees the new table and the new modules' regions and
+   * clears the pending bit, returning the volume exactly to its original format.
+   */
+  public static void rollback(VirtualDisk disk) throws IOException {
+    Volume v = disk.volume();
+    if (!isPending(disk)) {
+      throw new VdeInvalidArgumentException("no inode migration is pending on this volume");
+    }
+    if (v.regions().find(RegionDirectory.TAG_INODES_OLD) != null) {
+      throw new VdeInvalidArgumentException("the migration already completed (its region swap committed) and "
+          + "cannot be rolled back; run 'vde migrate resume' to finish freeing the old inode table");
+    }
+    v.withWriterLock(() -> {
+      v.setMigrationTarget(null);
+      MigrationCheckpoint c = v.pendingMigration();
+      if (c != null) {
+        writeCheckpoint(v, c.with(Phase.ROLLING_BACK, c.inodesMigrated(), c.totalInodes(),
+            System.currentTimeMillis()));
+      }
+      disk.changeFormat(tx -> {
+        Superblock sb = tx.superblock();
+        RegionDirectory rd = tx.regions();
+        RegionDirectory.Entry inom = rd.find(RegionDirectory.TAG_INODES_NEW);
+        if (inom != null) {
+          tx.free(inom.start(), inom.blocks());
+          rd = rd.without(RegionDirectory.TAG_INODES_NEW);
+        }
+        for (RegionDirectory.Entry e : tx.regions().entries()) {
+          if (e.isModuleRegion() && (sb.moduleManifest() & (1L << e.moduleId())) == 0) {
+            tx.free(e.start(), e.blocks());
+            rd = rd.withoutModule(e.moduleId());
+          }
+        }
+        tx.setRegions(rd);
+        tx.setSuperblock(sb.withIncompat(sb.incompat() & ~Superblock.INCOMPAT_MIGRATION_PENDING));
+        return null;
+      });
+      clearCheckpoint(v);
+      return null;
+    });
+  }
+
+  // ------------------------------------------------------------------ the copy
+
+  private static MigrationResult run(VirtualDisk disk, MigrationCheckpoint c, MigrationOptions opts)
+      throws IOException {
+    Volume v = disk.volume();
+    MigrationControl ctl = opts.control();
+    long n = opts.checkpointEvery();
+    long t0 = System.nanoTime();
+    long startW = v.migrationTarget().watermark();
+    long lastReport = 0;
+    MigrationCheckpoint ck = c;
+    while (true) {
+      while (ctl.isPaused() && !ctl.isCancelled()) {
+        LockSupport.parkNanos(20_000_000L);
+      }
+      MigrationTarget tgt = requireTarget(v, c);
+      long w = tgt.watermark();
+      if (ctl.isCancelled()) {
+        ck = durableCheckpoint(v, ck, w, inodesToCopy(v, v.superblock()));
+        return new MigrationResult(c.migrationId(), ck.totalInodes(), w - startW, elapsedMs(t0), c.targetLayout(),
+            true);
+      }
+      if (ctl.yieldToForeground() && v.writersWaiting()) {
+        // Back off while foreground writers queue for the lock, as md's resync does when the array is busy.
+        LockSupport.parkNanos(1_000_000L);
+        continue;
+      }
+      long batchBlocks = ctl.throttle.suggestedBatch(MAX_BATCH_BLOCKS);
+      long[] res = v.withWriterLock(() -> copyBatch(v, c, n, batchBlocks));
+      long newW = res[0];
+      long total = res[1];
+      ctl.throttle.acquire(res[2]);
+      if (newW >= total) {
+        break;
+      }
+      if (newW / n > w / n) {
+        ck = durableCheckpoint(v, ck, newW, total);
+      }
+      long now = System.nanoTime();
+      if (now - lastReport > 50_000_000L) {
+        lastReport = now;
+        report(opts, Phase.COPYING_INODES, total, newW, startW, t0);
+      }
+    }
+    MigrationCheckpoint last = ck;
+    long migrated = v.withWriterLock(() -> {
+      long total;
+      while (true) {
+        long[] res = copyBatch(v, c, Long.MAX_VALUE, MAX_BATCH_BLOCKS);
+        total = res[1];
+        if (res[0] >= total) {
+          break;
+        }
+      }
+      MigrationCheckpoint sw = durableCheckpoint(v, last, total, total).with(Phase.SWAPPING_REGIONS, total, total,
+          System.currentTimeMillis());
+      writeCheckpoint(v, sw);
+      long finalTotal = total;
+      disk.changeFormat(tx -> {
+        Superblock sb = tx.superblock();
+        RegionDirectory rd = tx.regions();
+        RegionDirectory.Entry old = rd.find(RegionDirectory.TAG_INODES);
+        RegionDirectory.Entry inom = rd.find(RegionDirectory.TAG_INODES_NEW);
+        rd = rd.replacing(RegionDirectory.TAG_INODES,
+            new RegionDirectory.Entry(RegionDirectory.TAG_INODES, 0, inom.start(), inom.blocks()))
+            .without(RegionDirectory.TAG_INODES_NEW)
+            .with(new RegionDirectory.Entry(RegionDirectory.TAG_INODES_OLD, 0, old.start(), old.blocks()));
+        tx.setRegions(rd);
+        int ipbNew = InodeCodec.perBlock(sb.blockSize(), c.targetLayout().inodeSize());
+        long init = (finalTotal + ipbNew - 1) / ipbNew;
+        tx.setSuperblock(sb.withManifest(c.targetManifest(), c.targetLayout()).withInodeTable(sb.inodeCount(), init));
+        tx.onPublish(() -> v.setMigrationTarget(null));
+        return null;
+      });
+      report(opts, Phase.SWAPPING_REGIONS, total, total, startW, t0);
+      return total;
+    });
+    complete(disk, v.pendingMigration());
+    report(opts, Phase.COMPLETE, migrated, migrated, startW, t0);
+    return new MigrationResult(c.migrationId(), migrated, migrated - startW, elapsedMs(t0), c.targetLayout(), false);
+  }
+
+  private static MigrationTarget requireTarget(Volume v, MigrationCheckpoint c) throws VdeException {
+    MigrationTarget t = v.migrationTarget();
+    if (t == null || t.newTableStart() != c.newTableStart()) {
+      throw new VdeException("the migration was rolled back or replaced while it ran");
+    }
+    return t;
+  }
+
+  /** Frees the old table and clears the pending bit (step 4), then clears the checkpoint. Idempotent. */
+  private static void complete(VirtualDisk disk, MigrationCheckpoint c) throws IOException {
+    Volume v = disk.volume();
+    if (c != null) {
+      writeCheckpoint(v, c.with(Phase.COMPLETE, c.totalInodes(), c.totalInodes(), System.currentTimeMillis()));
+    }
+    disk.changeFormat(tx -> {
+      Superblock sb = tx.superblock();
+      RegionDirectory rd = tx.regions();
+      RegionDirectory.Entry old = rd.find(RegionDirectory.TAG_INODES_OLD);
+      if (old != null) {
+        tx.free(old.start(), old.blocks());
+        tx.setRegions(rd.without(RegionDirectory.TAG_INODES_OLD));
+      }
+      tx.setSuperblock(sb.withIncompat(sb.incompat() & ~Superblock.INCOMPAT_MIGRATION_PENDING));
+      return null;
+    });
+    clearCheckpoint(v);
+  }
+
+  /**
+   * Copies one batch under the writer lock: whole new-table blocks from the one holding the watermark, up to the
+   * next checkpoint position or {@code maxBlocks}. Returns {new watermark, total inodes to copy, block I/Os}.
+   */
+  private static long[] copyBatch(Volume v, MigrationCheckpoint c, long every, long maxBlocks) throws IOException {
+    MigrationTarget tgt = requireTarget(v, c);
+    Superblock sb = v.superblock();
+    int bs = sb.blockSize();
+    long total = inodesToCopy(v, sb);
+    long w = tgt.watermark();
+    if (w >= total) {
+      return new long[] {w, total, 0};
+    }
+    int ipbNew = tgt.perBlock();
+    int ipbOld = InodeCodec.perBlock(bs, sb.inodeSize());
+    long nb0 = w / ipbNew;
+    long end = Math.min(total, every == Long.MAX_VALUE ? total : (w / every + 1) * every);
+    end = Math.min(end, (nb0 + Math.max(1, maxBlocks)) * ipbNew);
+    long nb1 = (end + ipbNew - 1) / ipbNew;
+    for (long k = nb0; k < nb1; k++) {
+      if (v.journal().hasPublishedImage(tgt.newTableStart() + k)) {
+        // A foreground write left a WAL image of a block this batch rewrites; apply it in place first so that a
+        // later checkpoint cannot put the older image back over the fresh copy.
+        v.journal().checkpoint();
+        break;
+      }
+    }
+    long firstInode = nb0 * ipbNew;
+    long lastInode = Math.min(nb1 * ipbNew, sb.inodeCount());
+    long ob0 = firstInode / ipbOld;
+    long ob1 = (lastInode + ipbOld - 1) / ipbOld;
+    long readable = Math.min(ob1, sb.inodeTableInitBlocks());
+    long oldStart = v.regions().find(RegionDirectory.TAG_INODES).start();
+    byte[] oldBuf = new byte[(int) (ob1 - ob0) * bs];
+    if (readable > ob0) {
+      v.device().read((oldStart + ob0) * bs, ByteBuffer.wrap(oldBuf, 0, (int) (readable - ob0) * bs));
+      for (long k = ob0; k < readable; k++) {
+        int off = (int) (k - ob0) * bs;
+        if (v.journal().hasPublishedImage(oldStart + k)) {
+          System.arraycopy(v.journal().readRaw(oldStart + k), 0, oldBuf, off, bs);
+        } else {
+          BlockCodec.verifyAt(oldBuf, off, bs, oldStart + k, BlockType.INODE_TABLE, v.resource());
+        }
+      }
+    }
+    byte[] newBuf = new byte[(int) (nb1 - nb0) * bs];
+    int oldSize = sb.inodeSize();
+    int newSize = tgt.converter().to().inodeSize();
+    for (long i = firstInode; i < lastInode; i++) {
+      long ob = i / ipbOld;
+      if (ob >= readable) {
+        break;
+      }
+      tgt.converter().convert(oldBuf, (int) ((ob - ob0) * bs + (i % ipbOld) * oldSize), newBuf,
+          (int) ((i / ipbNew - nb0) * bs + (i % ipbNew) * newSize));
+    }
+    for (long k = nb0; k < nb1; k++) {
+      byte[] blk = new byte[bs];
+      System.arraycopy(newBuf, (int) (k - nb0) * bs, blk, 0, bs);
+      BlockCodec.seal(blk, BlockType.INODE_TABLE, (int) k);
+      System.arraycopy(blk, 0, newBuf, (int) (k - nb0) * bs, bs);
+    }
+    v.device().write((tgt.newTableStart() + nb0) * bs, ByteBuffer.wrap(newBuf));
+    tgt.advance(end);
+    return new long[] {end, total, (readable - ob0) + (nb1 - nb0)};
+  }
+
+  /** Syncs the copied blocks, then records {@code watermark} in a new checkpoint (synced). */
+  private static MigrationCheckpoint durableCheckpoint(Volume v, MigrationCheckpoint prev, long watermark,
+      long total) throws IOException {
+    v.device().sync();
+    MigrationCheckpoint c = prev.with(Phase.COPYING_INODES, watermark, Math.max(total, watermark),
+        System.currentTimeMillis());
+    writeCheckpoint(v, c);
+    return c;
+  }
+
+  private static void writeCheckpoint(Volume v, MigrationCheckpoint c) throws IOException {
+    RegionDirectory.Entry chk = v.regions().find(RegionDirectory.TAG_CHECKPOINT);
+    v.device().write((chk.start() + c.slot()) * v.blockSize(), ByteBuffer.wrap(c.write(v.blockSize())));
+    v.device().sync();
+    v.setPendingMigration(c);
+  }
+
+  private static void clearCheckpoint(Volume v) throws IOException {
+    RegionDirectory.Entry chk = v.regions().find(RegionDirectory.TAG_CHECKPOINT);
+    v.device().write(chk.start() * v.blockSize(), ByteBuffer.wrap(new byte[2 * v.blockSize()]));
+    v.device().sync();
+    v.setPendingMigration(null);
+  }
+
+  /** One more than the highest sequence in either checkpoint slot, so the new record is the newest. */
+  private static long nextSequence(Volume v) throws IOException {
+    RegionDirectory.Entry chk = v.regions().find(RegionDirectory.TAG_CHECKPOINT);
+    long max = -1;
+    for (int s = 0; s < 2; s++) {
+      try {
+        MigrationCheckpoint c = MigrationCheckpoint.read(v.journal().readRaw(chk.start() + s), chk.start() + s,
+            v.resource());
+        if (c != null) {
+          max = Math.max(max, c.sequence());
+        }
+      } catch (VdeException e) {
+        // A damaged leftover slot only matters for its sequence; the new record overwrites one slot anyway.
+        max = Math.max(max, 1);
+      }
+    }
+    return max + 1;
+  }
+
+  private static void report(MigrationOptions opts, Phase phase, long total, long migrated, long startW, long t0) {
+    double secs = (System.nanoTime() - t0) / 1e9;
+    double rate = secs > 0 ? (migrated - startW) / secs : 0;
+    double pct = total == 0 ? 100 : 100.0 * migrated / total;
+    double eta = pct >= 1 && rate > 0 ? (total - migrated) / rate : -1;
+    opts.listener().onProgress(new MigrationProgress(phase, total, migrated, pct, rate, eta));
+  }
+
+  private static long elapsedMs(long t0) {
+    return (System.nanoTime() - t0) / 1_000_000;
+  }
+
+  static String describe(long manifest) {
+    List<String> n = new ArrayList<>();
+    for (Module m : Module.fromManifest(manifest)) {
+      n.add(m.displayName());
+    }
+    return String.join(", ", n);
+  }
+}

@@ -1,0 +1,58 @@
+package dev.vde.module;
+
+import java.io.InterruptedIOException;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A token bucket limiting background I/O to a number of block operations per second; every block read or
+ * written costs one token, so a 16-block batch costs 16. The rate can change while work runs; 0 means
+ * unlimited. The bucket holds at most a tenth of a second of tokens, so a pause does not turn into a burst.
+ */
+public final class IopsThrottle {
+  private volatile long ratePerSecond;
+  private double tokens;
+  private long last = System.nanoTime();
+
+  public IopsThrottle(long ratePerSecond) {
+    setRate(ratePerSecond);
+  }
+
+  public void setRate(long ratePerSecond) {
+    if (ratePerSecond < 0) {
+      throw new IllegalArgumentException("IOPS limit must be >= 0, got " + ratePerSecond);
+    }
+    this.ratePerSecond = ratePerSecond;
+  }
+
+  public long rate() {
+    return ratePerSecond;
+  }
+
+  /** Largest batch worth asking for at the current rate (about a tenth of a second of I/O), at least 1. */
+  public long suggestedBatch(long preferred) {
+    long r = ratePerSecond;
+    return r == 0 ? preferred : Math.max(1, Math.min(preferred, r / 10));
+  }
+
+  /** Blocks until {@code ops} operations may proceed. */
+  public synchronized void acquire(long ops) throws InterruptedIOException {
+    while (true) {
+      long r = ratePerSecond;
+      if (r == 0) {
+        return;
+      }
+      long now = System.nanoTime();
+      tokens = Math.min(Math.max(r / 10.0, ops), tokens + (now - last) * r / 1e9);
+      last = now;
+      if (tokens >= ops) {
+        tokens -= ops;
+        return;
+      }
+      long waitNanos = (long) ((ops - tokens) * 1e9 / r);
+      LockSupport.parkNanos(Math.min(waitNanos, 100_000_000L));
+      if (Thread.interrupted()) {
+        throw new InterruptedIOException("interrupted while throttled");
+      }
+    }
+  }
+}

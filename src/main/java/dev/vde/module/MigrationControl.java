@@ -1,0 +1,56 @@
+package dev.vde.module;
+
+/**
+ * Live controls of a running migration: throttle, pause, cancel. Safe to call from any thread while the
+ * migration runs in another.
+ */
+public final class MigrationControl {
+  final IopsThrottle throttle;
+  private volatile boolean paused;
+  private volatile boolean cancelled;
+  private volatile boolean yieldToForeground;
+
+  public MigrationControl(long maxIops, boolean yieldToForeground) {
+    this.throttle = new IopsThrottle(maxIops);
+    this.yieldToForeground = yieldToForeground;
+  }
+
+  /** Changes the IOPS limit (0 = unlimited) at once. */
+  public void setMaxIops(long iops) {
+    throttle.setRate(iops);
+  }
+
+  public long maxIops() {
+    return throttle.rate();
+  }
+
+  /** When on, the copier backs off while foreground writers wait for the volume. */
+  public void setYieldToForeground(boolean on) {
+    this.yieldToForeground = on;
+  }
+
+  public boolean yieldToForeground() {
+    return yieldToForeground;
+  }
+
+  public void pause() {
+    paused = true;
+  }
+
+  public void unpause() {
+    paused = false;
+  }
+
+  public boolean isPaused() {
+    return paused;
+  }
+
+  /** Asks the migration to stop at its next checkpoint, leaving it resumable. */
+  public void cancel() {
+    cancelled = true;
+  }
+
+  public boolean isCancelled() {
+    return cancelled;
+  }
+}

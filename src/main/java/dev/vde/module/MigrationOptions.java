@@ -1,0 +1,53 @@
+package dev.vde.module;
+
+/**
+ * Options of an inode migration. Defaults: checkpoint every 1000 inodes, no IOPS limit, no yielding, no
+ * progress listener, a fresh control.
+ */
+public final class MigrationOptions {
+  public static final int DEFAULT_CHECKPOINT_EVERY = 1000;
+
+  private int checkpointEvery = DEFAULT_CHECKPOINT_EVERY;
+  private MigrationControl control = new MigrationControl(0, false);
+  private MigrationProgress.Listener listener = MigrationProgress.Listener.NONE;
+
+  public static MigrationOptions defaults() {
+    return new MigrationOptions();
+  }
+
+  /** Inodes between two durable checkpoints; at most this many are copied again after a crash. */
+  public MigrationOptions checkpointEvery(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("checkpoint interval must be >= 1, got " + n);
+    }
+    this.checkpointEvery = n;
+    return this;
+  }
+
+  public MigrationOptions control(MigrationControl c) {
+    this.control = c;
+    return this;
+  }
+
+  public MigrationOptions maxIops(long iops) {
+    control.setMaxIops(iops);
+    return this;
+  }
+
+  public MigrationOptions listener(MigrationProgress.Listener l) {
+    this.listener = l;
+    return this;
+  }
+
+  public int checkpointEvery() {
+    return checkpointEvery;
+  }
+
+  public MigrationControl control() {
+    return control;
+  }
+
+  public MigrationProgress.Listener listener() {
+    return listener;
+  }
+}

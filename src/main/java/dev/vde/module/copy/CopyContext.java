@@ -1,0 +1,50 @@
+package dev.vde.module.copy;
+
+import dev.vde.Progress;
+import java.io.IOException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * What every step of one copy shares: the I/O pacing, the progress callback, the cancellation flag and the
+ * count of block I/Os. Every block read from the source or written to the destination goes through {@link #io}.
+ */
+final class CopyContext {
+  private final IoThrottle throttle;
+  private final Progress progress;
+  private final BooleanSupplier cancelled;
+  private final String destination;
+  private long ios;
+
+  CopyContext(CopyOptions options, String destination) {
+    this.throttle = IoThrottle.of(options.maxIops());
+    this.progress = options.progress();
+    this.cancelled = options.cancellation();
+    this.destination = destination;
+  }
+
+  /** Accounts for {@code blocks} block I/Os about to be issued: stops if cancelled, waits if over the rate. */
+  void io(long blocks) throws IOException {
+    checkCancelled();
+    throttle.acquire(blocks);
+    ios += blocks;
+  }
+
+  void checkCancelled() throws CopyCancelledException {
+    if (cancelled.getAsBoolean()) {
+      throw new CopyCancelledException("copy cancelled", destination);
+    }
+  }
+
+  /** Blocks per transfer, given the buffer's capacity and the I/O limit. */
+  int transferBlocks(int bufferBlocks) {
+    return throttle.transferLimit(bufferBlocks);
+  }
+
+  void progress(String phase, long done, long total, String unit) {
+    progress.update(phase, done, total, unit);
+  }
+
+  long ios() {
+    return ios;
+  }
+}

@@ -1,0 +1,100 @@
+package dev.vde.module.copy;
+
+import dev.vde.Progress;
+import dev.vde.format.Module;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Options for {@link ExtentAwareCopy}. Defaults: no modules added, the destination as large as the source, refuse
+ * an existing destination, no I/O limit, no verification, no progress, never cancelled.
+ */
+public final class CopyOptions {
+  private final Set<Module> modulesToAdd = EnumSet.noneOf(Module.class);
+  private boolean force;
+  private long maxIops;
+  private boolean verify;
+  private long sizeBytes;
+  private Progress progress = Progress.NONE;
+  private BooleanSupplier cancelled = () -> false;
+
+  public static CopyOptions defaults() {
+    return new CopyOptions();
+  }
+
+  /** Modules the destination has in addition to the source's. */
+  public CopyOptions modulesToAdd(Set<Module> modules) {
+    modulesToAdd.clear();
+    modulesToAdd.addAll(modules);
+    return this;
+  }
+
+  public CopyOptions addModule(Module m) {
+    modulesToAdd.add(m);
+    return this;
+  }
+
+  /** Replace an existing destination file (never the source itself). */
+  public CopyOptions force(boolean f) {
+    this.force = f;
+    return this;
+  }
+
+  /** Most block reads plus writes per second the copy may issue; 0 means unlimited. */
+  public CopyOptions maxIops(long iops) {
+    this.maxIops = iops;
+    return this;
+  }
+
+  /** Re-read the destination when done: every block trailer, the verifier, every file against the source. */
+  public CopyOptions verify(boolean v) {
+    this.verify = v;
+    return this;
+  }
+
+  /** Size of the destination volume in bytes; 0 keeps the source's size. It may grow, never shrink. */
+  public CopyOptions sizeBytes(long bytes) {
+    this.sizeBytes = bytes;
+    return this;
+  }
+
+  public CopyOptions progress(Progress p) {
+    this.progress = p == null ? Progress.NONE : p;
+    return this;
+  }
+
+  /** Polled between transfers; when it returns true the copy stops and removes the partial destination. */
+  public CopyOptions cancellation(BooleanSupplier c) {
+    this.cancelled = c == null ? () -> false : c;
+    return this;
+  }
+
+  public Set<Module> modulesToAdd() {
+    return modulesToAdd.isEmpty() ? EnumSet.noneOf(Module.class) : EnumSet.copyOf(modulesToAdd);
+  }
+
+  public boolean force() {
+    return force;
+  }
+
+  public long maxIops() {
+    return maxIops;
+  }
+
+  public boolean verify() {
+    return verify;
+  }
+
+  public long sizeBytes() {
+    return sizeBytes;
+  }
+
+  public Progress progress() {
+    return progress;
+  }
+
+  public BooleanSupplier cancellation() {
+    return cancelled;
+  }
+}

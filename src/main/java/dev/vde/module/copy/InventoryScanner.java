@@ -1,0 +1,173 @@
+package dev.vde.module.copy;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.format.InodeLayout;
+import dev.vde.inode.Extent;
+import dev.vde.inode.ExtentBlockCodec;
+import dev.vde.inode.Inode;
+import dev.vde.inode.InodeCodec;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * First pass over the source: reads the initialized part of the inode table block by block (never inode by
+ * inode), follows every indirect extent chain, and lists every block an inode references with its owner and
+ * type. It then checks the references against each other (no block used twice), against the metadata (no
+ * inode maps a metadata block) and against the bitmap (every referenced block allocated), so the copy never
+ * carries a structural inconsistency into the destination. Damage is reported as {@link VdeCorruptedException}
+ * naming the block.
+ */
+final class InventoryScanner {
+  private final SourceView src;
+  private final CopyContext cx;
+  private final long relocationZoneEnd;
+  private final InodeLayout layout;
+  private final List<BlockRun> runs = new ArrayList<>();
+  private final Map<Long, InodeRefs> inZone = new HashMap<>();
+  private long live;
+  private long lastLive = 1;
+
+  /**
+   * @param relocationZoneEnd the destination's metadata end: inodes with blocks below it are remembered in full
+   */
+  private InventoryScanner(SourceView src, CopyContext cx, long relocationZoneEnd) {
+    this.src = src;
+    this.cx = cx;
+    this.relocationZoneEnd = relocationZoneEnd;
+    this.layout = src.sb.layout();
+  }
+
+  static SourceInventory scan(SourceView src, CopyContext cx, long relocationZoneEnd) throws IOException {
+    return new InventoryScanner(src, cx, relocationZoneEnd).run();
+  }
+
+  private SourceInventory run() throws IOException {
+    int perBlock = InodeCodec.perBlock(src.blockSize, layout.inodeSize());
+    long initBlocks = src.sb.inodeTableInitBlocks();
+    long tableStart = src.inodeTableStart();
+    for (long i = 0; i < initBlocks; i++) {
+      cx.io(1);
+      byte[] b = src.readMetadata(tableStart + i, BlockType.INODE_TABLE);
+      for (int k = 0; k < perBlock; k++) {
+        long n = i * perBlock + k;
+        if (n == 0 || n >= src.sb.inodeCount()) {
+          continue;
+        }
+        int off = k * layout.inodeSize();
+        if (b[off + 4] != Inode.TYPE_FREE) {
+          addInode(b, off, n, tableStart + i);
+        }
+      }
+      cx.progress("scanning inodes", i + 1, initBlocks, "blocks");
+    }
+    runs.sort(Comparator.comparingLong(BlockRun::start));
+    long referenced = checkRuns();
+    return new SourceInventory(List.copyOf(runs), referenced, src.allocatedDataBlocks(), live, lastLive,
+        Map.copyOf(inZone));
+  }
+
+  private void addInode(byte[] b, int off, long n, long tableBlock) throws IOException {
+    Inode ino = InodeCodec.read(b, off, n, layout);
+    if (ino.number() != n) {
+      throw corrupt(tableBlock, "inode table", "slot of inode " + n + " holds inode number " + ino.number());
+    }
+    if (!ino.isFile() && !ino.isDirectory()) {
+      throw corrupt(tableBlock, "inode table", "inode " + n + " has unknown type " + ino.type());
+    }
+    long extentCount = InodeCodec.storedExtentCount(b, off);
+    List<Extent> extents = new ArrayList<>(ino.extents());
+    List<Long> chain = new ArrayList<>();
+    if (extentCount > Inode.INLINE_EXTENTS) {
+      readChain(ino, extentCount - Inode.INLINE_EXTENTS, extents, chain);
+    }
+    BlockType type = ino.isFile() ? BlockType.DATA : BlockType.DIRECTORY;
+    long prevLogicalEnd = 0;
+    boolean touchesZone = false;
+    for (Extent e : extents) {
+      if (e.count() <= 0 || e.start() <= 0 || e.end() > src.totalBlocks() || e.logical() < prevLogicalEnd) {
+        throw corrupt(tableBlock, "inode table", "inode " + n + " has a bad extent (logical " + e.logical()
+            + ", start " + e.start() + ", count " + e.count() + ")");
+      }
+      prevLogicalEnd = e.logicalEnd();
+      runs.add(new BlockRun(e.start(), e.count(), n, type));
+      touchesZone |= e.start() < relocationZoneEnd;
+    }
+    for (long c : chain) {
+      runs.add(new BlockRun(c, 1, n, BlockType.EXTENT));
+      touchesZone |= c < relocationZoneEnd;
+    }
+    if (touchesZone) {
+      inZone.put(n, new InodeRefs(n, extents, chain));
+    }
+    live++;
+    lastLive = Math.max(lastLive, n);
+  }
+
+  /** Follows an indirect chain holding {@code expected} extents, refusing cycles, strangers and overlong chains. */
+  private void readChain(Inode ino, long expected, List<Extent> into, List<Long> chainBlocks) throws IOException {
+    int per = ExtentBlockCodec.perBlock(src.blockSize);
+    long maxBlocks = (expected + per - 1) / per;
+    long next = ino.indirectBlock();
+    long got = 0;
+    while (got < expected) {
+      if (next <= 0 || next >= src.totalBlocks() || chainBlocks.size() >= maxBlocks) {
+        throw corrupt(next, BlockType.EXTENT.structure(), "chain of inode " + ino.number() + " ends after " + got
+            + " of " + expected + " extents");
+      }
+      cx.io(1);
+      byte[] b = src.readMetadata(next, BlockType.EXTENT);
+      int owner = BlockCodec.storedGeneration(b);
+      if (owner != (int) ino.number()) {
+        throw corrupt(next, BlockType.EXTENT.structure(), "extent block belongs to inode "
+            + Integer.toUnsignedLong(owner) + ", but inode " + ino.number() + " chains it");
+      }
+      ExtentBlockCodec.Decoded d = ExtentBlockCodec.read(b, next, src.resource);
+      if (d.extents().isEmpty()) {
+        throw corrupt(next, BlockType.EXTENT.structure(), "empty block in the chain of inode " + ino.number());
+      }
+      chainBlocks.add(next);
+      into.addAll(d.extents());
+      got += d.extents().size();
+      next = d.next();
+    }
+    if (got != expected) {
+      throw corrupt(ino.indirectBlock(), BlockType.EXTENT.structure(), "chain of inode " + ino.number() + " holds "
+          + got + " extents, the inode says " + expected);
+    }
+  }
+
+  /** Checks the sorted runs; returns the number of blocks they cover. */
+  private long checkRuns() throws VdeCorruptedException {
+    long blocks = 0;
+    BlockRun prev = null;
+    for (BlockRun r : runs) {
+      if (prev != null && r.start() < prev.end()) {
+        throw corrupt(r.start(), "allocation", "block " + r.start() + " is used by inode " + prev.owner()
+            + " and by inode " + r.owner());
+      }
+      long[] meta = src.metadataOverlapping(r.start(), r.count());
+      if (meta != null) {
+        throw corrupt(Math.max(r.start(), meta[0]), "allocation", "inode " + r.owner() + " maps a block of the "
+            + src.describeMetadata(meta));
+      }
+      long free = src.firstFreeIn(r.start(), r.count());
+      if (free >= 0) {
+        throw corrupt(free, "allocation bitmap", "block " + free + " is used by inode " + r.owner()
+            + " but free in the bitmap");
+      }
+      blocks += r.count();
+      prev = r;
+    }
+    return blocks;
+  }
+
+  private VdeCorruptedException corrupt(long block, String structure, String what) {
+    return new VdeCorruptedException(block, structure, what, src.resource);
+  }
+}
