@@ -182,15 +182,21 @@ public final class Volume {
     long now = System.currentTimeMillis();
     Inode root = new Inode(Inode.ROOT, Inode.TYPE_DIRECTORY, 0, 0755, 2, 0, now, now, now, now, 0, 1, Inode.ROOT,
         List.of(), new byte[p.layout().inodeSize() - InodeLayout.CORE_SIZE]);
-    byte[] it = new byte[bs];
-    InodeCodec.write(it, (int) (Inode.ROOT * p.layout().inodeSize()), root, p.layout());
-    BlockCodec.seal(it, BlockType.INODE_TABLE, 0);
-    dev.write(p.inodeStart() * bs, ByteBuffer.wrap(it));
+    int ipb = InodeCodec.perBlock(bs, p.layout().inodeSize());
+    long rootBlock = Inode.ROOT / ipb;
+    for (long k = 0; k <= rootBlock; k++) {
+      byte[] it = new byte[bs];
+      if (k == rootBlock) {
+        InodeCodec.write(it, (int) (Inode.ROOT % ipb) * p.layout().inodeSize(), root, p.layout());
+      }
+      BlockCodec.seal(it, BlockType.INODE_TABLE, (int) k);
+      dev.write((p.inodeStart() + k) * bs, ByteBuffer.wrap(it));
+    }
     dev.sync();
     long manifest = Module.manifestOf(o.modules());
     Superblock sb = new Superblock(Superblock.FORMAT_MAJOR, Superblock.FORMAT_MINOR_CURRENT, bs,
         p.layout().inodeSize(), p.totalBlocks(), UUID.randomUUID(), now, now, 0, 0, 0, 0, 0, 0, p.inodeCount(), 1,
-        bm.durableFree(), 2, p.rdBlocks(), p.walStart(), p.walBlocks(), 0, new SecureRandom().nextLong(), 1,
+        bm.durableFree(), 2, p.rdBlocks(), p.walStart(), p.walBlocks(), 0, new SecureRandom().nextLong(), rootBlock + 1,
         o.label(), InodeLayout.canonical(0)).withManifest(manifest, p.layout());
     Superblock sb1 = sb.withCheckpoint(1, 0, sb.walSalt());
     dev.write(0, ByteBuffer.wrap(sb.write()));
