@@ -23,7 +23,10 @@ public class VdeException extends IOException {
   }
 
   public VdeException(String message, String resource, Throwable cause) {
-    super(resource == null ? message : message + " (" + resource + ")", cause);
+    super(resource == null ? message : message + " (" + resource + ")");
+    if (cause != null) {
+      initCause(cause);
+    }
     this.resource = resource;
     this.originalMessage = message;
   }

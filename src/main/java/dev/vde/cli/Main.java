@@ -1,2 +1,51 @@
 package dev.vde.cli;
-public final class Main { public static void main(String[] a) { } }
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+
+/** Entry point of the {@code vde} command-line tool. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err, Terminal.isStderrTerminal()));
+  }
+
+  /**
+   * Runs one command in-process and returns its exit code instead of exiting, so tests can capture the
+   * streams. The error stream is never treated as a terminal here, so no progress bar is drawn.
+   */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    return run(args, out, err, false);
+  }
+
+  static int run(String[] args, PrintStream out, PrintStream err, boolean errIsTerminal) {
+    CommandLine cli = commandLine(out, err, errIsTerminal, args);
+    try {
+      return cli.execute(args);
+    } finally {
+      cli.getOut().flush();
+      cli.getErr().flush();
+      out.flush();
+      err.flush();
+    }
+  }
+
+  static CommandLine commandLine(PrintStream out, PrintStream err, boolean errIsTerminal, String[] args) {
+    ErrorHandler errors = new ErrorHandler(args);
+    CommandLine cli = new CommandLine(new VdeCommand(out, err, errIsTerminal));
+    cli.setOut(writer(out));
+    cli.setErr(writer(err));
+    cli.setCaseInsensitiveEnumValuesAllowed(true);
+    cli.setExecutionExceptionHandler(errors);
+    cli.setParameterExceptionHandler(errors);
+    // Standard help options give every subcommand --version; without this they would print nothing.
+    cli.getSubcommands().values().forEach(sub -> sub.getCommandSpec().versionProvider(new VersionProvider()));
+    return cli;
+  }
+
+  private static PrintWriter writer(PrintStream stream) {
+    return new PrintWriter(stream, true);
+  }
+}

@@ -81,6 +81,11 @@ final class Directories {
             + i, vol.resource());
       }
       byte[] b = vol.journal().read(phys, BlockType.DIRECTORY);
+      int owner = dev.vde.format.BlockCodec.storedGeneration(b);
+      if (owner != (int) ino) {
+        throw new VdeCorruptedException(phys, "directory", "block belongs to inode " + Integer.toUnsignedLong(owner)
+            + ", but directory inode " + ino + " maps it", vol.resource());
+      }
       List<DirectoryBlockCodec.Entry> es = DirectoryBlockCodec.read(b, phys, vol.resource());
       int used = 0;
       for (DirectoryBlockCodec.Entry e : es) {
@@ -101,9 +106,9 @@ final class Directories {
     cache.remove(ino);
   }
 
-  /** Registers a new, empty directory; runs at publish. */
-  void registerEmpty(long ino) {
-    cache.put(ino, new Dir(ino));
+  /** Registers a directory created by a transaction; runs at publish. */
+  void register(Dir d) {
+    cache.put(d.inode, d);
   }
 
   /** Adds {@code name -> child} to directory {@code d} in transaction {@code t}. */

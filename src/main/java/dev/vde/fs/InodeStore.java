@@ -125,6 +125,11 @@ final class InodeStore {
             + got + " of " + expected + " extents", vol.resource());
       }
       byte[] b = t != null ? t.read(next, BlockType.EXTENT) : vol.journal().read(next, BlockType.EXTENT);
+      if (dev.vde.format.BlockCodec.storedGeneration(b) != (int) owner) {
+        throw new VdeCorruptedException(next, BlockType.EXTENT.structure(), "block belongs to inode "
+            + Integer.toUnsignedLong(dev.vde.format.BlockCodec.storedGeneration(b)) + ", but inode " + owner
+            + " chains it", vol.resource());
+      }
       ExtentBlockCodec.Decoded d = ExtentBlockCodec.read(b, next, vol.resource());
       if (d.extents().isEmpty()) {
         throw new VdeCorruptedException(next, BlockType.EXTENT.structure(), "empty block in the chain of inode "

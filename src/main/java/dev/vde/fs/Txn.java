@@ -37,6 +37,8 @@ final class Txn {
   final List<DataCheck> checks = new ArrayList<>();
   final List<Runnable> onPublish = new ArrayList<>();
   long dataBlocks;
+  /** Part of a running batch: its WAL entry is held until the batch ends (Journal.commit with held). */
+  boolean held;
   Superblock sb;
   RegionDirectory regions;
   boolean regionsChanged;

@@ -84,7 +84,13 @@ public final class VirtualDisk implements AutoCloseable {
     }
     boolean deviceReadOnly = !options.readOnly() && !Files.isWritable(path);
     FileBlockDevice dev = FileBlockDevice.open(path, options.readOnly() || deviceReadOnly);
-    return new VirtualDisk(Volume.open(dev, options.readOnly(), deviceReadOnly), path);
+    try {
+      return new VirtualDisk(Volume.open(dev, options.readOnly(), deviceReadOnly), path);
+    } catch (IOException | RuntimeException e) {
+      // A refused open must not keep the host file locked.
+      dev.close();
+      throw e;
+    }
   }
 
   public static VirtualDisk open(BlockDevice device, OpenOptions options) throws IOException {
@@ -159,6 +165,7 @@ public final class VirtualDisk implements AutoCloseable {
     vol.writerLock().lock();
     try {
       Txn t = vol.begin();
+      t.held = batchTicket.get() != null;
       try {
         result = work.run(t);
         ticket = vol.commit(t);
@@ -191,9 +198,12 @@ public final class VirtualDisk implements AutoCloseable {
 
   /**
    * Runs several operations and makes them durable together with one sync when this returns. Other writers
-   * wait meanwhile. Each operation is atomic on its own; the batch is written as one WAL transaction when it
-   * fits in the WAL, so a crash keeps all of it or none, and a larger batch is split at operation boundaries,
-   * in which case a crash before this returns may keep a prefix of whole operations.
+   * wait meanwhile. The batch's transactions are held back from the WAL until it ends and then written as one
+   * WAL transaction, so a crash keeps all of the batch or none of it, as long as its metadata fits in the WAL
+   * (see {@link CreateOptions#walBlocks}); a larger batch is written in several WAL transactions, split between
+   * operations, and a crash before this returns may then keep a prefix of whole operations. If {@code work}
+   * throws, the operations that completed before it stay done (and are made durable) and the exception
+   * propagates.
    */
   public void batch(BatchWork work) throws IOException {
     checkOpen();
@@ -208,10 +218,11 @@ public final class VirtualDisk implements AutoCloseable {
       work.run(this);
     } finally {
       batchTicket.remove();
+      vol.journal().release();
       vol.writerLock().unlock();
-    }
-    if (holder[0] > 0) {
-      vol.journal().awaitDurable(holder[0]);
+      if (holder[0] > 0) {
+        vol.journal().awaitDurable(holder[0]);
+      }
     }
   }
 
@@ -296,6 +307,11 @@ public final class VirtualDisk implements AutoCloseable {
       throw new VdeInvalidArgumentException(p + " is a directory");
     }
     return vol.inodes.read(t, s.inode());
+  }
+
+  /** A random inode generation, so a reused inode number is told apart from its previous life. */
+  private static long newGeneration() {
+    return java.util.concurrent.ThreadLocalRandom.current().nextInt() & 0xFFFFFFFFL;
   }
 
   private byte[] emptyModuleArea(Txn t) {
@@ -399,7 +415,7 @@ public final class VirtualDisk implements AutoCloseable {
       vol.inodes.write(t, old.withExtents(xs, size, old.indirectBlock(), now), old);
     } else {
       Inode fresh = new Inode(ino, Inode.TYPE_FILE, 0, 0644, 1, size, now, now, now, now, 0,
-          t.vol.journal().lastTicket() + 1, dir.inode, xs, emptyModuleArea(t));
+          newGeneration(), dir.inode, xs, emptyModuleArea(t));
       vol.inodes.write(t, fresh, null);
       vol.inodes.countUsed(t, 1);
       vol.directories.add(t, dir, name, ino, Inode.TYPE_FILE);
@@ -636,32 +652,49 @@ public final class VirtualDisk implements AutoCloseable {
       if (parent.names.containsKey(name)) {
         throw new VdeInvalidArgumentException(p + " already exists");
       }
-      long n = vol.inodes.allocate(t);
-      long now = System.currentTimeMillis();
-      Inode d = new Inode(n, Inode.TYPE_DIRECTORY, 0, 0755, 2, 0, now, now, now, now, 0,
-          vol.journal().lastTicket() + 1, parent.inode, List.of(), emptyModuleArea(t));
-      vol.inodes.write(t, d, null);
-      vol.inodes.countUsed(t, 1);
-      vol.directories.add(t, parent, name, n, Inode.TYPE_DIRECTORY);
-      adjustLinks(t, parent.inode, +1);
-      t.onPublish.add(() -> vol.directories.registerEmpty(n));
+      mkdirIn(t, parent, name);
       return null;
     });
   }
 
-  /** Creates a directory and any missing parents; existing directories are fine. */
+  /** Creates directory {@code name} in {@code parent} within {@code t}; returns the new (unpublished) view. */
+  private Directories.Dir mkdirIn(Txn t, Directories.Dir parent, String name) throws IOException {
+    long n = vol.inodes.allocate(t);
+    long now = System.currentTimeMillis();
+    Inode d = new Inode(n, Inode.TYPE_DIRECTORY, 0, 0755, 2, 0, now, now, now, now, 0,
+        newGeneration(), parent.inode, List.of(), emptyModuleArea(t));
+    vol.inodes.write(t, d, null);
+    vol.inodes.countUsed(t, 1);
+    vol.directories.add(t, parent, name, n, Inode.TYPE_DIRECTORY);
+    adjustLinks(t, parent.inode, +1);
+    Directories.Dir created = new Directories.Dir(n);
+    t.onPublish.add(() -> vol.directories.register(created));
+    return created;
+  }
+
+  /**
+   * Creates a directory and any missing parents, all in one transaction (a crash leaves all of them or none);
+   * existing directories are fine.
+   */
   public void mkdirs(String p) throws IOException {
     List<String> comps = parse(p);
-    for (int i = 1; i <= comps.size(); i++) {
-      String sub = join(comps, i);
-      List<String> prefix = comps.subList(0, i);
-      Directories.Slot s = inspect(() -> lookup(prefix, sub));
-      if (s == null) {
-        mkdir(sub);
-      } else if (s.type() != Inode.TYPE_DIRECTORY) {
-        throw new VdeInvalidArgumentException(sub + " exists and is not a directory");
+    mutate(t -> {
+      Directories.Dir cur = vol.directories.get(Inode.ROOT);
+      boolean creating = false;
+      for (int i = 0; i < comps.size(); i++) {
+        String name = comps.get(i);
+        Directories.Slot s = creating ? null : cur.names.get(name);
+        if (s == null) {
+          cur = mkdirIn(t, cur, name);
+          creating = true;
+        } else if (s.type() != Inode.TYPE_DIRECTORY) {
+          throw new VdeInvalidArgumentException(join(comps, i + 1) + " exists and is not a directory");
+        } else {
+          cur = vol.directories.get(s.inode());
+        }
       }
-    }
+      return null;
+    });
   }
 
   /** Entries of a directory, sorted by name. */
@@ -780,8 +813,20 @@ public final class VirtualDisk implements AutoCloseable {
           vol.bitmap().durableFree(), sb.inodeSize(), sb.inodeCount(), sb.inodesUsed(),
           Module.fromManifest(sb.moduleManifest()), vol.regions().entries(), sb.uuid(), sb.label(),
           sb.createdMillis(), sb.modifiedMillis(), vol.journal().onDiskSuperblock().sequence(),
-          sb.layout().paddingBytes(), vol.readOnlyReason(), vol.warnings());
+          sb.layout().paddingBytes(), vol.readOnlyReason(), vol.warnings(), migrationInfo(sb));
     });
+  }
+
+  private VolumeInfo.Migration migrationInfo(Superblock sb) {
+    if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0) {
+      return null;
+    }
+    dev.vde.format.MigrationCheckpoint c = vol.pendingMigration();
+    if (c == null) {
+      return new VolumeInfo.Migration("UNKNOWN", 0, 0, List.of());
+    }
+    return new VolumeInfo.Migration(c.phase().name(), c.inodesMigrated(), c.totalInodes(),
+        Module.fromManifest(c.targetModules()));
   }
 
   /** Runs the verifier over the published state (writers wait meanwhile). */

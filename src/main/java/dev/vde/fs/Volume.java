@@ -156,6 +156,8 @@ public final class Volume {
       throw new VdeInvalidArgumentException("label is " + label.length + " bytes; at most "
           + Superblock.LABEL_BYTES + " bytes of UTF-8");
     }
+    // Start from nothing: an old superblock left on a reused device (at another block size) must not win.
+    dev.truncate(0);
     dev.truncate(p.totalBlocks() * bs);
     AllocationBitmap bm = AllocationBitmap.empty(p.totalBlocks(), bs);
     long metaEnd = p.metadataEnd();
@@ -224,13 +226,14 @@ public final class Volume {
     }
     String roReason = null;
     long unknownRo = disk.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
-    if (readOnlyRequested) {
-      roReason = "opened read-only on request";
-    } else if (deviceReadOnly) {
-      roReason = "host file is not writable";
-    } else if (unknownRo != 0) {
+    // The most informative reason wins: a read-only request hides neither an unwritable file nor unknown features.
+    if (unknownRo != 0) {
       roReason = String.format("volume uses features this engine cannot keep up to date (roCompat bits 0x%016x); "
           + "opened read-only; upgrade vde to write to it", unknownRo);
+    } else if (deviceReadOnly) {
+      roReason = "host file is not writable";
+    } else if (readOnlyRequested) {
+      roReason = "opened read-only on request";
     }
     Journal j = Journal.open(dev, loaded, roReason != null);
     try {
@@ -379,6 +382,24 @@ public final class Volume {
       dev.sync();
       checks = List.of();
     }
+    // Everything that can fail happens before the in-memory state changes, so abort() can undo the rest.
+    List<BlockImage> imgs = new ArrayList<>(t.images.size() + bitmapBlocks.size() + rdBlocks + 1);
+    if (t.regionsChanged) {
+      int room = RegionDirectory.entriesPerBlock(blockSize) * t.sb.regionDirBlocks();
+      if (t.regions.entries().size() > room) {
+        abort(t);
+        throw new VdeException("region directory is full (" + room + " entries)", resource, null);
+      }
+      List<byte[]> rdb = t.regions.write(blockSize, t.sb.regionDirBlocks());
+      for (int i = 0; i < rdb.size(); i++) {
+        imgs.add(new BlockImage(t.sb.regionDirStart() + i, rdb.get(i)));
+      }
+    }
+    for (var e : t.images.entrySet()) {
+      Txn.Image im = e.getValue();
+      BlockCodec.seal(im.data, im.type, im.generation);
+      imgs.add(new BlockImage(e.getKey(), im.data));
+    }
     RegionDirectory.Entry bmr = regions.find(RegionDirectory.TAG_BITMAP);
     stateLock.writeLock().lock();
     try {
@@ -389,25 +410,13 @@ public final class Volume {
         bitmap.publishFreed(r[0], r[1]);
       }
       assert bitmap.checkInvariants() : "AllocationBitmap (3) violated";
-      List<BlockImage> imgs = new ArrayList<>(t.images.size() + bitmapBlocks.size() + 2);
-      for (var e : t.images.entrySet()) {
-        Txn.Image im = e.getValue();
-        BlockCodec.seal(im.data, im.type, im.generation);
-        imgs.add(new BlockImage(e.getKey(), im.data));
-      }
       for (int idx : bitmapBlocks) {
         imgs.add(new BlockImage(bmr.start() + idx, bitmap.encodeBlock(idx)));
-      }
-      if (t.regionsChanged) {
-        List<byte[]> rdb = t.regions.write(blockSize, t.sb.regionDirBlocks());
-        for (int i = 0; i < rdb.size(); i++) {
-          imgs.add(new BlockImage(t.sb.regionDirStart() + i, rdb.get(i)));
-        }
       }
       Superblock next = t.sb.withCounts(t.sb.inodesUsed(), bitmap.durableFree(), t.sb.inodeTableInitBlocks(),
           System.currentTimeMillis());
       imgs.add(new BlockImage(0, next.write()));
-      long ticket = journal.commit(imgs, checks);
+      long ticket = journal.commit(imgs, checks, t.held);
       sb = next;
       if (t.regionsChanged) {
         regions = t.regions;

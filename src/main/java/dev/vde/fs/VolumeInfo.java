@@ -11,6 +11,7 @@ import java.util.UUID;
  * @param readOnlyReason why the volume is open read-only, or null when it is writable
  * @param warnings conditions found at open that an operator should know (a damaged superblock copy, WAL
  *     transactions replayed)
+ * @param migration the pending inode migration, or null when none is pending
  */
 public record VolumeInfo(
     String path,
@@ -31,4 +32,12 @@ public record VolumeInfo(
     long sequence,
     int paddingBytes,
     String readOnlyReason,
-    List<String> warnings) {}
+    List<String> warnings,
+    Migration migration) {
+
+  /**
+   * A pending inode migration as its last checkpoint describes it; phase is "UNKNOWN" (and the counts 0) when the
+   * checkpoint cannot be read.
+   */
+  public record Migration(String phase, long migrated, long total, List<Module> adding) {}
+}

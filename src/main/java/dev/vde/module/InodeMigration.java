@@ -440,6 +440,10 @@ public final class InodeMigration {
   /** Syncs the copied blocks, then records {@code watermark} in a new checkpoint (synced). */
   private static MigrationCheckpoint durableCheckpoint(Volume v, MigrationCheckpoint prev, long watermark,
       long total) throws IOException {
+    // The copier read published inode blocks, which may belong to transactions not yet in the WAL; the
+    // checkpoint may only count them once they are durable, or a crash could keep in the new table a change
+    // the old table lost.
+    v.journal().awaitDurable(v.journal().lastTicket());
     v.device().sync();
     MigrationCheckpoint c = prev.with(Phase.COPYING_INODES, watermark, Math.max(total, watermark),
         System.currentTimeMillis());

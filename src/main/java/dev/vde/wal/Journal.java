@@ -64,6 +64,8 @@ public final class Journal implements AutoCloseable {
    */
   private static final class Pending {
     long ticket;
+    /** Part of a batch still running: the leader leaves it (and all after it) queued until release(). */
+    boolean held;
     final LinkedHashMap<Long, byte[]> images = new LinkedHashMap<>();
     final List<DataCheck> checks = new ArrayList<>();
   }
@@ -103,6 +105,8 @@ public final class Journal implements AutoCloseable {
   private static final long GROUP_WAIT_NANOS = 200_000;
   private final Recovery recovery;
   private long groupsWritten;
+  /** False only while open() runs recovery, whose checkpoint must happen even without replayed images. */
+  private boolean recoveryDone = true;
   private long checkpoints;
 
   private Journal(BlockDevice dev, Superblock sb, boolean readOnly, Recovery recovery) {
@@ -160,6 +164,7 @@ public final class Journal implements AutoCloseable {
     }
     j.walLock.lock();
     try {
+      j.recoveryDone = false;
       j.durable.putAll(replay);
       if (!replay.isEmpty() || loaded.otherSlotProblem() != null) {
         // Replayed images go in place now, and the checkpoint rewrites the damaged slot: the good copy holds
@@ -167,6 +172,7 @@ public final class Journal implements AutoCloseable {
         j.checkpointLocked();
       }
     } finally {
+      j.recoveryDone = true;
       j.walLock.unlock();
     }
     return j;
@@ -324,6 +330,15 @@ public final class Journal implements AutoCloseable {
    * ticket to pass to {@link #awaitDurable}. The caller holds the engine's publish lock.
    */
   public long commit(List<BlockImage> images, List<DataCheck> checks) throws IOException {
+    return commit(images, checks, false);
+  }
+
+  /**
+   * Like {@link #commit(List, List)}; with {@code held}, the transaction belongs to a batch and is merged with the
+   * batch's other transactions into one queued entry that no leader writes before {@link #release()}, so the
+   * whole batch goes to the WAL as one transaction when it fits in the WAL.
+   */
+  public long commit(List<BlockImage> images, List<DataCheck> checks, boolean held) throws IOException {
     if (readOnly) {
       throw new IllegalStateException("commit on a read-only journal");
     }
@@ -336,9 +351,12 @@ public final class Journal implements AutoCloseable {
       }
       long t = ++lastTicket;
       Pending tail = queue.peekLast();
-      if (tail == null || WalCodec.blocksNeeded(blockSize, tail.images.size() + images.size(),
-          tail.checks.size() + checks.size()) > walBlocks / 2) {
+      // Unheld entries stay under half the WAL so that groups form; a held batch may use all of it.
+      long limit = held ? walBlocks : walBlocks / 2;
+      if (tail == null || tail.held != held || WalCodec.blocksNeeded(blockSize, tail.images.size() + images.size(),
+          tail.checks.size() + checks.size()) > limit) {
         tail = new Pending();
+        tail.held = held;
         queue.add(tail);
       }
       for (BlockImage im : images) {
@@ -348,6 +366,30 @@ public final class Journal implements AutoCloseable {
       tail.checks.addAll(checks);
       tail.ticket = t;
       return t;
+    }
+  }
+
+  /** Lets the leader write a finished batch's held transactions. */
+  public void release() {
+    synchronized (monitor) {
+      for (Pending p : queue) {
+        p.held = false;
+      }
+      monitor.notifyAll();
+    }
+  }
+
+  /** The newest ticket a leader may write now (held batch transactions excluded). */
+  private long lastWritableTicket() {
+    synchronized (monitor) {
+      long t = durableTicket;
+      for (Pending p : queue) {
+        if (p.held) {
+          break;
+        }
+        t = p.ticket;
+      }
+      return Math.max(t, durableTicket);
     }
   }
 
@@ -396,8 +438,22 @@ public final class Journal implements AutoCloseable {
         java.util.concurrent.locks.LockSupport.parkNanos(10_000);
       }
       synchronized (monitor) {
-        batch = new ArrayList<>(queue);
-        queue.clear();
+        batch = new ArrayList<>();
+        while (!queue.isEmpty() && !queue.peekFirst().held) {
+          batch.add(queue.pollFirst());
+        }
+        if (batch.isEmpty() && durableTicket < ticket) {
+          // Everything left is a batch still running; wait for its release instead of spinning.
+          leaderActive = false;
+          monitor.notifyAll();
+          try {
+            monitor.wait(50);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting for a WAL commit");
+          }
+          continue;
+        }
       }
       long reached = -1;
       IOException err = null;
@@ -475,7 +531,8 @@ public final class Journal implements AutoCloseable {
    * block is reusable.
    */
   public void checkpoint() throws IOException {
-    long t = lastTicket();
+    // A batch in progress (held transactions) stays queued: its images are not durable, so not checkpointed.
+    long t = lastWritableTicket();
     awaitDurable(t);
     walLock.lock();
     try {
@@ -486,7 +543,8 @@ public final class Journal implements AutoCloseable {
   }
 
   private void checkpointLocked() throws IOException {
-    if (readOnly) {
+    if (readOnly || durable.isEmpty() && walPos == 0 && recoveryDone) {
+      // Nothing committed since the last checkpoint: leave the image byte for byte as it is.
       return;
     }
     synchronized (monitor) {

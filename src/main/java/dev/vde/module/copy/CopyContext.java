@@ -6,14 +6,13 @@ import java.util.function.BooleanSupplier;
 
 /**
  * What every step of one copy shares: the I/O pacing, the progress callback, the cancellation flag and the
- * count of block I/Os. Every block read from the source or written to the destination goes through {@link #io}.
+ * Every block read from the source or written to the destination is accounted for through {@link #io}.
  */
 final class CopyContext {
   private final IoThrottle throttle;
   private final Progress progress;
   private final BooleanSupplier cancelled;
   private final String destination;
-  private long ios;
 
   CopyContext(CopyOptions options, String destination) {
     this.throttle = IoThrottle.of(options.maxIops());
@@ -25,8 +24,12 @@ final class CopyContext {
   /** Accounts for {@code blocks} block I/Os about to be issued: stops if cancelled, waits if over the rate. */
   void io(long blocks) throws IOException {
     checkCancelled();
+    pace(blocks);
+  }
+
+  /** Like {@link #io} but never cancels: for the writes that must not be separated. */
+  void pace(long blocks) throws IOException {
     throttle.acquire(blocks);
-    ios += blocks;
   }
 
   void checkCancelled() throws CopyCancelledException {
@@ -42,9 +45,5 @@ final class CopyContext {
 
   void progress(String phase, long done, long total, String unit) {
     progress.update(phase, done, total, unit);
-  }
-
-  long ios() {
-    return ios;
   }
 }

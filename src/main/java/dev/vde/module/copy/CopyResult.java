@@ -1,6 +1,10 @@
 package dev.vde.module.copy;
 
+import dev.vde.format.Module;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * What a copy did.
@@ -18,10 +22,21 @@ import java.time.Duration;
  * @param duration wall time of the whole copy, verification included
  * @param pauseMillis how long writers of the source were held off
  * @param verified whether the destination was re-read and checked against the source
+ * @param modulesAdded modules the destination has and the source had not
+ * @param modules every module of the destination
  */
 public record CopyResult(long totalBlocks, long blocksCopied, long blocksSkipped, long blocksRelocated,
     long extentBlocksAdded, long inodesCopied, long bytesCopied, Duration duration, long pauseMillis,
-    boolean verified) {
+    boolean verified, Set<Module> modulesAdded, Set<Module> modules) {
+
+  public CopyResult {
+    modulesAdded = Collections.unmodifiableSet(copyOf(modulesAdded));
+    modules = Collections.unmodifiableSet(copyOf(modules));
+  }
+
+  private static Set<Module> copyOf(Set<Module> ms) {
+    return ms.isEmpty() ? EnumSet.noneOf(Module.class) : EnumSet.copyOf(ms);
+  }
 
   /** How many times fewer blocks moved than a block-for-block image copy would move. */
   public double speedupOverNaive() {

@@ -55,11 +55,15 @@ final class DestinationGeometry {
     return new DestinationGeometry(Volume.plan(create), bs, Module.manifestOf(modules), added);
   }
 
+  int blockSize() {
+    return blockSize;
+  }
+
   long totalBlocks() {
     return plan.totalBlocks();
   }
 
-  /** First block after the destination's metadata (superblocks, region directory, bitmap, WAL, inode table, regions). */
+  /** First block after the destination's metadata: superblocks, region directory, bitmap, WAL, inodes, regions. */
   long metadataEnd() {
     return plan.metadataEnd();
   }
@@ -70,6 +74,13 @@ final class DestinationGeometry {
 
   long manifest() {
     return manifest;
+  }
+
+  /** Every module of the destination. */
+  Set<Module> modules() {
+    Set<Module> all = EnumSet.noneOf(Module.class);
+    all.addAll(Module.fromManifest(manifest));
+    return all;
   }
 
   /** Modules the destination has that the source lacks. */

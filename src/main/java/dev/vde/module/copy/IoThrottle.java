@@ -15,7 +15,6 @@ final class IoThrottle {
   private final double nanosPerIo;
   /** The instant at which the bucket is empty again; earlier than now minus the burst means it is full. */
   private long emptyAt;
-  private long sleptNanos;
 
   private IoThrottle(long rate) {
     this.rate = rate;
@@ -57,15 +56,10 @@ final class IoThrottle {
     if (wait > 0) {
       try {
         TimeUnit.NANOSECONDS.sleep(wait);
-        sleptNanos += wait;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted while pacing the copy to " + rate + " I/Os per second");
       }
     }
-  }
-
-  long sleptNanos() {
-    return sleptNanos;
   }
 }

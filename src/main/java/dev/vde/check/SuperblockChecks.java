@@ -1,0 +1,88 @@
+package dev.vde.check;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.format.Bytes;
+import dev.vde.format.Superblock;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * The superblock: both on-disk copies, read raw from the device (the journal only knows the copy it opened
+ * with), and the published superblock's own fields. The counts it keeps (free blocks, inodes used) are compared
+ * by the phases that compute the real values.
+ */
+final class SuperblockChecks {
+  static final String STRUCTURE = "superblock";
+  static final String PHASE = "superblock";
+
+  private SuperblockChecks() {}
+
+  static void run(CheckContext cx) throws IOException {
+    cx.progress(PHASE, 0, 2, "blocks");
+    for (int slot = 0; slot < 2; slot++) {
+      checkCopy(cx, slot);
+      cx.progress(PHASE, slot + 1, 2, "blocks");
+    }
+    checkFields(cx);
+  }
+
+  /**
+   * One copy must decode, sit in the slot its sequence selects, and describe this volume. A bad copy does not stop
+   * the volume (open takes the other one) but leaves it one torn write away from being unopenable.
+   */
+  private static void checkCopy(CheckContext cx, int slot) throws IOException {
+    byte[] b = new byte[cx.blockSize];
+    cx.vol.device().read((long) slot * cx.blockSize, ByteBuffer.wrap(b));
+    cx.blocksChecked++;
+    String copy = "superblock copy " + slot;
+    if (Bytes.isZero(b, 0, b.length)) {
+      cx.problems.add(slot, STRUCTURE, copy + " is missing: the block is all zero; only the other copy is left");
+      return;
+    }
+    Superblock c;
+    try {
+      c = Superblock.read(b, slot, cx.resource);
+    } catch (VdeCorruptedException e) {
+      cx.problems.add(e, copy + " is unusable; only the other copy is left");
+      return;
+    }
+    if (c.slot() != slot) {
+      cx.problems.add(slot, STRUCTURE, copy + " holds sequence " + c.sequence() + ", which belongs in slot "
+          + c.slot());
+    }
+    if (!c.uuid().equals(cx.sb.uuid())) {
+      cx.problems.add(slot, STRUCTURE, copy + " has uuid " + c.uuid() + ", expected the volume's " + cx.sb.uuid());
+    }
+    if (c.blockSize() != cx.sb.blockSize() || c.totalBlocks() != cx.sb.totalBlocks()) {
+      cx.problems.add(slot, STRUCTURE, copy + " describes " + Text.num(c.totalBlocks()) + " blocks of "
+          + c.blockSize() + " bytes, expected " + Text.num(cx.sb.totalBlocks()) + " blocks of " + cx.sb.blockSize());
+    }
+  }
+
+  private static void checkFields(CheckContext cx) throws IOException {
+    long need = cx.totalBlocks * cx.blockSize;
+    long size = cx.vol.device().size();
+    if (size < need) {
+      cx.problems.add(-1, "host file", "host file is " + Text.num(size) + " bytes, the volume needs "
+          + Text.num(need) + " (truncated)");
+    }
+    for (String p : cx.sb.layout().problems()) {
+      cx.problems.add(-1, STRUCTURE, "inode layout: " + p);
+    }
+    if (cx.sb.layout().inodeSize() != cx.sb.inodeSize()) {
+      cx.problems.add(-1, STRUCTURE, "inode layout is for " + cx.sb.layout().inodeSize() + "-byte inodes, the "
+          + "superblock says " + cx.sb.inodeSize());
+    }
+    if (cx.sb.inodeSize() > cx.payload) {
+      cx.problems.add(-1, STRUCTURE, "inode size " + cx.sb.inodeSize() + " exceeds the block payload " + cx.payload);
+    }
+  }
+
+  /** Compares the superblock's used-inode count with the inode table; skipped when part of it was unreadable. */
+  static void checkInodesUsed(CheckContext cx, InodeFacts facts) {
+    if (!facts.incomplete && facts.live != cx.sb.inodesUsed()) {
+      cx.problems.add(-1, STRUCTURE, "inodes used is " + Text.num(cx.sb.inodesUsed()) + ", but the inode table "
+          + "holds " + Text.num(facts.live) + " in-use inodes");
+    }
+  }
+}

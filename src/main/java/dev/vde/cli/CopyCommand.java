@@ -1,0 +1,204 @@
+package dev.vde.cli;
+
+import dev.vde.format.Module;
+import dev.vde.module.copy.CopyOptions;
+import dev.vde.module.copy.CopyResult;
+import dev.vde.module.copy.ExtentAwareCopy;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code vde copy}: a new image with the same content, optionally with more modules, moving only live blocks. */
+@Command(name = "copy", mixinStandardHelpOptions = true,
+    description = {
+        "Copy the image IMAGE to a new image file DEST, optionally adding modules: the copy is laid out as if it "
+            + "had been created with them.",
+        "Only blocks holding files and directories are read and written; free space is skipped and DEST stays "
+            + "sparse. IMAGE is opened read-only and never changed. A copy that is interrupted or fails leaves no "
+            + "DEST, or one marked incomplete that no command opens."
+    })
+final class CopyCommand extends ImageCommand {
+  /** How long an interrupted copy may take to remove its partial destination before the JVM exits anyway. */
+  private static final long CLEANUP_WAIT_SECONDS = 10;
+
+  @Parameters(index = "1", paramLabel = "DEST", description = "The new image file; it must not exist (see --force).")
+  Path destination;
+
+  @Option(names = "--add-module", paramLabel = "MODULE", split = ",",
+      completionCandidates = CreateCommand.ModuleNames.class,
+      description = "A module the copy gets in addition to IMAGE's; repeat it or separate names with commas, "
+          + "e.g. --add-module tags,SEC. Valid: ${COMPLETION-CANDIDATES}.")
+  List<String> modules = List.of();
+
+  @Option(names = "--max-iops", paramLabel = "N",
+      description = "At most N block reads plus writes per second, to spare other users of the disk. "
+          + "Default: 0, no limit.")
+  long maxIops;
+
+  @Option(names = "--verify",
+      description = "Read the copy back when done: every block's checksum, a full check of the new image, and "
+          + "every file compared with IMAGE.")
+  boolean verify;
+
+  @Option(names = "--force", description = "Replace DEST if it exists (never IMAGE itself, nor an image in use).")
+  boolean force;
+
+  @Option(names = "--json", description = "Print one JSON object instead of text.")
+  boolean json;
+
+  @Mixin
+  ProgressOptions progress;
+
+  @Override
+  public Integer call() throws Exception {
+    if (maxIops < 0) {
+      throw usageError("--max-iops must not be negative");
+    }
+    requireImage();
+    requireNewDestination();
+    Set<Module> added = parseModules();
+    CopyResult result;
+    try (CancelOnExit exit = new CancelOnExit(); ProgressReporter reporter = progress.reporter(root())) {
+      CopyOptions options = CopyOptions.defaults()
+          .modulesToAdd(added)
+          .maxIops(maxIops)
+          .verify(verify)
+          .force(force)
+          .progress(reporter)
+          .cancellation(exit::requested);
+      result = ExtentAwareCopy.copy(image, destination, options);
+    }
+    if (json) {
+      out().println(Json.pretty(Report.of(image, destination, result)));
+    } else {
+      printSummary(out(), result);
+    }
+    return ExitCodes.OK;
+  }
+
+  /** Checked here too so the message names DEST alone and speaks of the option, not the library call. */
+  private void requireNewDestination() throws IOException, CliException {
+    Path parent = destination.toAbsolutePath().getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw new CliException(parent + ": no such directory");
+    }
+    if (Files.exists(destination) && Files.isSameFile(image, destination)) {
+      throw new CliException(destination + ": is the source image; copy to another file");
+    }
+    if (Files.exists(destination) && !force) {
+      throw new CliException(destination + ": already exists; choose another name or use --force to replace it");
+    }
+  }
+
+  /** Unknown names fail with the engine's message, which lists the valid ones. */
+  private Set<Module> parseModules() throws IOException {
+    Set<Module> parsed = EnumSet.noneOf(Module.class);
+    for (String name : modules) {
+      if (!name.isBlank()) {
+        parsed.add(Module.parse(name));
+      }
+    }
+    return parsed;
+  }
+
+  private void printSummary(PrintStream out, CopyResult r) {
+    out.printf("copied %s to %s: %s of %s blocks (%s) in %s, %s%n", image, destination,
+        VolumeInfoText.count(r.blocksCopied()), VolumeInfoText.count(r.totalBlocks()),
+        ByteSize.format(r.bytesCopied()), seconds(r), mibPerSecond(r).toPlainString() + " MiB/s");
+    out.printf("skipped %s free and metadata blocks: %.1f times less I/O than copying the whole image%n",
+        VolumeInfoText.count(r.blocksSkipped()), r.speedupOverNaive());
+    if (r.blocksRelocated() > 0) {
+      out.printf("moved %s blocks out of the way of the larger metadata%n",
+          VolumeInfoText.count(r.blocksRelocated()));
+    }
+    out.printf("modules: %s%s%n", r.modules().isEmpty() ? "none" : abbreviations(r.modules()),
+        r.modulesAdded().isEmpty() ? "" : " (added " + abbreviations(r.modulesAdded()) + ")");
+    if (r.verified()) {
+      out.println("verified: every block checksum, the new image's structure and every file match");
+    }
+  }
+
+  private static String seconds(CopyResult r) {
+    return String.format(Locale.ROOT, "%.2f s", r.duration().toNanos() / 1e9);
+  }
+
+  private static BigDecimal mibPerSecond(CopyResult r) {
+    return BigDecimal.valueOf(r.bytesPerSecond() / (1 << 20)).setScale(1, RoundingMode.HALF_UP);
+  }
+
+  private static String abbreviations(Set<Module> ms) {
+    return ms.stream().map(Module::abbreviation).collect(Collectors.joining(","));
+  }
+
+  /**
+   * Turns Ctrl-C (JVM shutdown) into a cancellation the copy sees at its next transfer, and holds the exit until
+   * the copy has removed DEST, for at most {@link #CLEANUP_WAIT_SECONDS}.
+   */
+  private static final class CancelOnExit implements AutoCloseable {
+    private final AtomicBoolean requested = new AtomicBoolean();
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final Thread hook = new Thread(this::cancelAndWait, "vde-copy-cancel");
+
+    CancelOnExit() {
+      Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    boolean requested() {
+      return requested.get();
+    }
+
+    private void cancelAndWait() {
+      requested.set(true);
+      try {
+        finished.await(CLEANUP_WAIT_SECONDS, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    @Override
+    public void close() {
+      finished.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // The JVM is exiting and runs the hook anyway; the copy has finished, so it returns at once.
+      }
+    }
+  }
+
+  /** The shape of {@code vde copy --json}; the component order is the key order. */
+  record Report(String source, String destination, List<String> modulesAdded, List<String> modules,
+      long totalBlocks, long blocksCopied, long blocksSkipped, long blocksRelocated, long extentBlocksAdded,
+      long inodesCopied, long bytesCopied, BigDecimal seconds, BigDecimal mibPerSecond,
+      BigDecimal speedupOverNaive, long pauseMillis, boolean verified) {
+
+    static Report of(Path source, Path destination, CopyResult r) {
+      return new Report(source.toString(), destination.toString(), names(r.modulesAdded()), names(r.modules()),
+          r.totalBlocks(), r.blocksCopied(), r.blocksSkipped(), r.blocksRelocated(), r.extentBlocksAdded(),
+          r.inodesCopied(), r.bytesCopied(), BigDecimal.valueOf(r.duration().toNanos() / 1e9)
+              .setScale(3, RoundingMode.HALF_UP),
+          CopyCommand.mibPerSecond(r), BigDecimal.valueOf(r.speedupOverNaive()).setScale(1, RoundingMode.HALF_UP),
+          r.pauseMillis(), r.verified());
+    }
+
+    private static List<String> names(Set<Module> ms) {
+      return ms.stream().map(Module::abbreviation).toList();
+    }
+  }
+}

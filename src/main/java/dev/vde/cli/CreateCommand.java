@@ -1,0 +1,90 @@
+package dev.vde.cli;
+
+import dev.vde.format.Module;
+import dev.vde.fs.CreateOptions;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.fs.VolumeInfo;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code vde create}: a new, empty image. */
+@Command(name = "create", mixinStandardHelpOptions = true,
+    description = "Create a new, empty image file. It never overwrites an existing file.")
+final class CreateCommand extends ImageCommand {
+  @Option(names = "--size", required = true, paramLabel = "SIZE", converter = ByteSize.LongConverter.class,
+      description = "Size of the volume: bytes, or with K, M, G or T (powers of 1024; KiB, MiB... too), e.g. 64M.")
+  long size;
+
+  @Option(names = "--block-size", paramLabel = "N", converter = ByteSize.IntConverter.class,
+      defaultValue = "4096", description = "Block size in bytes, a power of two from 512 to 64K. Default: 4096.")
+  int blockSize;
+
+  @Option(names = "--inodes", paramLabel = "N",
+      description = "Number of inodes (files and directories the volume can hold). Default: one per 16 KiB.")
+  long inodes;
+
+  @Option(names = "--modules", paramLabel = "MODULE", split = ",",
+      completionCandidates = ModuleNames.class,
+      description = "Optional format modules to enable, comma-separated, by name or abbreviation in any case, "
+          + "e.g. --modules tags,SEC. Valid: ${COMPLETION-CANDIDATES}.")
+  List<String> modules = List.of();
+
+  @Option(names = "--label", paramLabel = "TEXT", description = "A label stored in the superblock.")
+  String label = "";
+
+  @Override
+  public Integer call() throws Exception {
+    if (inodes < 0) {
+      throw usageError("--inodes must not be negative");
+    }
+    if (Files.exists(image)) {
+      throw new CliException(image + ": already exists; choose another name or delete the file first");
+    }
+    CreateOptions options = CreateOptions.ofSize(size)
+        .blockSize(blockSize)
+        .inodeCount(inodes)
+        .modules(parseModules())
+        .label(label);
+    VolumeInfo info;
+    try (VirtualDisk disk = VirtualDisk.create(image, options)) {
+      info = disk.info();
+    } catch (IOException | RuntimeException e) {
+      // We checked that the file did not exist, so whatever is there now is a half-made image of ours.
+      Files.deleteIfExists(image);
+      throw e;
+    }
+    out().printf("created %s: %s in %s blocks of %s bytes, %s inodes, modules: %s%n",
+        image, ByteSize.format(info.totalBlocks() * info.blockSize()), VolumeInfoText.count(info.totalBlocks()),
+        VolumeInfoText.count(info.blockSize()), VolumeInfoText.count(info.inodeCount()),
+        info.modules().isEmpty() ? "none"
+            : String.join(",", info.modules().stream().map(Module::abbreviation).toList()));
+    return ExitCodes.OK;
+  }
+
+  /** Unknown names fail with the engine's message, which lists the valid ones. */
+  private Set<Module> parseModules() throws IOException {
+    Set<Module> parsed = EnumSet.noneOf(Module.class);
+    for (String name : modules) {
+      if (!name.isBlank()) {
+        parsed.add(Module.parse(name));
+      }
+    }
+    return parsed;
+  }
+
+  /** The module abbreviations, for the help text and shell completion. */
+  static final class ModuleNames implements Iterable<String> {
+    @Override
+    public Iterator<String> iterator() {
+      return Arrays.stream(Module.values()).map(m -> m.displayName() + " (" + m.abbreviation() + ")")
+          .iterator();
+    }
+  }
+}

@@ -1,0 +1,60 @@
+package dev.vde.cli;
+
+import dev.vde.fs.OpenOptions;
+import dev.vde.fs.VirtualDisk;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** Base of the commands whose first parameter is an image file: opens it with errors people understand. */
+abstract class ImageCommand implements Callable<Integer> {
+
+  @Spec
+  CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "IMAGE", description = "The image file (conventionally *.vde).")
+  Path image;
+
+  /** Opens the image without writing anything to it (recovery happens in memory only). */
+  VirtualDisk openReadOnly() throws IOException, CliException {
+    requireImage();
+    return VirtualDisk.open(image, OpenOptions.readOnlyOptions());
+  }
+
+  VirtualDisk openWritable() throws IOException, CliException {
+    requireImage();
+    return VirtualDisk.open(image, OpenOptions.defaults());
+  }
+
+  /**
+   * The engine would report a missing image as a bare host file error; checking first lets us say what to do.
+   */
+  void requireImage() throws CliException {
+    if (Files.isDirectory(image)) {
+      throw new CliException(image + ": is a directory, not an image file");
+    }
+    if (!Files.exists(image)) {
+      throw new CliException(image + ": no such file; create it with 'vde create'");
+    }
+  }
+
+  PrintStream out() {
+    return root().out();
+  }
+
+  /** The top-level command, which holds the streams; reached through the root so nested commands work too. */
+  VdeCommand root() {
+    return (VdeCommand) spec.root().userObject();
+  }
+
+  /** A usage error (exit 1) found after parsing, reported like picocli's own. */
+  ParameterException usageError(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+}

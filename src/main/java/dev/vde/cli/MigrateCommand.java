@@ -1,0 +1,81 @@
+package dev.vde.cli;
+
+import dev.vde.fs.VirtualDisk;
+import dev.vde.fs.VolumeInfo;
+import dev.vde.module.InodeMigration;
+import dev.vde.module.MigrationOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code vde migrate}: look after a pending inode migration. */
+@Command(name = "migrate", mixinStandardHelpOptions = true,
+    description = "Status, resume and rollback of a pending inode migration (started by 'vde module add IMAGE "
+        + "MODULE --option migrate').",
+    subcommands = {MigrateCommand.Status.class, MigrateCommand.Resume.class, MigrateCommand.Rollback.class})
+final class MigrateCommand extends CommandGroup {
+
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Show the pending migration (phase, inodes copied of total), or that there is none.")
+  static final class Status extends ImageCommand {
+    @Option(names = "--json", description = "Print null, or {phase, migrated, total} (the 'migration' value of "
+        + "'vde info --json').")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      VolumeInfo.Migration m;
+      try (VirtualDisk disk = openReadOnly()) {
+        m = disk.info().migration();
+      }
+      if (json) {
+        out().println(Json.pretty(VolumeInfoJson.migration(m)));
+      } else {
+        out().println("Migration: " + VolumeInfoText.migration(m));
+      }
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "resume", mixinStandardHelpOptions = true,
+      description = "Continue the pending migration from its last checkpoint (at most one checkpoint interval is "
+          + "copied again). Ctrl-C stops at the next checkpoint.")
+  static final class Resume extends ImageCommand {
+    @Option(names = "--max-iops", paramLabel = "N", defaultValue = "0",
+        description = "Limit block I/O per second (0 = unlimited).")
+    long maxIops;
+
+    @Option(names = "--checkpoint-every", paramLabel = "N",
+        defaultValue = "" + MigrationOptions.DEFAULT_CHECKPOINT_EVERY,
+        description = "Inodes between durable checkpoints. Default: ${DEFAULT-VALUE}.")
+    int checkpointEvery;
+
+    @Mixin
+    ProgressOptions progress;
+
+    @Override
+    public Integer call() throws Exception {
+      if (maxIops < 0 || checkpointEvery < 1) {
+        throw usageError("--max-iops must be >= 0 and --checkpoint-every >= 1");
+      }
+      try (VirtualDisk disk = openWritable(); ProgressReporter reporter = progress.reporter(root())) {
+        return MigrationRunner.run(disk, image, out(), reporter, checkpointEvery, maxIops,
+            opts -> InodeMigration.resume(disk, opts));
+      }
+    }
+  }
+
+  @Command(name = "rollback", mixinStandardHelpOptions = true,
+      description = "Undo the pending migration: the volume returns exactly to its original format and the new "
+          + "inode table's blocks are freed. Refused once the migration's swap has committed.")
+  static final class Rollback extends ImageCommand {
+    @Override
+    public Integer call() throws Exception {
+      try (VirtualDisk disk = openWritable()) {
+        InodeMigration.rollback(disk);
+        out().println("Migration rolled back; inodes are " + disk.volume().superblock().inodeSize() + " bytes.");
+      }
+      return ExitCodes.OK;
+    }
+  }
+}

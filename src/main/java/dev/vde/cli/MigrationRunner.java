@@ -1,0 +1,74 @@
+package dev.vde.cli;
+
+import dev.vde.fs.VirtualDisk;
+import dev.vde.module.InodeMigration;
+import dev.vde.module.MigrationControl;
+import dev.vde.module.MigrationOptions;
+import dev.vde.module.MigrationResult;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs an inode migration for a command: progress on stderr, and Ctrl-C handled gracefully. On SIGINT the
+ * shutdown hook asks the migration to stop at its next checkpoint and waits for it (and for the volume to be
+ * closed), so the process exits 130 with a resumable migration and a message saying how to resume.
+ */
+final class MigrationRunner {
+  private MigrationRunner() {}
+
+  /** Start or resume; {@code modules == null} resumes. */
+  interface Work {
+    MigrationResult run(MigrationOptions opts) throws IOException;
+  }
+
+  static int run(VirtualDisk disk, Path image, PrintStream out, ProgressReporter reporter, int checkpointEvery,
+      long maxIops, Work work) throws IOException {
+    MigrationControl control = new MigrationControl(maxIops, false);
+    MigrationOptions opts = MigrationOptions.defaults().checkpointEvery(checkpointEvery).control(control)
+        .listener(p -> reporter.update("migrating inodes", p.migrated(), p.total(), "inodes"));
+    CountDownLatch finished = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      control.cancel();
+      try {
+        finished.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "vde-migration-interrupt");
+    Runtime.getRuntime().addShutdownHook(hook);
+    boolean shuttingDown = false;
+    try {
+      MigrationResult r = work.run(opts);
+      if (r.cancelled()) {
+        reporter.close();
+        out.println("Migration interrupted at a checkpoint: " + r.inodesCopied() + " inodes copied in this run; "
+            + "the volume stays usable with its old format. Resume with: vde migrate resume " + image);
+        return ExitCodes.INTERRUPTED;
+      }
+      reporter.close();
+      out.printf("Migrated %,d inodes in %.2f s (%,.0f inodes/s); inodes are now %d bytes.%n", r.totalInodes(),
+          r.durationMillis() / 1000.0, r.durationMillis() == 0 ? 0.0 : r.inodesCopied() * 1000.0 / r.durationMillis(),
+          r.newLayout().inodeSize());
+      return ExitCodes.OK;
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // The JVM is already shutting down (Ctrl-C): the hook is waiting for us to finish.
+        shuttingDown = true;
+      }
+      if (shuttingDown) {
+        disk.close();
+      }
+      finished.countDown();
+    }
+  }
+
+  static String status(VirtualDisk disk) {
+    var c = InodeMigration.status(disk);
+    return c == null ? null : c.phase() + " " + c.inodesMigrated() + "/" + c.totalInodes();
+  }
+}

@@ -1,0 +1,135 @@
+package dev.vde.cli;
+
+import dev.vde.format.Module;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.module.AdditionOption;
+import dev.vde.module.InodeMigration;
+import dev.vde.module.ModuleOrchestrator;
+import dev.vde.module.ModulePlanner;
+import dev.vde.module.MigrationOptions;
+import dev.vde.module.copy.CopyOptions;
+import dev.vde.module.copy.CopyResult;
+import dev.vde.module.copy.ExtentAwareCopy;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code vde module add}: add modules online, the recommended way or a chosen one. */
+@Command(name = "add", mixinStandardHelpOptions = true,
+    description = {"Add format modules to a volume without taking it offline.",
+        "--option auto (the default) runs what 'vde module analyze' recommends; padding claims inode padding, "
+            + "region adds regions in one WAL transaction, migrate grows every inode by a checkpointed background "
+            + "migration (resumable, can be rolled back), copy writes a new volume (--to) with the modules."})
+final class ModuleAddCommand extends ImageCommand {
+  @Parameters(index = "1..*", arity = "1..*", paramLabel = "MODULE", description = "Modules by name or abbreviation.")
+  List<String> moduleNames;
+
+  @Option(names = "--option", paramLabel = "HOW", defaultValue = "auto",
+      description = "auto, padding, region, migrate or copy. Default: auto.")
+  String option;
+
+  @Option(names = "--dry-run", description = "Print the plan and write nothing.")
+  boolean dryRun;
+
+  @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "" + MigrationOptions.DEFAULT_CHECKPOINT_EVERY,
+      description = "Migration: inodes between durable checkpoints (at most this many are redone after a crash). "
+          + "Default: ${DEFAULT-VALUE}.")
+  int checkpointEvery;
+
+  @Option(names = "--max-iops", paramLabel = "N", defaultValue = "0",
+      description = "Migration and copy: limit background block I/O per second (0 = unlimited).")
+  long maxIops;
+
+  @Option(names = "--to", paramLabel = "DEST", description = "Copy: the new image to write.")
+  Path destination;
+
+  @Option(names = "--force", description = "Copy: overwrite an existing destination.")
+  boolean force;
+
+  @Mixin
+  ProgressOptions progress;
+
+  @Override
+  public Integer call() throws Exception {
+    List<Module> modules = Modules.parse(moduleNames);
+    AdditionOption chosen;
+    try {
+      chosen = option.equalsIgnoreCase("auto") ? null : AdditionOption.parse(option);
+    } catch (IllegalArgumentException e) {
+      throw usageError("--option must be auto, padding, region, migrate or copy, not '" + option + "'");
+    }
+    if (checkpointEvery < 1) {
+      throw usageError("--checkpoint-every must be at least 1");
+    }
+    if (maxIops < 0) {
+      throw usageError("--max-iops must be 0 (unlimited) or more");
+    }
+    try (VirtualDisk disk = dryRun ? openReadOnly() : openWritable()) {
+      ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
+      AdditionOption how = chosen;
+      if (how == null) {
+        if (a.recommended() == null) {
+          ModuleAnalyzeCommand.render(a).forEach(out()::println);
+          throw new CliException("no option can add " + String.join(", ", Modules.abbreviations(modules))
+              + " to this volume");
+        }
+        how = a.recommended().option();
+      }
+      if (how == AdditionOption.COPY && destination == null) {
+        throw usageError("--option copy needs --to DEST, the new image to write");
+      }
+      if (dryRun) {
+        ModuleAnalyzeCommand.render(a).forEach(out()::println);
+        ModulePlanner.OptionAnalysis o = a.option(how);
+        out().println();
+        out().println("Dry run: would add " + String.join(", ", Modules.abbreviations(modules)) + " with --option "
+            + how.cliName() + (o.feasible() ? "" : " (not possible: " + o.reason() + ")") + "; nothing was written.");
+        return o.feasible() ? ExitCodes.OK : ExitCodes.FAILED;
+      }
+      return run(disk, modules, how);
+    }
+  }
+
+  private int run(VirtualDisk disk, List<Module> modules, AdditionOption how) throws Exception {
+    String names = String.join(", ", Modules.abbreviations(modules));
+    switch (how) {
+      case PADDING, REGION -> {
+        ModuleOrchestrator.Outcome o = ModuleOrchestrator.execute(disk, modules, how,
+            ModuleOrchestrator.Controls.defaults());
+        out().println("Added " + names + " by " + how.cliName() + " (one WAL transaction"
+            + (o.regionsAdded().isEmpty() ? "" : ", " + o.regionsAdded().size() + " region(s)") + "); inodes are "
+            + disk.volume().superblock().inodeSize() + " bytes with " + disk.volume().superblock().layout()
+            .paddingBytes() + " bytes of padding left.");
+        return ExitCodes.OK;
+      }
+      case MIGRATE -> {
+        ModulePlanner.OptionAnalysis o = ModulePlanner.analyze(disk, modules).option(how);
+        if (!o.feasible()) {
+          throw new CliException("cannot add " + names + " with --option migrate: " + o.reason());
+        }
+        try (ProgressReporter reporter = progress.reporter(root())) {
+          return MigrationRunner.run(disk, image, out(), reporter, checkpointEvery, maxIops,
+              opts -> InodeMigration.start(disk, modules, opts));
+        }
+      }
+      case COPY -> {
+        try (ProgressReporter reporter = progress.reporter(root())) {
+          CopyOptions co = CopyOptions.defaults().modulesToAdd(EnumSet.copyOf(modules)).force(force)
+              .maxIops(maxIops).progress(reporter);
+          CopyResult r = ExtentAwareCopy.copy(disk, destination, co);
+          reporter.close();
+          out().println(String.format(Locale.ROOT, "Copied to %s with %s: %,d blocks copied, %,d skipped, %.1fx "
+              + "less than a naive copy.", destination, names, r.blocksCopied(), r.blocksSkipped(),
+              r.speedupOverNaive()));
+        }
+        return ExitCodes.OK;
+      }
+      default -> throw new IllegalStateException(how.name());
+    }
+  }
+}

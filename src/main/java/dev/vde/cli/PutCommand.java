@@ -1,0 +1,95 @@
+package dev.vde.cli;
+
+import dev.vde.fs.FileType;
+import dev.vde.fs.VirtualDisk;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** {@code vde put}: copy a host file into the image. */
+@Command(name = "put", mixinStandardHelpOptions = true,
+    description = {
+        "Copy a host file into the image. Missing parent directories are created; an existing file is replaced.",
+        "If VDE_PATH is a directory (or ends with /), the file keeps its name inside it."
+    })
+final class PutCommand extends ImageCommand {
+  private static final int BUFFER = 1 << 16;
+
+  @Parameters(index = "1", paramLabel = "HOST_FILE", description = "The file to copy from the host.")
+  Path hostFile;
+
+  @Parameters(index = "2", paramLabel = "VDE_PATH", description = "Where to store it in the image, e.g. /docs/a.txt.")
+  String path;
+
+  @Mixin
+  ProgressOptions progress;
+
+  @Override
+  public Integer call() throws Exception {
+    requireImage();
+    // Checked before the image is opened, so a typo in the host name changes nothing in the image.
+    if (Files.isDirectory(hostFile)) {
+      throw new CliException(hostFile + ": is a directory; put copies one file");
+    }
+    if (!Files.exists(hostFile)) {
+      throw new CliException(hostFile + ": no such file");
+    }
+    long size = Files.size(hostFile);
+    try (VirtualDisk disk = openWritable();
+        ProgressReporter reporter = progress.reporter(root());
+        InputStream in = new MeteredInputStream(
+            new BufferedInputStream(Files.newInputStream(hostFile), BUFFER), reporter, "writing", size)) {
+      String target = target(disk);
+      String parent = VdePath.parent(target);
+      String firstCreated = firstMissing(disk, parent);
+      if (firstCreated != null) {
+        disk.mkdirs(parent);
+      }
+      try {
+        disk.writeFile(target, in);
+      } catch (IOException | RuntimeException e) {
+        removeCreatedDirectories(disk, firstCreated, e);
+        throw e;
+      }
+    }
+    return ExitCodes.OK;
+  }
+
+  /** The highest directory on the way to {@code dir} that does not exist yet, or null when all do. */
+  private static String firstMissing(VirtualDisk disk, String dir) throws IOException {
+    String missing = null;
+    for (String d = dir; !VdePath.ROOT.equals(d) && !disk.exists(d); d = VdePath.parent(d)) {
+      missing = d;
+    }
+    return missing;
+  }
+
+  /** A put that fails (no space, say) should not leave behind the directories it made for the file. */
+  private static void removeCreatedDirectories(VirtualDisk disk, String firstCreated, Exception failure) {
+    if (firstCreated == null) {
+      return;
+    }
+    try {
+      disk.deleteRecursively(firstCreated);
+    } catch (IOException | RuntimeException cleanup) {
+      failure.addSuppressed(cleanup);
+    }
+  }
+
+  /** Like cp: a path naming a directory means "into that directory, under the host file's name". */
+  private String target(VirtualDisk disk) throws IOException {
+    String normalized = VdePath.normalize(path);
+    boolean intoDirectory = VdePath.namesDirectory(path) || VdePath.ROOT.equals(normalized)
+        || isDirectory(disk, normalized);
+    return intoDirectory ? VdePath.child(normalized, hostFile.getFileName().toString()) : normalized;
+  }
+
+  private static boolean isDirectory(VirtualDisk disk, String path) throws IOException {
+    return disk.exists(path) && disk.stat(path).type() == FileType.DIRECTORY;
+  }
+}

@@ -1,0 +1,103 @@
+package dev.vde.cli;
+
+import dev.vde.fs.VirtualDisk;
+import dev.vde.module.Tags;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code vde tag}: key/value tags on files, kept by the Tags module in each inode. */
+@Command(name = "tag", mixinStandardHelpOptions = true,
+    description = {"Key/value tags on files (the Tags module; add it first with 'vde module add IMAGE tags').",
+        "All of a file's tags share its inode's 136-byte Tags field."},
+    subcommands = {TagCommand.Set.class, TagCommand.Get.class, TagCommand.Ls.class, TagCommand.Rm.class})
+final class TagCommand extends CommandGroup {
+
+  /** Base of the tag subcommands: IMAGE VDE_PATH. */
+  abstract static class OnFile extends ImageCommand {
+    @Parameters(index = "1", paramLabel = "VDE_PATH", description = "The file or directory inside the image.")
+    String path;
+  }
+
+  @Command(name = "set", mixinStandardHelpOptions = true, description = "Set a tag: KEY=VALUE (replaces the "
+      + "value of an existing key).")
+  static final class Set extends OnFile {
+    @Parameters(index = "2", paramLabel = "KEY=VALUE", description = "The tag.")
+    String assignment;
+
+    @Override
+    public Integer call() throws Exception {
+      int eq = assignment.indexOf('=');
+      if (eq <= 0) {
+        throw usageError("expected KEY=VALUE, got '" + assignment + "'");
+      }
+      try (VirtualDisk disk = openWritable()) {
+        Tags.set(disk, VdePath.normalize(path), assignment.substring(0, eq), assignment.substring(eq + 1));
+      }
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "get", mixinStandardHelpOptions = true, description = "Print one tag's value (exit 3 when the "
+      + "file has no such tag).")
+  static final class Get extends OnFile {
+    @Parameters(index = "2", paramLabel = "KEY", description = "The tag key.")
+    String key;
+
+    @Override
+    public Integer call() throws Exception {
+      String v;
+      try (VirtualDisk disk = openReadOnly()) {
+        v = Tags.get(disk, VdePath.normalize(path), key);
+      }
+      if (v == null) {
+        throw new CliException(path + " has no tag '" + key + "'");
+      }
+      out().println(v);
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a file's tags, sorted by key.")
+  static final class Ls extends OnFile {
+    @Option(names = "--json", description = "Print a JSON object {key: value, ...}.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+      Map<String, String> tags;
+      try (VirtualDisk disk = openReadOnly()) {
+        tags = Tags.list(disk, VdePath.normalize(path));
+      }
+      if (json) {
+        out().println(Json.pretty(tags));
+      } else {
+        List<String> lines = new ArrayList<>();
+        tags.forEach((k, v) -> lines.add(k + "=" + v));
+        lines.forEach(out()::println);
+      }
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove a tag (exit 3 when it is not set).")
+  static final class Rm extends OnFile {
+    @Parameters(index = "2", paramLabel = "KEY", description = "The tag key.")
+    String key;
+
+    @Override
+    public Integer call() throws Exception {
+      boolean existed;
+      try (VirtualDisk disk = openWritable()) {
+        existed = Tags.remove(disk, VdePath.normalize(path), key);
+      }
+      if (!existed) {
+        throw new CliException(path + " has no tag '" + key + "'");
+      }
+      return ExitCodes.OK;
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package dev.vde.cli;
+
+/**
+ * Paths inside a volume as the CLI accepts them: users may leave out the leading slash ({@code docs/a.txt})
+ * or add a trailing one ({@code docs/}); the engine wants {@code /docs/a.txt} and {@code /docs}.
+ */
+final class VdePath {
+  static final String ROOT = "/";
+
+  private VdePath() {}
+
+  static String normalize(String path) {
+    String p = path.strip();
+    if (!p.startsWith("/")) {
+      p = "/" + p;
+    }
+    while (p.length() > 1 && p.endsWith("/")) {
+      p = p.substring(0, p.length() - 1);
+    }
+    return p;
+  }
+
+  /** True when the user wrote a trailing slash, meaning "into this directory". */
+  static boolean namesDirectory(String path) {
+    return path.strip().endsWith("/");
+  }
+
+  /** The parent of a normalized path; the root is its own parent. */
+  static String parent(String path) {
+    int slash = path.lastIndexOf('/');
+    return slash <= 0 ? ROOT : path.substring(0, slash);
+  }
+
+  /** The last name of a normalized path; empty for the root. */
+  static String name(String path) {
+    return path.substring(path.lastIndexOf('/') + 1);
+  }
+
+  static String child(String directory, String name) {
+    return ROOT.equals(directory) ? ROOT + name : directory + "/" + name;
+  }
+}

@@ -1,0 +1,75 @@
+package dev.vde.cli;
+
+import dev.vde.format.Module;
+import dev.vde.format.RegionDirectory;
+import dev.vde.fs.VolumeInfo;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** The human-readable form of {@code vde info}: one aligned summary, then the region layout. */
+final class VolumeInfoText {
+  private VolumeInfoText() {}
+
+  static List<String> lines(VolumeInfo info) {
+    long totalBytes = info.totalBlocks() * info.blockSize();
+    long freeBytes = info.freeBlocks() * info.blockSize();
+    TextTable summary = new TextTable(false, false)
+        .row("Image", info.path())
+        .row("Format", info.formatMajor() + "." + info.formatMinor())
+        .row("Label", info.label() == null || info.label().isEmpty() ? "(none)" : info.label())
+        .row("UUID", info.uuid())
+        .row("Created", orDash(Times.iso(info.created())))
+        .row("Modified", orDash(Times.iso(info.modified())))
+        .row("Capacity", ByteSize.format(totalBytes) + " in " + count(info.totalBlocks()) + " blocks of "
+            + count(info.blockSize()) + " bytes")
+        .row("Free", ByteSize.format(freeBytes) + " (" + count(info.freeBlocks()) + " blocks, "
+            + percent(info.freeBlocks(), info.totalBlocks()) + ")")
+        .row("Inodes", count(info.inodesUsed()) + " used of " + count(info.inodeCount()) + ", "
+            + info.inodeSize() + " bytes each (" + info.paddingBytes() + " padding)")
+        .row("Modules", modules(info.modules()))
+        .row("Access", info.readOnlyReason() == null ? "read-write" : "read-only: " + info.readOnlyReason())
+        .row("Migration", migration(info.migration()));
+    List<String> out = new ArrayList<>(summary.lines(""));
+    out.add("");
+    out.add("Regions");
+    TextTable regions = new TextTable(false, true, true, true).row("TYPE", "START", "BLOCKS", "SIZE");
+    for (RegionDirectory.Entry e : info.regions()) {
+      regions.row(e.tagText(), count(e.start()), count(e.blocks()), ByteSize.format(e.blocks() * info.blockSize()));
+    }
+    out.addAll(regions.lines("  "));
+    if (!info.warnings().isEmpty()) {
+      out.add("");
+      out.add("Warnings");
+      info.warnings().forEach(w -> out.add("  - " + w));
+    }
+    return out;
+  }
+
+  static String migration(dev.vde.fs.VolumeInfo.Migration m) {
+    if (m == null) {
+      return "none";
+    }
+    String what = m.adding().isEmpty() ? "" : " adding " + modules(m.adding());
+    return "pending" + what + ": " + m.phase() + ", " + count(m.migrated()) + " of " + count(m.total())
+        + " inodes copied (vde migrate resume|rollback)";
+  }
+
+  private static String modules(List<Module> modules) {
+    return modules.isEmpty() ? "none"
+        : modules.stream().map(m -> m.displayName() + " (" + m.abbreviation() + ")").collect(Collectors.joining(", "));
+  }
+
+  static String count(long n) {
+    return String.format(Locale.ROOT, "%,d", n);
+  }
+
+  private static String percent(long part, long whole) {
+    return whole == 0 ? "0%" : String.format(Locale.ROOT, "%.1f%%", 100.0 * part / whole);
+  }
+
+  private static String orDash(String s) {
+    return s == null ? "-" : s;
+  }
+}

@@ -1,0 +1,74 @@
+package dev.vde.module;
+
+import dev.vde.VdeInvalidArgumentException;
+import dev.vde.format.Module;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.module.copy.CopyOptions;
+import dev.vde.module.copy.CopyResult;
+import dev.vde.module.copy.ExtentAwareCopy;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+
+/**
+ * Runs a module addition the way {@link ModulePlanner} recommends, or the way the caller insists on, with the
+ * progress, throttle and cancel controls of the option itself.
+ */
+public final class ModuleOrchestrator {
+  private ModuleOrchestrator() {}
+
+  /** What an execution did; exactly one of the detail fields is set, matching {@code option}. */
+  public record Outcome(AdditionOption option, List<dev.vde.format.RegionDirectory.Entry> regionsAdded,
+      MigrationResult migration, CopyResult copy) {}
+
+  /** Controls for the long options; defaults: no destination, default migration and copy options. */
+  public record Controls(Path copyDestination, MigrationOptions migration, CopyOptions copy) {
+    public static Controls defaults() {
+      return new Controls(null, MigrationOptions.defaults(), CopyOptions.defaults());
+    }
+  }
+
+  /** Analyzes and runs the recommended option. */
+  public static Outcome executeRecommended(VirtualDisk disk, List<Module> modules, Controls controls)
+      throws IOException {
+    ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
+    ModulePlanner.OptionAnalysis rec = a.recommended();
+    if (rec == null) {
+      throw ModulePlanner.nothingFeasible(a);
+    }
+    return execute(disk, modules, rec.option(), controls);
+  }
+
+  /** Runs {@code option}; refuses, before writing anything, when the analysis finds it infeasible. */
+  public static Outcome execute(VirtualDisk disk, List<Module> modules, AdditionOption option, Controls controls)
+      throws IOException {
+    ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
+    ModulePlanner.OptionAnalysis o = a.option(option);
+    if (!o.feasible()) {
+      throw new VdeInvalidArgumentException("cannot add " + InPlaceAddition.names(modules) + " with --option "
+          + option.cliName() + ": " + o.reason() + hint(a, option));
+    }
+    switch (option) {
+      case PADDING, REGION -> {
+        return new Outcome(option, InPlaceAddition.add(disk, modules), null, null);
+      }
+      case MIGRATE -> {
+        return new Outcome(option, List.of(), InodeMigration.start(disk, modules, controls.migration()), null);
+      }
+      case COPY -> {
+        if (controls.copyDestination() == null) {
+          throw new VdeInvalidArgumentException("--option copy needs a destination (--to DEST)");
+        }
+        CopyOptions co = controls.copy().modulesToAdd(EnumSet.copyOf(modules));
+        return new Outcome(option, List.of(), null, ExtentAwareCopy.copy(disk, controls.copyDestination(), co));
+      }
+      default -> throw new IllegalStateException(option.name());
+    }
+  }
+
+  private static String hint(ModulePlanner.Analysis a, AdditionOption refused) {
+    ModulePlanner.OptionAnalysis rec = a.recommended();
+    return rec == null || rec.option() == refused ? "" : "; --option " + rec.option().cliName() + " would work";
+  }
+}

@@ -1,0 +1,145 @@
+package dev.vde.module;
+
+import dev.vde.VdeException;
+import dev.vde.format.InodeLayout;
+import dev.vde.format.Module;
+import dev.vde.format.RegionDirectory;
+import dev.vde.format.Superblock;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.fs.Volume;
+import dev.vde.module.copy.ExtentAwareCopy;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Compares the four ways of adding modules to a volume and recommends the cheapest feasible one, in the order
+ * padding, region, migrate, copy. Several modules are planned together: their fields are claimed in order (a
+ * chain such as RAID then Compression), their regions placed one after the other, and a migration adds them
+ * all at once. Analysis reads only in-memory state and writes nothing.
+ *
+ * <p>Durations are estimates from documented defaults ({@link #SEQUENTIAL_BYTES_PER_SECOND},
+ * {@link #SYNC_SECONDS}); they are for comparing options, not promises.
+ */
+public final class ModulePlanner {
+  /** Assumed sequential throughput of the host file system for estimates. */
+  public static final double SEQUENTIAL_BYTES_PER_SECOND = 200e6;
+  /** Assumed cost of one durable sync. */
+  public static final double SYNC_SECONDS = 0.0005;
+
+  private ModulePlanner() {}
+
+  /** One option's evaluation; the shape of {@code vde module analyze --json}'s options. */
+  public record OptionAnalysis(AdditionOption option, boolean feasible, String reason, String changes,
+      long blocksRead, long blocksWritten, double estimatedSeconds, String downtime, String risk,
+      boolean recommended) {}
+
+  /** The whole analysis. */
+  public record Analysis(List<Module> modules, List<OptionAnalysis> options) {
+    /** The recommended option, or null when none is feasible. */
+    public OptionAnalysis recommended() {
+      for (OptionAnalysis o : options) {
+        if (o.recommended()) {
+          return o;
+        }
+      }
+      return null;
+    }
+
+    public OptionAnalysis option(AdditionOption which) {
+      for (OptionAnalysis o : options) {
+        if (o.option() == which) {
+          return o;
+        }
+      }
+      throw new IllegalArgumentException(which.name());
+    }
+  }
+
+  public static Analysis analyze(VirtualDisk disk, List<Module> modules) throws IOException {
+    Volume v = disk.volume();
+    Superblock sb = v.superblock();
+    InPlaceAddition.checkInactive(sb, modules);
+    int bs = sb.blockSize();
+    boolean needsFields = modules.stream().anyMatch(m -> m.inodeBytes() > 0);
+    boolean needsRegions = modules.stream().anyMatch(m -> !m.regions().isEmpty());
+    int fieldBytes = modules.stream().mapToInt(Module::inodeBytes).sum();
+    InodeLayout claimed = PaddingClaim.claimAll(sb.layout(), modules);
+    RegionPlan regions = RegionPlan.plan(v.bitmap().allocatableWordsCopy(), sb.totalBlocks(), modules);
+    int rdRoom = RegionDirectory.entriesPerBlock(bs) * sb.regionDirBlocks() - v.regions().entries().size();
+    String regionProblem = !regions.feasible()
+        ? "not enough contiguous free space for region " + regions.failedRegion() + " (largest free run "
+            + regions.largestFreeRun() + " blocks)"
+        : regions.entries() > rdRoom ? "region directory has room for " + rdRoom + " more entries" : null;
+    // A WAL transaction writes its images twice (log, then in place) plus descriptor, commit and superblock.
+    long bitmapBlocks = regions.entries();
+    long inPlaceWritten = 2 * (bitmapBlocks + sb.regionDirBlocks() + 1) + 2;
+    double inPlaceSeconds = 3 * SYNC_SECONDS;
+
+    List<OptionAnalysis> out = new ArrayList<>();
+    // Option 2: padding.
+    String padReason = !needsFields ? "the modules add no inode fields; nothing to claim"
+        : claimed == null ? "the modules need " + fieldBytes + " inode bytes, the padding has "
+            + sb.layout().paddingBytes()
+        : regionProblem;
+    out.add(new OptionAnalysis(AdditionOption.PADDING, padReason == null, padReason,
+        "claims " + fieldBytes + " of " + sb.layout().paddingBytes() + " padding bytes"
+            + (needsRegions ? "; adds " + regions.entries() + " region(s) of " + regions.neededBlocks() + " blocks"
+            : "") + "; no inode is rewritten",
+        0, inPlaceWritten, inPlaceSeconds, "none", "low: one WAL transaction", false));
+    // Option 1: regions.
+    String regReason = !needsRegions ? "the modules have no regions"
+        : needsFields && claimed == null ? "their inode fields (" + fieldBytes + " bytes) do not fit in the "
+            + sb.layout().paddingBytes() + " padding bytes; they need a migration"
+        : regionProblem;
+    out.add(new OptionAnalysis(AdditionOption.REGION, regReason == null, regReason,
+        "adds " + regions.entries() + " region(s) of " + regions.neededBlocks() + " blocks"
+            + (needsFields ? " and claims " + fieldBytes + " padding bytes" : ""),
+        0, inPlaceWritten, inPlaceSeconds, "none", "low: one WAL transaction", false));
+    // Option 3: migration.
+    InodeMigration.Plan mp = InodeMigration.plan(disk, modules);
+    int ipbOld = dev.vde.inode.InodeCodec.perBlock(bs, sb.inodeSize());
+    int ipbNew = mp.targetLayout().inodeSize() <= bs - 16
+        ? dev.vde.inode.InodeCodec.perBlock(bs, mp.targetLayout().inodeSize()) : 1;
+    long readOld = (mp.inodesToCopy() + ipbOld - 1) / ipbOld;
+    long writeNew = (mp.inodesToCopy() + ipbNew - 1) / ipbNew;
+    long checkpoints = mp.inodesToCopy() / MigrationOptions.DEFAULT_CHECKPOINT_EVERY + 3;
+    String migReason = !needsFields ? "the modules add no inode fields; there is nothing to grow"
+        : mp.feasible() ? null : mp.reason();
+    out.add(new OptionAnalysis(AdditionOption.MIGRATE, migReason == null, migReason,
+        "grows every inode " + sb.inodeSize() + " -> " + mp.targetLayout().inodeSize() + " bytes: new table of "
+            + mp.newTableBlocks() + " blocks, " + mp.inodesToCopy() + " inodes copied, old table freed"
+            + (needsRegions ? "; adds " + regions.entries() + " region(s)" : ""),
+        readOld, writeNew + 2 * checkpoints, (readOld + writeNew) * bs / SEQUENTIAL_BYTES_PER_SECOND
+            + 2 * checkpoints * SYNC_SECONDS,
+        "none", "low: checkpointed, resumable after a crash, can be rolled back until the swap", false));
+    // Option 4: copy.
+    long live = ExtentAwareCopy.estimateCopyBlocks(disk);
+    long newInodeBlocks = mp.newTableBlocks();
+    out.add(new OptionAnalysis(AdditionOption.COPY, true, null,
+        "writes a new volume with the modules: copies " + live + " allocated blocks of " + sb.totalBlocks()
+            + " and rewrites " + mp.inodesToCopy() + " inodes; the source is not changed",
+        live + readOld, live + newInodeBlocks, (2 * live + readOld + newInodeBlocks) * bs
+            / SEQUENTIAL_BYTES_PER_SECOND,
+        "switch-over: applications must reopen the new file", "low: the source is only read; needs space for a second"
+            + " volume", false));
+    boolean picked = false;
+    List<OptionAnalysis> marked = new ArrayList<>();
+    for (OptionAnalysis o : out) {
+      boolean rec = !picked && o.feasible();
+      picked |= rec;
+      marked.add(new OptionAnalysis(o.option(), o.feasible(), o.reason(), o.changes(), o.blocksRead(),
+          o.blocksWritten(), o.estimatedSeconds(), o.downtime(), o.risk(), rec));
+    }
+    return new Analysis(List.copyOf(modules), marked);
+  }
+
+  /** Why an analysis has nothing to run. */
+  static VdeException nothingFeasible(Analysis a) {
+    StringBuilder sb = new StringBuilder("no way to add " + InPlaceAddition.names(a.modules()) + ":");
+    for (OptionAnalysis o : a.options()) {
+      sb.append(' ').append(o.option().cliName()).append(": ").append(o.reason()).append(';');
+    }
+    return new VdeException(sb.toString());
+  }
+}

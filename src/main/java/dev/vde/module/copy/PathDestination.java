@@ -1,0 +1,96 @@
+package dev.vde.module.copy;
+
+import dev.vde.VdeException;
+import dev.vde.VdeInvalidArgumentException;
+import dev.vde.VdeNoSpaceException;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.io.BlockDevice;
+import dev.vde.io.FileBlockDevice;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The destination host file of a copy: the checks made before anything is written (exists, is the source, is
+ * in use, has room), its creation (sparse, replacing an old file only when forced) and its removal when the
+ * copy fails. Only a file this copy created is ever removed.
+ */
+final class PathDestination {
+  private final Path path;
+  private final boolean force;
+  private boolean created;
+
+  private PathDestination(Path path, boolean force) {
+    this.path = path;
+    this.force = force;
+  }
+
+  /** Refuses a destination that exists (unless forced), is the source, is a directory, or has no parent. */
+  static PathDestination check(VirtualDisk source, Path path, boolean force) throws IOException {
+    Path parent = path.toAbsolutePath().getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw new VdeInvalidArgumentException("cannot create " + path + ": parent directory does not exist");
+    }
+    if (Files.isDirectory(path)) {
+      throw new VdeInvalidArgumentException(path + " is a directory; name the destination image file");
+    }
+    if (Files.exists(path)) {
+      if (source.path() != null && Files.isSameFile(source.path(), path)) {
+        throw new VdeInvalidArgumentException(path + " is the source image; copy to another file");
+      }
+      if (!force) {
+        throw new VdeInvalidArgumentException(path + " already exists; choose another name, or force the copy to "
+            + "replace it");
+      }
+    }
+    return new PathDestination(path, force);
+  }
+
+  /** Fails before anything is written when the host file system lacks room for {@code bytes}. */
+  void ensureRoom(long bytes) throws IOException {
+    Path parent = path.toAbsolutePath().getParent();
+    long usable = Files.getFileStore(parent).getUsableSpace();
+    if (usable < bytes) {
+      throw new VdeNoSpaceException("the copy writes " + bytes + " bytes but the file system of " + parent
+          + " has " + usable + " bytes free");
+    }
+  }
+
+  /**
+   * Creates the destination file, replacing an existing one only when forced and not in use. The new file is
+   * sparse: only what the copy writes takes space.
+   */
+  BlockDevice create() throws IOException {
+    if (force && Files.exists(path)) {
+      // Taking the old file's lock first refuses a volume someone has open, which deleting would pull from under them.
+      FileBlockDevice.open(path, false).close();
+      Files.delete(path);
+    }
+    FileBlockDevice dev = FileBlockDevice.create(path);
+    created = true;
+    return dev;
+  }
+
+  /** Removes what this copy created, after a failure; quiet, since the failure is what gets reported. */
+  void removePartial() {
+    if (!created) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(path);
+    } catch (IOException e) {
+      // Left behind, it still carries the incomplete-copy mark, so no open will take it for a volume.
+    }
+  }
+
+  /** True for the host file system's "no space left" error. */
+  static boolean isNoSpace(Throwable e) {
+    String m = e.getMessage();
+    return e instanceof IOException && !(e instanceof VdeException) && m != null
+        && m.contains("No space left on device");
+  }
+
+  Path path() {
+    return path;
+  }
+}

@@ -1,0 +1,581 @@
+package dev.vde.check;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vde.Progress;
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.format.Module;
+import dev.vde.format.RegionDirectory;
+import dev.vde.format.Superblock;
+import dev.vde.fs.CreateOptions;
+import dev.vde.fs.DirectoryBlockCodec;
+import dev.vde.fs.OpenOptions;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.fs.Volume;
+import dev.vde.inode.Extent;
+import dev.vde.inode.Inode;
+import dev.vde.testing.TestData;
+import dev.vde.testing.TestVolumes;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The verifier on real volumes: clean ones of every shape must give a clean report, and each kind of damage, made
+ * directly in the closed host file, must be reported with the block and structure concerned. Damage meant to test
+ * a logical check is made through re-sealed blocks, so that no checksum problem hides or explains it.
+ */
+class VerifierTest {
+  private static final int BS = 4096;
+  private static final long SIZE = 8L * 1024 * 1024;
+  /** Paths whose inode and extents every damage test may need. */
+  private static final List<String> KNOWN = List.of("/", "/a", "/a/b", "/a/d", "/one", "/two", "/a/multi",
+      "/a/d/exact");
+
+  @TempDir
+  Path dir;
+
+  // ------------------------------------------------------------------------------------------------ clean volumes
+
+  @ParameterizedTest(name = "block size {0}")
+  @ValueSource(ints = {512, 1024, 4096})
+  void cleanVolumeOfEveryShapeIsClean(int blockSize) throws IOException {
+    Path p = dir.resolve("clean.vde");
+    int payload = blockSize - BlockCodec.TRAILER_SIZE;
+    List<String> phases = new ArrayList<>();
+    long[] lastData = {-1, -2};
+    Progress recorder = (phase, done, total, unit) -> {
+      if (phases.isEmpty() || !phases.get(phases.size() - 1).equals(phase)) {
+        phases.add(phase);
+      }
+      if (phase.equals("data")) {
+        lastData[0] = done;
+        lastData[1] = total;
+      }
+    };
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(blockSize))) {
+      populate(d, payload);
+      fragment(d, payload);
+      d.rename("/a/d/exact", "/e/moved");
+      d.truncate("/two", 3);
+      d.write("/a/multi", 2L * payload - 5, TestData.bytes(6, 10), 0, 10);
+      VerifyReport r = d.verify(recorder);
+      TestVolumes.assertClean(r, "on the open volume");
+      // 28 files and 7 directories (root, /a, /a/b, /a/b/c, /a/d, /e, /frag).
+      assertThat(r.filesChecked()).isEqualTo(28);
+      assertThat(r.inodesChecked()).isEqualTo(35);
+      assertThat(r.blocksChecked()).isGreaterThan(d.info().totalBlocks() / 2);
+    }
+    assertThat(phases).containsSubsequence("superblock", "regions", "bitmap", "inodes", "data", "tree");
+    assertThat(lastData[0]).as("data phase ends at its total").isEqualTo(lastData[1]);
+    TestVolumes.assertClean(verifyImage(p, false), "after close and reopen");
+    TestVolumes.assertClean(verifyImage(p, true), "after a read-only reopen");
+  }
+
+  @Test
+  void freshVolumeIsClean() throws IOException {
+    Path p = dir.resolve("fresh.vde");
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS))) {
+      VerifyReport r = d.verify(Progress.NONE);
+      TestVolumes.assertClean(r, "on a fresh volume");
+      assertThat(r.inodesChecked()).isEqualTo(1);
+    }
+    TestVolumes.assertClean(verifyImage(p, true), "after reopening a fresh volume");
+  }
+
+  @Test
+  void volumeWithModulesIsClean() throws IOException {
+    // Module fields make the inode larger (with padding after them) and module regions join the metadata.
+    Path p = dir.resolve("modules.vde");
+    CreateOptions o = CreateOptions.ofSize(SIZE).blockSize(BS).module(Module.TAGS).module(Module.COMPLIANCE);
+    try (VirtualDisk d = VirtualDisk.create(p, o)) {
+      assertThat(d.info().regions()).anyMatch(RegionDirectory.Entry::isModuleRegion);
+      populate(d, BS - BlockCodec.TRAILER_SIZE);
+      TestVolumes.assertClean(d.verify(Progress.NONE), "with modules, open");
+    }
+    TestVolumes.assertClean(verifyImage(p, true), "with modules, reopened");
+  }
+
+  // ------------------------------------------------------------------------------------------------ damage
+
+  @Test
+  void flippedByteInDataBlocksIsReportedPerBlock() throws IOException {
+    Built b = build("data.vde");
+    long multi = b.firstBlock("/a/multi") + 2;
+    long one = b.firstBlock("/one");
+    try (HostFile f = new HostFile(b)) {
+      f.flipByte(multi, 1000);
+      f.flipByte(one, 3);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, multi, "file data", "checksum mismatch", "inode " + b.inode("/a/multi") + " logical block 2");
+    assertReported(r, one, "file data", "checksum mismatch", "inode " + b.inode("/one") + " logical block 0");
+    assertThat(r.problems()).hasSize(2);
+  }
+
+  @Test
+  void clearedBitmapBitOfUsedBlockIsReferencedButFree() throws IOException {
+    Built b = build("bitclear.vde");
+    long block = b.firstBlock("/two");
+    try (HostFile f = new HostFile(b)) {
+      f.setBitmapBit(block, false);
+    }
+    VerifyReport r = verifyImage(b.path, false);
+    assertReported(r, block, "allocation bitmap", "referenced by inode " + b.inode("/two") + " extent 0",
+        "free in the allocation bitmap");
+    // The superblock's free count now disagrees with the bitmap by that one block.
+    assertReported(r, -1, "superblock", "free block count");
+  }
+
+  @Test
+  void setBitmapBitOfFreeBlockIsLeaked() throws IOException {
+    Built b = build("leak.vde");
+    long block = b.totalBlocks - 3;
+    try (HostFile f = new HostFile(b)) {
+      f.setBitmapBit(block, true);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, block, "allocation bitmap", "block " + Text.num(block) + " is allocated", "leaked");
+    assertReported(r, -1, "superblock", "free block count");
+    assertThat(r.problems()).hasSize(2);
+  }
+
+  @Test
+  void damagedSuperblockCopyIsReportedAndVolumeStillOpens() throws IOException {
+    Built b = build("sb.vde");
+    try (HostFile f = new HostFile(b)) {
+      f.flipByte(1, 100);
+    }
+    // Read-only: nothing is repaired, so the damaged copy is still there for the verifier to see.
+    try (VirtualDisk d = VirtualDisk.open(b.path, OpenOptions.readOnlyOptions())) {
+      VerifyReport r = d.verify(Progress.NONE);
+      assertReported(r, 1, "superblock", "checksum mismatch", "copy 1 is unusable");
+      assertThat(r.problems()).hasSize(1);
+      assertThat(d.readFile("/a/multi")).hasSize(5 * (BS - 16) + 17);
+    }
+    // A writable open rewrites the damaged slot at its first checkpoint, after which the volume is clean.
+    try (VirtualDisk d = VirtualDisk.open(b.path)) {
+      assertThat(d.info().warnings()).anyMatch(w -> w.contains("block 1") && w.contains("repaired"));
+      TestVolumes.assertClean(d.verify(Progress.NONE), "after the writable open repaired the copy");
+    }
+  }
+
+  @Test
+  void missingSuperblockCopyIsReported() throws IOException {
+    Built b = build("sbzero.vde");
+    try (HostFile f = new HostFile(b)) {
+      f.write(0, new byte[BS]);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, 0, "superblock", "copy 0 is missing");
+  }
+
+  @Test
+  void nonZeroInodePaddingIsReported() throws IOException {
+    Built b = build("padding.vde");
+    long n = b.inode("/one");
+    try (HostFile f = new HostFile(b)) {
+      // No modules: the inode is 320 bytes and bytes 304..319 are padding.
+      f.editInode(n, (rec, off) -> rec[off + 310] = 0x5A);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, b.inodeBlock(n), "inode table", "inode " + n, "padding");
+    assertThat(r.problems()).hasSize(1);
+  }
+
+  @Test
+  void directoryEntryPointingAtFreeInodeIsReported() throws IOException {
+    Built b = build("freeentry.vde");
+    long rootBlock = b.extents.get("/").get(0).start();
+    long freeInode = b.inodeCount - 2;
+    long one = b.inode("/one");
+    try (HostFile f = new HostFile(b)) {
+      f.editDirectory(rootBlock, Inode.ROOT, "one", freeInode);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, rootBlock, "directory", "entry 'one' in directory inode 1", "free inode " + freeInode);
+    // The inode the entry used to name is now reachable from nowhere.
+    assertReported(r, b.inodeBlock(one), "directory tree", "inode " + one, "orphan inode");
+    assertThat(r.problems()).hasSize(2);
+  }
+
+  @Test
+  void twoInodesSharingABlockAreReported() throws IOException {
+    Built b = build("shared.vde");
+    long one = b.inode("/one");
+    long two = b.inode("/two");
+    long shared = b.firstBlock("/one");
+    long abandoned = b.firstBlock("/two");
+    try (HostFile f = new HostFile(b)) {
+      // Inline extent 0 is at core offset 80: u64 logical, u64 start, u32 count.
+      f.editInode(two, (rec, off) -> put64(rec, off + 80 + 8, shared));
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, shared, "block references", "referenced more than once", "inode " + one + " extent 0",
+        "inode " + two + " extent 0");
+    assertReported(r, shared, "file data", "belongs to inode " + one, "inode " + two + " maps it");
+    assertReported(r, abandoned, "allocation bitmap", "leaked");
+  }
+
+  @Test
+  void wrongLinkCountsAreReported() throws IOException {
+    Built b = build("links.vde");
+    long a = b.inode("/a");
+    long one = b.inode("/one");
+    try (HostFile f = new HostFile(b)) {
+      f.editInode(a, (rec, off) -> put32(rec, off + 8, 9));
+      f.editInode(one, (rec, off) -> put32(rec, off + 8, 2));
+    }
+    VerifyReport r = verifyImage(b.path, false);
+    assertReported(r, b.inodeBlock(a), "inode table", "directory inode " + a + " has link count 9, expected 4");
+    assertReported(r, b.inodeBlock(one), "inode table", "file inode " + one + " has link count 2, expected 1");
+    assertThat(r.problems()).hasSize(2);
+  }
+
+  @Test
+  void severalDamagesAtOnceAreAllReported() throws IOException {
+    Built b = build("many.vde");
+    long dataBlock = b.firstBlock("/a/d/exact") + 1;
+    long leaked = b.totalBlocks - 1;
+    long two = b.inode("/two");
+    long d = b.inode("/a/d");
+    long aBlock = b.extents.get("/a").get(0).start();
+    long freeInode = b.inodeCount - 1;
+    int olderCopy;
+    try (HostFile f = new HostFile(b)) {
+      // The older superblock copy: were the newest one lost, open would replay the WAL from the older checkpoint,
+      // and those replayed images would cover the re-sealed damage below.
+      olderCopy = 1 - f.newestSuperblock().slot();
+      f.flipByte(olderCopy, 200);
+      f.flipByte(dataBlock, 7);
+      f.setBitmapBit(leaked, true);
+      f.editInode(two, (rec, off) -> rec[off + 319] = 1);
+      f.editInode(d, (rec, off) -> put32(rec, off + 8, 5));
+      f.editDirectory(aBlock, b.inode("/a"), "multi", freeInode);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, dataBlock, "file data", "checksum mismatch");
+    assertReported(r, leaked, "allocation bitmap", "leaked");
+    assertReported(r, -1, "superblock", "free block count");
+    assertReported(r, b.inodeBlock(two), "inode table", "inode " + two, "padding");
+    assertReported(r, b.inodeBlock(d), "inode table", "link count 5, expected 2");
+    assertReported(r, aBlock, "directory", "entry 'multi'", "free inode " + freeInode);
+    assertReported(r, b.inodeBlock(b.inode("/a/multi")), "directory tree", "orphan inode");
+    assertReported(r, olderCopy, "superblock", "copy " + olderCopy + " is unusable");
+    assertThat(r.problems()).hasSize(8);
+  }
+
+  @Test
+  void wrongSuperblockCountsAreReported() throws IOException {
+    Built b = build("counts.vde");
+    try (HostFile f = new HostFile(b)) {
+      Superblock newest = f.newestSuperblock();
+      Superblock wrong = newest.withCounts(newest.inodesUsed() + 3, newest.freeBlocks() - 1,
+          newest.inodeTableInitBlocks(), newest.modifiedMillis());
+      f.write(newest.slot(), wrong.write());
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, -1, "superblock", "inodes used is 15, but the inode table holds 12");
+    assertReported(r, -1, "superblock", "free block count");
+    assertThat(r.problems()).hasSize(2);
+  }
+
+  @Test
+  void directoryCycleIsReported() throws IOException {
+    Built b = build("cycle.vde");
+    long a = b.inode("/a");
+    long ab = b.inode("/a/b");
+    long abBlock = b.extents.get("/a/b").get(0).start();
+    try (HostFile f = new HostFile(b)) {
+      f.addDirectoryEntry(abBlock, ab, "back", a, Inode.TYPE_DIRECTORY);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, abBlock, "directory", "entry 'back' in directory inode " + ab, "links inode " + a,
+        "already reachable");
+    // /a/b now lists two subdirectories (c and back) but its link count still says one.
+    assertReported(r, b.inodeBlock(ab), "inode table", "directory inode " + ab + " has link count 3, expected 4");
+  }
+
+  @Test
+  void damagedExtentChainBlockIsReportedAndItsBlocksAreLeakedWithACaveat() throws IOException {
+    Path p = dir.resolve("chain.vde");
+    long chainBlock;
+    long big;
+    int payload = BS - BlockCodec.TRAILER_SIZE;
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS))) {
+      populate(d, payload);
+      fragment(d, payload);
+      big = d.stat("/big").inode();
+      Volume v = d.volume();
+      chainBlock = v.withStableState(() -> v.extentChainBlocks(v.readInode(big))).get(0);
+    }
+    try (HostFile f = new HostFile(p, BS)) {
+      f.flipByte(chainBlock, 40);
+    }
+    VerifyReport r = verifyImage(p, true);
+    assertReported(r, chainBlock, "indirect extent block", "checksum mismatch", "extent chain of inode " + big);
+    assertThat(r.problems()).anySatisfy(pr -> {
+      assertThat(pr.structure()).isEqualTo("allocation bitmap");
+      assertThat(pr.message()).contains("leaked", "some inode metadata could not be read");
+    });
+  }
+
+  @Test
+  void garbageInodeTableBlocksGiveProblemsNotExceptions() throws IOException {
+    Built b = build("garbage.vde");
+    long first = b.inodeBlock(Inode.ROOT);
+    byte[] junk = TestData.bytes(99, BS);
+    try (HostFile f = new HostFile(b)) {
+      // Block 0 of the table: random bytes with a broken trailer. Block 1: random bytes under a valid trailer, so
+      // every record in it is decoded and judged on its content.
+      f.write(first, junk.clone());
+      byte[] sealed = TestData.bytes(7, BS);
+      for (int i = 0; i < BS / 320; i++) {
+        sealed[i * 320 + 4] = (byte) (1 + i % 2);
+      }
+      f.reseal(first + 1, sealed, BlockType.INODE_TABLE, 1);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, first, "inode table", "checksum mismatch");
+    assertThat(r.problems()).anyMatch(pr -> pr.blockNo() == first + 1);
+  }
+
+  @Test
+  void randomlySealedGarbageAnywhereNeverThrows() throws IOException {
+    Built b = build("fuzz.vde");
+    SplittableRandom rnd = new SplittableRandom(42);
+    List<Long> targets = new ArrayList<>();
+    for (List<Extent> xs : b.extents.values()) {
+      for (Extent e : xs) {
+        targets.add(e.start());
+      }
+    }
+    targets.add(b.inodeBlock(Inode.ROOT));
+    try (HostFile f = new HostFile(b)) {
+      for (long t : targets) {
+        byte[] old = f.read(t);
+        BlockType type = BlockType.fromTag(BlockCodec.storedTag(old));
+        f.reseal(t, TestData.bytes(rnd.nextLong(), BS), type == null ? BlockType.DATA : type,
+            BlockCodec.storedGeneration(old));
+      }
+    }
+    // Open reads only the superblock, region directory and bitmap, all intact; the verifier meets the garbage.
+    VerifyReport r = verifyImage(b.path, true);
+    assertThat(r.clean()).isFalse();
+    assertReported(r, b.inodeBlock(Inode.ROOT), "inode table", "inode 1");
+  }
+
+  // ------------------------------------------------------------------------------------------------ fixtures
+
+  /** A small tree: nested directories, empty files, one-block and multi-block files. */
+  private static void populate(VirtualDisk d, int payload) throws IOException {
+    d.mkdirs("/a/b/c");
+    d.mkdirs("/a/d");
+    d.mkdir("/e");
+    d.writeFile("/empty", new byte[0]);
+    d.writeFile("/a/b/c/empty", new byte[0]);
+    d.writeFile("/one", TestData.bytes(1, 100));
+    d.writeFile("/two", TestData.bytes(2, 200));
+    d.writeFile("/a/multi", TestData.bytes(3, 5 * payload + 17));
+    d.writeFile("/a/d/exact", TestData.bytes(4, 2 * payload));
+  }
+
+  /**
+   * Gives /big more than eight extents, so it needs an indirect extent chain: 40 one-block files, every other one
+   * deleted, a filler taking the free space after them, then /big, which only fits in the 1-block holes.
+   */
+  private static void fragment(VirtualDisk d, int payload) throws IOException {
+    d.mkdir("/frag");
+    d.batch(x -> {
+      for (int i = 0; i < 40; i++) {
+        x.writeFile("/frag/s" + i, TestData.bytes(100 + i, payload));
+      }
+    });
+    d.batch(x -> {
+      for (int i = 0; i < 40; i += 2) {
+        x.delete("/frag/s" + i);
+      }
+    });
+    // Freed blocks are handed out again only after the checkpoint that follows their release.
+    d.checkpoint();
+    long free = d.info().freeBlocks();
+    d.writeFile("/filler", new byte[(int) ((free - 24) * payload)]);
+    d.writeFile("/big", TestData.bytes(5, 14 * payload + 5));
+    assertThat(d.stat("/big").extentCount()).as("precondition: /big is fragmented").isGreaterThan(8);
+  }
+
+  /** Builds the standard tree in a new image and closes it; returns what the damage tests need to find. */
+  private Built build(String name) throws IOException {
+    Path p = dir.resolve(name);
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS))) {
+      populate(d, BS - BlockCodec.TRAILER_SIZE);
+      Volume v = d.volume();
+      Map<String, Long> inodes = new LinkedHashMap<>();
+      Map<String, List<Extent>> extents = new LinkedHashMap<>();
+      for (String k : KNOWN) {
+        long n = d.stat(k).inode();
+        inodes.put(k, n);
+        extents.put(k, v.withStableState(() -> v.readInode(n)).extents());
+      }
+      long inodeStart = region(d, RegionDirectory.TAG_INODES).start();
+      long bitmapStart = region(d, RegionDirectory.TAG_BITMAP).start();
+      return new Built(p, d.info().totalBlocks(), inodeStart, d.info().inodeSize(), bitmapStart,
+          d.info().inodeCount(), inodes, extents);
+    }
+  }
+
+  private static RegionDirectory.Entry region(VirtualDisk d, int tag) throws IOException {
+    return d.info().regions().stream().filter(e -> e.tag() == tag && !e.isModuleRegion()).findFirst().orElseThrow();
+  }
+
+  /** Where things were in an image built by {@link #build}. */
+  private record Built(Path path, long totalBlocks, long inodeStart, int inodeSize, long bitmapStart,
+      long inodeCount, Map<String, Long> inodes, Map<String, List<Extent>> extents) {
+    long inode(String p) {
+      return inodes.get(p);
+    }
+
+    long firstBlock(String p) {
+      return extents.get(p).get(0).start();
+    }
+
+    int perBlock() {
+      return (BS - BlockCodec.TRAILER_SIZE) / inodeSize;
+    }
+
+    long inodeBlock(long n) {
+      return inodeStart + n / perBlock();
+    }
+  }
+
+  private static VerifyReport verifyImage(Path p, boolean readOnly) throws IOException {
+    try (VirtualDisk d = VirtualDisk.open(p, readOnly ? OpenOptions.readOnlyOptions() : OpenOptions.defaults())) {
+      return d.verify(Progress.NONE);
+    }
+  }
+
+  /** Fails, listing every problem found, unless one is at {@code block} in {@code structure} with all fragments. */
+  private static void assertReported(VerifyReport r, long block, String structure, String... fragments) {
+    boolean found = r.problems().stream().anyMatch(p -> p.blockNo() == block && p.structure().equals(structure)
+        && Arrays.stream(fragments).allMatch(p.message()::contains));
+    assertThat(found).as("a problem at block %d (%s) mentioning %s; found:%n  %s", block, structure,
+        Arrays.toString(fragments), TestVolumes.describe(r.problems())).isTrue();
+  }
+
+  private static void put32(byte[] b, int off, int v) {
+    for (int i = 0; i < 4; i++) {
+      b[off + i] = (byte) (v >>> (8 * i));
+    }
+  }
+
+  private static void put64(byte[] b, int off, long v) {
+    for (int i = 0; i < 8; i++) {
+      b[off + i] = (byte) (v >>> (8 * i));
+    }
+  }
+
+  /** Edits one inode record in place: receives the table block and the record's offset. */
+  @FunctionalInterface
+  private interface RecordEdit {
+    void apply(byte[] block, int offset);
+  }
+
+  /** Raw block access to a closed image, for damaging it. */
+  private static final class HostFile implements AutoCloseable {
+    private final RandomAccessFile raf;
+    private final int bs;
+    private final Built built;
+
+    HostFile(Built built) throws IOException {
+      this.raf = new RandomAccessFile(built.path.toFile(), "rw");
+      this.bs = BS;
+      this.built = built;
+    }
+
+    HostFile(Path p, int bs) throws IOException {
+      this.raf = new RandomAccessFile(p.toFile(), "rw");
+      this.bs = bs;
+      this.built = null;
+    }
+
+    byte[] read(long blockNo) throws IOException {
+      byte[] b = new byte[bs];
+      raf.seek(blockNo * bs);
+      raf.readFully(b);
+      return b;
+    }
+
+    void write(long blockNo, byte[] b) throws IOException {
+      raf.seek(blockNo * bs);
+      raf.write(b);
+    }
+
+    /** Damage the checksum will catch. */
+    void flipByte(long blockNo, int offset) throws IOException {
+      byte[] b = read(blockNo);
+      b[offset] ^= 0x40;
+      write(blockNo, b);
+    }
+
+    /** Writes {@code b} under a valid trailer, so only logical checks can find what is wrong with it. */
+    void reseal(long blockNo, byte[] b, BlockType type, int generation) throws IOException {
+      BlockCodec.seal(b, type, generation);
+      write(blockNo, b);
+    }
+
+    void setBitmapBit(long block, boolean value) throws IOException {
+      long perBlock = (long) (bs - BlockCodec.TRAILER_SIZE) * 8;
+      int index = (int) (block / perBlock);
+      long bit = block % perBlock;
+      byte[] b = read(built.bitmapStart + index);
+      int mask = 1 << (bit & 7);
+      b[(int) (bit >>> 3)] = (byte) (value ? b[(int) (bit >>> 3)] | mask : b[(int) (bit >>> 3)] & ~mask);
+      reseal(built.bitmapStart + index, b, BlockType.BITMAP, index);
+    }
+
+    void editInode(long n, RecordEdit edit) throws IOException {
+      long blockNo = built.inodeBlock(n);
+      byte[] b = read(blockNo);
+      edit.apply(b, (int) (n % built.perBlock()) * built.inodeSize);
+      reseal(blockNo, b, BlockType.INODE_TABLE, (int) (n / built.perBlock()));
+    }
+
+    /** Points the entry {@code name} of the directory block at {@code target}. */
+    void editDirectory(long blockNo, long dirInode, String name, long target) throws IOException {
+      List<DirectoryBlockCodec.Entry> es = new ArrayList<>();
+      for (DirectoryBlockCodec.Entry e : DirectoryBlockCodec.read(read(blockNo), blockNo, "test")) {
+        es.add(e.name().equals(name) ? new DirectoryBlockCodec.Entry(name, target, e.type()) : e);
+      }
+      write(blockNo, DirectoryBlockCodec.write(bs, es, dirInode));
+    }
+
+    void addDirectoryEntry(long blockNo, long dirInode, String name, long target, int type) throws IOException {
+      List<DirectoryBlockCodec.Entry> es =
+          new ArrayList<>(DirectoryBlockCodec.read(read(blockNo), blockNo, "test"));
+      es.add(new DirectoryBlockCodec.Entry(name, target, type));
+      write(blockNo, DirectoryBlockCodec.write(bs, es, dirInode));
+    }
+
+    Superblock newestSuperblock() throws IOException {
+      Superblock s0 = Superblock.read(read(0), 0, "test");
+      Superblock s1 = Superblock.read(read(1), 1, "test");
+      return s0.sequence() > s1.sequence() ? s0 : s1;
+    }
+
+    @Override
+    public void close() throws IOException {
+      raf.close();
+    }
+  }
+}

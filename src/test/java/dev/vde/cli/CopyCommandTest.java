@@ -1,0 +1,108 @@
+package dev.vde.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.vde.format.Module;
+import dev.vde.fs.OpenOptions;
+import dev.vde.fs.VirtualDisk;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CopyCommandTest {
+  @TempDir
+  Path tmp;
+
+  private Path image;
+
+  @BeforeEach
+  void image() throws IOException {
+    image = tmp.resolve("src.vde");
+    Cli.run("create", image, "--size", "16M").ok();
+    Cli.run("put", image, Files.write(tmp.resolve("a.bin"), new byte[100_000]), "/docs/a.bin").ok();
+    Cli.run("put", image, Files.writeString(tmp.resolve("b.txt"), "hello"), "/b.txt").ok();
+  }
+
+  @Test
+  void copiesAndSummarizes() throws IOException {
+    Path dest = tmp.resolve("dst.vde");
+    String before = Cli.sha256(image);
+    Cli.Result r = Cli.run("copy", image, dest, "--add-module", "tags", "--add-module", "SEC,transit",
+        "--verify", "--progress=none").ok();
+    assertThat(r.stdout()).contains("copied " + image + " to " + dest).contains("MiB/s")
+        .contains("times less I/O").contains("modules: SEC,TAGS,TRNS (added SEC,TAGS,TRNS)").contains("verified");
+    assertThat(Cli.sha256(image)).isEqualTo(before);
+    try (VirtualDisk c = VirtualDisk.open(dest, OpenOptions.readOnlyOptions())) {
+      assertThat(c.info().modules()).containsExactly(Module.SECURITY, Module.TAGS, Module.TRANSIT);
+      assertThat(c.readFile("/b.txt")).isEqualTo("hello".getBytes());
+      assertThat(c.readFile("/docs/a.bin")).hasSize(100_000);
+    }
+  }
+
+  @Test
+  void jsonReportsTheFigures() throws IOException {
+    Path dest = tmp.resolve("dst.vde");
+    JsonNode j = Cli.run("copy", image, dest, "--json", "--progress=none").ok().json();
+    assertThat(j.fieldNames()).toIterable().containsExactly("source", "destination", "modulesAdded", "modules",
+        "totalBlocks", "blocksCopied", "blocksSkipped", "blocksRelocated", "extentBlocksAdded", "inodesCopied",
+        "bytesCopied", "seconds", "mibPerSecond", "speedupOverNaive", "pauseMillis", "verified");
+    assertThat(j.get("totalBlocks").asLong()).isEqualTo(4096);
+    assertThat(j.get("blocksCopied").asLong()).isPositive();
+    assertThat(j.get("blocksCopied").asLong() + j.get("blocksSkipped").asLong()).isEqualTo(4096);
+    assertThat(j.get("modulesAdded")).isEmpty();
+    assertThat(j.get("verified").asBoolean()).isFalse();
+  }
+
+  @Test
+  void progressAsJsonLines() throws IOException {
+    Cli.Result r = Cli.run("copy", image, tmp.resolve("dst.vde"), "--progress=json").ok();
+    assertThat(r.stderrLines()).isNotEmpty().allSatisfy(l -> assertThat(l).startsWith("{\"phase\":"));
+    assertThat(r.stderr()).contains("\"phase\":\"copying\"");
+  }
+
+  @Test
+  void anExistingDestinationFailsWithExit3UnlessForced() throws IOException {
+    Path dest = Files.writeString(tmp.resolve("dst.vde"), "keep me");
+    Cli.Result r = Cli.run("copy", image, dest).failsWith(ExitCodes.FAILED);
+    assertThat(r.stderr()).contains("already exists");
+    assertThat(Files.readString(dest)).isEqualTo("keep me");
+    Cli.run("copy", image, dest, "--force").ok();
+    try (VirtualDisk c = VirtualDisk.open(dest, OpenOptions.readOnlyOptions())) {
+      assertThat(c.readFile("/b.txt")).isEqualTo("hello".getBytes());
+    }
+  }
+
+  @Test
+  void badInputsFailWithOneLine() throws IOException {
+    Path dest = tmp.resolve("dst.vde");
+    assertThat(Cli.run("copy", image, dest, "--add-module", "bogus").failsWith(ExitCodes.FAILED).stderr())
+        .contains("unknown module 'bogus'");
+    assertThat(Cli.run("copy", tmp.resolve("missing.vde"), dest).failsWith(ExitCodes.FAILED).stderr())
+        .contains("no such file");
+    assertThat(Cli.run("copy", image, image, "--force").failsWith(ExitCodes.FAILED).stderr())
+        .contains("is the source");
+    assertThat(Cli.run("copy", image, tmp.resolve("no/such/dir.vde")).failsWith(ExitCodes.FAILED).stderr())
+        .contains("no such directory");
+    Cli.run("copy", image, dest, "--max-iops", "-1").failsWith(ExitCodes.USAGE);
+    assertThat(Files.exists(dest)).isFalse();
+  }
+
+  @Test
+  void aDamagedImageFailsNamingTheBlockAndLeavesNoCopy() throws IOException {
+    long block;
+    try (VirtualDisk d = VirtualDisk.open(image, OpenOptions.readOnlyOptions())) {
+      block = d.volume().readInode(d.stat("/docs/a.bin").inode()).extents().get(0).start();
+    }
+    byte[] bytes = Files.readAllBytes(image);
+    bytes[(int) (block * 4096 + 7)] ^= 1;
+    Files.write(image, bytes);
+    Path dest = tmp.resolve("dst.vde");
+    Cli.Result r = Cli.run("copy", image, dest).failsWith(ExitCodes.FAILED);
+    assertThat(r.stderr()).contains(String.format("block %,d (file data)", block));
+    assertThat(Files.exists(dest)).isFalse();
+  }
+}

@@ -1,0 +1,134 @@
+package dev.vde.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CreateAndInfoTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void createThenInfoAsJson() {
+    Path image = tmp.resolve("a.vde");
+    Cli.Result created = Cli.run("create", image, "--size", "16M", "--label", "photos").ok();
+    assertThat(created.stdout()).contains("created").contains(image.toString());
+
+    JsonNode info = Cli.run("info", image, "--json").ok().json();
+    assertThat(info.get("formatVersion").asText()).matches("\\d+\\.\\d+");
+    assertThat(info.get("blockSize").asInt()).isEqualTo(4096);
+    assertThat(info.get("totalBlocks").asLong() * 4096).isEqualTo(16L << 20);
+    assertThat(info.get("freeBlocks").asLong()).isPositive().isLessThan(info.get("totalBlocks").asLong());
+    assertThat(info.get("inodeSize").asInt()).isPositive();
+    assertThat(info.get("inodeCount").asLong()).isPositive();
+    assertThat(info.get("inodesUsed").asLong()).isPositive();
+    assertThat(info.get("modules").isArray()).isTrue();
+    assertThat(info.get("modules")).isEmpty();
+    assertThat(info.has("migration")).isTrue();
+    assertThat(info.get("migration").isNull()).isTrue();
+    assertThat(info.get("label").asText()).isEqualTo("photos");
+    assertThat(info.get("uuid").asText()).matches("[0-9a-f-]{36}");
+    assertThat(info.get("paddingBytes").isIntegralNumber()).isTrue();
+    assertThat(info.get("readOnlyReason").isNull()).as("a healthy image is writable").isTrue();
+    assertThat(info.get("warnings").isArray()).isTrue();
+
+    List<String> types = new ArrayList<>();
+    for (JsonNode region : info.get("regions")) {
+      assertThat(region.get("type").asText()).hasSize(4);
+      assertThat(region.get("start").asLong()).isNotNegative();
+      assertThat(region.get("blocks").asLong()).isPositive();
+      types.add(region.get("type").asText());
+    }
+    assertThat(types).isNotEmpty();
+  }
+
+  @Test
+  void createHonoursBlockSizeInodesAndModulesInAnyCase() {
+    Path image = tmp.resolve("m.vde");
+    Cli.run("create", image, "--size", "32MiB", "--block-size", "8K", "--inodes", "1000",
+        "--modules", "tags,sec,Compression").ok();
+    JsonNode info = Cli.run("info", image, "--json").ok().json();
+    assertThat(info.get("blockSize").asInt()).isEqualTo(8192);
+    assertThat(info.get("inodeCount").asLong()).isEqualTo(1000);
+    List<String> modules = new ArrayList<>();
+    info.get("modules").forEach(m -> modules.add(m.asText()));
+    assertThat(modules).containsExactlyInAnyOrder("TAGS", "SEC", "CMPR");
+    List<String> regionTypes = new ArrayList<>();
+    info.get("regions").forEach(r -> regionTypes.add(r.get("type").asText()));
+    assertThat(regionTypes).contains("TIDX", "PVLT", "DICT");
+  }
+
+  @Test
+  void textInfoIsAnAlignedSummary() {
+    Path image = tmp.resolve("t.vde");
+    Cli.run("create", image, "--size", "8M", "--modules", "TAGS").ok();
+    String text = Cli.run("info", image).ok().stdout();
+    assertThat(text).contains("Format", "Capacity", "Free", "Inodes", "Modules", "Tags (TAGS)", "Regions",
+        "read-write");
+    // Every value of the summary starts in the same column.
+    Pattern keyThenBlanks = Pattern.compile("^\\S+\\s+");
+    List<Integer> valueColumns = text.lines().takeWhile(l -> !l.isBlank())
+        .map(l -> keyThenBlanks.matcher(l)).filter(Matcher::find).map(Matcher::end).distinct().toList();
+    assertThat(valueColumns).hasSize(1);
+  }
+
+  @Test
+  void infoOfAHostFileWeMayNotWriteSaysSo() throws Exception {
+    Path image = tmp.resolve("ro.vde");
+    Cli.run("create", image, "--size", "8M").ok();
+    Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("r--r--r--"));
+    assumeFalse(Files.isWritable(image), "permissions do not bind this user (root)");
+    assertThat(Cli.run("info", image, "--json").ok().json().get("readOnlyReason").asText()).contains("not writable");
+    assertThat(Cli.run("mkdir", image, "/d").failsWith(ExitCodes.FAILED).stderr()).contains("read-only");
+  }
+
+  @Test
+  void createNeverOverwritesAnExistingFile() throws Exception {
+    Path image = tmp.resolve("keep.vde");
+    Files.writeString(image, "precious");
+    String before = Cli.sha256(image);
+    assertThat(Cli.run("create", image, "--size", "8M").failsWith(ExitCodes.FAILED).stderr())
+        .contains("already exists");
+    assertThat(Cli.sha256(image)).isEqualTo(before);
+  }
+
+  @Test
+  void unknownModuleFailsListingTheValidOnesAndCreatesNothing() {
+    Path image = tmp.resolve("u.vde");
+    String err = Cli.run("create", image, "--size", "8M", "--modules", "tags,warpdrive")
+        .failsWith(ExitCodes.FAILED).stderr();
+    assertThat(err).contains("warpdrive").contains("Security (SEC)").contains("Tags (TAGS)");
+    assertThat(Files.exists(image)).isFalse();
+  }
+
+  @Test
+  void sizeTooSmallFailsClearlyAndLeavesNoFile() {
+    Path image = tmp.resolve("small.vde");
+    String err = Cli.run("create", image, "--size", "4K").failsWith(ExitCodes.FAILED).stderr();
+    assertThat(err).contains("too small");
+    assertThat(Files.exists(image)).isFalse();
+  }
+
+  @Test
+  void badBlockSizeFailsAndLeavesNoFile() {
+    Path image = tmp.resolve("bs.vde");
+    assertThat(Cli.run("create", image, "--size", "8M", "--block-size", "1000").failsWith(ExitCodes.FAILED)
+        .stderr()).contains("block size");
+    assertThat(Files.exists(image)).isFalse();
+  }
+
+  @Test
+  void negativeInodeCountIsAUsageError() {
+    Cli.run("create", tmp.resolve("n.vde"), "--size", "8M", "--inodes", "-1").failsWith(ExitCodes.USAGE);
+  }
+}

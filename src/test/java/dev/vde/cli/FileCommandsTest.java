@@ -1,0 +1,230 @@
+package dev.vde.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** put, get, ls, mkdir, rm and fsck on a real image, checked byte for byte. */
+class FileCommandsTest {
+  private static final int BLOCK = 4096;
+
+  @TempDir
+  Path tmp;
+
+  private Path image;
+
+  @BeforeEach
+  void createImage() {
+    image = tmp.resolve("files.vde");
+    Cli.run("create", image, "--size", "64M").ok();
+  }
+
+  /** Writes a host file of {@code size} deterministic bytes. */
+  private Path hostFile(String name, int size, long seed) throws IOException {
+    byte[] data = new byte[size];
+    new SplittableRandom(seed).nextBytes(data);
+    Path file = tmp.resolve("host").resolve(name);
+    Files.createDirectories(file.getParent());
+    return Files.write(file, data);
+  }
+
+  /** Sizes that cover the edges: empty, one byte, around one block, several blocks, over a MiB. */
+  private static int sizeOf(int i, SplittableRandom random) {
+    int[] edges = {0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 17, (1 << 20) + 5, 2 << 20};
+    return i < edges.length ? edges[i] : random.nextInt(0, 64 * 1024);
+  }
+
+  @Test
+  void roundTripOfHundredsOfFilesThroughPutGetAndLs() throws IOException {
+    SplittableRandom random = new SplittableRandom(7);
+    Map<String, Path> stored = new LinkedHashMap<>();
+    for (int i = 0; i < 300; i++) {
+      String vdePath = "/set/d" + (i % 7) + "/sub" + (i % 3) + "/f" + i + ".bin";
+      Path host = hostFile("f" + i + ".bin", sizeOf(i, random), i);
+      Cli.run("put", image, host, vdePath).ok();
+      stored.put(vdePath, host);
+    }
+
+    JsonNode listing = Cli.run("ls", image, "/", "-R", "--json").ok().json();
+    Map<String, Long> listedFiles = new TreeMap<>();
+    int directories = 0;
+    for (JsonNode item : listing) {
+      assertThat(item.fieldNames()).toIterable().containsExactly("path", "type", "size");
+      if (item.get("type").asText().equals("file")) {
+        listedFiles.put(item.get("path").asText(), item.get("size").asLong());
+      } else {
+        assertThat(item.get("type").asText()).isEqualTo("directory");
+        directories++;
+      }
+    }
+    Map<String, Long> expected = new TreeMap<>();
+    for (Map.Entry<String, Path> e : stored.entrySet()) {
+      expected.put(e.getKey(), Files.size(e.getValue()));
+    }
+    assertThat(listedFiles).isEqualTo(expected);
+    assertThat(directories).isEqualTo(1 + 7 + 7 * 3);
+
+    Path back = Files.createDirectories(tmp.resolve("back"));
+    for (Map.Entry<String, Path> e : stored.entrySet()) {
+      Path copy = back.resolve(e.getValue().getFileName());
+      Cli.run("get", image, e.getKey(), copy).ok();
+      assertThat(Files.mismatch(copy, e.getValue())).as(e.getKey()).isEqualTo(-1L);
+    }
+
+    JsonNode fsck = Cli.run("fsck", image, "--json").ok().json();
+    assertThat(fsck.get("clean").asBoolean()).isTrue();
+    assertThat(fsck.get("problems")).isEmpty();
+  }
+
+  @Test
+  void getWithDashWritesTheBytesToStdout() throws IOException {
+    Path host = hostFile("blob.bin", 3 * BLOCK + 5, 1);
+    Cli.run("put", image, host, "/blob.bin").ok();
+    Cli.Result r = Cli.run("get", image, "/blob.bin", "-").ok();
+    assertThat(r.stdoutBytes()).isEqualTo(Files.readAllBytes(host));
+    assertThat(r.stderr()).isEmpty();
+  }
+
+  @Test
+  void putReplacesAnExistingFile() throws IOException {
+    Cli.run("put", image, hostFile("one", 10_000, 1), "/doc").ok();
+    Path second = hostFile("two", 300, 2);
+    Cli.run("put", image, second, "/doc").ok();
+    assertThat(Cli.run("get", image, "/doc", "-").ok().stdoutBytes()).isEqualTo(Files.readAllBytes(second));
+  }
+
+  @Test
+  void putIntoADirectoryKeepsTheHostName() throws IOException {
+    Cli.run("mkdir", image, "/inbox").ok();
+    Path host = hostFile("report.txt", 42, 3);
+    Cli.run("put", image, host, "/inbox").ok();
+    Cli.run("put", image, host, "/new/").ok();
+    JsonNode items = Cli.run("ls", image, "-R", "--json").ok().json();
+    List<String> paths = items.findValuesAsText("path");
+    assertThat(paths).contains("/inbox/report.txt", "/new/report.txt");
+  }
+
+  @Test
+  void getIntoAHostDirectoryKeepsTheVdeName() throws IOException {
+    Path host = hostFile("x.bin", 100, 4);
+    Cli.run("put", image, host, "/a/b/c.bin").ok();
+    Path dir = Files.createDirectories(tmp.resolve("out"));
+    Cli.run("get", image, "a/b/c.bin", dir).ok();
+    assertThat(Files.mismatch(dir.resolve("c.bin"), host)).isEqualTo(-1L);
+  }
+
+  @Test
+  void lsTextShowsAlignedTypeSizeAndPath() throws IOException {
+    Cli.run("put", image, hostFile("s", 5, 1), "/d/small").ok();
+    Cli.run("put", image, hostFile("l", 123_456, 2), "/d/large").ok();
+    Cli.run("mkdir", image, "/d/sub").ok();
+    List<String> lines = Cli.run("ls", image, "/d").ok().stdout().lines().toList();
+    assertThat(lines).hasSize(3);
+    assertThat(lines.get(0)).startsWith("file").endsWith("/d/large").contains("123456");
+    assertThat(lines.get(1)).startsWith("file").endsWith("/d/small");
+    assertThat(lines.get(2)).startsWith("directory").endsWith("/d/sub");
+    assertThat(lines.stream().map(l -> l.indexOf('/')).distinct()).as("paths start in one column").hasSize(1);
+
+    List<String> one = Cli.run("ls", image, "/d/large").ok().stdout().lines().toList();
+    assertThat(one).hasSize(1);
+    assertThat(one.get(0)).contains("123456");
+  }
+
+  @Test
+  void mkdirNeedsParentsUnlessTold() throws IOException {
+    String before = Cli.sha256(image);
+    assertThat(Cli.run("mkdir", image, "/a/b/c").failsWith(ExitCodes.FAILED).stderr()).contains("/a");
+    assertThat(Cli.sha256(image)).isEqualTo(before);
+
+    Cli.run("mkdir", image, "-p", "/a/b/c").ok();
+    Cli.run("mkdir", image, "-p", "/a/b/c").ok();
+    Cli.run("mkdir", image, "/a/b/d").ok();
+    Cli.run("mkdir", image, "/a/b/d").failsWith(ExitCodes.FAILED);
+    assertThat(Cli.run("ls", image, "/a/b", "--json").ok().json().findValuesAsText("path"))
+        .containsExactly("/a/b/c", "/a/b/d");
+  }
+
+  @Test
+  void rmRemovesFilesAndDirectoriesOnlyRecursivelyWhenTold() throws IOException {
+    Cli.run("put", image, hostFile("f", 10, 1), "/t/one/f").ok();
+    Cli.run("put", image, hostFile("g", 20_000, 2), "/t/two/g").ok();
+    Cli.run("mkdir", image, "/empty").ok();
+
+    String before = Cli.sha256(image);
+    assertThat(Cli.run("rm", image, "/t").failsWith(ExitCodes.FAILED).stderr()).contains("not empty")
+        .contains("-r");
+    assertThat(Cli.sha256(image)).isEqualTo(before);
+
+    Cli.run("rm", image, "/t/one/f").ok();
+    Cli.run("rm", image, "/empty").ok();
+    Cli.run("rm", image, "-r", "/t").ok();
+    assertThat(Cli.run("ls", image, "-R", "--json").ok().json()).isEmpty();
+    assertThat(Cli.run("fsck", image, "--json").ok().json().get("clean").asBoolean()).isTrue();
+  }
+
+  @Test
+  void rmRefusesTheRoot() throws IOException {
+    String before = Cli.sha256(image);
+    Cli.run("rm", image, "-r", "/").failsWith(ExitCodes.FAILED);
+    assertThat(Cli.sha256(image)).isEqualTo(before);
+  }
+
+  @Test
+  void fsckTextSaysClean() {
+    assertThat(Cli.run("fsck", image).ok().stdout()).startsWith("clean");
+  }
+
+  @Test
+  void putAndGetReportJsonProgressOnStderr() throws IOException {
+    Path host = hostFile("big.bin", 3 << 20, 9);
+    Cli.Result put = Cli.run("put", image, host, "/big.bin", "--progress=json").ok();
+    assertProgressLines(put.stderr(), "writing", 3 << 20);
+
+    Cli.Result get = Cli.run("get", image, "/big.bin", tmp.resolve("big.copy"), "--progress", "json").ok();
+    assertProgressLines(get.stderr(), "reading", 3 << 20);
+    assertThat(Files.mismatch(tmp.resolve("big.copy"), host)).isEqualTo(-1L);
+  }
+
+  @Test
+  void fsckReportsJsonProgressOnStderr() throws IOException {
+    Cli.Result r = Cli.run("fsck", image, "--json", "--progress=json").ok();
+    assertThat(r.json().get("clean").asBoolean()).isTrue();
+    for (String line : r.stderrLines()) {
+      assertThat(Cli.parse(line).fieldNames()).toIterable()
+          .containsExactly("phase", "done", "total", "unit", "rate", "etaSeconds");
+    }
+  }
+
+  @Test
+  void withoutATerminalThereIsNoProgressOutput() throws IOException {
+    Path host = hostFile("quiet.bin", 1 << 20, 5);
+    assertThat(Cli.run("put", image, host, "/quiet.bin").ok().stderr()).isEmpty();
+    assertThat(Cli.run("fsck", image).ok().stderr()).isEmpty();
+  }
+
+  private static void assertProgressLines(String stderr, String phase, long total) throws IOException {
+    List<String> lines = stderr.lines().toList();
+    assertThat(lines).isNotEmpty();
+    JsonNode last = null;
+    for (String line : lines) {
+      last = Cli.parse(line);
+      assertThat(last.get("phase").asText()).isEqualTo(phase);
+      assertThat(last.get("unit").asText()).isEqualTo("bytes");
+      assertThat(last.get("total").asLong()).isEqualTo(total);
+      assertThat(last.has("rate")).isTrue();
+      assertThat(last.has("etaSeconds")).isTrue();
+    }
+    assertThat(last.get("done").asLong()).isEqualTo(total);
+  }
+}

@@ -1,0 +1,204 @@
+package dev.vde.module.copy;
+
+import static dev.vde.module.copy.CopyFixtures.BS;
+import static dev.vde.module.copy.CopyFixtures.PAYLOAD;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.VdeInvalidArgumentException;
+import dev.vde.VdeNoSpaceException;
+import dev.vde.format.Module;
+import dev.vde.fs.OpenOptions;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.inode.Extent;
+import dev.vde.inode.Inode;
+import dev.vde.io.BlockDevice;
+import dev.vde.testing.PowerLossDevice;
+import dev.vde.testing.TestData;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CopyFailureTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void anExistingDestinationIsRefusedAndLeftAlone() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = Files.writeString(tmp.resolve("dst.vde"), "precious");
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.writeFile("/x", TestData.bytes(1, 100));
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults()))
+          .isInstanceOf(VdeInvalidArgumentException.class)
+          .hasMessageContaining("already exists");
+    }
+    assertThat(Files.readString(dst)).isEqualTo("precious");
+  }
+
+  @Test
+  void forceReplacesAnExistingDestinationButNeverTheSource() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = Files.writeString(tmp.resolve("dst.vde"), "old");
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.writeFile("/x", TestData.bytes(1, 100));
+      ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true));
+      String hash = CopyFixtures.sha256(src);
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, src, CopyOptions.defaults().force(true)))
+          .isInstanceOf(VdeInvalidArgumentException.class)
+          .hasMessageContaining("is the source");
+      assertThat(CopyFixtures.sha256(src)).isEqualTo(hash);
+    }
+    try (VirtualDisk c = VirtualDisk.open(dst)) {
+      assertThat(c.readFile("/x")).isEqualTo(TestData.bytes(1, 100));
+    }
+  }
+
+  @Test
+  void aDestinationInUseIsNotReplaced() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20);
+        VirtualDisk other = CopyFixtures.create(dst, 8L << 20)) {
+      other.writeFile("/mine", TestData.bytes(2, 10));
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true)))
+          .isInstanceOf(dev.vde.VdeLockedException.class);
+      assertThat(other.readFile("/mine")).isEqualTo(TestData.bytes(2, 10));
+    }
+  }
+
+  @Test
+  void unknownModuleNamesAreRejectedWithTheValidOnes() {
+    assertThatThrownBy(() -> Module.parse("bogus"))
+        .isInstanceOf(VdeInvalidArgumentException.class)
+        .hasMessageContaining("unknown module 'bogus'")
+        .hasMessageContaining("Tags (TAGS)");
+  }
+
+  @Test
+  void aDamagedDataBlockStopsTheCopyNamingItAndLeavesNoDestination() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    long victim;
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.writeFile("/ok", TestData.bytes(1, 5 * PAYLOAD));
+      d.writeFile("/victim", TestData.bytes(2, 3 * PAYLOAD));
+      Inode ino = d.volume().readInode(d.stat("/victim").inode());
+      Extent e = ino.extents().get(0);
+      victim = e.start() + 1;
+    }
+    flipByte(src, victim * BS + 100);
+    String hash = CopyFixtures.sha256(src);
+    try (VirtualDisk d = VirtualDisk.open(src, OpenOptions.readOnlyOptions())) {
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().addModule(Module.TRANSIT)))
+          .isInstanceOfSatisfying(VdeCorruptedException.class, e -> {
+            assertThat(e.getBlockNo()).isEqualTo(victim);
+            assertThat(e.getStructure()).isEqualTo("file data");
+          })
+          .hasMessageContaining("checksum");
+    }
+    assertThat(Files.exists(dst)).as("partial destination removed").isFalse();
+    assertThat(CopyFixtures.sha256(src)).isEqualTo(hash);
+  }
+
+  @Test
+  void aShrinkingDestinationIsRefused() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, tmp.resolve("d.vde"),
+          CopyOptions.defaults().sizeBytes(4L << 20)))
+          .isInstanceOf(VdeInvalidArgumentException.class)
+          .hasMessageContaining("shrink");
+    }
+    assertThat(Files.exists(tmp.resolve("d.vde"))).isFalse();
+  }
+
+  @Test
+  void aFullHostDiskIsReportedAsNoSpace() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.writeFile("/big", TestData.bytes(3, 100 * PAYLOAD));
+      BlockDevice full = new FullAfter(new PowerLossDevice("small disk"), 40L * BS);
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, full, CopyOptions.defaults()))
+          .isInstanceOf(VdeNoSpaceException.class)
+          .hasMessageContaining("no space left");
+    }
+  }
+
+  @Test
+  void aDeviceThatIsNotEmptyIsRefused() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    PowerLossDevice used = new PowerLossDevice();
+    used.write(0, ByteBuffer.wrap(new byte[BS]));
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, used, CopyOptions.defaults()))
+          .isInstanceOf(VdeInvalidArgumentException.class)
+          .hasMessageContaining("not empty");
+    }
+  }
+
+  private static void flipByte(Path file, long pos) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      f.seek(pos);
+      int b = f.read();
+      f.seek(pos);
+      f.write(b ^ 0x5A);
+    }
+  }
+
+  /** A device on a host disk that fills up: writes past {@code limit} bytes fail as the JDK reports ENOSPC. */
+  private static final class FullAfter implements BlockDevice {
+    private final BlockDevice dev;
+    private final long limit;
+    private long written;
+
+    FullAfter(BlockDevice dev, long limit) {
+      this.dev = dev;
+      this.limit = limit;
+    }
+
+    @Override
+    public void read(long pos, ByteBuffer dst) throws IOException {
+      dev.read(pos, dst);
+    }
+
+    @Override
+    public void write(long pos, ByteBuffer src) throws IOException {
+      written += src.remaining();
+      if (written > limit) {
+        throw new IOException("No space left on device");
+      }
+      dev.write(pos, src);
+    }
+
+    @Override
+    public void sync() throws IOException {
+      dev.sync();
+    }
+
+    @Override
+    public long size() throws IOException {
+      return dev.size();
+    }
+
+    @Override
+    public void truncate(long size) throws IOException {
+      dev.truncate(size);
+    }
+
+    @Override
+    public String describe() {
+      return dev.describe();
+    }
+
+    @Override
+    public void close() throws IOException {
+      dev.close();
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package dev.vde.module.copy;
+
+import static dev.vde.module.copy.CopyFixtures.PAYLOAD;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.vde.format.Module;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.testing.TestData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The I/O limit, cancellation and progress reporting. */
+class CopyOptionsTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void theIoLimitPacesTheCopy() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
+      d.writeFile("/a", TestData.bytes(1, 400 * PAYLOAD));
+      long iops = 4000;
+      CopyResult r = ExtentAwareCopy.copy(d, tmp.resolve("dst.vde"), CopyOptions.defaults().maxIops(iops));
+      // Each copied block is read once and written once; a tenth of a second's worth may go in a burst.
+      double floorSeconds = (2.0 * r.blocksCopied() - iops / 10.0) / iops;
+      assertThat(r.duration().toNanos() / 1e9).isGreaterThanOrEqualTo(floorSeconds).isLessThan(floorSeconds + 5);
+      assertThat(r.blocksCopied()).isGreaterThanOrEqualTo(400);
+    }
+  }
+
+  @Test
+  void cancellingRemovesThePartialDestination() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    AtomicBoolean cancel = new AtomicBoolean();
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
+      d.writeFile("/a", TestData.bytes(1, 400 * PAYLOAD));
+      String hash = CopyFixtures.sha256(src);
+      CopyOptions options = CopyOptions.defaults()
+          .maxIops(4000)
+          .cancellation(cancel::get)
+          .progress((phase, done, total, unit) -> {
+            if (phase.equals("copying") && done > 0) {
+              cancel.set(true);
+            }
+          });
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, options))
+          .isInstanceOf(CopyCancelledException.class)
+          .hasMessageContaining("cancelled");
+      assertThat(CopyFixtures.sha256(src)).isEqualTo(hash);
+      // The source's writers run again.
+      d.writeFile("/after", TestData.bytes(2, 10));
+    }
+    assertThat(Files.exists(dst)).isFalse();
+  }
+
+  @Test
+  void progressNamesEveryPhaseAndEndsEachAtItsTotal() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    List<String> seen = new ArrayList<>();
+    List<long[]> last = new ArrayList<>();
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
+      CopyFixtures.populate(d);
+      ExtentAwareCopy.copy(d, tmp.resolve("dst.vde"), CopyOptions.defaults().addModule(Module.TAGS).verify(true)
+          .progress((phase, done, total, unit) -> {
+            if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(phase)) {
+              seen.add(phase);
+              last.add(new long[2]);
+            }
+            last.get(last.size() - 1)[0] = done;
+            last.get(last.size() - 1)[1] = total;
+          }));
+    }
+    assertThat(seen).containsExactly("scanning inodes", "copying", "writing inode table", "verifying blocks",
+        "verifying files");
+    for (int i = 0; i < 4; i++) {
+      assertThat(last.get(i)[0]).as(seen.get(i)).isEqualTo(last.get(i)[1]);
+    }
+  }
+}

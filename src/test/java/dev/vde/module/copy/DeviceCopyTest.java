@@ -1,0 +1,83 @@
+package dev.vde.module.copy;
+
+import static dev.vde.module.copy.CopyFixtures.BS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.vde.VdeCorruptedException;
+import dev.vde.format.Module;
+import dev.vde.format.RegionDirectory;
+import dev.vde.fs.OpenOptions;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.io.BlockDevice;
+import dev.vde.testing.PowerLossDevice;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Copies onto a device that records every write: nothing but allocated blocks is ever written. */
+class DeviceCopyTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  void onlyBlocksTheCopyAllocatesAreWrittenAndEachOnce() throws Exception {
+    PowerLossDevice target = new PowerLossDevice("copy target");
+    RecordingDevice rec = new RecordingDevice(target, BS);
+    Map<String, String> before;
+    CopyResult r;
+    try (VirtualDisk d = CopyFixtures.create(tmp.resolve("src.vde"), 32L << 20)) {
+      CopyFixtures.populate(d);
+      before = CopyFixtures.tree(d);
+      r = ExtentAwareCopy.copy(d, rec, CopyOptions.defaults().addModule(Module.TAGS).verify(true));
+    }
+    assertThat(r.blocksRelocated()).isPositive();
+    BitSet written = rec.writtenBlocks();
+    // Every block once, but the two superblocks, written first marked incomplete and last for real.
+    assertThat(rec.bytesWritten()).isEqualTo((written.cardinality() + 2L) * BS);
+    try (VirtualDisk c = VirtualDisk.open(target, OpenOptions.readOnlyOptions())) {
+      for (int b = written.nextSetBit(0); b >= 0; b = written.nextSetBit(b + 1)) {
+        assertThat(c.volume().bitmap().isDurablyAllocated(b)).as("written block %d is allocated", b).isTrue();
+      }
+      RegionDirectory rd = c.volume().regions();
+      long metadataEnd = rd.entries().stream().mapToLong(RegionDirectory.Entry::end).max().orElseThrow();
+      assertThat(written.get((int) metadataEnd, (int) c.info().totalBlocks()).cardinality())
+          .as("data-area blocks written").isEqualTo(r.blocksCopied() + r.extentBlocksAdded());
+      long metadataWritten = 2 + c.volume().superblock().regionDirBlocks()
+          + rd.find(RegionDirectory.TAG_BITMAP).blocks() + c.volume().superblock().inodeTableInitBlocks();
+      assertThat(written.get(0, (int) metadataEnd).cardinality()).as("metadata blocks written")
+          .isEqualTo(metadataWritten);
+      assertThat(CopyFixtures.tree(c)).isEqualTo(before);
+    }
+  }
+
+  @Test
+  void verificationCatchesADestinationThatReadsBackWrong() throws Exception {
+    PowerLossDevice target = new PowerLossDevice("bad disk");
+    // Flips a bit in the middle of the first multi-block write, which carries file data.
+    BlockDevice flaky = new RecordingDevice(target, BS) {
+      private boolean done;
+
+      @Override
+      public void write(long pos, ByteBuffer src) throws java.io.IOException {
+        if (!done && src.remaining() > 2 * BS) {
+          done = true;
+          ByteBuffer copy = ByteBuffer.allocate(src.remaining()).put(src).flip();
+          copy.put(BS + 5, (byte) (copy.get(BS + 5) ^ 1));
+          super.write(pos, copy);
+          return;
+        }
+        super.write(pos, src);
+      }
+    };
+    try (VirtualDisk d = CopyFixtures.create(tmp.resolve("src.vde"), 16L << 20)) {
+      CopyFixtures.populate(d);
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, flaky, CopyOptions.defaults().verify(true)))
+          .isInstanceOf(VdeCorruptedException.class)
+          .hasMessageContaining("checksum");
+    }
+  }
+}

@@ -1,0 +1,68 @@
+package dev.vde.module.copy;
+
+import dev.vde.io.BlockDevice;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.BitSet;
+
+/** Passes everything to a device and records which blocks were written, and how many bytes in all. */
+class RecordingDevice implements BlockDevice {
+  private final BlockDevice dev;
+  private final int blockSize;
+  private final BitSet written = new BitSet();
+  private long bytes;
+
+  RecordingDevice(BlockDevice dev, int blockSize) {
+    this.dev = dev;
+    this.blockSize = blockSize;
+  }
+
+  BitSet writtenBlocks() {
+    return (BitSet) written.clone();
+  }
+
+  long bytesWritten() {
+    return bytes;
+  }
+
+  @Override
+  public void read(long pos, ByteBuffer dst) throws IOException {
+    dev.read(pos, dst);
+  }
+
+  @Override
+  public void write(long pos, ByteBuffer src) throws IOException {
+    int n = src.remaining();
+    if (pos % blockSize != 0 || n % blockSize != 0) {
+      throw new AssertionError("write of " + n + " bytes at " + pos + " is not whole blocks");
+    }
+    written.set((int) (pos / blockSize), (int) ((pos + n) / blockSize));
+    bytes += n;
+    dev.write(pos, src);
+  }
+
+  @Override
+  public void sync() throws IOException {
+    dev.sync();
+  }
+
+  @Override
+  public long size() throws IOException {
+    return dev.size();
+  }
+
+  @Override
+  public void truncate(long size) throws IOException {
+    dev.truncate(size);
+  }
+
+  @Override
+  public String describe() {
+    return dev.describe();
+  }
+
+  @Override
+  public void close() throws IOException {
+    dev.close();
+  }
+}

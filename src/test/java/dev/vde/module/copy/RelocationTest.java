@@ -1,0 +1,122 @@
+package dev.vde.module.copy;
+
+import static dev.vde.module.copy.CopyFixtures.PAYLOAD;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.vde.VdeNoSpaceException;
+import dev.vde.format.Module;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.testing.TestData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Adding Tags grows every inode from 320 to 448 bytes and adds a Tags region, so the destination's metadata ends
+ * well past the source's and the first data blocks must move.
+ */
+class RelocationTest {
+  private static final long SIZE = 4L << 20;
+  /** One per block: the fill uses one-block files. */
+  private static final long INODES = 1024;
+
+  @TempDir
+  Path tmp;
+
+  @Test
+  void nearlyFullSourceIsRelocatedIntoFragmentedFreeSpace() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    Map<String, String> before;
+    CopyResult r;
+    try (VirtualDisk d = CopyFixtures.create(src, SIZE, INODES)) {
+      fillToPercent(d, 90);
+      before = CopyFixtures.tree(d);
+      r = ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().addModule(Module.TAGS).verify(true));
+      assertThat(r.blocksCopied()).isEqualTo(ExtentAwareCopy.estimateCopyBlocks(d));
+    }
+    assertThat(r.blocksRelocated()).as("blocks relocated").isGreaterThan(50);
+    assertThat(r.extentBlocksAdded()).as("relocation split the big file past eight extents").isPositive();
+    try (VirtualDisk c = VirtualDisk.open(dst)) {
+      assertThat(CopyFixtures.tree(c)).isEqualTo(before);
+      CopyFixtures.assertClean(c, "relocated copy");
+      assertThat(c.stat("/big").extentCount()).isGreaterThan(8);
+      // The copy is a working volume: it takes new files and still verifies.
+      c.writeFile("/after-copy", TestData.bytes(7, 3 * PAYLOAD));
+      assertThat(c.readFile("/after-copy")).isEqualTo(TestData.bytes(7, 3 * PAYLOAD));
+      CopyFixtures.assertClean(c, "relocated copy after a write");
+    }
+  }
+
+  @Test
+  void dataThatCannotFitFailsBeforeWritingAnything() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, SIZE, INODES)) {
+      fillToPercent(d, 98);
+      String hash = CopyFixtures.sha256(src);
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().addModule(Module.TAGS)))
+          .isInstanceOf(VdeNoSpaceException.class)
+          .hasMessageContaining("does not fit");
+      assertThat(CopyFixtures.sha256(src)).isEqualTo(hash);
+    }
+    assertThat(Files.exists(dst)).as("no destination left behind").isFalse();
+  }
+
+  @Test
+  void aLargerDestinationMakesRoom() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    Map<String, String> before;
+    try (VirtualDisk d = CopyFixtures.create(src, SIZE, INODES)) {
+      fillToPercent(d, 98);
+      before = CopyFixtures.tree(d);
+      ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().addModule(Module.TAGS).sizeBytes(2 * SIZE).verify(true));
+    }
+    try (VirtualDisk c = VirtualDisk.open(dst)) {
+      assertThat(c.info().totalBlocks()).isEqualTo(2 * SIZE / CopyFixtures.BS);
+      assertThat(CopyFixtures.tree(c)).isEqualTo(before);
+      CopyFixtures.assertClean(c, "grown copy");
+    }
+  }
+
+  /**
+   * A big file first (so it sits right after the metadata, where the destination's metadata will be), a
+   * fragmented one, then one-block files up to the given fill; then every other one-block file is deleted and
+   * the volume refilled with one-block files to the same fill. Free space ends up as scattered one-block holes,
+   * so relocated extents split into one-block pieces.
+   */
+  private static void fillToPercent(VirtualDisk d, int percent) throws Exception {
+    d.writeFile("/big", TestData.bytes(1, 120 * PAYLOAD));
+    CopyFixtures.fragmented(d, "/frag", 10);
+    int made = fillWithSmallFiles(d, "/s", percent);
+    d.batch(disk -> {
+      for (int k = 0; k < made; k += 2) {
+        disk.delete("/s" + k);
+      }
+    });
+    // Makes the freed blocks reusable.
+    d.checkpoint();
+    fillWithSmallFiles(d, "/r", percent);
+  }
+
+  /** Writes one-block files named prefix0, prefix1, ... until {@code percent} of the volume is allocated. */
+  private static int fillWithSmallFiles(VirtualDisk d, String prefix, int percent) throws Exception {
+    long total = d.info().totalBlocks();
+    long keepFree = total * (100 - percent) / 100;
+    int[] made = {0};
+    while (d.info().freeBlocks() > keepFree) {
+      long room = d.info().freeBlocks() - keepFree;
+      d.batch(disk -> {
+        for (long k = 0; k < Math.min(20, room); k++) {
+          disk.writeFile(prefix + made[0], TestData.bytes(prefix.hashCode() + made[0], 100));
+          made[0]++;
+        }
+      });
+    }
+    return made[0];
+  }
+}
