@@ -1,5 +1,7 @@
 package dev.vde.cli;
 
+import dev.vde.Progress;
+
 import dev.vde.check.VerifyReport;
 import dev.vde.fs.CreateOptions;
 import dev.vde.fs.OpenOptions;
@@ -56,6 +58,10 @@ final class DemoCommand implements Callable<Integer> {
       description = "Seed of the sample content; the same seed gives the same files. Default: ${DEFAULT-VALUE}.")
   long seed;
 
+  @Option(names = "--no-modules", description = "Stop after the file part; skip adding modules, the migration and "
+      + "the copy.")
+  boolean skipModules;
+
   @Mixin
   ProgressOptions progress;
 
@@ -73,6 +79,20 @@ final class DemoCommand implements Callable<Integer> {
     Stopwatch watch = new Stopwatch();
     createAndFill(image, samples, totalBytes, watch);
     FsckReport fsck = reopenAndCheck(image, samples, totalBytes, watch);
+    if (fsck.clean() && !skipModules) {
+      java.util.Map<String, byte[]> contents = new java.util.HashMap<>();
+      for (SampleFiles.Sample s : samples) {
+        contents.put(s.path(), s.content());
+      }
+      try (ProgressReporter reporter = progress.reporter(vde)) {
+        new DemoModulesTour(out, watch).run(image, contents, reporter);
+      }
+      try (VirtualDisk disk = VirtualDisk.open(image, OpenOptions.readOnlyOptions())) {
+        fsck = FsckReport.of(disk.verify(Progress.NONE));
+      }
+      out.printf("12. fsck after all that:%n");
+      fsck.lines().forEach(line -> out.println(indented(line)));
+    }
     out.println();
     out.printf("Done in %s. Look around with:%n  vde ls %s / -R%n  vde get %s %s -%n", watch.total(), image, image,
         samples.stream().filter(s -> s.text() && s.size() > 0).findFirst().map(SampleFiles.Sample::path)
