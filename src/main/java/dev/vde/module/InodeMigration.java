@@ -334,9 +334,10 @@ public final class InodeMigration {
         tx.onPublish(() -> v.setMigrationTarget(null));
         return null;
       });
-      report(opts, Phase.SWAPPING_REGIONS, total, total, startW, t0);
       return total;
     });
+    // Reported outside the writer lock: a listener may wait for foreground writers.
+    report(opts, Phase.SWAPPING_REGIONS, migrated, migrated, startW, t0);
     complete(disk, v.pendingMigration());
     report(opts, Phase.COMPLETE, migrated, migrated, startW, t0);
     return new MigrationResult(c.migrationId(), migrated, migrated - startW, elapsedMs(t0), c.targetLayout(), false);

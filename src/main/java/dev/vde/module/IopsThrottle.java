@@ -38,11 +38,16 @@ public final class IopsThrottle {
   public synchronized void acquire(long ops) throws InterruptedIOException {
     while (true) {
       long r = ratePerSecond;
+      long now = System.nanoTime();
       if (r == 0) {
+        // Keep the clock current, so switching from unlimited to a limit does not count the idle time.
+        last = now;
+        tokens = 0;
         return;
       }
-      long now = System.nanoTime();
-      tokens = Math.min(Math.max(r / 10.0, ops), tokens + (now - last) * r / 1e9);
+      // In double: a long idle gap times a high rate would overflow a long and turn into a huge debt.
+      double earned = (now - last) / 1e9 * r;
+      tokens = Math.min(Math.max(r / 10.0, ops), tokens + earned);
       last = now;
       if (tokens >= ops) {
         tokens -= ops;

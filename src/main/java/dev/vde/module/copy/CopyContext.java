@@ -1,21 +1,22 @@
 package dev.vde.module.copy;
 
 import dev.vde.Progress;
+import dev.vde.module.IopsThrottle;
 import java.io.IOException;
 import java.util.function.BooleanSupplier;
 
 /**
  * What every step of one copy shares: the I/O pacing, the progress callback, the cancellation flag and the
- * Every block read from the source or written to the destination is accounted for through {@link #io}.
+ * destination's name for messages. Every block read from the source or written to the destination is accounted for through {@link #io}.
  */
 final class CopyContext {
-  private final IoThrottle throttle;
+  private final IopsThrottle throttle;
   private final Progress progress;
   private final BooleanSupplier cancelled;
   private final String destination;
 
   CopyContext(CopyOptions options, String destination) {
-    this.throttle = IoThrottle.of(options.maxIops());
+    this.throttle = new IopsThrottle(options.maxIops());
     this.progress = options.progress();
     this.cancelled = options.cancellation();
     this.destination = destination;
@@ -40,7 +41,7 @@ final class CopyContext {
 
   /** Blocks per transfer, given the buffer's capacity and the I/O limit. */
   int transferBlocks(int bufferBlocks) {
-    return throttle.transferLimit(bufferBlocks);
+    return (int) throttle.suggestedBatch(bufferBlocks);
   }
 
   void progress(String phase, long done, long total, String unit) {
