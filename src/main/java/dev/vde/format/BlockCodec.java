@@ -32,11 +32,16 @@ public final class BlockCodec {
 
   /** Fills in the trailer of {@code block} (whose length is the block size) and returns its checksum. */
   public static long seal(byte[] block, BlockType type, int generation) {
-    int t = block.length - TRAILER_SIZE;
-    long h = hash(block, 0, t);
-    Bytes.put32(block, t, type.tag());
-    Bytes.put32(block, t + 4, generation);
-    Bytes.put64(block, t + 8, h);
+    return sealAt(block, 0, block.length, type, generation);
+  }
+
+  /** {@link #seal} for a block stored at {@code off} inside a larger buffer. */
+  public static long sealAt(byte[] buf, int off, int blockSize, BlockType type, int generation) {
+    int t = off + blockSize - TRAILER_SIZE;
+    long h = hash(buf, off, blockSize - TRAILER_SIZE);
+    Bytes.put32(buf, t, type.tag());
+    Bytes.put32(buf, t + 4, generation);
+    Bytes.put64(buf, t + 8, h);
     return h;
   }
 

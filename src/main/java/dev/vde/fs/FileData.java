@@ -41,7 +41,6 @@ final class FileData {
     BlockDevice dev = v.device();
     List<Extent> out = new ArrayList<>();
     byte[] buf = new byte[(int) Math.min(IO_BLOCKS, Math.max(1, count)) * bs];
-    byte[] one = new byte[bs];
     long done = 0;
     long hint = near;
     while (done < count) {
@@ -52,11 +51,10 @@ final class FileData {
       long w = 0;
       while (w < n) {
         int k = (int) Math.min(IO_BLOCKS, n - w);
+        java.util.Arrays.fill(buf, 0, k * bs, (byte) 0);
         for (int i = 0; i < k; i++) {
-          java.util.Arrays.fill(one, (byte) 0);
-          src.fill(first + done + w + i, one, 0);
-          long sum = BlockCodec.seal(one, BlockType.DATA, (int) owner);
-          System.arraycopy(one, 0, buf, i * bs, bs);
+          src.fill(first + done + w + i, buf, i * bs);
+          long sum = BlockCodec.sealAt(buf, i * bs, bs, BlockType.DATA, (int) owner);
           t.checks.add(new DataCheck(start + w + i, sum));
         }
         dev.write((start + w) * bs, ByteBuffer.wrap(buf, 0, k * bs));

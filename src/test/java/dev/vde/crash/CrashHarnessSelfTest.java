@@ -2,12 +2,11 @@ package dev.vde.crash;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.vde.io.BlockDevice;
+import dev.vde.io.ForwardingBlockDevice;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -18,23 +17,14 @@ import org.junit.jupiter.api.Test;
 class CrashHarnessSelfTest {
 
   /** A device that pretends to sync once it has seen {@code honestUntil} writes: a disk with a lying cache. */
-  private static final class LyingSyncDevice implements BlockDevice {
+  private static final class LyingSyncDevice extends ForwardingBlockDevice {
     private final PowerLossDevice dev;
     private final long honestUntil;
 
     LyingSyncDevice(PowerLossDevice dev, long honestUntil) {
+      super(dev);
       this.dev = dev;
       this.honestUntil = honestUntil;
-    }
-
-    @Override
-    public void read(long pos, ByteBuffer dst) throws IOException {
-      dev.read(pos, dst);
-    }
-
-    @Override
-    public void write(long pos, ByteBuffer src) throws IOException {
-      dev.write(pos, src);
     }
 
     @Override
@@ -45,23 +35,8 @@ class CrashHarnessSelfTest {
     }
 
     @Override
-    public long size() throws IOException {
-      return dev.size();
-    }
-
-    @Override
-    public void truncate(long size) throws IOException {
-      dev.truncate(size);
-    }
-
-    @Override
     public String describe() {
       return "lying " + dev.describe();
-    }
-
-    @Override
-    public void close() {
-      dev.close();
     }
   }
 

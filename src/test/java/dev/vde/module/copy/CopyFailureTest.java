@@ -14,6 +14,7 @@ import dev.vde.fs.VirtualDisk;
 import dev.vde.inode.Extent;
 import dev.vde.inode.Inode;
 import dev.vde.io.BlockDevice;
+import dev.vde.io.ForwardingBlockDevice;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.TestData;
 import java.io.IOException;
@@ -152,19 +153,13 @@ class CopyFailureTest {
   }
 
   /** A device on a host disk that fills up: writes past {@code limit} bytes fail as the JDK reports ENOSPC. */
-  private static final class FullAfter implements BlockDevice {
-    private final BlockDevice dev;
+  private static final class FullAfter extends ForwardingBlockDevice {
     private final long limit;
     private long written;
 
     FullAfter(BlockDevice dev, long limit) {
-      this.dev = dev;
+      super(dev);
       this.limit = limit;
-    }
-
-    @Override
-    public void read(long pos, ByteBuffer dst) throws IOException {
-      dev.read(pos, dst);
     }
 
     @Override
@@ -173,32 +168,7 @@ class CopyFailureTest {
       if (written > limit) {
         throw new IOException("No space left on device");
       }
-      dev.write(pos, src);
-    }
-
-    @Override
-    public void sync() throws IOException {
-      dev.sync();
-    }
-
-    @Override
-    public long size() throws IOException {
-      return dev.size();
-    }
-
-    @Override
-    public void truncate(long size) throws IOException {
-      dev.truncate(size);
-    }
-
-    @Override
-    public String describe() {
-      return dev.describe();
-    }
-
-    @Override
-    public void close() throws IOException {
-      dev.close();
+      delegate.write(pos, src);
     }
   }
 }

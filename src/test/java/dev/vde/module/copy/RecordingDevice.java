@@ -1,19 +1,19 @@
 package dev.vde.module.copy;
 
 import dev.vde.io.BlockDevice;
+import dev.vde.io.ForwardingBlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.BitSet;
 
 /** Passes everything to a device and records which blocks were written, and how many bytes in all. */
-class RecordingDevice implements BlockDevice {
-  private final BlockDevice dev;
+class RecordingDevice extends ForwardingBlockDevice {
   private final int blockSize;
   private final BitSet written = new BitSet();
   private long bytes;
 
   RecordingDevice(BlockDevice dev, int blockSize) {
-    this.dev = dev;
+    super(dev);
     this.blockSize = blockSize;
   }
 
@@ -26,11 +26,6 @@ class RecordingDevice implements BlockDevice {
   }
 
   @Override
-  public void read(long pos, ByteBuffer dst) throws IOException {
-    dev.read(pos, dst);
-  }
-
-  @Override
   public void write(long pos, ByteBuffer src) throws IOException {
     int n = src.remaining();
     if (pos % blockSize != 0 || n % blockSize != 0) {
@@ -38,31 +33,6 @@ class RecordingDevice implements BlockDevice {
     }
     written.set((int) (pos / blockSize), (int) ((pos + n) / blockSize));
     bytes += n;
-    dev.write(pos, src);
-  }
-
-  @Override
-  public void sync() throws IOException {
-    dev.sync();
-  }
-
-  @Override
-  public long size() throws IOException {
-    return dev.size();
-  }
-
-  @Override
-  public void truncate(long size) throws IOException {
-    dev.truncate(size);
-  }
-
-  @Override
-  public String describe() {
-    return dev.describe();
-  }
-
-  @Override
-  public void close() throws IOException {
-    dev.close();
+    delegate.write(pos, src);
   }
 }
