@@ -164,4 +164,61 @@ class InPlaceAdditionTest {
       }
     }
   }
+
+  @Test
+  void additions_runWhileOtherThreadsReadAndWrite() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("vde-inplace-");
+    java.nio.file.Path img = dir.resolve("live.vde");
+    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(32L << 20))) {
+      d.mkdir("/w");
+      java.util.concurrent.ConcurrentHashMap<String, byte[]> model = new java.util.concurrent.ConcurrentHashMap<>();
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.List<Throwable> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+      Thread writer = new Thread(() -> {
+        try {
+          for (int i = 0; !stop.get() && i < 7000; i++) {
+            String p = "/w/f" + (i % 50);
+            byte[] b = TestData.bytes(i, 1 + i % 7000);
+            d.writeFile(p, b);
+            model.put(p, b);
+          }
+        } catch (Throwable t) {
+          failures.add(t);
+        }
+      });
+      Thread reader = new Thread(() -> {
+        try {
+          while (!stop.get()) {
+            for (var e : d.list("/w")) {
+              // Version i of a file is TestData.bytes(i, 1 + i % 7000) and the writer stays below 7,000
+              // versions, so the length names the version: a read must return exactly one whole version.
+              byte[] got = d.readFile(e.path());
+              assertThat(got).as(e.path()).isEqualTo(TestData.bytes(got.length - 1, got.length));
+            }
+          }
+        } catch (Throwable t) {
+          failures.add(t);
+        }
+      });
+      writer.start();
+      reader.start();
+      for (Module m : List.of(Module.TRANSIT, Module.INTEGRITY, Module.RAID, Module.SNAPSHOT, Module.PRIVACY)) {
+        Thread.sleep(20);
+        InPlaceAddition.add(d, List.of(m));
+      }
+      stop.set(true);
+      writer.join();
+      reader.join();
+      assertThat(failures).isEmpty();
+      assertThat(d.info().modules()).containsExactlyInAnyOrder(Module.TRANSIT, Module.INTEGRITY, Module.RAID,
+          Module.SNAPSHOT, Module.PRIVACY);
+      for (var e : model.entrySet()) {
+        assertThat(d.readFile(e.getKey())).as(e.getKey()).isEqualTo(e.getValue());
+      }
+      assertThat(d.verify(Progress.NONE).problems()).isEmpty();
+    } finally {
+      java.nio.file.Files.deleteIfExists(img);
+      java.nio.file.Files.deleteIfExists(dir);
+    }
+  }
 }
