@@ -428,10 +428,7 @@ public final class InodeMigration {
           (int) ((i / ipbNew - nb0) * bs + (i % ipbNew) * newSize));
     }
     for (long k = nb0; k < nb1; k++) {
-      byte[] blk = new byte[bs];
-      System.arraycopy(newBuf, (int) (k - nb0) * bs, blk, 0, bs);
-      BlockCodec.seal(blk, BlockType.INODE_TABLE, (int) k);
-      System.arraycopy(blk, 0, newBuf, (int) (k - nb0) * bs, bs);
+      BlockCodec.sealAt(newBuf, (int) (k - nb0) * bs, bs, BlockType.INODE_TABLE, (int) k);
     }
     v.device().write((tgt.newTableStart() + nb0) * bs, ByteBuffer.wrap(newBuf));
     tgt.advance(end);
