@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * File data blocks: each holds {@code blockSize - 16} payload bytes and a DATA trailer whose generation is the
@@ -116,6 +118,108 @@ final class FileData {
       l += runLen;
     }
     return copied;
+  }
+
+  /** Blocks per read when streaming a whole file: 4 MiB of 4 KiB blocks keeps the device busy. */
+  static final int STREAM_BLOCKS = 1024;
+
+  /** Reads ahead for {@link #stream}; daemon threads, so an open volume never keeps the JVM alive. */
+  private static final ExecutorService READ_AHEAD = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "vde-read-ahead");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /** One piece of a file: {@code count} logical blocks from {@code logical}, at {@code phys} (-1: a hole). */
+  private record Piece(long logical, long phys, int count) {}
+
+  /**
+   * Writes a whole file to {@code out}. Large files are read in pieces of up to {@link #STREAM_BLOCKS} blocks,
+   * the next piece being read by another thread while this one verifies and writes the current one, so the
+   * checksum work overlaps the device's. The caller holds the state lock's read side for the duration, which keeps
+   * every block the extents name allocated to this file.
+   */
+  static long stream(Volume v, long owner, List<Extent> xs, long size, java.io.OutputStream out) throws IOException {
+    int bs = v.blockSize();
+    int payload = v.payload();
+    long blocks = (size + payload - 1) / payload;
+    List<Piece> pieces = new ArrayList<>();
+    long l = 0;
+    while (l < blocks) {
+      long phys = ExtentMap.physical(xs, l);
+      int n = 1;
+      while (l + n < blocks && n < STREAM_BLOCKS
+          && (phys < 0 ? ExtentMap.physical(xs, l + n) < 0 : ExtentMap.physical(xs, l + n) == phys + n)) {
+        n++;
+      }
+      pieces.add(new Piece(l, phys, n));
+      l += n;
+    }
+    byte[][] bufs = {new byte[(int) Math.min(STREAM_BLOCKS, Math.max(1, blocks)) * bs], null};
+    java.util.concurrent.Future<byte[]> ahead = null;
+    long written = 0;
+    for (int i = 0; i < pieces.size(); i++) {
+      Piece p = pieces.get(i);
+      byte[] buf;
+      if (ahead != null) {
+        buf = join(ahead);
+        ahead = null;
+      } else {
+        buf = bufs[0];
+        readPiece(v, p, buf);
+      }
+      if (i + 1 < pieces.size() && pieces.get(i + 1).phys() >= 0) {
+        if (bufs[1] == null) {
+          bufs[1] = new byte[bufs[0].length];
+        }
+        byte[] other = buf == bufs[0] ? bufs[1] : bufs[0];
+        Piece next = pieces.get(i + 1);
+        ahead = READ_AHEAD.submit(() -> {
+          readPiece(v, next, other);
+          return other;
+        });
+      }
+      try {
+        // Squeeze the trailers out in place so the payload goes out in one write per piece.
+        for (int k = 0; k < p.count(); k++) {
+          if (p.phys() >= 0) {
+            verifyDataBlock(v, buf, k * bs, p.phys() + k, owner);
+          } else {
+            java.util.Arrays.fill(buf, k * bs, k * bs + payload, (byte) 0);
+          }
+          System.arraycopy(buf, k * bs, buf, k * payload, payload);
+        }
+        long pieceBytes = Math.min((long) p.count() * payload, size - p.logical() * payload);
+        out.write(buf, 0, (int) pieceBytes);
+        written += pieceBytes;
+      } catch (IOException | RuntimeException e) {
+        if (ahead != null) {
+          ahead.cancel(false);
+        }
+        throw e;
+      }
+    }
+    return written;
+  }
+
+  private static void readPiece(Volume v, Piece p, byte[] buf) throws IOException {
+    if (p.phys() >= 0) {
+      v.device().read(p.phys() * v.blockSize(), ByteBuffer.wrap(buf, 0, p.count() * v.blockSize()));
+    }
+  }
+
+  private static byte[] join(java.util.concurrent.Future<byte[]> f) throws IOException {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while reading ahead");
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException("read-ahead failed: " + e.getCause(), e.getCause());
+    }
   }
 
   private static void verifyDataBlock(Volume v, byte[] buf, int off, long blockNo, long owner) throws IOException {

@@ -442,14 +442,7 @@ public final class VirtualDisk implements AutoCloseable {
   public long readFile(String p, OutputStream out) throws IOException {
     return inspect(() -> {
       Inode ino = requireFile(null, p);
-      byte[] buf = new byte[FileData.IO_BLOCKS * vol.payload()];
-      long pos = 0;
-      while (pos < ino.size()) {
-        int n = FileData.read(vol, ino.number(), ino.extents(), ino.size(), pos, buf, 0, buf.length);
-        out.write(buf, 0, n);
-        pos += n;
-      }
-      return pos;
+      return FileData.stream(vol, ino.number(), ino.extents(), ino.size(), out);
     });
   }
 
