@@ -26,7 +26,7 @@ final class MigrationRunner {
 
   static int run(VirtualDisk disk, Path image, PrintStream out, ProgressReporter reporter, int checkpointEvery,
       long maxIops, Work work) throws IOException {
-    MigrationControl control = new MigrationControl(maxIops, false);
+    MigrationControl control = new MigrationControl(maxIops, true);
     MigrationOptions opts = MigrationOptions.defaults().checkpointEvery(checkpointEvery).control(control)
         .listener(p -> reporter.update("migrating inodes", p.migrated(), p.total(), "inodes"));
     CountDownLatch finished = new CountDownLatch(1);

@@ -67,6 +67,7 @@ public final class Volume {
   final InodeStore inodes;
   final Directories directories;
   private volatile MigrationTarget migrationTarget;
+  private volatile long lastCommitNanos = System.nanoTime() - 1_000_000_000L;
   private volatile MigrationCheckpoint pendingMigration;
 
   private Volume(BlockDevice dev, Journal journal, Superblock sb, RegionDirectory regions, AllocationBitmap bitmap,
@@ -417,6 +418,7 @@ public final class Volume {
           System.currentTimeMillis());
       imgs.add(new BlockImage(0, next.write()));
       long ticket = journal.commit(imgs, checks, t.held);
+      lastCommitNanos = System.nanoTime();
       sb = next;
       if (t.regionsChanged) {
         regions = t.regions;
@@ -508,6 +510,11 @@ public final class Volume {
   /** True when writers are waiting for the writer lock (the migration yields to them). */
   public boolean writersWaiting() {
     return writerLock.hasQueuedThreads();
+  }
+
+  /** {@link System#nanoTime} of the last transaction committed, for background work that yields to writers. */
+  public long lastCommitNanos() {
+    return lastCommitNanos;
   }
 
   public RegionDirectory regions() {

@@ -61,6 +61,16 @@ import java.util.concurrent.locks.LockSupport;
 public final class InodeMigration {
   /** Largest number of new-table blocks copied while holding the writer lock. */
   static final int MAX_BATCH_BLOCKS = 256;
+  /** Batch size while the foreground is busy and the migration yields to it. */
+  static final int YIELD_BATCH_BLOCKS = 16;
+  /** Longest pause before each batch while yielding, so the migration always keeps moving. */
+  static final long YIELD_MAX_NANOS = 10_000_000L;
+  /** A transaction committed this recently means the foreground is active. */
+  static final long FOREGROUND_ACTIVE_NANOS = 2_000_000L;
+
+  private static boolean foregroundBusy(Volume v) {
+    return v.writersWaiting() || System.nanoTime() - v.lastCommitNanos() < FOREGROUND_ACTIVE_NANOS;
+  }
 
   private InodeMigration() {}
 
@@ -285,12 +295,17 @@ public final class InodeMigration {
         return new MigrationResult(c.migrationId(), ck.totalInodes(), w - startW, elapsedMs(t0), c.targetLayout(),
             true);
       }
-      if (ctl.yieldToForeground() && v.writersWaiting()) {
-        // Back off while foreground writers queue for the lock, as md's resync does when the array is busy.
-        LockSupport.parkNanos(1_000_000L);
-        continue;
+      boolean busy = ctl.yieldToForeground() && foregroundBusy(v);
+      if (busy) {
+        // Back off while the foreground writes, as md's resync drops to its minimum speed when the array is
+        // busy: a short pause, then a small batch, so the copy still advances but leaves the device (and the
+        // syncs, which flush the copier's writes too) mostly to the foreground.
+        long until = System.nanoTime() + YIELD_MAX_NANOS;
+        while (foregroundBusy(v) && System.nanoTime() < until && !ctl.isCancelled()) {
+          LockSupport.parkNanos(500_000L);
+        }
       }
-      long batchBlocks = ctl.throttle.suggestedBatch(MAX_BATCH_BLOCKS);
+      long batchBlocks = ctl.throttle.suggestedBatch(busy ? YIELD_BATCH_BLOCKS : MAX_BATCH_BLOCKS);
       long[] res = v.withWriterLock(() -> copyBatch(v, c, n, batchBlocks));
       long newW = res[0];
       long total = res[1];

@@ -24,7 +24,11 @@ public final class MigrationControl {
     return throttle.rate();
   }
 
-  /** When on, the copier backs off while foreground writers wait for the volume. */
+  /**
+   * When on (the default of {@link MigrationOptions}), the copier backs off while the foreground writes: while
+   * writers queue for the volume or one committed in the last 2 ms, it pauses up to 10 ms before each batch and
+   * copies small batches. With no foreground writes it runs at full speed.
+   */
   public void setYieldToForeground(boolean on) {
     this.yieldToForeground = on;
   }

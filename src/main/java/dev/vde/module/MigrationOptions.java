@@ -1,8 +1,8 @@
 package dev.vde.module;
 
 /**
- * Options of an inode migration. Defaults: checkpoint every 10,000 inodes, no IOPS limit, no yielding, no
- * progress listener, a fresh control.
+ * Options of an inode migration. Defaults: checkpoint every 10,000 inodes, no IOPS limit, yielding to the
+ * foreground (see {@link MigrationControl#setYieldToForeground}), no progress listener, a fresh control.
  *
  * <p>Why 10,000: every checkpoint syncs the new-table blocks copied since the last one and then writes and syncs
  * its record, so each costs a device round trip whatever its size. Measured (docs/BENCHMARKS.md, migration
@@ -14,7 +14,7 @@ public final class MigrationOptions {
   public static final int DEFAULT_CHECKPOINT_EVERY = 10_000;
 
   private int checkpointEvery = DEFAULT_CHECKPOINT_EVERY;
-  private MigrationControl control = new MigrationControl(0, false);
+  private MigrationControl control = new MigrationControl(0, true);
   private MigrationProgress.Listener listener = MigrationProgress.Listener.NONE;
 
   public static MigrationOptions defaults() {
