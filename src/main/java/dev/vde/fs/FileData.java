@@ -10,8 +10,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * File data blocks: each holds {@code blockSize - 16} payload bytes and a DATA trailer whose generation is the
@@ -123,13 +121,6 @@ final class FileData {
   /** Blocks per read when streaming a whole file: 4 MiB of 4 KiB blocks keeps the device busy. */
   static final int STREAM_BLOCKS = 1024;
 
-  /** Reads ahead for {@link #stream}; daemon threads, so an open volume never keeps the JVM alive. */
-  private static final ExecutorService READ_AHEAD = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "vde-read-ahead");
-    t.setDaemon(true);
-    return t;
-  });
-
   /** One piece of a file: {@code count} logical blocks from {@code logical}, at {@code phys} (-1: a hole). */
   private record Piece(long logical, long phys, int count) {}
 
@@ -162,7 +153,7 @@ final class FileData {
       Piece p = pieces.get(i);
       byte[] buf;
       if (ahead != null) {
-        buf = join(ahead);
+        buf = dev.vde.io.ReadAhead.join(ahead);
         ahead = null;
       } else {
         buf = bufs[0];
@@ -174,7 +165,7 @@ final class FileData {
         }
         byte[] other = buf == bufs[0] ? bufs[1] : bufs[0];
         Piece next = pieces.get(i + 1);
-        ahead = READ_AHEAD.submit(() -> {
+        ahead = dev.vde.io.ReadAhead.submit(() -> {
           readPiece(v, next, other);
           return other;
         });
@@ -205,20 +196,6 @@ final class FileData {
   private static void readPiece(Volume v, Piece p, byte[] buf) throws IOException {
     if (p.phys() >= 0) {
       v.device().read(p.phys() * v.blockSize(), ByteBuffer.wrap(buf, 0, p.count() * v.blockSize()));
-    }
-  }
-
-  private static byte[] join(java.util.concurrent.Future<byte[]> f) throws IOException {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while reading ahead");
-    } catch (java.util.concurrent.ExecutionException e) {
-      if (e.getCause() instanceof IOException io) {
-        throw io;
-      }
-      throw new IOException("read-ahead failed: " + e.getCause(), e.getCause());
     }
   }
 

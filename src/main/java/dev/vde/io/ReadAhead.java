@@ -1,0 +1,52 @@
+package dev.vde.io;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Reads the next piece of a long sequential transfer on another thread while the caller checks and writes the
+ * current one, so checksum work overlaps the device's. Daemon threads: an open volume never keeps the JVM alive.
+ */
+public final class ReadAhead {
+  private static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "vde-read-ahead");
+    t.setDaemon(true);
+    return t;
+  });
+
+  private ReadAhead() {}
+
+  /** An I/O step to run ahead. */
+  @FunctionalInterface
+  public interface Read<T> {
+    T run() throws IOException;
+  }
+
+  public static <T> Future<T> submit(Read<T> read) {
+    Callable<T> c = read::run;
+    return POOL.submit(c);
+  }
+
+  /** Waits for a read started by {@link #submit}, rethrowing its I/O error as it was. */
+  public static <T> T join(Future<T> f) throws IOException {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while reading ahead");
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IOException("read-ahead failed: " + e.getCause(), e.getCause());
+    }
+  }
+}
