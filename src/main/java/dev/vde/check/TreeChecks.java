@@ -69,22 +69,17 @@ final class TreeChecks {
     long blocks = Math.max(0, dd.inode().size()) / cx.payload;
     Set<String> names = new HashSet<>();
     long subdirs = 0;
-    for (long i = 0; i < blocks; i++) {
-      long phys = physicalOf(dd.extents(), i);
-      // Holes and blocks outside the volume were reported by the inode phase, damaged trailers by the data phase.
-      byte[] db = phys < 0 || !cx.inVolume(phys, 1) ? null : cx.rereadMetadata(phys, BlockType.DIRECTORY);
-      if (db == null) {
-        continue;
-      }
-      List<DirectoryBlockCodec.Entry> es;
-      try {
-        es = DirectoryBlockCodec.read(db, phys, cx.resource);
-      } catch (VdeCorruptedException e) {
-        cx.problems.add(e, "directory inode " + d + " block " + i);
-        continue;
-      }
-      for (DirectoryBlockCodec.Entry e : es) {
-        subdirs += checkEntry(d, phys, e, names);
+    // Walk the mapped blocks, not every logical index: a damaged size may claim far more blocks than exist, and
+    // holes (reported by the inode phase) hold no entries anyway.
+    for (InodeReader.Located loc : dd.extents()) {
+      Extent x = loc.extent();
+      for (long j = 0; j < x.count() && x.logical() + j < blocks; j++) {
+        long phys = x.start() + j;
+        // Blocks outside the volume were reported by the inode phase; the rest of this extent is outside too.
+        if (!cx.inVolume(phys, 1)) {
+          break;
+        }
+        subdirs += walkDirectoryBlock(d, x.logical() + j, phys, names);
       }
     }
     long expected = 2 + subdirs;
@@ -92,6 +87,27 @@ final class TreeChecks {
       cx.problems.add(tableBlock, InodeChecks.STRUCTURE, "directory inode " + d + " has link count "
           + facts.linkCount(d) + ", expected " + expected + " (2 + " + subdirs + " subdirectories)");
     }
+  }
+
+  /** Checks the entries of one directory block; returns how many name subdirectories. */
+  private long walkDirectoryBlock(long d, long logical, long phys, Set<String> names) throws IOException {
+    // Damaged trailers were reported by the data phase.
+    byte[] db = cx.rereadMetadata(phys, BlockType.DIRECTORY);
+    if (db == null) {
+      return 0;
+    }
+    List<DirectoryBlockCodec.Entry> es;
+    try {
+      es = DirectoryBlockCodec.read(db, phys, cx.resource);
+    } catch (VdeCorruptedException e) {
+      cx.problems.add(e, "directory inode " + d + " block " + logical);
+      return 0;
+    }
+    long subdirs = 0;
+    for (DirectoryBlockCodec.Entry e : es) {
+      subdirs += checkEntry(d, phys, e, names);
+    }
+    return subdirs;
   }
 
   /** Checks one entry and follows it; returns 1 when the entry names a subdirectory (for the link count). */
@@ -164,16 +180,5 @@ final class TreeChecks {
             + facts.parent(n) + ") is not reachable from the root directory (orphan inode)");
       }
     }
-  }
-
-  /** Physical block of logical block {@code l}, or -1; a linear scan, as the list may be unsorted if damaged. */
-  private static long physicalOf(List<InodeReader.Located> xs, long l) {
-    for (InodeReader.Located x : xs) {
-      Extent e = x.extent();
-      if (e.count() > 0 && l >= e.logical() && l - e.logical() < e.count()) {
-        return e.start() + (l - e.logical());
-      }
-    }
-    return -1;
   }
 }

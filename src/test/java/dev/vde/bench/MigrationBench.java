@@ -49,7 +49,8 @@ public final class MigrationBench {
     boolean drop = Tools.canDropCaches();
     r.text("Each vde run migrates a fresh copy of a volume whose inodes are nearly all in use (empty files, 1000 "
         + "per directory, created with `VirtualDisk.batch`), timing `InodeMigration.start(disk, List.of(Module.TAGS),"
-        + " MigrationOptions.defaults().checkpointEvery(1000))` in-process: start transaction, copy, checkpoints, "
+        + " MigrationOptions.defaults())` (checkpoint every " + String.format("%,d",
+            MigrationOptions.DEFAULT_CHECKPOINT_EVERY) + " inodes, the default) in-process: start transaction, copy, checkpoints, "
         + "swap and completion, all durable when it returns. The floor reads the old table's initialized bytes "
         + "sequentially from a plain file and writes the new table's bytes to another with `FileChannel`, then "
         + "fsyncs (the same byte counts, no conversion). `tune2fs -I 512` runs on an ext4 image made with `mke2fs "
@@ -71,7 +72,8 @@ public final class MigrationBench {
     long lastMigrated = 0;
     Path lastBase = null;
     // One untimed migration first, so that class loading and JIT compilation are not in the first timed run.
-    migrateCopy(MigrationImages.base(images, sizes.get(0)).image(), work.resolve("m.vde"), 1000);
+    migrateCopy(MigrationImages.base(images, sizes.get(0)).image(), work.resolve("m.vde"),
+        MigrationOptions.DEFAULT_CHECKPOINT_EVERY);
     for (long n : sizes) {
       MigrationImages.Base base = MigrationImages.base(images, n);
       r.heading(String.format("%,d inodes", n));
@@ -86,7 +88,7 @@ public final class MigrationBench {
       Stats vde = new Stats();
       long migrated = 0;
       for (int rep = 0; rep < a.reps; rep++) {
-        Timed res = migrateCopy(base.image(), work.resolve("m.vde"), 1000);
+        Timed res = migrateCopy(base.image(), work.resolve("m.vde"), MigrationOptions.DEFAULT_CHECKPOINT_EVERY);
         vde.add(res.seconds());
         migrated = res.result().totalInodes();
       }
