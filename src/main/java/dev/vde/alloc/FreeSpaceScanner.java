@@ -77,29 +77,22 @@ public final class FreeSpaceScanner {
 
   /** Visits every maximal run of clear bits in {@code [from, limit)}. */
   public static void freeRuns(long[] words, long from, long limit, RunVisitor v) {
-    long p = from;
-    while (p < limit) {
-      long start = nextClear(words, p, limit);
-      if (start >= limit) {
-        return;
-      }
-      long end = nextSet(words, start, limit);
-      if (!v.visit(start, end - start)) {
-        return;
-      }
-      p = end;
-    }
+    runs(words, from, limit, false, v);
   }
 
   /** Visits every maximal run of set bits in {@code [from, limit)}. */
   public static void allocatedRuns(long[] words, long from, long limit, RunVisitor v) {
+    runs(words, from, limit, true, v);
+  }
+
+  private static void runs(long[] words, long from, long limit, boolean set, RunVisitor v) {
     long p = from;
     while (p < limit) {
-      long start = nextSet(words, p, limit);
+      long start = set ? nextSet(words, p, limit) : nextClear(words, p, limit);
       if (start >= limit) {
         return;
       }
-      long end = nextClear(words, start, limit);
+      long end = set ? nextClear(words, start, limit) : nextSet(words, start, limit);
       if (!v.visit(start, end - start)) {
         return;
       }
