@@ -15,7 +15,7 @@ import dev.vde.fs.VirtualDisk;
 import dev.vde.fs.Volume;
 import dev.vde.inode.Extent;
 import dev.vde.inode.Inode;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -69,7 +69,7 @@ class VerifierTest {
       fragment(d, payload);
       d.rename("/a/d/exact", "/e/moved");
       d.truncate("/two", 3);
-      d.write("/a/multi", 2L * payload - 5, TestData.bytes(6, 10), 0, 10);
+      d.write("/a/multi", 2L * payload - 5, SeededBytes.bytes(6, 10), 0, 10);
       VerifyReport r = d.verify(recorder);
       TestVolumes.assertClean(r, "on the open volume");
       // 28 files and 7 directories (root, /a, /a/b, /a/b/c, /a/d, /e, /frag).
@@ -335,12 +335,12 @@ class VerifierTest {
   void garbageInodeTableBlocksGiveProblemsNotExceptions() throws IOException {
     Built b = build("garbage.vde");
     long first = b.inodeBlock(Inode.ROOT);
-    byte[] junk = TestData.bytes(99, BS);
+    byte[] junk = SeededBytes.bytes(99, BS);
     try (HostFile f = new HostFile(b)) {
       // Block 0 of the table: random bytes with a broken trailer. Block 1: random bytes under a valid trailer, so
       // every record in it is decoded and judged on its content.
       f.write(first, junk.clone());
-      byte[] sealed = TestData.bytes(7, BS);
+      byte[] sealed = SeededBytes.bytes(7, BS);
       for (int i = 0; i < BS / 320; i++) {
         sealed[i * 320 + 4] = (byte) (1 + i % 2);
       }
@@ -366,7 +366,7 @@ class VerifierTest {
       for (long t : targets) {
         byte[] old = f.read(t);
         BlockType type = BlockType.fromTag(BlockCodec.storedTag(old));
-        f.reseal(t, TestData.bytes(rnd.nextLong(), BS), type == null ? BlockType.DATA : type,
+        f.reseal(t, SeededBytes.bytes(rnd.nextLong(), BS), type == null ? BlockType.DATA : type,
             BlockCodec.storedGeneration(old));
       }
     }
@@ -385,10 +385,10 @@ class VerifierTest {
     d.mkdir("/e");
     d.writeFile("/empty", new byte[0]);
     d.writeFile("/a/b/c/empty", new byte[0]);
-    d.writeFile("/one", TestData.bytes(1, 100));
-    d.writeFile("/two", TestData.bytes(2, 200));
-    d.writeFile("/a/multi", TestData.bytes(3, 5 * payload + 17));
-    d.writeFile("/a/d/exact", TestData.bytes(4, 2 * payload));
+    d.writeFile("/one", SeededBytes.bytes(1, 100));
+    d.writeFile("/two", SeededBytes.bytes(2, 200));
+    d.writeFile("/a/multi", SeededBytes.bytes(3, 5 * payload + 17));
+    d.writeFile("/a/d/exact", SeededBytes.bytes(4, 2 * payload));
   }
 
   /**
@@ -399,7 +399,7 @@ class VerifierTest {
     d.mkdir("/frag");
     d.batch(x -> {
       for (int i = 0; i < 40; i++) {
-        x.writeFile("/frag/s" + i, TestData.bytes(100 + i, payload));
+        x.writeFile("/frag/s" + i, SeededBytes.bytes(100 + i, payload));
       }
     });
     d.batch(x -> {
@@ -411,7 +411,7 @@ class VerifierTest {
     d.checkpoint();
     long free = d.info().freeBlocks();
     d.writeFile("/filler", new byte[(int) ((free - 24) * payload)]);
-    d.writeFile("/big", TestData.bytes(5, 14 * payload + 5));
+    d.writeFile("/big", SeededBytes.bytes(5, 14 * payload + 5));
     assertThat(d.stat("/big").extentCount()).as("precondition: /big is fragmented").isGreaterThan(8);
   }
 

@@ -9,7 +9,7 @@ import dev.vde.io.BlockDevice;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -336,7 +336,7 @@ final class CrashHarness {
    */
   private void checkWritable(VirtualDisk disk, PowerLossDevice recovered, FsModel tree, String ctx, List<String> out)
       throws IOException {
-    byte[] data = TestData.bytes(workload.blockSize, 2 * workload.payload + 3);
+    byte[] data = SeededBytes.bytes(workload.blockSize, 2 * workload.payload + 3);
     String path = tree.exists(AFTER_RECOVERY) ? AFTER_RECOVERY + "2" : AFTER_RECOVERY;
     disk.writeFile(path, data);
     disk.close();

@@ -2,7 +2,7 @@ package dev.vde.crash;
 
 import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.FsModel;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -120,38 +120,38 @@ final class Workload {
       m.mkdir("/deep/x/y");
     });
     writeFile("/empty", new byte[0]);
-    writeFile("/one", TestData.bytes(seed++, 1));
-    writeFile("/docs/exact", TestData.bytes(seed++, p));
-    writeFile("/docs/over", TestData.bytes(seed++, p + 1));
-    writeFile(OVERWRITE_TARGET, TestData.bytes(seed++, 3 * p + 100));
-    writeFile("/deep/x/y/leaf", TestData.bytes(seed++, 2 * p - 1));
+    writeFile("/one", SeededBytes.bytes(seed++, 1));
+    writeFile("/docs/exact", SeededBytes.bytes(seed++, p));
+    writeFile("/docs/over", SeededBytes.bytes(seed++, p + 1));
+    writeFile(OVERWRITE_TARGET, SeededBytes.bytes(seed++, 3 * p + 100));
+    writeFile("/deep/x/y/leaf", SeededBytes.bytes(seed++, 2 * p - 1));
 
     // Fragmentation, two ways, because which one works depends on the allocator: one-block holes left by
     // deleting every other small file, then appends interleaved with another file's appends so that no two
     // consecutive blocks of the file can be adjacent. The no-crash test asserts the result has > 8 extents.
     mkdir("/frag");
     for (int i = 0; i < 6; i++) {
-      writeFile("/frag/h" + i, TestData.bytes(seed++, p));
+      writeFile("/frag/h" + i, SeededBytes.bytes(seed++, p));
     }
     for (int i = 1; i < 6; i += 2) {
       delete("/frag/h" + i);
     }
-    writeFile(FRAGMENTED, TestData.bytes(seed++, 3 * p));
+    writeFile(FRAGMENTED, SeededBytes.bytes(seed++, 3 * p));
     for (int r = 0; r < INTERLEAVED_ROUNDS; r++) {
-      append(FRAGMENTED, TestData.bytes(seed++, p));
-      append("/frag/h0", TestData.bytes(seed++, p));
+      append(FRAGMENTED, SeededBytes.bytes(seed++, p));
+      append("/frag/h0", SeededBytes.bytes(seed++, p));
     }
 
     // The overwrite covers the last 50 bytes of block 0, all of block 1 and the first 50 bytes of block 2, and
     // every new byte differs from the old one, so a crash that mixes old and new is visible at every offset.
     long pos = p - 50;
     byte[] oldBig = after.get(after.size() - 1).content(OVERWRITE_TARGET);
-    byte[] patch = TestData.differentFrom(oldBig, (int) pos, p + 100, seed++);
+    byte[] patch = SeededBytes.differentFrom(oldBig, (int) pos, p + 100, seed++);
     add("overwrite " + OVERWRITE_TARGET + " [" + pos + ", " + (pos + patch.length) + ")", Kind.OVERWRITE,
         d -> d.write(OVERWRITE_TARGET, pos, patch, 0, patch.length), m -> m.write(OVERWRITE_TARGET, pos, patch));
     overwriteStep = steps.size() - 1;
 
-    append("/docs/over", TestData.bytes(seed++, p + 7));
+    append("/docs/over", SeededBytes.bytes(seed++, p + 7));
     op("truncate " + OVERWRITE_TARGET + " to " + (p + 10), d -> d.truncate(OVERWRITE_TARGET, p + 10),
         m -> m.truncate(OVERWRITE_TARGET, p + 10));
     op("truncate /one to " + (2 * p + 5), d -> d.truncate("/one", 2L * p + 5), m -> m.truncate("/one", 2L * p + 5));
@@ -163,9 +163,9 @@ final class Workload {
     mkdir("/scratch");
     delete("/scratch");
 
-    byte[] a = TestData.bytes(seed++, 0);
-    byte[] b = TestData.bytes(seed++, p + 1);
-    byte[] c = TestData.bytes(seed++, 2 * p + 3);
+    byte[] a = SeededBytes.bytes(seed++, 0);
+    byte[] b = SeededBytes.bytes(seed++, p + 1);
+    byte[] c = SeededBytes.bytes(seed++, 2 * p + 3);
     add("batch: mkdir /batch, create /batch/a /batch/b /batch/c", Kind.BATCH, d -> d.batch(x -> {
       x.mkdir("/batch");
       x.writeFile("/batch/a", a);
@@ -177,7 +177,7 @@ final class Workload {
       m.writeFile("/batch/b", b);
       m.writeFile("/batch/c", c);
     });
-    append("/batch/a", TestData.bytes(seed++, 3));
+    append("/batch/a", SeededBytes.bytes(seed++, 3));
 
     add("close", Kind.CLOSE, VirtualDisk::close, m -> { });
   }

@@ -11,7 +11,7 @@ import dev.vde.inode.ExtentBlockCodec;
 import dev.vde.inode.Inode;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -78,18 +78,18 @@ class CorruptionTest {
     long seed = 77;
     // Every file has unique random content, so a DATA block found in the image belongs to exactly one chunk.
     put(disk, m, "/empty", new byte[0]);
-    put(disk, m, "/a/one", TestData.bytes(seed++, 1));
-    put(disk, m, "/a/b/exact", TestData.bytes(seed++, PAYLOAD));
-    put(disk, m, "/a/b/c/over", TestData.bytes(seed++, PAYLOAD + 1));
-    put(disk, m, "/big", TestData.bytes(seed++, 5 * PAYLOAD + 77));
-    put(disk, m, "/frag/file", TestData.bytes(seed++, PAYLOAD));
-    put(disk, m, "/frag/partner", TestData.bytes(seed++, PAYLOAD));
+    put(disk, m, "/a/one", SeededBytes.bytes(seed++, 1));
+    put(disk, m, "/a/b/exact", SeededBytes.bytes(seed++, PAYLOAD));
+    put(disk, m, "/a/b/c/over", SeededBytes.bytes(seed++, PAYLOAD + 1));
+    put(disk, m, "/big", SeededBytes.bytes(seed++, 5 * PAYLOAD + 77));
+    put(disk, m, "/frag/file", SeededBytes.bytes(seed++, PAYLOAD));
+    put(disk, m, "/frag/partner", SeededBytes.bytes(seed++, PAYLOAD));
     // Appends interleaved with another file's cannot be contiguous, so the file spills into an XTNT block.
     for (int i = 0; i < 10; i++) {
-      byte[] x = TestData.bytes(seed++, PAYLOAD);
+      byte[] x = SeededBytes.bytes(seed++, PAYLOAD);
       disk.append("/frag/file", x);
       m.append("/frag/file", x);
-      byte[] y = TestData.bytes(seed++, PAYLOAD);
+      byte[] y = SeededBytes.bytes(seed++, PAYLOAD);
       disk.append("/frag/partner", y);
       m.append("/frag/partner", y);
     }
@@ -359,7 +359,7 @@ class CorruptionTest {
     history.add(m.copy());
     long seed = 500;
     for (int i = 0; i < 4; i++) {
-      byte[] data = TestData.bytes(seed++, PAYLOAD * i + 33);
+      byte[] data = SeededBytes.bytes(seed++, PAYLOAD * i + 33);
       disk.writeFile("/w" + i, data);
       m.writeFile("/w" + i, data);
       history.add(m.copy());
@@ -476,7 +476,7 @@ class CorruptionTest {
     images.put("empty file", new byte[0]);
     images.put("text file", text);
     images.put("64 KiB of zeros", new byte[64 * 1024]);
-    images.put("1 MiB of random bytes", TestData.bytes(SEED, 1 << 20));
+    images.put("1 MiB of random bytes", SeededBytes.bytes(SEED, 1 << 20));
     byte[] wrongMagic = cleanImage.clone();
     for (int b = 0; b < 2; b++) {
       // Both copies get a wrong magic under a correct checksum: a foreign format rather than damage.

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.VdeCorruptedException;
 import dev.vde.testing.PowerLossDevice;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;
@@ -18,11 +18,11 @@ class FileStreamTest {
     PowerLossDevice dev = new PowerLossDevice("stream");
     try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(8L << 20).blockSize(512))) {
       // Interleaved appends fragment the file; a write far past its end leaves a hole of many pieces.
-      byte[] a = TestData.bytes(1, 700_000);
+      byte[] a = SeededBytes.bytes(1, 700_000);
       d.writeFile("/big", a);
-      d.writeFile("/other", TestData.bytes(2, 3000));
-      d.append("/big", TestData.bytes(3, 5000));
-      d.write("/big", 2_000_000, TestData.bytes(4, 777), 0, 777);
+      d.writeFile("/other", SeededBytes.bytes(2, 3000));
+      d.append("/big", SeededBytes.bytes(3, 5000));
+      d.write("/big", 2_000_000, SeededBytes.bytes(4, 777), 0, 777);
       byte[] whole = d.readFile("/big");
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       long n = d.readFile("/big", out);
@@ -41,7 +41,7 @@ class FileStreamTest {
     PowerLossDevice dev = new PowerLossDevice("stream-damage");
     long victim;
     try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(8L << 20).blockSize(512))) {
-      d.writeFile("/big", TestData.bytes(5, 1_500_000));
+      d.writeFile("/big", SeededBytes.bytes(5, 1_500_000));
       victim = d.volume().readInode(d.stat("/big").inode()).extents().get(0).start() + 2000;
     }
     PowerLossDevice copy = PowerLossDevice.fromImage("damaged", dev.snapshot());

@@ -8,7 +8,7 @@ import dev.vde.VdeException;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -273,7 +273,7 @@ class VirtualDiskModelPropertyTest {
         if (model.isDir(path)) {
           return;
         }
-        byte[] data = TestData.bytes(c.seed(), c.size().bytes(blockSize, c.seed()));
+        byte[] data = SeededBytes.bytes(c.seed(), c.size().bytes(blockSize, c.seed()));
         if ((c.seed() & 1) == 0) {
           log.add("writeFile " + path + " " + data.length + " bytes");
           disk.writeFile(path, data);
@@ -293,7 +293,7 @@ class VirtualDiskModelPropertyTest {
         String path = choose(files, w.file());
         int size = model.content(path).length;
         long pos = (long) size * w.permille() / 1000;
-        byte[] data = TestData.bytes(w.seed(), w.size().bytes(blockSize, w.seed()));
+        byte[] data = SeededBytes.bytes(w.seed(), w.size().bytes(blockSize, w.seed()));
         log.add("write " + path + " at " + pos + " " + data.length + " bytes (size " + size + ")");
         disk.write(path, pos, data, 0, data.length);
         model.write(path, pos, data);
@@ -304,7 +304,7 @@ class VirtualDiskModelPropertyTest {
           return;
         }
         String path = choose(files, a.file());
-        byte[] data = TestData.bytes(a.seed(), a.size().bytes(blockSize, a.seed()));
+        byte[] data = SeededBytes.bytes(a.seed(), a.size().bytes(blockSize, a.seed()));
         log.add("append " + path + " " + data.length + " bytes");
         disk.append(path, data);
         model.append(path, data);
@@ -376,7 +376,7 @@ class VirtualDiskModelPropertyTest {
         long need = (2L * f.rounds() + 1) * payload;
         int size = model.content(path).length;
         if (size < need) {
-          byte[] tail = TestData.bytes(f.seed(), Math.toIntExact(need - size));
+          byte[] tail = SeededBytes.bytes(f.seed(), Math.toIntExact(need - size));
           disk.append(path, tail);
           model.append(path, tail);
         }
@@ -386,7 +386,7 @@ class VirtualDiskModelPropertyTest {
         for (int k = 0; k < f.rounds(); k++) {
           int inBlock = Math.floorMod(f.seed() + k, payload);
           long pos = (2L * k + 1) * payload + inBlock;
-          byte[] patch = TestData.bytes(f.seed() + k + 1, Math.min(16, payload - inBlock));
+          byte[] patch = SeededBytes.bytes(f.seed() + k + 1, Math.min(16, payload - inBlock));
           disk.write(path, pos, patch, 0, patch.length);
           model.write(path, pos, patch);
         }

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vde.Progress;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.testing.FsModel;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,7 +30,7 @@ class VirtualDiskSpaceTest {
     VdeNoSpaceException refused = null;
     int written = 0;
     for (; written < MAX_FILES; written++) {
-      byte[] data = TestData.bytes(written, FILE_BYTES);
+      byte[] data = SeededBytes.bytes(written, FILE_BYTES);
       try {
         v.disk().writeFile("/f" + written, data);
       } catch (VdeNoSpaceException e) {
@@ -51,7 +51,7 @@ class VirtualDiskSpaceTest {
       model.delete("/f" + i);
     }
     for (int i = 0; i < 3; i++) {
-      byte[] data = TestData.bytes(1000 + i, FILE_BYTES);
+      byte[] data = SeededBytes.bytes(1000 + i, FILE_BYTES);
       v.disk().writeFile("/again" + i, data);
       model.writeFile("/again" + i, data);
     }

@@ -14,7 +14,7 @@ import dev.vde.fs.CreateOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -26,7 +26,7 @@ class InPlaceAdditionTest {
     d.mkdir("/docs");
     m.mkdir("/docs");
     for (int i = 0; i < files; i++) {
-      byte[] b = TestData.bytes(i, (i * 37) % 9000);
+      byte[] b = SeededBytes.bytes(i, (i * 37) % 9000);
       d.writeFile("/docs/f" + i, b);
       m.writeFile("/docs/f" + i, b);
     }
@@ -113,7 +113,7 @@ class InPlaceAdditionTest {
       try {
         d.batch(x -> {
           for (int k = 0; k < 2000; k++) {
-            x.writeFile("/f" + k, TestData.bytes(k, 100));
+            x.writeFile("/f" + k, SeededBytes.bytes(k, 100));
           }
         });
       } catch (VdeNoSpaceException full) {
@@ -178,7 +178,7 @@ class InPlaceAdditionTest {
         try {
           for (int i = 0; !stop.get() && i < 7000; i++) {
             String p = "/w/f" + (i % 50);
-            byte[] b = TestData.bytes(i, 1 + i % 7000);
+            byte[] b = SeededBytes.bytes(i, 1 + i % 7000);
             d.writeFile(p, b);
             model.put(p, b);
           }
@@ -190,10 +190,10 @@ class InPlaceAdditionTest {
         try {
           while (!stop.get()) {
             for (var e : d.list("/w")) {
-              // Version i of a file is TestData.bytes(i, 1 + i % 7000) and the writer stays below 7,000
+              // Version i of a file is SeededBytes.bytes(i, 1 + i % 7000) and the writer stays below 7,000
               // versions, so the length names the version: a read must return exactly one whole version.
               byte[] got = d.readFile(e.path());
-              assertThat(got).as(e.path()).isEqualTo(TestData.bytes(got.length - 1, got.length));
+              assertThat(got).as(e.path()).isEqualTo(SeededBytes.bytes(got.length - 1, got.length));
             }
           }
         } catch (Throwable t) {

@@ -13,7 +13,7 @@ import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,7 +51,7 @@ class ModuleAdditionCrashTest {
       d.mkdir("/d");
       model.mkdir("/d");
       for (int i = 0; i < 12; i++) {
-        byte[] b = TestData.bytes(100 + i, i * 200);
+        byte[] b = SeededBytes.bytes(100 + i, i * 200);
         d.writeFile("/d/f" + i, b);
         model.writeFile("/d/f" + i, b);
       }

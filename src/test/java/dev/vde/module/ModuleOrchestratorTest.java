@@ -10,7 +10,7 @@ import dev.vde.fs.CreateOptions;
 import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.FsModel;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +29,7 @@ class ModuleOrchestratorTest {
     m.mkdir("/data");
     d.batch(x -> {
       for (int i = 0; i < files; i++) {
-        byte[] b = TestData.bytes(i, size);
+        byte[] b = SeededBytes.bytes(i, size);
         x.writeFile("/data/f" + i, b);
         m.writeFile("/data/f" + i, b);
       }
@@ -105,7 +105,7 @@ class ModuleOrchestratorTest {
       long table = d.volume().regions().find(dev.vde.format.RegionDirectory.TAG_INODES).blocks();
       int k = 0;
       while (d.volume().bitmap().largestFreeRun() >= table * 448 / 320 + 1) {
-        byte[] b = TestData.bytes(1000 + k, 40_000);
+        byte[] b = SeededBytes.bytes(1000 + k, 40_000);
         d.writeFile("/data/pad" + k, b);
         model.writeFile("/data/pad" + k, b);
         k++;

@@ -11,7 +11,7 @@ import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.module.InodeMigration;
 import dev.vde.testing.FsModel;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -83,7 +83,7 @@ class CliKillTest {
   @BeforeAll
   void buildImages() throws IOException {
     host = dir.resolve("host.bin");
-    Files.write(host, TestData.bytes(SEED, HOST_FILE_BYTES));
+    Files.write(host, SeededBytes.bytes(SEED, HOST_FILE_BYTES));
     populated = dir.resolve("populated.vde");
     populatedModel = new FsModel();
     try (VirtualDisk d = VirtualDisk.create(populated, CreateOptions.ofSize(64L << 20).inodeCount(8192))) {
@@ -94,7 +94,7 @@ class CliKillTest {
         int kk = k;
         d.batch(x -> {
           for (int i = 0; i < 500; i++) {
-            byte[] b = TestData.bytes(kk * 1000L + i, (i * 37) % 3000);
+            byte[] b = SeededBytes.bytes(kk * 1000L + i, (i * 37) % 3000);
             x.writeFile(sub + "/f" + i, b);
             populatedModel.writeFile(sub + "/f" + i, b);
           }

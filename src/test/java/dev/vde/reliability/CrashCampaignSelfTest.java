@@ -6,7 +6,7 @@ import dev.vde.fs.CreateOptions;
 import dev.vde.io.BlockDevice;
 import dev.vde.io.ForwardingBlockDevice;
 import dev.vde.reliability.CrashCampaign.Model;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.io.IOException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -33,8 +33,8 @@ class CrashCampaignSelfTest {
   private static Script smallScript() {
     Script s = new Script(CreateOptions.ofSize(1L << 20).blockSize(512).inodeCount(64), 4);
     s.mkdir("/d");
-    s.writeFile("/d/a", TestData.bytes(1, 700));
-    s.append("/d/a", TestData.bytes(2, 10));
+    s.writeFile("/d/a", SeededBytes.bytes(1, 700));
+    s.append("/d/a", SeededBytes.bytes(2, 10));
     s.close();
     return s;
   }
@@ -56,7 +56,7 @@ class CrashCampaignSelfTest {
     s.mkdir("/d");
     // The model says 5 bytes, the disk gets 6.
     s.op("writeFile /d/x", d -> d.writeFile("/d/x", new byte[6]), m -> m.writeFile("/d/x", new byte[5]));
-    s.writeFile("/d/y", TestData.bytes(3, 100));
+    s.writeFile("/d/y", SeededBytes.bytes(3, 100));
     s.close();
     assertThat(CrashCampaign.uninterruptedProblems(s)).isNotEmpty();
     CrashCampaign c = new CrashCampaign(s, "self-test wrong model");

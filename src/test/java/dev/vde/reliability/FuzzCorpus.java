@@ -9,7 +9,7 @@ import dev.vde.module.MigrationControl;
 import dev.vde.module.MigrationOptions;
 import dev.vde.module.Tags;
 import dev.vde.testing.PowerLossDevice;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,16 +66,16 @@ final class FuzzCorpus {
     d.mkdirs("/a/b");
     m.tree.mkdir("/a");
     m.tree.mkdir("/a/b");
-    put(d, m, "/a/b/one", TestData.bytes(1, 496));
-    put(d, m, "/a/two", TestData.bytes(2, 1100));
+    put(d, m, "/a/b/one", SeededBytes.bytes(1, 496));
+    put(d, m, "/a/two", SeededBytes.bytes(2, 1100));
     put(d, m, "/empty", new byte[0]);
     put(d, m, "/frag", new byte[0]);
     for (int i = 0; i < 10; i++) {
       // Whole-block appends interleaved with other files make every block of /frag its own extent.
-      byte[] chunk = TestData.bytes(10 + i, 496);
+      byte[] chunk = SeededBytes.bytes(10 + i, 496);
       d.append("/frag", chunk);
       m.tree.append("/frag", chunk);
-      put(d, m, "/s" + i, TestData.bytes(30 + i, 20));
+      put(d, m, "/s" + i, SeededBytes.bytes(30 + i, 20));
     }
   }
 
@@ -92,13 +92,13 @@ final class FuzzCorpus {
     VirtualDisk d = VirtualDisk.create(dev, small(96));
     d.mkdir("/w");
     m.tree.mkdir("/w");
-    put(d, m, "/w/base", TestData.bytes(40, 700));
+    put(d, m, "/w/base", SeededBytes.bytes(40, 700));
     d.checkpoint();
     history.add(m.copy());
-    put(d, m, "/w/new", TestData.bytes(41, 300));
+    put(d, m, "/w/new", SeededBytes.bytes(41, 300));
     history.add(m.copy());
-    d.append("/w/base", TestData.bytes(42, 50));
-    m.tree.append("/w/base", TestData.bytes(42, 50));
+    d.append("/w/base", SeededBytes.bytes(42, 50));
+    m.tree.append("/w/base", SeededBytes.bytes(42, 50));
     history.add(m.copy());
     d.rename("/w/new", "/renamed");
     m.rename("/w/new", "/renamed");
@@ -142,8 +142,8 @@ final class FuzzCorpus {
       m.addModules(List.of(Module.TAGS));
       d.mkdir("/t");
       m.tree.mkdir("/t");
-      put(d, m, "/t/x", TestData.bytes(50, 600));
-      put(d, m, "/t/y", TestData.bytes(51, 10));
+      put(d, m, "/t/x", SeededBytes.bytes(50, 600));
+      put(d, m, "/t/y", SeededBytes.bytes(51, 10));
       Tags.set(d, "/t/x", "color", "blue");
       m.setTag("/t/x", "color", "blue");
       Tags.set(d, "/t/x", "size", "large");

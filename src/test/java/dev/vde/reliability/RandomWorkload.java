@@ -4,7 +4,7 @@ import dev.vde.format.Module;
 import dev.vde.fs.CreateOptions;
 import dev.vde.reliability.Script.SubOp;
 import dev.vde.testing.FsModel;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -274,6 +274,6 @@ final class RandomWorkload {
   }
 
   private byte[] data(int n) {
-    return TestData.bytes(dataSeed++, n);
+    return SeededBytes.bytes(dataSeed++, n);
   }
 }

@@ -8,7 +8,7 @@ import static dev.vde.reliability.Script.subWrite;
 
 import dev.vde.format.Module;
 import dev.vde.fs.CreateOptions;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -37,13 +37,13 @@ final class ScriptedWorkload {
 
     s.mkdir("/docs");
     s.writeFile("/docs/empty", new byte[0]);
-    s.writeFile("/docs/one", TestData.bytes(seed++, p));
-    s.writeFile("/docs/big", TestData.bytes(seed++, 3 * p + 7));
-    s.writeStream("/docs/stream", TestData.bytes(seed++, 2 * p + 1));
+    s.writeFile("/docs/one", SeededBytes.bytes(seed++, p));
+    s.writeFile("/docs/big", SeededBytes.bytes(seed++, 3 * p + 7));
+    s.writeStream("/docs/stream", SeededBytes.bytes(seed++, 2 * p + 1));
     byte[] oldBig = s.current().tree.content("/docs/big");
     // Covers the tail of block 0, all of block 1 and the head of block 2, every byte different from before.
-    s.write("/docs/big", p - 20, TestData.differentFrom(oldBig, p - 20, p + 40, seed++));
-    s.append("/docs/one", TestData.bytes(seed++, 30));
+    s.write("/docs/big", p - 20, SeededBytes.differentFrom(oldBig, p - 20, p + 40, seed++));
+    s.append("/docs/one", SeededBytes.bytes(seed++, 30));
     s.truncate("/docs/big", p + 5);
     s.truncate("/docs/empty", 2L * p);
     s.mkdirs("/deep/x/y");
@@ -52,8 +52,8 @@ final class ScriptedWorkload {
     s.delete("/docs/stream");
     s.mkdir("/gone");
     s.delete("/gone");
-    byte[] a = TestData.bytes(seed++, 0);
-    byte[] b = TestData.bytes(seed++, p + 1);
+    byte[] a = SeededBytes.bytes(seed++, 0);
+    byte[] b = SeededBytes.bytes(seed++, p + 1);
     s.batch("mkdir /batch, write /batch/a /batch/b",
         List.of(subMkdir("/batch"), subWrite("/batch/a", a), subWrite("/batch/b", b)));
 
@@ -65,34 +65,34 @@ final class ScriptedWorkload {
     // Security's 24 bytes do not fit in the 15 bytes of padding Transit left: a migration, cut short and rolled
     // back, with a foreground write between its batches.
     s.migrate(List.of(Module.SECURITY), List.of(subWrite("/docs/during-rollback-migration",
-        TestData.bytes(seed++, 5))), 2);
+        SeededBytes.bytes(seed++, 5))), 2);
     s.rollback();
 
     // Enough inodes that the Tags migration runs several batches of CHECKPOINT_EVERY.
     List<Script.SubOp> many = new ArrayList<>();
     many.add(subMkdir("/many"));
     for (int i = 0; i < 24; i++) {
-      many.add(subWrite("/many/f" + i, TestData.bytes(seed++, 40 + 13 * i)));
+      many.add(subWrite("/many/f" + i, SeededBytes.bytes(seed++, 40 + 13 * i)));
     }
     s.batch("mkdir /many and 24 files", many);
 
     // Foreground writes between batches: a new inode, an append to an old one, a field of a moved one. Cancelled
     // after 4 batches, so it stays pending across writes, a reopen and a resume with more foreground writes.
     s.migrate(List.of(Module.TAGS), List.of(
-        subWrite("/many/fg0", TestData.bytes(seed++, p + 3)),
-        subAppend("/docs/big", TestData.bytes(seed++, 11)),
+        subWrite("/many/fg0", SeededBytes.bytes(seed++, p + 3)),
+        subAppend("/docs/big", SeededBytes.bytes(seed++, 11)),
         subTransit("/moved/x/one", (byte) 9)), 4);
-    s.writeFile("/while-pending", TestData.bytes(seed++, 100));
+    s.writeFile("/while-pending", SeededBytes.bytes(seed++, 100));
     s.reopen();
     s.delete("/many/f3");
-    s.resume(List.of(subWrite("/many/fg1", TestData.bytes(seed++, 77)), subDelete("/many/f4")));
+    s.resume(List.of(subWrite("/many/fg1", SeededBytes.bytes(seed++, 77)), subDelete("/many/f4")));
     s.setTag("/docs/big", "k", "v");
     s.setTag("/moved/x/one", "color", "blue");
     s.removeTag("/docs/big", "k");
 
     // A region-only module, so the copy's inodes fit 512-byte blocks too.
     s.copy(List.of(Module.OBSERVABILITY));
-    s.writeFile("/after-copy", TestData.bytes(seed++, 2 * p));
+    s.writeFile("/after-copy", SeededBytes.bytes(seed++, 2 * p));
     s.close();
     return s;
   }

@@ -95,7 +95,7 @@ class PowerLossDeviceTest {
   @Test
   void writesAndReads_spanningPageBoundaries_roundTrip() throws IOException {
     PowerLossDevice d = new PowerLossDevice();
-    byte[] data = TestData.bytes(7, 3 * PowerLossDevice.PAGE_SIZE + 123);
+    byte[] data = SeededBytes.bytes(7, 3 * PowerLossDevice.PAGE_SIZE + 123);
     long pos = PowerLossDevice.PAGE_SIZE - 17;
     write(d, pos, data);
     assertThat(read(d, pos, data.length)).isEqualTo(data);
@@ -162,7 +162,7 @@ class PowerLossDeviceTest {
   @Test
   void copyTo_movesBytesBetweenDevices() throws IOException {
     PowerLossDevice src = new PowerLossDevice();
-    byte[] data = TestData.bytes(3, 5000);
+    byte[] data = SeededBytes.bytes(3, 5000);
     write(src, 100, data);
     PowerLossDevice dst = new PowerLossDevice();
     src.copyTo(100, dst, 7, data.length, ByteBuffer.allocate(1024));
@@ -171,7 +171,7 @@ class PowerLossDeviceTest {
 
   @Test
   void fromImage_holdsTheImage_durably() throws IOException {
-    byte[] image = TestData.bytes(11, 3 * BLOCK + 5);
+    byte[] image = SeededBytes.bytes(11, 3 * BLOCK + 5);
     PowerLossDevice d = PowerLossDevice.fromImage(image);
     assertThat(d.size()).isEqualTo(image.length);
     assertThat(d.snapshot()).isEqualTo(image);

@@ -27,7 +27,7 @@ class TestVolumesTest {
   @ParameterizedTest(name = "blockSize={0}")
   @ValueSource(ints = {TestVolumes.BS_4K, TestVolumes.BS_512})
   void closeAndVerify_reopensTheDurableImage_withEveryAcknowledgedWrite(int blockSize) throws IOException {
-    byte[] data = TestData.bytes(1, 3 * blockSize + 5);
+    byte[] data = SeededBytes.bytes(1, 3 * blockSize + 5);
     TestVolumes.Volume v = TestVolumes.create(blockSize);
     v.disk().mkdir("/d");
     v.disk().writeFile("/d/f", data);

@@ -2,7 +2,7 @@ package dev.vde.module.copy;
 
 import dev.vde.fs.CreateOptions;
 import dev.vde.fs.VirtualDisk;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -93,7 +93,7 @@ public final class CopyBench {
   private static long build(Path image) throws IOException {
     long t0 = System.nanoTime();
     try (VirtualDisk d = VirtualDisk.create(image, CreateOptions.ofSize(VOLUME))) {
-      byte[] content = TestData.bytes(42, FILE_BYTES);
+      byte[] content = SeededBytes.bytes(42, FILE_BYTES);
       int files = 0;
       while (d.info().freeBlocks() * d.info().blockSize() > FILE_BYTES + (16L << 20)) {
         content[0] = (byte) files;
@@ -116,7 +116,7 @@ public final class CopyBench {
   }
 
   private static void writePlain(Path plain, long bytes) throws IOException {
-    byte[] chunk = TestData.bytes(7, 1 << 20);
+    byte[] chunk = SeededBytes.bytes(7, 1 << 20);
     try (OutputStream out = Files.newOutputStream(plain, StandardOpenOption.CREATE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
       for (long done = 0; done < bytes; done += chunk.length) {

@@ -9,7 +9,7 @@ import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.util.Arrays;
@@ -95,13 +95,13 @@ class CopyCrashTest {
   private static void populate(VirtualDisk d, int blockSize) throws IOException {
     int payload = blockSize - 16;
     d.mkdirs("/a/b");
-    d.writeFile("/a/b/one", TestData.bytes(1, payload * 3 + 5));
+    d.writeFile("/a/b/one", SeededBytes.bytes(1, payload * 3 + 5));
     d.writeFile("/empty", new byte[0]);
-    d.writeFile("/a/two", TestData.bytes(2, payload * 20));
+    d.writeFile("/a/two", SeededBytes.bytes(2, payload * 20));
     d.writeFile("/frag", new byte[0]);
     for (int i = 0; i < 10; i++) {
-      d.append("/frag", TestData.bytes(10 + i, payload));
-      d.writeFile("/spacer" + i, TestData.bytes(30 + i, 40));
+      d.append("/frag", SeededBytes.bytes(10 + i, payload));
+      d.writeFile("/spacer" + i, SeededBytes.bytes(30 + i, 40));
     }
   }
 }

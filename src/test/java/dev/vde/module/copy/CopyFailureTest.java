@@ -16,7 +16,7 @@ import dev.vde.inode.Inode;
 import dev.vde.io.BlockDevice;
 import dev.vde.io.ForwardingBlockDevice;
 import dev.vde.testing.PowerLossDevice;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -34,7 +34,7 @@ class CopyFailureTest {
     Path src = tmp.resolve("src.vde");
     Path dst = Files.writeString(tmp.resolve("dst.vde"), "precious");
     try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
-      d.writeFile("/x", TestData.bytes(1, 100));
+      d.writeFile("/x", SeededBytes.bytes(1, 100));
       assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults()))
           .isInstanceOf(VdeInvalidArgumentException.class)
           .hasMessageContaining("already exists");
@@ -47,7 +47,7 @@ class CopyFailureTest {
     Path src = tmp.resolve("src.vde");
     Path dst = Files.writeString(tmp.resolve("dst.vde"), "old");
     try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
-      d.writeFile("/x", TestData.bytes(1, 100));
+      d.writeFile("/x", SeededBytes.bytes(1, 100));
       ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true));
       String hash = CopyFixtures.sha256(src);
       assertThatThrownBy(() -> ExtentAwareCopy.copy(d, src, CopyOptions.defaults().force(true)))
@@ -56,7 +56,7 @@ class CopyFailureTest {
       assertThat(CopyFixtures.sha256(src)).isEqualTo(hash);
     }
     try (VirtualDisk c = VirtualDisk.open(dst)) {
-      assertThat(c.readFile("/x")).isEqualTo(TestData.bytes(1, 100));
+      assertThat(c.readFile("/x")).isEqualTo(SeededBytes.bytes(1, 100));
     }
   }
 
@@ -66,10 +66,10 @@ class CopyFailureTest {
     Path dst = tmp.resolve("dst.vde");
     try (VirtualDisk d = CopyFixtures.create(src, 8L << 20);
         VirtualDisk other = CopyFixtures.create(dst, 8L << 20)) {
-      other.writeFile("/mine", TestData.bytes(2, 10));
+      other.writeFile("/mine", SeededBytes.bytes(2, 10));
       assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true)))
           .isInstanceOf(dev.vde.VdeLockedException.class);
-      assertThat(other.readFile("/mine")).isEqualTo(TestData.bytes(2, 10));
+      assertThat(other.readFile("/mine")).isEqualTo(SeededBytes.bytes(2, 10));
     }
   }
 
@@ -87,8 +87,8 @@ class CopyFailureTest {
     Path dst = tmp.resolve("dst.vde");
     long victim;
     try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
-      d.writeFile("/ok", TestData.bytes(1, 5 * PAYLOAD));
-      d.writeFile("/victim", TestData.bytes(2, 3 * PAYLOAD));
+      d.writeFile("/ok", SeededBytes.bytes(1, 5 * PAYLOAD));
+      d.writeFile("/victim", SeededBytes.bytes(2, 3 * PAYLOAD));
       Inode ino = d.volume().readInode(d.stat("/victim").inode());
       Extent e = ino.extents().get(0);
       victim = e.start() + 1;
@@ -123,7 +123,7 @@ class CopyFailureTest {
   void aFullHostDiskIsReportedAsNoSpace() throws Exception {
     Path src = tmp.resolve("src.vde");
     try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
-      d.writeFile("/big", TestData.bytes(3, 100 * PAYLOAD));
+      d.writeFile("/big", SeededBytes.bytes(3, 100 * PAYLOAD));
       BlockDevice full = new FullAfter(new PowerLossDevice("small disk"), 40L * BS);
       assertThatThrownBy(() -> ExtentAwareCopy.copy(d, full, CopyOptions.defaults()))
           .isInstanceOf(VdeNoSpaceException.class)

@@ -9,7 +9,7 @@ import dev.vde.fs.CreateOptions;
 import dev.vde.fs.DirEntry;
 import dev.vde.fs.FileType;
 import dev.vde.fs.VirtualDisk;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -50,14 +50,14 @@ final class CopyFixtures {
     d.mkdirs("/empty-dir/inner");
     d.writeFile("/empty.txt", new byte[0]);
     d.writeFile("/a/empty-too", new byte[0]);
-    d.writeFile("/a/one-block", TestData.bytes(1, PAYLOAD));
-    d.writeFile("/a/b/three-blocks-and-a-bit", TestData.bytes(2, 3 * PAYLOAD + 17));
-    d.writeFile("/a/b/c/big", TestData.bytes(3, 40 * PAYLOAD + 1234));
+    d.writeFile("/a/one-block", SeededBytes.bytes(1, PAYLOAD));
+    d.writeFile("/a/b/three-blocks-and-a-bit", SeededBytes.bytes(2, 3 * PAYLOAD + 17));
+    d.writeFile("/a/b/c/big", SeededBytes.bytes(3, 40 * PAYLOAD + 1234));
     d.writeFile("/tiny", "hello, copy".getBytes(StandardCharsets.UTF_8));
     // 300 names grow /a past one directory block; one batch keeps it to one sync.
     d.batch(disk -> {
       for (int i = 0; i < 300; i++) {
-        disk.writeFile("/a/f" + i + "-with-a-long-enough-name", TestData.bytes(100 + i, i % 7 * 100));
+        disk.writeFile("/a/f" + i + "-with-a-long-enough-name", SeededBytes.bytes(100 + i, i % 7 * 100));
       }
     });
     fragmented(d, "/a/b/fragmented", 12);
@@ -71,10 +71,10 @@ final class CopyFixtures {
     d.writeFile(path, new byte[0]);
     byte[] all = new byte[pieces * PAYLOAD];
     for (int i = 0; i < pieces; i++) {
-      byte[] chunk = TestData.bytes(path.hashCode() + i, PAYLOAD);
+      byte[] chunk = SeededBytes.bytes(path.hashCode() + i, PAYLOAD);
       System.arraycopy(chunk, 0, all, i * PAYLOAD, PAYLOAD);
       d.append(path, chunk);
-      d.writeFile(path + ".spacer" + i, TestData.bytes(i, 10));
+      d.writeFile(path + ".spacer" + i, SeededBytes.bytes(i, 10));
     }
     assertThat(d.stat(path).extentCount()).as("extents of " + path).isGreaterThan(8);
     return all;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.format.Module;
 import dev.vde.fs.VirtualDisk;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +24,7 @@ class CopyOptionsTest {
   void theIoLimitPacesTheCopy() throws Exception {
     Path src = tmp.resolve("src.vde");
     try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
-      d.writeFile("/a", TestData.bytes(1, 400 * PAYLOAD));
+      d.writeFile("/a", SeededBytes.bytes(1, 400 * PAYLOAD));
       long iops = 4000;
       CopyResult r = ExtentAwareCopy.copy(d, tmp.resolve("dst.vde"), CopyOptions.defaults().maxIops(iops));
       // Each copied block is read once and written once; a tenth of a second's worth may go in a burst.
@@ -40,7 +40,7 @@ class CopyOptionsTest {
     Path dst = tmp.resolve("dst.vde");
     AtomicBoolean cancel = new AtomicBoolean();
     try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
-      d.writeFile("/a", TestData.bytes(1, 400 * PAYLOAD));
+      d.writeFile("/a", SeededBytes.bytes(1, 400 * PAYLOAD));
       String hash = CopyFixtures.sha256(src);
       CopyOptions options = CopyOptions.defaults()
           .maxIops(4000)
@@ -55,7 +55,7 @@ class CopyOptionsTest {
           .hasMessageContaining("cancelled");
       assertThat(CopyFixtures.sha256(src)).isEqualTo(hash);
       // The source's writers run again.
-      d.writeFile("/after", TestData.bytes(2, 10));
+      d.writeFile("/after", SeededBytes.bytes(2, 10));
     }
     assertThat(Files.exists(dst)).isFalse();
   }

@@ -9,7 +9,7 @@ import dev.vde.fs.CreateOptions;
 import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.PowerLossDevice;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -76,7 +76,7 @@ class CopyPropertyTest {
         continue;
       }
       String path = (n % 3 == 0 ? "/d/e/f" : n % 3 == 1 ? "/d/f" : "/f") + n;
-      byte[] content = TestData.bytes(n, op.blocks() * PAYLOAD + op.tail());
+      byte[] content = SeededBytes.bytes(n, op.blocks() * PAYLOAD + op.tail());
       try {
         d.writeFile(path, content);
         files.add(path);

@@ -9,7 +9,7 @@ import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.inode.Inode;
 import dev.vde.module.InPlaceAddition;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
@@ -112,7 +112,7 @@ class ExtentAwareCopyTest {
     long estimate;
     CopyResult r;
     try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
-      d.writeFile("/early", TestData.bytes(1, 5 * CopyFixtures.PAYLOAD));
+      d.writeFile("/early", SeededBytes.bytes(1, 5 * CopyFixtures.PAYLOAD));
       // Fields claimed from inode padding (a non-canonical layout) and a Privacy region placed in the data area.
       InPlaceAddition.add(d, List.of(Module.TRANSIT, Module.PRIVACY));
       CopyFixtures.populate(d);

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vde.fs.DirEntry;
 import dev.vde.fs.VirtualDisk;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -67,6 +67,6 @@ class LiveSourceTest {
   }
 
   private static byte[] content(int i) {
-    return TestData.bytes(i, 500 + i * 37 % 20_000);
+    return SeededBytes.bytes(i, 500 + i * 37 % 20_000);
   }
 }

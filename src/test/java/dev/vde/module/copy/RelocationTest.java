@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.format.Module;
 import dev.vde.fs.VirtualDisk;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -45,8 +45,8 @@ class RelocationTest {
       CopyFixtures.assertClean(c, "relocated copy");
       assertThat(c.stat("/big").extentCount()).isGreaterThan(8);
       // The copy is a working volume: it takes new files and still verifies.
-      c.writeFile("/after-copy", TestData.bytes(7, 3 * PAYLOAD));
-      assertThat(c.readFile("/after-copy")).isEqualTo(TestData.bytes(7, 3 * PAYLOAD));
+      c.writeFile("/after-copy", SeededBytes.bytes(7, 3 * PAYLOAD));
+      assertThat(c.readFile("/after-copy")).isEqualTo(SeededBytes.bytes(7, 3 * PAYLOAD));
       CopyFixtures.assertClean(c, "relocated copy after a write");
     }
   }
@@ -90,7 +90,7 @@ class RelocationTest {
    * so relocated extents split into one-block pieces.
    */
   private static void fillToPercent(VirtualDisk d, int percent) throws Exception {
-    d.writeFile("/big", TestData.bytes(1, 120 * PAYLOAD));
+    d.writeFile("/big", SeededBytes.bytes(1, 120 * PAYLOAD));
     CopyFixtures.fragmented(d, "/frag", 10);
     int made = fillWithSmallFiles(d, "/s", percent);
     d.batch(disk -> {
@@ -112,7 +112,7 @@ class RelocationTest {
       long room = d.info().freeBlocks() - keepFree;
       d.batch(disk -> {
         for (long k = 0; k < Math.min(20, room); k++) {
-          disk.writeFile(prefix + made[0], TestData.bytes(prefix.hashCode() + made[0], 100));
+          disk.writeFile(prefix + made[0], SeededBytes.bytes(prefix.hashCode() + made[0], 100));
           made[0]++;
         }
       });

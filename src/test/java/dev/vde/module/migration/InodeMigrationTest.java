@@ -32,7 +32,7 @@ import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
 import dev.vde.testing.PowerLossDevice.PowerCutException;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -194,7 +194,7 @@ class InodeMigrationTest {
     disk.mkdir("/d");
     model.mkdir("/d");
     for (int i = 0; ; i++) {
-      byte[] data = TestData.bytes(i, 100 + i);
+      byte[] data = SeededBytes.bytes(i, 100 + i);
       try {
         disk.writeFile("/d/f" + i, data);
       } catch (VdeNoSpaceException inodesExhausted) {
@@ -451,7 +451,7 @@ class InodeMigrationTest {
   private static void foregroundChanges(VirtualDisk disk, FsModel model, Map<String, Byte> transit, int round,
       int victim, byte transitValue) throws IOException {
     for (String dir : List.of("/d0", "/d3")) {
-      byte[] data = TestData.bytes(round * 31L + dir.hashCode(), 1500);
+      byte[] data = SeededBytes.bytes(round * 31L + dir.hashCode(), 1500);
       disk.writeFile(dir + "/f1", data);
       model.writeFile(dir + "/f1", data);
       disk.writeFile(dir + "/new-" + round, data);
@@ -475,7 +475,7 @@ class InodeMigrationTest {
     disk.mkdir("/fill");
     // Fill until less than half the new table would fit, so no arrangement of the free blocks can satisfy it.
     for (int n = 0; disk.info().freeBlocks() > roomy.newTableBlocks() / 2; n++) {
-      disk.writeFile("/fill/" + n, TestData.bytes(n, 8 * 4080));
+      disk.writeFile("/fill/" + n, SeededBytes.bytes(n, 8 * 4080));
     }
     assertRefusedWithoutWriting(dev, disk);
   }
@@ -492,7 +492,7 @@ class InodeMigrationTest {
     // blocks in total, but in holes of two.
     try {
       for (; ; n++) {
-        disk.writeFile("/fill/" + n, TestData.bytes(n, 2 * 4080));
+        disk.writeFile("/fill/" + n, SeededBytes.bytes(n, 2 * 4080));
       }
     } catch (VdeNoSpaceException full) {
       // The volume is full; n files were written.
@@ -558,7 +558,7 @@ class InodeMigrationTest {
       assertThat(reports.get()).as("batches reported while paused").isEqualTo(1);
       assertThat(disk.volume().migrationTarget().watermark()).as("watermark while paused").isEqualTo(watermark);
       // Paused between batches the copier holds no lock, so foreground writes proceed.
-      byte[] data = TestData.bytes(77, 3000);
+      byte[] data = SeededBytes.bytes(77, 3000);
       disk.writeFile("/d0/while-paused", data);
       FsModel model = img.model().copy();
       model.writeFile("/d0/while-paused", data);

@@ -13,7 +13,7 @@ import dev.vde.module.MigrationControl;
 import dev.vde.module.MigrationOptions;
 import dev.vde.module.MigrationResult;
 import dev.vde.testing.FsModel;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -155,7 +155,7 @@ class MigrationConcurrencyTest {
         int ww = w;
         disk.batch(x -> {
           for (int f = f0; f < f0 + 100; f++) {
-            byte[] data = TestData.bytes(ww * 100_000L + f, (f * 37) % 4000);
+            byte[] data = SeededBytes.bytes(ww * 100_000L + f, (f * 37) % 4000);
             x.writeFile(d + "/f" + f, data);
             m.put(d + "/f" + f, new Published(data, false));
           }
@@ -169,7 +169,7 @@ class MigrationConcurrencyTest {
       int f0 = from;
       disk.batch(x -> {
         for (int f = f0; f < f0 + 100; f++) {
-          byte[] data = TestData.bytes(-1 - f, (f * 53) % 6000);
+          byte[] data = SeededBytes.bytes(-1 - f, (f * 53) % 6000);
           x.writeFile("/still/f" + f, data);
           still.writeFile("/still/f" + f, data);
         }
@@ -209,7 +209,7 @@ class MigrationConcurrencyTest {
         String p = paths[rnd.nextInt(paths.length)];
         Published cur = mine.get(p);
         byte[] next = cur.content() != null && rnd.nextInt(4) == 0 ? null
-            : TestData.bytes(w * 1_000_000_007L + n, rnd.nextInt(6000));
+            : SeededBytes.bytes(w * 1_000_000_007L + n, rnd.nextInt(6000));
         mine.put(p, new Published(cur.content(), true));
         if (next == null) {
           disk.delete(p);

@@ -22,7 +22,7 @@ import dev.vde.module.migration.MigrationFixture.Image;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -493,8 +493,8 @@ class MigrationCrashPointTest {
       int r = n / Kind.values().length;
       return switch (kind) {
         case OVERWRITE -> new Op(n, kind, overwritable.get((r * 37) % overwritable.size()),
-            TestData.bytes(BASE_SEED + n, 200 + (n * 997) % 5000), (byte) 0);
-        case CREATE -> new Op(n, kind, "/w/new" + n, TestData.bytes(BASE_SEED - n, (n * 131) % 3000), (byte) 0);
+            SeededBytes.bytes(BASE_SEED + n, 200 + (n * 997) % 5000), (byte) 0);
+        case CREATE -> new Op(n, kind, "/w/new" + n, SeededBytes.bytes(BASE_SEED - n, (n * 131) % 3000), (byte) 0);
         case DELETE -> new Op(n, kind, deletable.get((r * 7) % deletable.size()), null, (byte) 0);
         case SET_TRANSIT -> new Op(n, kind, overwritable.get((r * 53 + 11) % overwritable.size()), null,
             (byte) (n + 1));

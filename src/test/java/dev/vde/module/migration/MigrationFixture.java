@@ -12,7 +12,7 @@ import dev.vde.fs.VirtualDisk;
 import dev.vde.module.InPlaceAddition;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
-import dev.vde.testing.TestData;
+import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -122,7 +122,7 @@ final class MigrationFixture {
       disk.batch(x -> {
         for (int f = 0; f < filesPerDir; f++) {
           long s = seed * 1_000_003L + dd * 10_007L + f;
-          byte[] data = TestData.bytes(s, (int) Math.floorMod(s * 0x9E3779B97F4A7C15L, (long) maxFileBytes + 1));
+          byte[] data = SeededBytes.bytes(s, (int) Math.floorMod(s * 0x9E3779B97F4A7C15L, (long) maxFileBytes + 1));
           String path = dir + "/f" + f;
           x.writeFile(path, data);
           model.writeFile(path, data);

@@ -3,8 +3,8 @@ package dev.vde.testing;
 import java.util.SplittableRandom;
 
 /** Deterministic test content: pseudo-random bytes from a seed, so two files never share content by accident. */
-public final class TestData {
-  private TestData() {}
+public final class SeededBytes {
+  private SeededBytes() {}
 
   /** {@code length} pseudo-random bytes determined by {@code seed}. */
   public static byte[] bytes(long seed, int length) {
