@@ -160,6 +160,11 @@ public final class Volume {
     // Start from nothing: an old superblock left on a reused device (at another block size) must not win.
     dev.truncate(0);
     dev.truncate(p.totalBlocks() * bs);
+    if (o.preallocate()) {
+      // Zeros are what a hole reads as, so this is invisible to the format; it only gives the host file real
+      // blocks. The metadata below overwrites some of them; the sync after it covers these writes too.
+      writeZeros(dev, 0, p.totalBlocks() * bs);
+    }
     AllocationBitmap bm = AllocationBitmap.empty(p.totalBlocks(), bs);
     long metaEnd = p.metadataEnd();
     // Blocks 0 to the end of the inode table are metadata; module regions follow and are allocated too.
@@ -207,6 +212,15 @@ public final class Volume {
     dev.sync();
     Journal j = Journal.forNewVolume(dev, sb1);
     return new Volume(dev, j, sb1, rd, bm, null);
+  }
+
+  private static void writeZeros(BlockDevice dev, long from, long length) throws IOException {
+    ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
+    for (long off = 0; off < length; off += zeros.capacity()) {
+      zeros.clear();
+      zeros.limit((int) Math.min(zeros.capacity(), length - off));
+      dev.write(from + off, zeros);
+    }
   }
 
   // ---------------------------------------------------------------- open

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -64,6 +65,8 @@ public final class Journal implements AutoCloseable {
    */
   private static final class Pending {
     long ticket;
+    /** Transactions merged into this entry. */
+    int txns;
     /** Part of a batch still running: the leader leaves it (and all after it) queued until release(). */
     boolean held;
     final LinkedHashMap<Long, byte[]> images = new LinkedHashMap<>();
@@ -101,10 +104,24 @@ public final class Journal implements AutoCloseable {
   private volatile CheckpointListener listener = t -> {};
   /** True while another transaction is being built and will commit soon; the leader waits briefly for it. */
   private volatile java.util.function.BooleanSupplier moreComing = () -> false;
-  /** Longest a leader waits for a transaction being built to join its group. */
+  /**
+   * Longest a leader waits for its group to fill: half the recent sync time (waiting w to save another
+   * transaction a whole sync of s pays while w is below s), but at least this and at most
+   * {@link #MAX_GROUP_WAIT_NANOS}.
+   */
   private static final long GROUP_WAIT_NANOS = 200_000;
+  private static final long MAX_GROUP_WAIT_NANOS = 2_000_000;
+  /** Moving average of the WAL sync time (weight 1/8 per sync). Written under walLock, read racily. */
+  private volatile long syncNanos;
+  /** A thread that committed this recently (or within four syncs) counts as an active committer. */
+  private static final long RECENT_NANOS = 2_000_000;
+  /** Thread id to the time of its last unheld commit. Guarded by monitor. */
+  private final HashMap<Long, Long> recentCommitters = new HashMap<>();
+  /** The leader lingering for its group; each commit wakes it. */
+  private volatile Thread waitingLeader;
   private final Recovery recovery;
   private long groupsWritten;
+  private volatile long groupWaits;
   /** False only while open() runs recovery, whose checkpoint must happen even without replayed images. */
   private boolean recoveryDone = true;
   private long checkpoints;
@@ -288,8 +305,8 @@ public final class Journal implements AutoCloseable {
   }
 
   /**
-   * Tells the group-commit leader whether a transaction is being built right now. If so, the leader waits up to
-   * 0.2 ms for it to be queued before writing, so that it shares the sync instead of paying for the next one.
+   * Tells the group-commit leader whether a transaction is being built right now. If so, the leader waits a
+   * little for it to be queued before writing (see {@link #lingerForGroup}).
    */
   public void setMoreComing(java.util.function.BooleanSupplier s) {
     this.moreComing = s;
@@ -342,6 +359,7 @@ public final class Journal implements AutoCloseable {
     if (readOnly) {
       throw new IllegalStateException("commit on a read-only journal");
     }
+    long t;
     synchronized (monitor) {
       if (failure != null) {
         throw failed();
@@ -349,7 +367,7 @@ public final class Journal implements AutoCloseable {
       for (BlockImage im : images) {
         published.put(im.blockNo(), im.data());
       }
-      long t = ++lastTicket;
+      t = ++lastTicket;
       Pending tail = queue.peekLast();
       // Unheld entries stay under half the WAL so that groups form; a held batch may use all of it.
       long limit = held ? walBlocks : walBlocks / 2;
@@ -365,7 +383,79 @@ public final class Journal implements AutoCloseable {
       }
       tail.checks.addAll(checks);
       tail.ticket = t;
-      return t;
+      tail.txns++;
+      if (!held) {
+        long now = System.nanoTime();
+        recentCommitters.put(Thread.currentThread().getId(), now);
+        if (recentCommitters.size() > 64) {
+          recentCommitters.values().removeIf(at -> now - at > Math.max(RECENT_NANOS, 4 * syncNanos));
+        }
+      }
+    }
+    Thread leader = waitingLeader;
+    if (leader != null) {
+      LockSupport.unpark(leader);
+    }
+    return t;
+  }
+
+  /**
+   * How many transactions the forming group should wait for: the number of threads that committed in the last
+   * {@link #RECENT_NANOS} or four syncs, whichever is longer. Threads that each wait for their own commit before the next one commit again about
+   * once per group, so this is the group size they can reach. A thread alone never waits for itself.
+   */
+  private int expectedGroupSize() {
+    long now = System.nanoTime();
+    long recent = Math.max(RECENT_NANOS, 4 * syncNanos);
+    int n = 0;
+    for (long at : recentCommitters.values()) {
+      if (now - at <= recent) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Transactions queued that a leader may write now (held batch transactions excluded). */
+  private int queuedTransactions() {
+    int n = 0;
+    for (Pending p : queue) {
+      if (p.held) {
+        break;
+      }
+      n += p.txns;
+    }
+    return n;
+  }
+
+  /**
+   * The leader's wait before it writes: while another transaction is being built (its thread holds or waits for
+   * the writer lock), or fewer transactions are queued than threads have recently been committing, it waits (at
+   * most half a sync, see {@link #GROUP_WAIT_NANOS}; each commit wakes it) so that they share this group's sync instead of
+   * each paying for the next one. Threads just woken by the previous group are not building yet when the leader
+   * starts; counting recent committers is what keeps them in the group.
+   */
+  private void lingerForGroup() {
+    long deadline = System.nanoTime() + Math.min(MAX_GROUP_WAIT_NANOS, Math.max(GROUP_WAIT_NANOS, syncNanos / 2));
+    waitingLeader = Thread.currentThread();
+    try {
+      while (true) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        boolean fewer;
+        synchronized (monitor) {
+          fewer = queuedTransactions() < expectedGroupSize();
+        }
+        if (!fewer && !moreComing.getAsBoolean()) {
+          return;
+        }
+        groupWaits++;
+        LockSupport.parkNanos(left);
+      }
+    } finally {
+      waitingLeader = null;
     }
   }
 
@@ -433,10 +523,7 @@ public final class Journal implements AutoCloseable {
         }
         leaderActive = true;
       }
-      long deadline = System.nanoTime() + GROUP_WAIT_NANOS;
-      while (moreComing.getAsBoolean() && System.nanoTime() < deadline) {
-        java.util.concurrent.locks.LockSupport.parkNanos(10_000);
-      }
+      lingerForGroup();
       synchronized (monitor) {
         batch = new ArrayList<>();
         while (!queue.isEmpty() && !queue.peekFirst().held) {
@@ -516,7 +603,9 @@ public final class Journal implements AutoCloseable {
       merged.forEach((k, v) -> images.add(new BlockImage(k, v)));
       byte[] encoded = WalCodec.encode(blockSize, nextTxId, salt, images, checks);
       dev.write((walStart + walPos) * blockSize, ByteBuffer.wrap(encoded));
+      long s0 = System.nanoTime();
       dev.sync();
+      syncNanos += (System.nanoTime() - s0 - syncNanos) / 8;
       walPos += encoded.length / blockSize;
       nextTxId++;
       durable.putAll(merged);
@@ -586,6 +675,11 @@ public final class Journal implements AutoCloseable {
 
   public long groupsWritten() {
     return groupsWritten;
+  }
+
+  /** How many times a group leader paused to let another transaction join its group. */
+  public long groupWaits() {
+    return groupWaits;
   }
 
   public long checkpoints() {

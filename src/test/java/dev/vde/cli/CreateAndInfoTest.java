@@ -53,6 +53,28 @@ class CreateAndInfoTest {
   }
 
   @Test
+  void preallocateGivesTheHostFileAllItsBlocksAndStaysAValidVolume() throws Exception {
+    Path sparse = tmp.resolve("sparse.vde");
+    Path full = tmp.resolve("full.vde");
+    Cli.run("create", sparse, "--size", "32M").ok();
+    Cli.run("create", full, "--size", "32M", "--preallocate").ok();
+    assertThat(allocatedBytes(sparse)).as("default: sparse").isLessThan(8L << 20);
+    assertThat(allocatedBytes(full)).as("--preallocate: no holes").isGreaterThanOrEqualTo(32L << 20);
+    Path host = tmp.resolve("in.bin");
+    Files.write(host, new byte[100_000]);
+    Cli.run("put", full, host, "/f").ok();
+    Cli.run("fsck", full).ok();
+    assertThat(Cli.run("ls", full, "/f", "--json").ok().json().toString()).contains("100000");
+  }
+
+  private static long allocatedBytes(Path file) throws Exception {
+    Process p = new ProcessBuilder("stat", "--format=%b", file.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+    assertThat(p.waitFor()).as("stat: " + out).isZero();
+    return Long.parseLong(out) * 512;
+  }
+
+  @Test
   void createHonoursBlockSizeInodesAndModulesInAnyCase() {
     Path image = tmp.resolve("m.vde");
     Cli.run("create", image, "--size", "32MiB", "--block-size", "8K", "--inodes", "1000",

@@ -1,0 +1,117 @@
+package dev.vde.fs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vde.Progress;
+import dev.vde.io.BlockDevice;
+import dev.vde.io.FileBlockDevice;
+import dev.vde.io.ForwardingBlockDevice;
+import dev.vde.testing.TestVolumes;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Group commit under concurrency: threads that each wait for their own commit share syncs, and a thread alone
+ * is not held back waiting for company. The device's sync is slowed to 2 ms so that grouping, not the host's
+ * speed, decides the number of syncs.
+ */
+class GroupCommitTest {
+  private static final int PER_THREAD = 40;
+
+  @TempDir
+  Path tmp;
+
+  /** A file device whose sync takes at least 2 ms and is counted. */
+  private static final class SlowSync extends ForwardingBlockDevice {
+    final AtomicInteger syncs = new AtomicInteger();
+
+    SlowSync(BlockDevice d) {
+      super(d);
+    }
+
+    @Override
+    public void sync() throws IOException {
+      syncs.incrementAndGet();
+      try {
+        TimeUnit.MILLISECONDS.sleep(2);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException();
+      }
+      super.sync();
+    }
+  }
+
+  @Test
+  void fourWaitingThreadsShareSyncs() throws Exception {
+    SlowSync dev = new SlowSync(FileBlockDevice.create(tmp.resolve("g.vde")));
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20))) {
+      for (int th = 0; th < 4; th++) {
+        d.mkdir("/t" + th);
+      }
+      long groups0 = d.volume().journal().groupsWritten();
+      ExecutorService ex = Executors.newFixedThreadPool(4);
+      try {
+        List<Future<?>> fs = new ArrayList<>();
+        for (int th = 0; th < 4; th++) {
+          int t = th;
+          fs.add(ex.submit(() -> {
+            for (int i = 0; i < PER_THREAD; i++) {
+              byte[] b = new byte[100 + i];
+              Arrays.fill(b, (byte) (t * 50 + i));
+              d.writeFile("/t" + t + "/f" + i, b);
+            }
+            return null;
+          }));
+        }
+        for (Future<?> f : fs) {
+          f.get();
+        }
+      } finally {
+        ex.shutdownNow();
+      }
+      long groups = d.volume().journal().groupsWritten() - groups0;
+      assertThat(d.volume().journal().groupWaits()).as("leaders paused for the others").isPositive();
+      int files = 4 * PER_THREAD;
+      // Every thread commits again about once per group, so groups hold close to 4 files; without forming
+      // groups around the threads just woken they held about 2.
+      assertThat((double) files / groups).as("files per WAL group (%d groups for %d files)", groups, files)
+          .isGreaterThanOrEqualTo(3.0);
+      for (int t = 0; t < 4; t++) {
+        for (int i = 0; i < PER_THREAD; i++) {
+          byte[] b = new byte[100 + i];
+          Arrays.fill(b, (byte) (t * 50 + i));
+          assertThat(d.readFile("/t" + t + "/f" + i)).isEqualTo(b);
+        }
+      }
+    }
+    try (VirtualDisk d = VirtualDisk.open(tmp.resolve("g.vde"))) {
+      TestVolumes.assertClean(d.verify(Progress.NONE), "after concurrent writers");
+      assertThat(d.list("/t3")).hasSize(PER_THREAD);
+    }
+  }
+
+  @Test
+  void aThreadAloneCommitsOncePerWriteWithoutWaitingForOthers() throws Exception {
+    SlowSync dev = new SlowSync(FileBlockDevice.create(tmp.resolve("s.vde")));
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(16L << 20))) {
+      long groups0 = d.volume().journal().groupsWritten();
+      long waits0 = d.volume().journal().groupWaits();
+      for (int i = 0; i < 50; i++) {
+        d.writeFile("/f" + i, new byte[] {(byte) i});
+      }
+      assertThat(d.volume().journal().groupsWritten() - groups0).isEqualTo(50);
+      assertThat(d.volume().journal().groupWaits() - waits0).as("pauses waiting for other committers").isZero();
+    }
+  }
+}
