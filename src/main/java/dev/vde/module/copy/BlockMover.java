@@ -7,30 +7,38 @@ import dev.vde.io.BlockDevice;
 import dev.vde.io.ReadAhead;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.Future;
 
 /**
  * Moves the planned transfers from the source to the destination in large sequential pieces: transfers that
  * continue each other on both sides (the common case, since most blocks keep their number) are coalesced into
- * one read and one write of up to {@link #BUFFER_BYTES}, through two buffers reused for the whole copy: the next
- * piece is read on another thread while the current one is checked and written.
+ * one read and one write of up to {@link #BUFFER_BYTES}.
+ *
+ * <p>Up to {@link #READS_IN_FLIGHT} pieces are read ahead on other threads while the current one is checked and
+ * written: one synchronous read at a time leaves the device idle between requests, and several in flight is what
+ * the kernel's own read-ahead gives a plain {@code cp}. Buffers are direct, so the JDK reads into them and writes
+ * from them without its own intermediate copy.
  *
  * <p>Every block's trailer is checked on the way (checksum, type, owning inode), so a damaged source block stops
  * the copy with a {@link VdeCorruptedException} naming it instead of being carried into the destination. That is
- * why the bytes pass through the JVM rather than {@code FileChannel.transferTo}: hashing them costs less than the
- * extra copy, and a copy that silently propagates damage is not worth having. Directory and extent blocks changed
- * since the source's last checkpoint are taken from the source's journal, where their newest version is.
+ * why the bytes pass through the JVM rather than {@code FileChannel.transferTo}: a copy that silently propagates
+ * damage is not worth having. Directory and extent blocks changed since the source's last checkpoint are taken
+ * from the source's journal, where their newest version is.
  */
 final class BlockMover {
   /** Bytes moved per read and per write; big enough that per-call costs vanish, small enough to stay cached. */
   static final int BUFFER_BYTES = 4 << 20;
+  /** Pieces being read while the current one is checked and written. */
+  static final int READS_IN_FLIGHT = 3;
 
   private final SourceView src;
   private final BlockDevice dst;
   private final CopyContext cx;
   private final int bs;
   private final int chunk;
-  private final byte[] buf;
+  private final byte[] scratch;
 
   BlockMover(SourceView src, BlockDevice dst, CopyContext cx) {
     this.src = src;
@@ -38,15 +46,17 @@ final class BlockMover {
     this.cx = cx;
     this.bs = src.blockSize;
     this.chunk = cx.transferBlocks(BUFFER_BYTES / bs);
-    this.buf = new byte[chunk * bs];
+    this.scratch = new byte[bs];
   }
 
   /** One coalesced read-and-write: {@code n} blocks from {@code src} to {@code dst}, with their owners. */
   private record Piece(long src, long dst, int n, long[] owners, BlockType[] types) {}
 
   /**
-   * Moves every transfer (sorted by source block); returns the blocks moved. The next piece is read on another
-   * thread while the current one is checked and written.
+   * Moves every transfer (sorted by source block); returns the blocks moved. Piece {@code i} uses buffer
+   * {@code i % (READS_IN_FLIGHT + 1)}: while it is checked and written, pieces {@code i+1} to
+   * {@code i+READS_IN_FLIGHT} are being read into the other buffers, and the read of piece
+   * {@code i+READS_IN_FLIGHT} starts in the buffer piece {@code i-1} has just finished with.
    */
   long move(List<Transfer> transfers) throws IOException {
     List<Piece> pieces = coalesce(transfers);
@@ -56,40 +66,45 @@ final class BlockMover {
     }
     long done = 0;
     cx.progress("copying", 0, total, "blocks");
-    byte[][] bufs = {buf, pieces.size() > 1 ? new byte[buf.length] : null};
-    java.util.concurrent.Future<byte[]> ahead = null;
-    for (int i = 0; i < pieces.size(); i++) {
-      Piece p = pieces.get(i);
-      byte[] cur;
-      if (ahead != null) {
-        cur = ReadAhead.join(ahead);
-        ahead = null;
-      } else {
-        cx.io(p.n());
-        src.readInPlace(p.src(), p.n(), bufs[0]);
-        cur = bufs[0];
+    ByteBuffer[] bufs = new ByteBuffer[Math.min(pieces.size(), READS_IN_FLIGHT + 1)];
+    ArrayDeque<Future<ByteBuffer>> reads = new ArrayDeque<>();
+    try {
+      for (int i = 0; i < Math.min(READS_IN_FLIGHT, pieces.size()); i++) {
+        reads.add(readAhead(pieces.get(i), buffer(bufs, i)));
       }
-      if (i + 1 < pieces.size()) {
-        Piece next = pieces.get(i + 1);
-        byte[] other = cur == bufs[0] ? bufs[1] : bufs[0];
-        cx.io(next.n());
-        ahead = ReadAhead.submit(() -> {
-          src.readInPlace(next.src(), next.n(), other);
-          return other;
-        });
-      }
-      try {
-        checkAndWrite(p, cur);
-      } catch (IOException | RuntimeException e) {
-        if (ahead != null) {
-          ahead.cancel(false);
+      for (int i = 0; i < pieces.size(); i++) {
+        Piece p = pieces.get(i);
+        ByteBuffer cur = ReadAhead.join(reads.poll());
+        if (i + READS_IN_FLIGHT < pieces.size()) {
+          reads.add(readAhead(pieces.get(i + READS_IN_FLIGHT), buffer(bufs, i + READS_IN_FLIGHT)));
         }
-        throw e;
+        checkAndWrite(p, cur);
+        done += p.n();
+        cx.progress("copying", done, total, "blocks");
       }
-      done += p.n();
-      cx.progress("copying", done, total, "blocks");
+    } finally {
+      // After an error: reads still running fill buffers nobody looks at again.
+      for (Future<ByteBuffer> f : reads) {
+        f.cancel(false);
+      }
     }
     return done;
+  }
+
+  private ByteBuffer buffer(ByteBuffer[] bufs, int piece) {
+    int k = piece % bufs.length;
+    if (bufs[k] == null) {
+      bufs[k] = ByteBuffer.allocateDirect(chunk * bs);
+    }
+    return bufs[k];
+  }
+
+  private Future<ByteBuffer> readAhead(Piece p, ByteBuffer buf) throws IOException {
+    cx.io(p.n());
+    return ReadAhead.submit(() -> {
+      src.readInPlace(p.src(), p.n(), buf);
+      return buf;
+    });
   }
 
   /** Transfers that continue each other on both sides become one piece of at most {@code chunk} blocks. */
@@ -126,22 +141,24 @@ final class BlockMover {
     return out;
   }
 
-  private void checkAndWrite(Piece p, byte[] data) throws IOException {
+  private void checkAndWrite(Piece p, ByteBuffer data) throws IOException {
     for (int k = 0; k < p.n(); k++) {
       long blockNo = p.src() + k;
       if (p.types()[k] != BlockType.DATA) {
         byte[] newer = src.publishedImage(blockNo);
         if (newer != null) {
-          System.arraycopy(newer, 0, data, k * bs, bs);
+          data.put(k * bs, newer);
         }
       }
-      int owner = BlockCodec.verifyAt(data, k * bs, bs, blockNo, p.types()[k], src.resource);
+      // Hashing a heap copy of the block is faster than hashing the direct buffer through an accessor.
+      data.get(k * bs, scratch);
+      int owner = BlockCodec.verifyAt(scratch, 0, bs, blockNo, p.types()[k], src.resource);
       if (owner != (int) p.owners()[k]) {
         throw new VdeCorruptedException(blockNo, p.types()[k].structure(), "block belongs to inode "
             + Integer.toUnsignedLong(owner) + ", but inode " + p.owners()[k] + " maps it", src.resource);
       }
     }
     cx.io(p.n());
-    dst.write(p.dst() * bs, ByteBuffer.wrap(data, 0, p.n() * bs));
+    dst.write(p.dst() * bs, data.duplicate().position(0).limit(p.n() * bs));
   }
 }

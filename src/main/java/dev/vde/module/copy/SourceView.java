@@ -117,7 +117,9 @@ final class SourceView {
   }
 
   /** Reads {@code count} blocks from {@code first} into the start of {@code buf}, as they are in place. */
-  void readInPlace(long first, int count, byte[] buf) throws IOException {
-    device.read(first * blockSize, ByteBuffer.wrap(buf, 0, count * blockSize));
+  void readInPlace(long first, int count, ByteBuffer buf) throws IOException {
+    ByteBuffer b = buf.duplicate();
+    b.clear().limit(count * blockSize);
+    device.read(first * blockSize, b);
   }
 }
