@@ -3,6 +3,7 @@ package dev.vde.check;
 import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
+import dev.vde.format.Superblock;
 import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentBlockCodec;
 import dev.vde.inode.Inode;
@@ -72,7 +73,9 @@ final class InodeReader {
       Problems out) throws IOException {
     Set<Long> seen = new HashSet<>();
     long per = ExtentBlockCodec.perBlock(cx.blockSize);
-    long maxBlocks = (expected + per - 1) / per;
+    // Every block holds at least one extent; unless the volume allows loose chains, all but the last are full.
+    boolean loose = (cx.sb.incompat() & Superblock.INCOMPAT_LOOSE_EXTENT_CHAINS) != 0;
+    long maxBlocks = loose ? expected : (expected + per - 1) / per;
     long got = 0;
     long next = first;
     long from = tableBlock;
@@ -86,7 +89,7 @@ final class InodeReader {
       if (!seen.add(next) || chain.size() >= maxBlocks) {
         out.add(from, from == tableBlock ? INODES : CHAIN, who + " loops or runs on: block " + Text.num(next)
             + " would be chain block " + (chain.size() + 1) + " although " + expected + " extents fit in "
-            + maxBlocks);
+            + maxBlocks + (loose ? "" : " (full blocks: the volume does not allow loose chains)"));
         return false;
       }
       byte[] b;
@@ -118,6 +121,11 @@ final class InodeReader {
       }
       for (Extent e : d.extents()) {
         xs.add(new Located(e, next));
+      }
+      if (!loose && d.extents().size() < per && got + d.extents().size() < expected) {
+        out.add(next, CHAIN, "chain block " + (chain.size() - 1) + " of inode " + n + " holds "
+            + d.extents().size() + " of " + per + " extents but is not the last, and the superblock lacks "
+            + "INCOMPAT_LOOSE_EXTENT_CHAINS");
       }
       got += d.extents().size();
       from = next;

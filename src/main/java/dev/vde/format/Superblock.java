@@ -62,12 +62,19 @@ public record Superblock(
   public static final long INCOMPAT_MIGRATION_PENDING = 1L;
   /** incompat: this volume is the destination of a copy that has not finished. */
   public static final long INCOMPAT_INCOMPLETE_COPY = 1L << 1;
+  /**
+   * incompat: an indirect extent chain may have partly filled blocks before its last, as left by an in-place
+   * chain update; a reader that expects every block but the last full would refuse such a chain as damaged.
+   */
+  public static final long INCOMPAT_LOOSE_EXTENT_CHAINS = 1L << 2;
+  /** The incompat bits that record engine state rather than modules; a manifest change keeps them. */
+  public static final long ENGINE_INCOMPAT =
+      INCOMPAT_MIGRATION_PENDING | INCOMPAT_INCOMPLETE_COPY | INCOMPAT_LOOSE_EXTENT_CHAINS;
 
   /** Feature bits this engine understands, per class. */
   public static final long KNOWN_COMPAT = moduleBits(Module.FeatureClass.COMPAT);
   public static final long KNOWN_RO_COMPAT = moduleBits(Module.FeatureClass.RO_COMPAT);
-  public static final long KNOWN_INCOMPAT =
-      moduleBits(Module.FeatureClass.INCOMPAT) | INCOMPAT_MIGRATION_PENDING | INCOMPAT_INCOMPLETE_COPY;
+  public static final long KNOWN_INCOMPAT = moduleBits(Module.FeatureClass.INCOMPAT) | ENGINE_INCOMPAT;
 
   private static long moduleBits(Module.FeatureClass fc) {
     long bits = 0;
@@ -87,7 +94,7 @@ public record Superblock(
   public Superblock withManifest(long manifest, InodeLayout newLayout) {
     long c = 0;
     long ro = 0;
-    long in = incompat & ~KNOWN_INCOMPAT | incompat & (INCOMPAT_MIGRATION_PENDING | INCOMPAT_INCOMPLETE_COPY);
+    long in = incompat & ~KNOWN_INCOMPAT | incompat & ENGINE_INCOMPAT;
     for (Module m : Module.fromManifest(manifest)) {
       switch (m.featureClass()) {
         case COMPAT -> c |= m.featureBit();

@@ -111,11 +111,13 @@ final class InodeStore {
   /** One block of an indirect extent chain. */
   record ChainBlock(long blockNo, List<Extent> extents) {}
 
-  /** Walks an indirect chain holding {@code expected} extents, refusing cycles and overlong chains. */
+  /**
+   * Walks an indirect chain holding {@code expected} extents, refusing cycles and overlong chains. Every block
+   * holds at least one extent, so a chain longer than {@code expected} blocks runs on.
+   */
   List<ChainBlock> chain(Txn t, long first, long expected, long owner) throws IOException {
     List<ChainBlock> out = new ArrayList<>();
-    long per = ExtentBlockCodec.perBlock(vol.blockSize());
-    long maxBlocks = (expected + per - 1) / per;
+    long maxBlocks = expected;
     long got = 0;
     long next = first;
     Superblock sb = t != null ? t.sb : vol.superblock();
@@ -148,8 +150,8 @@ final class InodeStore {
 
   /**
    * Writes {@code ino} (with its full extent list) in {@code t}; {@code old} is the version it replaces (null
-   * for a new inode). The indirect chain is rewritten only when the extents past the eighth changed; the old
-   * chain's blocks are then freed.
+   * for a new inode). The indirect chain changes only when the extents past the eighth changed, and then only in
+   * the blocks that hold the change (see {@link #updateChain}).
    */
   Inode write(Txn t, Inode ino, Inode old) throws IOException {
     List<Extent> xs = ino.extents();
@@ -158,18 +160,108 @@ final class InodeStore {
         ? old.extents().subList(Inode.INLINE_EXTENTS, old.extents().size()) : List.of();
     long indirect = old != null ? old.indirectBlock() : 0;
     if (!tail.equals(oldTail)) {
-      if (old != null && old.indirectBlock() != 0 && !oldTail.isEmpty()) {
-        for (ChainBlock cb : chain(t, old.indirectBlock(), oldTail.size(), old.number())) {
-          t.free(cb.blockNo(), 1);
+      boolean hadChain = old != null && old.indirectBlock() != 0 && !oldTail.isEmpty();
+      if (hadChain && !tail.isEmpty()) {
+        indirect = updateChain(t, chain(t, old.indirectBlock(), oldTail.size(), old.number()), oldTail, tail,
+            ino.number());
+      } else {
+        if (hadChain) {
+          for (ChainBlock cb : chain(t, old.indirectBlock(), oldTail.size(), old.number())) {
+            t.free(cb.blockNo(), 1);
+          }
         }
+        indirect = tail.isEmpty() ? 0 : writeChain(t, tail, ino.number());
       }
-      indirect = tail.isEmpty() ? 0 : writeChain(t, tail, ino.number());
     }
     Inode fin = new Inode(ino.number(), ino.type(), ino.flags(), ino.permissions(), ino.linkCount(), ino.size(),
         ino.created(), ino.modified(), ino.accessed(), ino.changed(), indirect, ino.generation(), ino.parent(), xs,
         ino.moduleArea());
     put(t, fin);
     return fin;
+  }
+
+  /**
+   * Changes an existing chain from {@code oldTail} to {@code newTail} by rewriting only the blocks that hold the
+   * difference: the extents both lists share at their start and at their end stay where they are, the blocks
+   * holding the rest (widened to whole blocks, plus the next block when that lets a short last block merge into
+   * it) are repacked from their first, reusing their block numbers, allocating more or freeing the surplus.
+   * A random overwrite in a file of thousands of extents thus rewrites one or two chain blocks, not the chain.
+   * Blocks before the end of the chain may be left partly filled; the first time that happens the superblock
+   * takes {@link Superblock#INCOMPAT_LOOSE_EXTENT_CHAINS}, in the same transaction. Returns the chain's first
+   * block.
+   */
+  private long updateChain(Txn t, List<ChainBlock> blocks, List<Extent> oldTail, List<Extent> newTail, long owner)
+      throws IOException {
+    int per = ExtentBlockCodec.perBlock(vol.blockSize());
+    int oldLen = oldTail.size();
+    int newLen = newTail.size();
+    int p = 0;
+    while (p < oldLen && p < newLen && oldTail.get(p).equals(newTail.get(p))) {
+      p++;
+    }
+    int s = 0;
+    while (s < oldLen - p && s < newLen - p && oldTail.get(oldLen - 1 - s).equals(newTail.get(newLen - 1 - s))) {
+      s++;
+    }
+    int m = blocks.size();
+    int[] lo = new int[m + 1];
+    for (int i = 0; i < m; i++) {
+      lo[i + 1] = lo[i] + blocks.get(i).extents().size();
+    }
+    int first = blockHolding(lo, Math.min(p, oldLen - 1));
+    int last = oldLen - s - 1 < p ? first : blockHolding(lo, oldLen - s - 1);
+    int delta = newLen - oldLen;
+    int spanLen = lo[last + 1] + delta - lo[first];
+    if (spanLen % per != 0 && last + 1 < m && spanLen % per + blocks.get(last + 1).extents().size() <= per) {
+      last++;
+      spanLen += blocks.get(last).extents().size();
+    }
+    List<Extent> span = newTail.subList(lo[first], lo[first] + spanLen);
+    long after = last + 1 < m ? blocks.get(last + 1).blockNo() : 0;
+    int k = (spanLen + per - 1) / per;
+    List<Long> nums = new ArrayList<>();
+    for (int i = first; i <= last && nums.size() < k; i++) {
+      nums.add(blocks.get(i).blockNo());
+    }
+    for (int i = first + nums.size(); i <= last; i++) {
+      t.free(blocks.get(i).blockNo(), 1);
+    }
+    while (nums.size() < k) {
+      long[] run = t.allocate(k - nums.size(), 0);
+      for (long i = 0; i < run[1]; i++) {
+        nums.add(run[0] + i);
+      }
+    }
+    for (int i = 0; i < k; i++) {
+      List<Extent> part = span.subList(i * per, Math.min(spanLen, (i + 1) * per));
+      long next = i + 1 < k ? nums.get(i + 1) : after;
+      t.put(nums.get(i), BlockType.EXTENT, (int) owner, ExtentBlockCodec.write(vol.blockSize(), part, next, owner));
+    }
+    long head = blocks.get(0).blockNo();
+    if (k == 0) {
+      // The span's blocks are gone: whatever pointed at the first of them now points past them.
+      if (first == 0) {
+        head = after;
+      } else {
+        ChainBlock prev = blocks.get(first - 1);
+        t.put(prev.blockNo(), BlockType.EXTENT, (int) owner,
+            ExtentBlockCodec.write(vol.blockSize(), prev.extents(), after, owner));
+      }
+    }
+    if (k > 0 && spanLen % per != 0 && after != 0
+        && (t.sb.incompat() & Superblock.INCOMPAT_LOOSE_EXTENT_CHAINS) == 0) {
+      t.sb = t.sb.withIncompat(t.sb.incompat() | Superblock.INCOMPAT_LOOSE_EXTENT_CHAINS);
+    }
+    return head;
+  }
+
+  /** Index of the chain block holding extent {@code index}, given the blocks' cumulative counts {@code lo}. */
+  private static int blockHolding(int[] lo, int index) {
+    int b = 0;
+    while (lo[b + 1] <= index) {
+      b++;
+    }
+    return b;
   }
 
   private long writeChain(Txn t, List<Extent> tail, long owner) throws IOException {

@@ -141,6 +141,13 @@ final class Workload {
       append(FRAGMENTED, SeededBytes.bytes(seed++, p));
       append("/frag/h0", SeededBytes.bytes(seed++, p));
     }
+    // An overwrite of a block whose extent lives in the indirect chain: the chain block holding it is rewritten
+    // in place, through the WAL, in the same transaction as the inode.
+    long inChain = (3L + INTERLEAVED_ROUNDS - 2) * p + 5;
+    byte[] chainPatch = SeededBytes.bytes(seed++, 10);
+    op("overwrite 10 bytes of " + FRAGMENTED + " at " + inChain + " (extent in the chain)",
+        d -> d.write(FRAGMENTED, inChain, chainPatch, 0, chainPatch.length),
+        m -> m.write(FRAGMENTED, inChain, chainPatch));
 
     // The overwrite covers the last 50 bytes of block 0, all of block 1 and the first 50 bytes of block 2, and
     // every new byte differs from the old one, so a crash that mixes old and new is visible at every offset.

@@ -382,18 +382,22 @@ class VirtualDiskModelPropertyTest {
         }
         log.add("fragment " + path + ": grow to >= " + need + " bytes, rewrite " + f.rounds() + " odd blocks");
         // Overwriting every other block copy-on-write moves each rewritten block away from its neighbours, so
-        // logical neighbours alternate between the old and the new place whatever the allocator prefers.
+        // logical neighbours alternate between the old and the new place. On a file fragmented this way before,
+        // the allocator may instead put a block back where its neighbours are (it aims next to the previous
+        // logical block, and the slot an earlier round freed may be reusable by now), and the file heals: then it
+        // is the shrinking list that goes through the chain. Either way the list passes eight extents here.
+        int most = disk.stat(path).extentCount();
         for (int k = 0; k < f.rounds(); k++) {
           int inBlock = Math.floorMod(f.seed() + k, payload);
           long pos = (2L * k + 1) * payload + inBlock;
           byte[] patch = SeededBytes.bytes(f.seed() + k + 1, Math.min(16, payload - inBlock));
           disk.write(path, pos, patch, 0, patch.length);
           model.write(path, pos, patch);
+          most = Math.max(most, disk.stat(path).extentCount());
         }
         checkFile(path);
-        int extents = disk.stat(path).extentCount();
-        assertThat(extents).as("%s after rewriting %d alternate blocks; log:\n%s", path, f.rounds(), log())
-            .isGreaterThan(8);
+        assertThat(most).as("%s: most extents while rewriting %d alternate blocks; log:\n%s", path, f.rounds(),
+            log()).isGreaterThan(8);
         fragmentedFiles++;
       } else if (op instanceof Invalid inv) {
         runInvalid(inv);

@@ -135,6 +135,8 @@ final class DestinationGeometry {
         sequence, 0, 0, 0, 0, source.moduleConfig(), plan.inodeCount(), inodesUsed, freeBlocks, 2, plan.rdBlocks(),
         plan.walStart(), plan.walBlocks(), 0, salt, inodeTableInitBlocks, source.label(), layout)
         .withManifest(manifest, layout);
+    // Chains of inodes that keep their blocks are copied as they are, loose blocks included.
+    sb = sb.withIncompat(sb.incompat() | source.incompat() & Superblock.INCOMPAT_LOOSE_EXTENT_CHAINS);
     return incomplete ? sb.withIncompat(sb.incompat() | Superblock.INCOMPAT_INCOMPLETE_COPY) : sb;
   }
 }

@@ -109,10 +109,12 @@ final class InventoryScanner {
     lastLive = Math.max(lastLive, n);
   }
 
-  /** Follows an indirect chain holding {@code expected} extents, refusing cycles, strangers and overlong chains. */
+  /**
+   * Follows an indirect chain holding {@code expected} extents, refusing cycles, strangers and overlong chains
+   * (every block holds at least one extent, so more than {@code expected} blocks run on).
+   */
   private void readChain(Inode ino, long expected, List<Extent> into, List<Long> chainBlocks) throws IOException {
-    int per = ExtentBlockCodec.perBlock(src.blockSize);
-    long maxBlocks = (expected + per - 1) / per;
+    long maxBlocks = expected;
     long next = ino.indirectBlock();
     long got = 0;
     while (got < expected) {
