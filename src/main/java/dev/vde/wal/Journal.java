@@ -429,35 +429,43 @@ public final class Journal implements AutoCloseable {
   }
 
   /**
-   * The leader's wait before it writes: while another transaction is being built (its thread holds or waits for
-   * the writer lock), or fewer transactions are queued than threads have recently been committing, it waits (at
-   * most half a sync, see {@link #GROUP_WAIT_NANOS}; each commit wakes it) so that they share this group's sync instead of
-   * each paying for the next one. Threads just woken by the previous group are not building yet when the leader
-   * starts; counting recent committers is what keeps them in the group.
+   * The leader's wait before it writes: while fewer transactions are queued than threads have recently been
+   * committing (at most half a sync, see {@link #GROUP_WAIT_NANOS}), or while another transaction is being built
+   * (its thread holds or waits for the writer lock; at most {@link #GROUP_WAIT_NANOS}), it waits, woken by each
+   * commit, so that they share this group's sync instead of each paying for the next one. Threads just woken by
+   * the previous group are not building yet when the leader starts; counting recent committers is what keeps them
+   * in the group.
    */
   private void lingerForGroup() {
-    long deadline = System.nanoTime() + Math.min(MAX_GROUP_WAIT_NANOS, Math.max(GROUP_WAIT_NANOS, syncNanos / 2));
+    long start = System.nanoTime();
+    // A transaction being built is worth at most the fixed wait: its thread may be doing other work under the
+    // writer lock (a migration batch), and a slow device makes syncs long, not builders quick.
+    long buildingDeadline = start + GROUP_WAIT_NANOS;
+    long membersDeadline = start + Math.min(MAX_GROUP_WAIT_NANOS, Math.max(GROUP_WAIT_NANOS, syncNanos / 2));
     waitingLeader = Thread.currentThread();
     try {
       while (true) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          return;
-        }
+        long now = System.nanoTime();
         boolean fewer;
         synchronized (monitor) {
           fewer = queuedTransactions() < expectedGroupSize();
         }
-        if (!fewer && !moreComing.getAsBoolean()) {
+        long until;
+        if (fewer && now < membersDeadline) {
+          until = membersDeadline;
+        } else if (now < buildingDeadline && moreComing.getAsBoolean()) {
+          until = buildingDeadline;
+        } else {
           return;
         }
         groupWaits++;
-        LockSupport.parkNanos(left);
+        LockSupport.parkNanos(until - now);
       }
     } finally {
       waitingLeader = null;
     }
   }
+
 
   /** Lets the leader write a finished batch's held transactions. */
   public void release() {
