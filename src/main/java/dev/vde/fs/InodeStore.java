@@ -111,11 +111,68 @@ final class InodeStore {
   /** One block of an indirect extent chain. */
   record ChainBlock(long blockNo, List<Extent> extents) {}
 
+  /** A decoded chain of the published state: its first block, its extent count, its blocks. */
+  private record CachedChain(long head, long count, List<ChainBlock> blocks) {}
+
+  /** Chains of at least this many blocks are cached; shorter ones are cheap to read. */
+  static final int CACHE_MIN_BLOCKS = 4;
+  /** Most chains cached at once; past it an arbitrary entry is dropped. */
+  static final int CACHE_MAX_CHAINS = 64;
+
+  /**
+   * Decoded chains of the published state, by inode number, so that each operation on a fragmented file does
+   * not read and verify its whole chain again. Invariant: an entry equals the chain the published state holds.
+   * It holds because entries are added only from reads of the published state (a reader under the state lock's
+   * read side, or a writer whose transaction has not changed that inode's chain, while no other transaction can
+   * publish), and a transaction that changes a chain replaces or removes the entry when it publishes, under the
+   * write side. A reopen starts empty; the verifier reads chains from the disk itself.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<Long, CachedChain> chainCache =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static boolean cacheable(Txn t, long owner) {
+    return t == null || !t.chainsChanged.contains(owner);
+  }
+
+  private void remember(long owner, long head, long count, List<ChainBlock> blocks) {
+    if (blocks.size() < CACHE_MIN_BLOCKS) {
+      chainCache.remove(owner);
+      return;
+    }
+    if (chainCache.size() >= CACHE_MAX_CHAINS && !chainCache.containsKey(owner)) {
+      java.util.Iterator<Long> it = chainCache.keySet().iterator();
+      if (it.hasNext()) {
+        chainCache.remove(it.next());
+      }
+    }
+    chainCache.put(owner, new CachedChain(head, count, List.copyOf(blocks)));
+  }
+
+  /** Records in {@code t} that inode {@code owner}'s chain becomes {@code blocks} (empty: none) when it publishes. */
+  private void chainChanges(Txn t, long owner, long head, long count, List<ChainBlock> blocks) {
+    t.chainsChanged.add(owner);
+    List<ChainBlock> after = List.copyOf(blocks);
+    t.onPublish.add(() -> {
+      if (after.isEmpty()) {
+        chainCache.remove(owner);
+      } else {
+        remember(owner, head, count, after);
+      }
+    });
+  }
+
   /**
    * Walks an indirect chain holding {@code expected} extents, refusing cycles and overlong chains. Every block
    * holds at least one extent, so a chain longer than {@code expected} blocks runs on.
    */
   List<ChainBlock> chain(Txn t, long first, long expected, long owner) throws IOException {
+    boolean published = cacheable(t, owner);
+    if (published) {
+      CachedChain c = chainCache.get(owner);
+      if (c != null && c.head() == first && c.count() == expected) {
+        return c.blocks();
+      }
+    }
     List<ChainBlock> out = new ArrayList<>();
     long maxBlocks = expected;
     long got = 0;
@@ -145,6 +202,9 @@ final class InodeStore {
       throw new VdeCorruptedException(first, BlockType.EXTENT.structure(), "chain of inode " + owner + " holds "
           + got + " extents, inode says " + expected, vol.resource());
     }
+    if (published) {
+      remember(owner, first, expected, out);
+    }
     return out;
   }
 
@@ -161,8 +221,9 @@ final class InodeStore {
     long indirect = old != null ? old.indirectBlock() : 0;
     if (!tail.equals(oldTail)) {
       boolean hadChain = old != null && old.indirectBlock() != 0 && !oldTail.isEmpty();
+      List<ChainBlock> now;
       if (hadChain && !tail.isEmpty()) {
-        indirect = updateChain(t, chain(t, old.indirectBlock(), oldTail.size(), old.number()), oldTail, tail,
+        now = updateChain(t, chain(t, old.indirectBlock(), oldTail.size(), old.number()), oldTail, tail,
             ino.number());
       } else {
         if (hadChain) {
@@ -170,8 +231,10 @@ final class InodeStore {
             t.free(cb.blockNo(), 1);
           }
         }
-        indirect = tail.isEmpty() ? 0 : writeChain(t, tail, ino.number());
+        now = tail.isEmpty() ? List.of() : writeChain(t, tail, ino.number());
       }
+      indirect = now.isEmpty() ? 0 : now.get(0).blockNo();
+      chainChanges(t, ino.number(), indirect, tail.size(), now);
     }
     Inode fin = new Inode(ino.number(), ino.type(), ino.flags(), ino.permissions(), ino.linkCount(), ino.size(),
         ino.created(), ino.modified(), ino.accessed(), ino.changed(), indirect, ino.generation(), ino.parent(), xs,
@@ -187,11 +250,10 @@ final class InodeStore {
    * it) are repacked from their first, reusing their block numbers, allocating more or freeing the surplus.
    * A random overwrite in a file of thousands of extents thus rewrites one or two chain blocks, not the chain.
    * Blocks before the end of the chain may be left partly filled; the first time that happens the superblock
-   * takes {@link Superblock#INCOMPAT_LOOSE_EXTENT_CHAINS}, in the same transaction. Returns the chain's first
-   * block.
+   * takes {@link Superblock#INCOMPAT_LOOSE_EXTENT_CHAINS}, in the same transaction. Returns the new chain.
    */
-  private long updateChain(Txn t, List<ChainBlock> blocks, List<Extent> oldTail, List<Extent> newTail, long owner)
-      throws IOException {
+  private List<ChainBlock> updateChain(Txn t, List<ChainBlock> blocks, List<Extent> oldTail, List<Extent> newTail,
+      long owner) throws IOException {
     int per = ExtentBlockCodec.perBlock(vol.blockSize());
     int oldLen = oldTail.size();
     int newLen = newTail.size();
@@ -232,27 +294,25 @@ final class InodeStore {
         nums.add(run[0] + i);
       }
     }
+    List<ChainBlock> result = new ArrayList<>(blocks.subList(0, first));
     for (int i = 0; i < k; i++) {
-      List<Extent> part = span.subList(i * per, Math.min(spanLen, (i + 1) * per));
+      List<Extent> part = List.copyOf(span.subList(i * per, Math.min(spanLen, (i + 1) * per)));
       long next = i + 1 < k ? nums.get(i + 1) : after;
       t.put(nums.get(i), BlockType.EXTENT, (int) owner, ExtentBlockCodec.write(vol.blockSize(), part, next, owner));
+      result.add(new ChainBlock(nums.get(i), part));
     }
-    long head = blocks.get(0).blockNo();
-    if (k == 0) {
-      // The span's blocks are gone: whatever pointed at the first of them now points past them.
-      if (first == 0) {
-        head = after;
-      } else {
-        ChainBlock prev = blocks.get(first - 1);
-        t.put(prev.blockNo(), BlockType.EXTENT, (int) owner,
-            ExtentBlockCodec.write(vol.blockSize(), prev.extents(), after, owner));
-      }
+    result.addAll(blocks.subList(last + 1, m));
+    if (k == 0 && first > 0) {
+      // The span's blocks are gone: the block before them now points past them (or the inode does, below).
+      ChainBlock prev = blocks.get(first - 1);
+      t.put(prev.blockNo(), BlockType.EXTENT, (int) owner,
+          ExtentBlockCodec.write(vol.blockSize(), prev.extents(), after, owner));
     }
     if (k > 0 && spanLen % per != 0 && after != 0
         && (t.sb.incompat() & Superblock.INCOMPAT_LOOSE_EXTENT_CHAINS) == 0) {
       t.sb = t.sb.withIncompat(t.sb.incompat() | Superblock.INCOMPAT_LOOSE_EXTENT_CHAINS);
     }
-    return head;
+    return result;
   }
 
   /** Index of the chain block holding extent {@code index}, given the blocks' cumulative counts {@code lo}. */
@@ -264,7 +324,7 @@ final class InodeStore {
     return b;
   }
 
-  private long writeChain(Txn t, List<Extent> tail, long owner) throws IOException {
+  private List<ChainBlock> writeChain(Txn t, List<Extent> tail, long owner) throws IOException {
     int per = ExtentBlockCodec.perBlock(vol.blockSize());
     int n = (tail.size() + per - 1) / per;
     List<Long> blocks = new ArrayList<>(n);
@@ -274,13 +334,15 @@ final class InodeStore {
         blocks.add(run[0] + i);
       }
     }
+    List<ChainBlock> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      List<Extent> part = tail.subList(i * per, Math.min(tail.size(), (i + 1) * per));
+      List<Extent> part = List.copyOf(tail.subList(i * per, Math.min(tail.size(), (i + 1) * per)));
       long next = i + 1 < n ? blocks.get(i + 1) : 0;
       t.put(blocks.get(i), BlockType.EXTENT, (int) owner,
           ExtentBlockCodec.write(vol.blockSize(), part, next, owner));
+      out.add(new ChainBlock(blocks.get(i), part));
     }
-    return blocks.get(0);
+    return out;
   }
 
   /** Stores the inode record (inline part) in its table block, initializing table blocks up to it. */
@@ -348,6 +410,7 @@ final class InodeStore {
           ino.number())) {
         t.free(cb.blockNo(), 1);
       }
+      chainChanges(t, ino.number(), 0, 0, List.of());
     }
     put(t, InodeCodec.free(ino.number(), new byte[t.sb.inodeSize() - InodeLayout.CORE_SIZE]));
     countUsed(t, -1);

@@ -36,6 +36,8 @@ final class Txn {
   final List<long[]> freed = new ArrayList<>();
   final List<DataCheck> checks = new ArrayList<>();
   final List<Runnable> onPublish = new ArrayList<>();
+  /** Inodes whose extent chain this transaction changed: their cached chains are not what it sees. */
+  final java.util.Set<Long> chainsChanged = new java.util.HashSet<>();
   long dataBlocks;
   /** Part of a running batch: its WAL entry is held until the batch ends (Journal.commit with held). */
   boolean held;
