@@ -163,7 +163,7 @@ public final class Volume {
     if (o.preallocate()) {
       // Zeros are what a hole reads as, so this is invisible to the format; it only gives the host file real
       // blocks. The metadata below overwrites some of them; the sync after it covers these writes too.
-      writeZeros(dev, 0, p.totalBlocks() * bs);
+      writeZeros(dev, p.totalBlocks() * bs);
     }
     AllocationBitmap bm = AllocationBitmap.empty(p.totalBlocks(), bs);
     long metaEnd = p.metadataEnd();
@@ -214,12 +214,13 @@ public final class Volume {
     return new Volume(dev, j, sb1, rd, bm, null);
   }
 
-  private static void writeZeros(BlockDevice dev, long from, long length) throws IOException {
+  /** Writes zeros over bytes {@code [0, length)} of the device. */
+  private static void writeZeros(BlockDevice dev, long length) throws IOException {
     ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
     for (long off = 0; off < length; off += zeros.capacity()) {
       zeros.clear();
       zeros.limit((int) Math.min(zeros.capacity(), length - off));
-      dev.write(from + off, zeros);
+      dev.write(off, zeros);
     }
   }
 

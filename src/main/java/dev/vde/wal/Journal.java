@@ -121,6 +121,7 @@ public final class Journal implements AutoCloseable {
   private volatile Thread waitingLeader;
   private final Recovery recovery;
   private long groupsWritten;
+  /** Incremented only by the current leader (one at a time); volatile so any thread can read it. */
   private volatile long groupWaits;
   /** False only while open() runs recovery, whose checkpoint must happen even without replayed images. */
   private boolean recoveryDone = true;
@@ -388,7 +389,8 @@ public final class Journal implements AutoCloseable {
         long now = System.nanoTime();
         recentCommitters.put(Thread.currentThread().getId(), now);
         if (recentCommitters.size() > 64) {
-          recentCommitters.values().removeIf(at -> now - at > Math.max(RECENT_NANOS, 4 * syncNanos));
+          long recent = recentWindowNanos();
+          recentCommitters.values().removeIf(at -> now - at > recent);
         }
       }
     }
@@ -399,14 +401,19 @@ public final class Journal implements AutoCloseable {
     return t;
   }
 
+  /** How long ago a thread may have committed and still count as an active committer. */
+  private long recentWindowNanos() {
+    return Math.max(RECENT_NANOS, 4 * syncNanos);
+  }
+
   /**
-   * How many transactions the forming group should wait for: the number of threads that committed in the last
-   * {@link #RECENT_NANOS} or four syncs, whichever is longer. Threads that each wait for their own commit before the next one commit again about
-   * once per group, so this is the group size they can reach. A thread alone never waits for itself.
+   * How many transactions the forming group should wait for: the number of threads that committed within
+   * {@link #recentWindowNanos}. Threads that each wait for their own commit before the next one commit again
+   * about once per group, so this is the group size they can reach. A thread alone never waits for itself.
    */
   private int expectedGroupSize() {
     long now = System.nanoTime();
-    long recent = Math.max(RECENT_NANOS, 4 * syncNanos);
+    long recent = recentWindowNanos();
     int n = 0;
     for (long at : recentCommitters.values()) {
       if (now - at <= recent) {
@@ -465,7 +472,6 @@ public final class Journal implements AutoCloseable {
       waitingLeader = null;
     }
   }
-
 
   /** Lets the leader write a finished batch's held transactions. */
   public void release() {
