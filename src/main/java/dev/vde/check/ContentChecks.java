@@ -5,6 +5,7 @@ import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
 import dev.vde.inode.Extent;
+import dev.vde.wal.Journal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -99,7 +100,9 @@ final class ContentChecks {
       }
       for (long at = 0; at < e.count(); ) {
         int k = (int) Math.min(buf.length / bs, e.count() - at);
+        byte[][] journaled = cx.vol.journal().dataImages(e.start() + at, k);
         cx.vol.device().read((e.start() + at) * bs, ByteBuffer.wrap(buf, 0, k * bs));
+        Journal.overlay(journaled, buf, 0, bs);
         for (int i = 0; i < k; i++) {
           checkDataBlock(n, e.start() + at + i, e.logical() + at + i, i * bs, lastLogical, tail);
         }

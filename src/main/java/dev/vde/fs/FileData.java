@@ -5,7 +5,9 @@ import dev.vde.format.BlockType;
 import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentMap;
 import dev.vde.io.BlockDevice;
+import dev.vde.wal.BlockImage;
 import dev.vde.wal.DataCheck;
+import dev.vde.wal.Journal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -16,6 +18,12 @@ import java.util.List;
  * owning inode. Data is never overwritten in place: new content always goes to newly allocated blocks, which
  * become reachable only when the transaction that maps them commits (copy-on-write), so a crash shows either
  * the old or the new content of a range, never a mix. Bytes of a file's last block past its size are zero.
+ *
+ * <p>A small unbatched transaction (at most {@link Volume#JOURNALED_DATA_BLOCKS} new blocks) does not write its
+ * blocks in place: their sealed images go into the WAL with its metadata and reach their place at the next
+ * checkpoint. Until then the block in place is stale, so every data read here takes the journal's images first
+ * ({@link dev.vde.wal.Journal#dataImages}, asked before the device is read: an image gone from the journal is
+ * already in place).
  */
 final class FileData {
   /** Blocks moved per device call; 256 blocks of 4 KiB = 1 MiB. */
@@ -40,6 +48,10 @@ final class FileData {
     int payload = v.payload();
     BlockDevice dev = v.device();
     List<Extent> out = new ArrayList<>();
+    // A transaction may mix both kinds: each block is either in the WAL or in place under a check or a sync.
+    if (!t.held && t.dataBlocks + count <= Volume.JOURNALED_DATA_BLOCKS) {
+      return writeJournaled(t, owner, first, count, near, src, out);
+    }
     byte[] buf = new byte[(int) Math.min(IO_BLOCKS, Math.max(1, count)) * bs];
     long done = 0;
     long hint = near;
@@ -71,6 +83,30 @@ final class FileData {
     return out;
   }
 
+  /** Small transaction: the sealed blocks ride in the WAL with the metadata, so one contiguous write is synced. */
+  private static List<Extent> writeJournaled(Txn t, long owner, long first, long count, long near,
+      BlockSource src, List<Extent> out) throws IOException {
+    int bs = t.vol.blockSize();
+    long done = 0;
+    long hint = near;
+    while (done < count) {
+      long[] run = t.allocate(count - done, hint);
+      long start = run[0];
+      long n = run[1];
+      out.add(new Extent(first + done, start, (int) n));
+      for (int i = 0; i < n; i++) {
+        byte[] b = new byte[bs];
+        src.fill(first + done + i, b, 0);
+        BlockCodec.sealAt(b, 0, bs, BlockType.DATA, (int) owner);
+        t.dataImages.add(new BlockImage(start + i, b));
+      }
+      t.dataBlocks += n;
+      done += n;
+      hint = start + n;
+    }
+    return out;
+  }
+
   /**
    * Reads {@code len} bytes at {@code pos} of a file with extents {@code xs} and size {@code size} into
    * {@code dst}; returns bytes read (-1 at or past end of file). Holes read as zeros.
@@ -98,7 +134,9 @@ final class FileData {
         if (buf == null || buf.length < runLen * bs) {
           buf = new byte[(int) Math.min(IO_BLOCKS, lastL - firstL + 1) * bs];
         }
+        byte[][] journaled = v.journal().dataImages(phys, (int) runLen);
         v.device().read(phys * bs, ByteBuffer.wrap(buf, 0, (int) runLen * bs));
+        Journal.overlay(journaled, buf, 0, bs);
       }
       for (int i = 0; i < runLen; i++) {
         long lb = l + i;
@@ -195,7 +233,9 @@ final class FileData {
 
   private static void readPiece(Volume v, Piece p, byte[] buf) throws IOException {
     if (p.phys() >= 0) {
+      byte[][] journaled = v.journal().dataImages(p.phys(), p.count());
       v.device().read(p.phys() * v.blockSize(), ByteBuffer.wrap(buf, 0, p.count() * v.blockSize()));
+      Journal.overlay(journaled, buf, 0, v.blockSize());
     }
   }
 
@@ -215,7 +255,9 @@ final class FileData {
     if (phys < 0) {
       return b;
     }
+    byte[][] journaled = v.journal().dataImages(phys, 1);
     v.device().read(phys * bs, ByteBuffer.wrap(b));
+    Journal.overlay(journaled, b, 0, bs);
     verifyDataBlock(v, b, 0, phys, owner);
     return b;
   }

@@ -4,6 +4,7 @@ import dev.vde.VdeNoSpaceException;
 import dev.vde.format.BlockType;
 import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
+import dev.vde.wal.BlockImage;
 import dev.vde.wal.DataCheck;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -35,6 +36,11 @@ final class Txn {
   final List<long[]> reserved = new ArrayList<>();
   final List<long[]> freed = new ArrayList<>();
   final List<DataCheck> checks = new ArrayList<>();
+  /**
+   * Sealed new data blocks of a small unbatched transaction, which go through the WAL with its metadata
+   * instead of in place (see {@link Volume#JOURNALED_DATA_BLOCKS}).
+   */
+  final List<BlockImage> dataImages = new ArrayList<>();
   final List<Runnable> onPublish = new ArrayList<>();
   /** Inodes whose extent chain this transaction changed: their cached chains are not what it sees. */
   final java.util.Set<Long> chainsChanged = new java.util.HashSet<>();

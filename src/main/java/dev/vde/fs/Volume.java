@@ -46,6 +46,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class Volume {
   /** Transactions writing more data blocks than this sync them before committing instead of listing them. */
   static final int DATA_SYNC_THRESHOLD = 256;
+  /**
+   * An unbatched transaction writing at most this many data blocks journals them: they go into the WAL with its
+   * metadata and in place only at the next checkpoint. Its commit then syncs one contiguous WAL write instead of
+   * scattered data blocks too, which on a sparse host file would also commit the host's block allocations.
+   */
+  static final int JOURNALED_DATA_BLOCKS = 16;
 
   private final BlockDevice dev;
   private final Journal journal;
@@ -386,8 +392,18 @@ public final class Volume {
       addBitmapBlocks(bitmapBlocks, r);
     }
     int rdBlocks = t.regionsChanged ? t.sb.regionDirBlocks() : 0;
-    long need = WalCodec.blocksNeeded(blockSize, t.images.size() + bitmapBlocks.size() + rdBlocks + 1,
-        t.checks.size());
+    long need = WalCodec.blocksNeeded(blockSize, t.images.size() + t.dataImages.size() + bitmapBlocks.size()
+        + rdBlocks + 1, t.checks.size());
+    if (need > journal.walCapacity() && !t.dataImages.isEmpty()) {
+      // Journaled data must not make a transaction too large for a small WAL: it goes in place, checked.
+      for (BlockImage im : t.dataImages) {
+        dev.write(im.blockNo() * blockSize, java.nio.ByteBuffer.wrap(im.data()));
+        t.checks.add(new dev.vde.wal.DataCheck(im.blockNo(), BlockCodec.storedChecksum(im.data())));
+      }
+      t.dataImages.clear();
+      need = WalCodec.blocksNeeded(blockSize, t.images.size() + bitmapBlocks.size() + rdBlocks + 1,
+          t.checks.size());
+    }
     if (need > journal.walCapacity()) {
       abort(t);
       throw new VdeException("operation is too large for one metadata transaction (" + need
@@ -399,7 +415,10 @@ public final class Volume {
       checks = List.of();
     }
     // Everything that can fail happens before the in-memory state changes, so abort() can undo the rest.
-    List<BlockImage> imgs = new ArrayList<>(t.images.size() + bitmapBlocks.size() + rdBlocks + 1);
+    List<BlockImage> imgs = new ArrayList<>(t.dataImages.size() + t.images.size() + bitmapBlocks.size() + rdBlocks
+        + 1);
+    // Data first: the journal publishes in this order, so a data image is visible before what maps it.
+    imgs.addAll(t.dataImages);
     if (t.regionsChanged) {
       int room = RegionDirectory.entriesPerBlock(blockSize) * t.sb.regionDirBlocks();
       if (t.regions.entries().size() > room) {

@@ -25,8 +25,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * directory and indirect extent blocks) reaches the disk through it.
  *
  * <h2>Commit order</h2>
- * (1) The transaction's new file data blocks are written (and, for large transactions, synced) by the engine.
- * (2) {@link #commit} publishes the full images of the changed metadata blocks in memory and queues them.
+ * (1) The transaction's new file data blocks are written (and, for large transactions, synced) by the engine,
+ *     except those of small transactions, which come as images with the metadata (journaled data).
+ * (2) {@link #commit} publishes the full images of the changed blocks in memory and queues them.
  * (3) A committing thread becomes the group leader, writes the queued transactions as one WAL transaction
  *     (descriptors, images, commit record) at the WAL head, and (4) syncs. Everyone in the group is now
  *     durable. Small transactions list their data blocks' checksums in the descriptor instead of syncing in
@@ -92,6 +93,12 @@ public final class Journal implements AutoCloseable {
 
   /** Newest committed image of each block changed since its last checkpoint; readers look here first. */
   private final ConcurrentHashMap<Long, byte[]> published = new ConcurrentHashMap<>();
+  /**
+   * How many of the published images are file data blocks (journaled data of small transactions). Data readers
+   * read the device directly and overlay published data images only while this is not zero, so the common read
+   * path costs one volatile read.
+   */
+  private final java.util.concurrent.atomic.AtomicLong publishedData = new java.util.concurrent.atomic.AtomicLong();
 
   // Guarded by monitor.
   private final Object monitor = new Object();
@@ -177,7 +184,9 @@ public final class Journal implements AutoCloseable {
     j.walPos = pos;
     j.nextTxId = txId;
     if (readOnly) {
-      j.published.putAll(replay);
+      for (Map.Entry<Long, byte[]> e : replay.entrySet()) {
+        j.publish(e.getKey(), e.getValue());
+      }
       return j;
     }
     j.walLock.lock();
@@ -332,6 +341,99 @@ public final class Journal implements AutoCloseable {
     return b;
   }
 
+  /**
+   * The published images of data blocks {@code [first, first + count)} (null where a block has none), or null
+   * when there are none. Called before reading those blocks from the device: an image missing here is already
+   * in place, because a checkpoint drops an image only after writing and syncing it.
+   */
+  public byte[][] dataImages(long first, int count) {
+    return publishedData.get() == 0 ? null : images(first, count, true);
+  }
+
+  /**
+   * Like {@link #dataImages} for blocks of any type: the published images of {@code [first, first + count)}, or
+   * null when there are none. Called before reading those blocks from the device, for the same reason.
+   */
+  public byte[][] images(long first, int count, boolean dataOnly) {
+    byte[][] out = null;
+    if (published.size() < count) {
+      // Fewer images than blocks asked for (a large read): look at each image instead of each block.
+      for (Map.Entry<Long, byte[]> e : published.entrySet()) {
+        long k = e.getKey() - first;
+        if (k >= 0 && k < count && (!dataOnly || isData(e.getValue()))) {
+          if (out == null) {
+            out = new byte[count][];
+          }
+          out[(int) k] = e.getValue();
+        }
+      }
+      return out;
+    }
+    for (int k = 0; k < count; k++) {
+      byte[] img = published.get(first + k);
+      if (img != null && (!dataOnly || isData(img))) {
+        if (out == null) {
+          out = new byte[count][];
+        }
+        out[k] = img;
+      }
+    }
+    return out;
+  }
+
+  /** Copies {@code images} (from {@link #dataImages}; may be null) over blocks read into {@code buf} at {@code off}. */
+  public static void overlay(byte[][] images, byte[] buf, int off, int blockSize) {
+    if (images != null) {
+      for (int k = 0; k < images.length; k++) {
+        if (images[k] != null) {
+          System.arraycopy(images[k], 0, buf, off + k * blockSize, blockSize);
+        }
+      }
+    }
+  }
+
+  /** Data blocks whose newest content is in the WAL (journaled by small transactions) and not yet in place. */
+  public long publishedDataBlocks() {
+    return publishedData.get();
+  }
+
+  private void publish(long blockNo, byte[] img) {
+    byte[] old = published.put(blockNo, img);
+    long d = (isData(img) ? 1 : 0) - (old != null && isData(old) ? 1 : 0);
+    if (d != 0) {
+      publishedData.addAndGet(d);
+    }
+  }
+
+  private static boolean isData(byte[] img) {
+    return BlockCodec.storedTag(img) == BlockType.DATA.tag();
+  }
+
+  /** Writes images in place, adjacent blocks in one call (journaled data of small files is often contiguous). */
+  private void writeInPlace(TreeMap<Long, byte[]> images) throws IOException {
+    final int maxRun = Math.max(1, (1 << 20) / blockSize);
+    byte[] run = null;
+    long runStart = -1;
+    int n = 0;
+    for (Map.Entry<Long, byte[]> e : images.entrySet()) {
+      if (n > 0 && (e.getKey() != runStart + n || n == maxRun)) {
+        dev.write(runStart * blockSize, ByteBuffer.wrap(run, 0, n * blockSize));
+        n = 0;
+      }
+      if (n == 0) {
+        runStart = e.getKey();
+        if (run == null) {
+          run = new byte[maxRun * blockSize];
+        }
+      }
+      System.arraycopy(e.getValue(), 0, run, n * blockSize, blockSize);
+      n++;
+    }
+    if (n > 0) {
+      dev.write(runStart * blockSize, ByteBuffer.wrap(run, 0, n * blockSize));
+    }
+  }
+
   /** Like {@link #read} but without verification, for the verifier and diagnostics. */
   public byte[] readRaw(long blockNo) throws IOException {
     byte[] img = published.get(blockNo);
@@ -366,7 +468,7 @@ public final class Journal implements AutoCloseable {
         throw failed();
       }
       for (BlockImage im : images) {
-        published.put(im.blockNo(), im.data());
+        publish(im.blockNo(), im.data());
       }
       t = ++lastTicket;
       Pending tail = queue.peekLast();
@@ -657,9 +759,7 @@ public final class Journal implements AutoCloseable {
     }
     TreeMap<Long, byte[]> inPlace = new TreeMap<>(durable);
     byte[] sbImage = inPlace.remove(0L);
-    for (Map.Entry<Long, byte[]> e : inPlace.entrySet()) {
-      dev.write(e.getKey() * blockSize, ByteBuffer.wrap(e.getValue()));
-    }
+    writeInPlace(inPlace);
     dev.sync();
     Superblock base = sbImage != null ? Superblock.read(sbImage, 0, resource) : onDiskSb;
     long newSalt = random.nextLong();
@@ -670,7 +770,9 @@ public final class Journal implements AutoCloseable {
     salt = newSalt;
     walPos = 0;
     for (Map.Entry<Long, byte[]> e : durable.entrySet()) {
-      published.remove(e.getKey(), e.getValue());
+      if (published.remove(e.getKey(), e.getValue()) && isData(e.getValue())) {
+        publishedData.decrementAndGet();
+      }
     }
     durable.clear();
     checkpoints++;

@@ -24,8 +24,9 @@ import java.util.concurrent.Future;
  * <p>Every block's trailer is checked on the way (checksum, type, owning inode), so a damaged source block stops
  * the copy with a {@link VdeCorruptedException} naming it instead of being carried into the destination. That is
  * why the bytes pass through the JVM rather than {@code FileChannel.transferTo}: a copy that silently propagates
- * damage is not worth having. Directory and extent blocks changed since the source's last checkpoint are taken
- * from the source's journal, where their newest version is.
+ * damage is not worth having. Blocks changed since the source's last checkpoint (directory and extent blocks, and
+ * the data of small transactions, which is journaled) are taken from the source's journal, where their newest
+ * version is.
  */
 final class BlockMover {
   /** Bytes moved per read and per write; big enough that per-call costs vanish, small enough to stay cached. */
@@ -102,7 +103,7 @@ final class BlockMover {
   private Future<ByteBuffer> readAhead(Piece p, ByteBuffer buf) throws IOException {
     cx.io(p.n());
     return ReadAhead.submit(() -> {
-      src.readInPlace(p.src(), p.n(), buf);
+      src.readCurrent(p.src(), p.n(), buf);
       return buf;
     });
   }
@@ -144,12 +145,6 @@ final class BlockMover {
   private void checkAndWrite(Piece p, ByteBuffer data) throws IOException {
     for (int k = 0; k < p.n(); k++) {
       long blockNo = p.src() + k;
-      if (p.types()[k] != BlockType.DATA) {
-        byte[] newer = src.publishedImage(blockNo);
-        if (newer != null) {
-          data.put(k * bs, newer);
-        }
-      }
       // Hashing a heap copy of the block is faster than hashing the direct buffer through an accessor.
       data.get(k * bs, scratch);
       int owner = BlockCodec.verifyAt(scratch, 0, bs, blockNo, p.types()[k], src.resource);

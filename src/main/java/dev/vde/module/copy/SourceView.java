@@ -19,7 +19,8 @@ import java.util.List;
  *
  * <p>Metadata blocks (inode table, directory and extent blocks) are read through the journal, which returns the
  * newest published image of a block changed since the last checkpoint: the block in place may be older. File data
- * never goes through the journal, so it is read from the device directly.
+ * is read from the device in bulk and overlaid with the journal's images of small transactions' data blocks,
+ * which reach their place only at the next checkpoint.
  */
 final class SourceView {
   final Volume vol;
@@ -111,15 +112,22 @@ final class SourceView {
     return journal.read(blockNo, type);
   }
 
-  /** The published image of a block changed since the last checkpoint, or null when the block in place is current. */
-  byte[] publishedImage(long blockNo) throws IOException {
-    return journal.hasPublishedImage(blockNo) ? journal.readRaw(blockNo) : null;
-  }
-
-  /** Reads {@code count} blocks from {@code first} into the start of {@code buf}, as they are in place. */
-  void readInPlace(long first, int count, ByteBuffer buf) throws IOException {
+  /**
+   * Reads the current content of {@code count} blocks from {@code first} into the start of {@code buf}: what is in
+   * place, overlaid with the journal's images of blocks changed since the last checkpoint. The images are looked
+   * up before the device is read, because one that leaves the journal meanwhile (a checkpoint) is in place by then.
+   */
+  void readCurrent(long first, int count, ByteBuffer buf) throws IOException {
+    byte[][] newer = journal.images(first, count, false);
     ByteBuffer b = buf.duplicate();
     b.clear().limit(count * blockSize);
     device.read(first * blockSize, b);
+    if (newer != null) {
+      for (int k = 0; k < count; k++) {
+        if (newer[k] != null) {
+          buf.put(k * blockSize, newer[k]);
+        }
+      }
+    }
   }
 }
