@@ -71,6 +71,14 @@ for attempt in 1 2 3; do
   sleep 60
 done
 CP="$WORK/classes/main:$WORK/classes/test:$(cat "$WORK/deps.txt")"
+# The command-line scenarios run the tool as users do, through the launcher; its first call builds the jar and the
+# class-data-sharing archive, untimed.
+VDE_ARGS=()
+if "$ROOT/vde" --version >"$OUT/logs/launcher.log" 2>&1; then
+  VDE_ARGS=(--vde "$ROOT/vde")
+else
+  say "the vde launcher failed (see $OUT/logs/launcher.log); command rows use a JVM on the class path"
+fi
 JAVA=(java -Xmx2g -cp "$CP")
 
 # ---------------------------------------------------------------- machine
@@ -107,10 +115,10 @@ scenario() {
   say "  done in $(( $(date +%s) - t0 )) s"
 }
 scenario 40-engine "4. engine basics" EngineBench
-scenario 10-migration "1. inode migration" MigrationBench --images "$WORK/images"
+scenario 10-migration "1. inode migration" MigrationBench --images "$WORK/images" "${VDE_ARGS[@]}"
 scenario 30-online "3. online impact" OnlineImpactBench --images "$WORK/images"
 rm -rf "$WORK/images"
-scenario 20-copy "2. extent-aware copy" CopyBench
+scenario 20-copy "2. extent-aware copy" CopyBench "${VDE_ARGS[@]}"
 
 say "running JMH micro-benchmarks"
 if [ "$QUICK" = 1 ]; then JMH_ARGS=(-f 1 -wi 1 -w 300ms -i 2 -r 300ms); else JMH_ARGS=(-f 1 -wi 2 -w 1s -i 3 -r 1s); fi

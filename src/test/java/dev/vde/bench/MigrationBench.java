@@ -52,8 +52,8 @@ public final class MigrationBench {
         + " MigrationOptions.defaults())` (checkpoint every " + String.format("%,d",
             MigrationOptions.DEFAULT_CHECKPOINT_EVERY) + " inodes, the default) in-process: start transaction, copy, checkpoints, "
         + "swap and completion, all durable when it returns. The process row runs the command a user would, "
-        + "`vde module add IMAGE TAGS --option migrate --progress none`, as a fresh JVM (`java -cp ... "
-        + "dev.vde.cli.Main`), timed from start to exit: JVM start-up, opening the volume, planning and the "
+        + "`vde module add IMAGE TAGS --option migrate --progress none`, through " + Tools.describeVdeCommand(a)
+        + ", timed from start to exit: JVM start-up, opening the volume, planning and the "
         + "migration. The floor reads the old table's initialized bytes "
         + "sequentially from a plain file and writes the new table's bytes to another with `FileChannel`, then "
         + "fsyncs (the same byte counts, no conversion). `tune2fs -I 512` runs on an ext4 image made with `mke2fs "
@@ -98,7 +98,7 @@ public final class MigrationBench {
       }
       Stats cli = new Stats();
       for (int rep = 0; rep < a.reps; rep++) {
-        cli.add(migrateProcess(base.image(), work.resolve("m.vde")));
+        cli.add(migrateProcess(Tools.vdeCommand(a), base.image(), work.resolve("m.vde")));
       }
       int ipbNew = InodeCodec.perBlock(bs, NEW_INODE_SIZE);
       long newBytes = (migrated + ipbNew - 1) / ipbNew * bs;
@@ -251,13 +251,12 @@ public final class MigrationBench {
    * Copies the base image, drops the page cache and times the whole command-line process
    * {@code vde module add IMAGE TAGS --option migrate --progress none} (a fresh JVM on the test class path).
    */
-  static double migrateProcess(Path base, Path work) throws IOException {
+  static double migrateProcess(List<String> vde, Path base, Path work) throws IOException {
     Tools.copySparse(base, work);
     Tools.dropCaches();
     try {
-      String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      Tools.Result res = Tools.run(List.of(javaBin, "-cp", System.getProperty("java.class.path"), "dev.vde.cli.Main",
-          "module", "add", work.toString(), "TAGS", "--option", "migrate", "--progress", "none"));
+      Tools.Result res = Tools.run(Tools.concat(vde, "module", "add", work.toString(), "TAGS", "--option", "migrate",
+          "--progress", "none"));
       if (!res.output().contains("448 bytes")) {
         throw new IOException("vde module add did not report 448-byte inodes: " + res.output().strip());
       }

@@ -33,6 +33,32 @@ final class Tools {
     return null;
   }
 
+  /**
+   * The command that runs the vde tool as a user would: the {@code vde} launcher given with {@code --vde} (its
+   * build and class-data-sharing archive prepared by an untimed first call), else a fresh JVM on this class path.
+   */
+  static List<String> vdeCommand(BenchArgs a) {
+    String launcher = a.get("vde", "");
+    if (!launcher.isEmpty()) {
+      return List.of(launcher);
+    }
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    return List.of(javaBin, "-cp", System.getProperty("java.class.path"), "dev.vde.cli.Main");
+  }
+
+  /** How {@link #vdeCommand} runs the tool, for the report. */
+  static String describeVdeCommand(BenchArgs a) {
+    return a.get("vde", "").isEmpty() ? "a fresh JVM on the test class path (`java -cp ... dev.vde.cli.Main`)"
+        : "the `vde` launcher at the repository root (`java -jar target/vde-cli.jar` with its class-data-sharing "
+            + "archive)";
+  }
+
+  static List<String> concat(List<String> a, String... more) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(List.of(more));
+    return out;
+  }
+
   /** Runs a command to completion and returns its wall time in seconds; a non-zero exit is an error. */
   static double time(List<String> cmd) throws IOException {
     return run(cmd).seconds;
