@@ -8,6 +8,7 @@ import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
 import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentBlockCodec;
+import dev.vde.inode.ExtentMap;
 import dev.vde.inode.Inode;
 import dev.vde.inode.InodeCodec;
 import java.io.IOException;
@@ -83,10 +84,13 @@ final class InodeStore {
     if (extentCount <= Inode.INLINE_EXTENTS) {
       return ino;
     }
-    List<Extent> all = new ArrayList<>(ino.extents());
-    for (ChainBlock cb : chain(t, ino.indirectBlock(), extentCount - Inode.INLINE_EXTENTS, n)) {
-      all.addAll(cb.extents());
+    List<ChainBlock> blocks = chain(t, ino.indirectBlock(), extentCount - Inode.INLINE_EXTENTS, n);
+    List<List<Extent>> parts = new ArrayList<>(blocks.size() + 1);
+    parts.add(ino.extents());
+    for (ChainBlock cb : blocks) {
+      parts.add(cb.extents());
     }
+    List<Extent> all = ExtentMap.concat(parts);
     String badChain = checkExtents(all, sb.totalBlocks(), n);
     if (badChain != null) {
       throw new VdeCorruptedException(ino.indirectBlock(), BlockType.EXTENT.structure(), badChain, vol.resource());
@@ -96,16 +100,15 @@ final class InodeStore {
         ino.parent(), all, ino.moduleArea());
   }
 
+  /** The extent rules are ExtentMap's, whose one pass over the list also serves the next map of it. */
   private static String checkExtents(List<Extent> xs, long total, long n) {
-    long prevEnd = 0;
-    for (Extent e : xs) {
-      if (e.count() <= 0 || e.start() <= 0 || e.start() + e.count() > total || e.logical() < prevEnd) {
-        return "inode " + n + " has a bad extent (logical " + e.logical() + ", start " + e.start() + ", count "
-            + e.count() + ")";
-      }
-      prevEnd = e.logicalEnd();
+    int i = ExtentMap.firstInvalid(xs, total);
+    if (i < 0) {
+      return null;
     }
-    return null;
+    Extent e = xs.get(i);
+    return "inode " + n + " has a bad extent (logical " + e.logical() + ", start " + e.start() + ", count "
+        + e.count() + ")";
   }
 
   /** One block of an indirect extent chain. */
@@ -215,15 +218,18 @@ final class InodeStore {
    */
   Inode write(Txn t, Inode ino, Inode old) throws IOException {
     List<Extent> xs = ino.extents();
+    List<Extent> oldXs = old != null ? old.extents() : List.of();
     List<Extent> tail = xs.size() > Inode.INLINE_EXTENTS ? xs.subList(Inode.INLINE_EXTENTS, xs.size()) : List.of();
-    List<Extent> oldTail = old != null && old.extents().size() > Inode.INLINE_EXTENTS
-        ? old.extents().subList(Inode.INLINE_EXTENTS, old.extents().size()) : List.of();
+    List<Extent> oldTail = oldXs.size() > Inode.INLINE_EXTENTS
+        ? oldXs.subList(Inode.INLINE_EXTENTS, oldXs.size()) : List.of();
     long indirect = old != null ? old.indirectBlock() : 0;
-    if (!tail.equals(oldTail)) {
+    // The tails are equal when they share all of both; the shared start is kept for updateChain.
+    int same = sharedStart(oldXs, xs, Inode.INLINE_EXTENTS, Math.min(oldTail.size(), tail.size()));
+    if (same < oldTail.size() || same < tail.size()) {
       boolean hadChain = old != null && old.indirectBlock() != 0 && !oldTail.isEmpty();
       List<ChainBlock> now;
       if (hadChain && !tail.isEmpty()) {
-        now = updateChain(t, chain(t, old.indirectBlock(), oldTail.size(), old.number()), oldTail, tail,
+        now = updateChain(t, chain(t, old.indirectBlock(), oldTail.size(), old.number()), oldXs, xs, same,
             ino.number());
       } else {
         if (hadChain) {
@@ -244,27 +250,21 @@ final class InodeStore {
   }
 
   /**
-   * Changes an existing chain from {@code oldTail} to {@code newTail} by rewriting only the blocks that hold the
-   * difference: the extents both lists share at their start and at their end stay where they are, the blocks
+   * Changes an existing chain from the tail of {@code oldXs} (its extents past the eighth) to that of
+   * {@code newXs}, which share their first {@code p} extents, by rewriting only the blocks that hold the
+   * difference: the extents both tails share at their start and at their end stay where they are, the blocks
    * holding the rest (widened to whole blocks, plus the next block when that lets a short last block merge into
    * it) are repacked from their first, reusing their block numbers, allocating more or freeing the surplus.
    * A random overwrite in a file of thousands of extents thus rewrites one or two chain blocks, not the chain.
    * Blocks before the end of the chain may be left partly filled; the first time that happens the superblock
    * takes {@link Superblock#INCOMPAT_LOOSE_EXTENT_CHAINS}, in the same transaction. Returns the new chain.
    */
-  private List<ChainBlock> updateChain(Txn t, List<ChainBlock> blocks, List<Extent> oldTail, List<Extent> newTail,
-      long owner) throws IOException {
+  private List<ChainBlock> updateChain(Txn t, List<ChainBlock> blocks, List<Extent> oldXs, List<Extent> newXs,
+      int p, long owner) throws IOException {
     int per = ExtentBlockCodec.perBlock(vol.blockSize());
-    int oldLen = oldTail.size();
-    int newLen = newTail.size();
-    int p = 0;
-    while (p < oldLen && p < newLen && oldTail.get(p).equals(newTail.get(p))) {
-      p++;
-    }
-    int s = 0;
-    while (s < oldLen - p && s < newLen - p && oldTail.get(oldLen - 1 - s).equals(newTail.get(newLen - 1 - s))) {
-      s++;
-    }
+    int oldLen = oldXs.size() - Inode.INLINE_EXTENTS;
+    int newLen = newXs.size() - Inode.INLINE_EXTENTS;
+    int s = sharedEnd(oldXs, newXs, Math.min(oldLen - p, newLen - p));
     int m = blocks.size();
     int[] lo = new int[m + 1];
     for (int i = 0; i < m; i++) {
@@ -278,7 +278,7 @@ final class InodeStore {
       last++;
       spanLen += blocks.get(last).extents().size();
     }
-    List<Extent> span = newTail.subList(lo[first], lo[first] + spanLen);
+    int spanAt = Inode.INLINE_EXTENTS + lo[first];
     long after = last + 1 < m ? blocks.get(last + 1).blockNo() : 0;
     int k = (spanLen + per - 1) / per;
     List<Long> nums = new ArrayList<>();
@@ -296,7 +296,7 @@ final class InodeStore {
     }
     List<ChainBlock> result = new ArrayList<>(blocks.subList(0, first));
     for (int i = 0; i < k; i++) {
-      List<Extent> part = List.copyOf(span.subList(i * per, Math.min(spanLen, (i + 1) * per)));
+      List<Extent> part = ExtentMap.slice(newXs, spanAt + i * per, spanAt + Math.min(spanLen, (i + 1) * per));
       long next = i + 1 < k ? nums.get(i + 1) : after;
       t.put(nums.get(i), BlockType.EXTENT, (int) owner, ExtentBlockCodec.write(vol.blockSize(), part, next, owner));
       result.add(new ChainBlock(nums.get(i), part));
@@ -315,11 +315,47 @@ final class InodeStore {
     return result;
   }
 
-  /** Index of the chain block holding extent {@code index}, given the blocks' cumulative counts {@code lo}. */
+  /**
+   * How many extents from {@code from} on are equal in both lists, up to {@code max}. A rewrite keeps the
+   * untouched extents as the same objects, so comparing references first spares most field comparisons.
+   */
+  private static int sharedStart(List<Extent> a, List<Extent> b, int from, int max) {
+    int k = 0;
+    while (k < max && same(a.get(from + k), b.get(from + k))) {
+      k++;
+    }
+    return k;
+  }
+
+  /** How many extents at the ends of both lists are equal, up to {@code max}. */
+  private static int sharedEnd(List<Extent> a, List<Extent> b, int max) {
+    int ia = a.size() - 1;
+    int ib = b.size() - 1;
+    int k = 0;
+    while (k < max && same(a.get(ia - k), b.get(ib - k))) {
+      k++;
+    }
+    return k;
+  }
+
+  private static boolean same(Extent x, Extent y) {
+    return x == y || x.equals(y);
+  }
+
+  /**
+   * Index of the chain block holding extent {@code index}, given the blocks' cumulative counts {@code lo} (which
+   * increase strictly, every block holding an extent).
+   */
   private static int blockHolding(int[] lo, int index) {
     int b = 0;
-    while (lo[b + 1] <= index) {
-      b++;
+    int hi = lo.length - 2;
+    while (b < hi) {
+      int mid = (b + hi + 1) >>> 1;
+      if (lo[mid] <= index) {
+        b = mid;
+      } else {
+        hi = mid - 1;
+      }
     }
     return b;
   }
@@ -336,7 +372,7 @@ final class InodeStore {
     }
     List<ChainBlock> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      List<Extent> part = List.copyOf(tail.subList(i * per, Math.min(tail.size(), (i + 1) * per)));
+      List<Extent> part = ExtentMap.slice(tail, i * per, Math.min(tail.size(), (i + 1) * per));
       long next = i + 1 < n ? blocks.get(i + 1) : 0;
       t.put(blocks.get(i), BlockType.EXTENT, (int) owner,
           ExtentBlockCodec.write(vol.blockSize(), part, next, owner));

@@ -4,7 +4,6 @@ import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -46,12 +45,13 @@ public final class ExtentBlockCodec {
       throw new VdeCorruptedException(blockNo, BlockType.EXTENT.structure(),
           "extent count " + n + " exceeds capacity " + perBlock(b.length), resource);
     }
-    List<Extent> xs = new ArrayList<>();
+    // An ExtentList, so that joining a chain's blocks into the file's list copies references in bulk.
+    Extent[] xs = new Extent[(int) n];
     int p = HEADER_SIZE;
     for (int i = 0; i < n; i++) {
-      xs.add(new Extent(Bytes.i64(b, p), Bytes.i64(b, p + 8), Bytes.i32(b, p + 16)));
+      xs[i] = new Extent(Bytes.i64(b, p), Bytes.i64(b, p + 8), Bytes.i32(b, p + 16));
       p += Extent.SIZE;
     }
-    return new Decoded(xs, Bytes.i64(b, 8));
+    return new Decoded(n == 0 ? ExtentList.EMPTY : new ExtentList(xs, ExtentList.UNKNOWN), Bytes.i64(b, 8));
   }
 }

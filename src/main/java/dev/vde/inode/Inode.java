@@ -36,7 +36,8 @@ public record Inode(
   public static final long ROOT = 1;
 
   public Inode {
-    extents = List.copyOf(extents);
+    // Lists from ExtentMap are already immutable: a rewrite of a fragmented file's inode copies its list once.
+    extents = ExtentList.copyOf(extents);
   }
 
   public boolean isFree() {
