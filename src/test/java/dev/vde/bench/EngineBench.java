@@ -36,9 +36,10 @@ public final class EngineBench {
     int many = a.quick ? 20_000 : 100_000;
     Report r = new Report(a.out, "40-engine", "4. Engine basics");
     boolean drop = Tools.canDropCaches();
-    r.text("All vde numbers are in-process library calls; every vde write is durable when it returns (file data is "
-        + "written to new blocks before the WAL commit that maps them; a transaction with more than 256 data blocks "
-        + "syncs them first, a smaller one records their checksums in the commit; then the commit is synced). The "
+    r.text("All vde numbers are in-process library calls; every vde write is durable when it returns (file data goes "
+        + "to new blocks: an unbatched transaction with at most 16 data blocks sends them through the WAL with its "
+        + "metadata, a larger one writes them in place before the WAL commit that maps them and, above 256 blocks, "
+        + "syncs them first, else records their checksums in the commit; then the commit is synced). The "
         + "plain-file side uses `FileChannel` with 1 MiB buffers and `force(false)` (fdatasync) at the end. "
         + "Repetitions: " + a.reps + ".");
     sequential(a, r, seqBytes, drop);
