@@ -3,6 +3,7 @@ package dev.vde.cli;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /** Entry point of the {@code vde} command-line tool. */
 public final class Main {
@@ -35,6 +36,13 @@ public final class Main {
   static CommandLine commandLine(PrintStream out, PrintStream err, boolean errIsTerminal, String[] args) {
     ErrorHandler errors = new ErrorHandler(args);
     CommandLine cli = new CommandLine(new VdeCommand(out, err, errIsTerminal));
+    Class<?> only = subcommandNamed(firstWord(args));
+    for (Class<?> sub : VdeCommand.SUBCOMMANDS) {
+      // Help, suggestions for a mistyped name and the usage error for a missing one need them all.
+      if (only == null || sub == only) {
+        cli.addSubcommand(sub);
+      }
+    }
     cli.setOut(writer(out));
     cli.setErr(writer(err));
     cli.setCaseInsensitiveEnumValuesAllowed(true);
@@ -43,6 +51,32 @@ public final class Main {
     // Standard help options give every subcommand --version; without this they would print nothing.
     cli.getSubcommands().values().forEach(sub -> sub.getCommandSpec().versionProvider(new VersionProvider()));
     return cli;
+  }
+
+  /** The first argument that is not an option: the subcommand's name ({@code vde} has no option with a value). */
+  private static String firstWord(String[] args) {
+    for (String a : args) {
+      if (a.equals("--")) {
+        return null;
+      }
+      if (!a.startsWith("-")) {
+        return a;
+      }
+    }
+    return null;
+  }
+
+  private static Class<?> subcommandNamed(String name) {
+    if (name == null) {
+      return null;
+    }
+    for (Class<?> sub : VdeCommand.SUBCOMMANDS) {
+      Command c = sub.getAnnotation(Command.class);
+      if (c.name().equals(name) || java.util.Arrays.asList(c.aliases()).contains(name)) {
+        return sub;
+      }
+    }
+    return null;
   }
 
   private static PrintWriter writer(PrintStream stream) {

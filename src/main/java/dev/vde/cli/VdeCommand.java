@@ -1,6 +1,7 @@
 package dev.vde.cli;
 
 import java.io.PrintStream;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -21,21 +22,6 @@ import picocli.CommandLine.Spec;
         "",
         "Start with 'vde demo' to see it work, or 'vde create disk.vde --size 64M'."
     },
-    subcommands = {
-        CreateCommand.class,
-        InfoCommand.class,
-        PutCommand.class,
-        GetCommand.class,
-        LsCommand.class,
-        MkdirCommand.class,
-        RmCommand.class,
-        FsckCommand.class,
-        CopyCommand.class,
-        ModuleCommand.class,
-        MigrateCommand.class,
-        TagCommand.class,
-        DemoCommand.class
-    },
     footerHeading = "%nExit codes:%n",
     footer = {
         "  0    success",
@@ -47,6 +33,26 @@ import picocli.CommandLine.Spec;
         "  130  interrupted"
     })
 public final class VdeCommand implements Runnable {
+  /**
+   * The subcommands, in the order help lists them. They are added by {@link Main} rather than named in the
+   * annotation, so that a run can add only the one it executes: picocli builds a command's whole model of options
+   * from its annotations up front, which for all of them takes most of the tool's start-up.
+   */
+  static final List<Class<?>> SUBCOMMANDS = List.of(
+      CreateCommand.class,
+      InfoCommand.class,
+      PutCommand.class,
+      GetCommand.class,
+      LsCommand.class,
+      MkdirCommand.class,
+      RmCommand.class,
+      FsckCommand.class,
+      CopyCommand.class,
+      ModuleCommand.class,
+      MigrateCommand.class,
+      TagCommand.class,
+      DemoCommand.class);
+
   private final PrintStream out;
   private final PrintStream err;
   private final boolean errIsTerminal;
