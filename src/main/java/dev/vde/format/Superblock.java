@@ -71,8 +71,18 @@ public record Superblock(
   public static final long ENGINE_INCOMPAT =
       INCOMPAT_MIGRATION_PENDING | INCOMPAT_INCOMPLETE_COPY | INCOMPAT_LOOSE_EXTENT_CHAINS;
 
+  /**
+   * compat: the host file was written in full when the volume was created ({@code CreateOptions.preallocate}), so
+   * writing a block never makes the host file system allocate. A hint about the host, not about the format: the
+   * engine then writes small transactions' data in place instead of journaling it (an engine that ignores the bit
+   * loses nothing), and a copy, whose destination is sparse, does not carry it.
+   */
+  public static final long COMPAT_HOST_PREALLOCATED = 1L;
+  /** The compat bits that record engine state rather than modules; a manifest change keeps them. */
+  public static final long ENGINE_COMPAT = COMPAT_HOST_PREALLOCATED;
+
   /** Feature bits this engine understands, per class. */
-  public static final long KNOWN_COMPAT = moduleBits(Module.FeatureClass.COMPAT);
+  public static final long KNOWN_COMPAT = moduleBits(Module.FeatureClass.COMPAT) | ENGINE_COMPAT;
   public static final long KNOWN_RO_COMPAT = moduleBits(Module.FeatureClass.RO_COMPAT);
   public static final long KNOWN_INCOMPAT = moduleBits(Module.FeatureClass.INCOMPAT) | ENGINE_INCOMPAT;
 
@@ -92,7 +102,7 @@ public record Superblock(
 
   /** The feature masks implied by a manifest plus engine-state incompat bits. */
   public Superblock withManifest(long manifest, InodeLayout newLayout) {
-    long c = 0;
+    long c = compat & ENGINE_COMPAT;
     long ro = 0;
     long in = incompat & ~KNOWN_INCOMPAT | incompat & ENGINE_INCOMPAT;
     for (Module m : Module.fromManifest(manifest)) {

@@ -19,8 +19,8 @@ import java.util.List;
  * become reachable only when the transaction that maps them commits (copy-on-write), so a crash shows either
  * the old or the new content of a range, never a mix. Bytes of a file's last block past its size are zero.
  *
- * <p>A small unbatched transaction (at most {@link Volume#JOURNALED_DATA_BLOCKS} new blocks) does not write its
- * blocks in place: their sealed images go into the WAL with its metadata and reach their place at the next
+ * <p>A small unbatched transaction (at most {@link Volume#JOURNALED_DATA_BLOCKS} new blocks, on a volume whose host
+ * file is not preallocated) does not write its blocks in place: their sealed images go into the WAL with its metadata and reach their place at the next
  * checkpoint. Until then the block in place is stale, so every data read here takes the journal's images first
  * ({@link dev.vde.wal.Journal#dataImages}, asked before the device is read: an image gone from the journal is
  * already in place).
@@ -49,7 +49,7 @@ final class FileData {
     BlockDevice dev = v.device();
     List<Extent> out = new ArrayList<>();
     // A transaction may mix both kinds: each block is either in the WAL or in place under a check or a sync.
-    if (!t.held && t.dataBlocks + count <= Volume.JOURNALED_DATA_BLOCKS) {
+    if (!t.held && t.dataBlocks + count <= Volume.JOURNALED_DATA_BLOCKS && v.journalsSmallData()) {
       return writeJournaled(t, owner, first, count, near, src, out);
     }
     byte[] buf = new byte[(int) Math.min(IO_BLOCKS, Math.max(1, count)) * bs];

@@ -49,7 +49,9 @@ public final class Volume {
   /**
    * An unbatched transaction writing at most this many data blocks journals them: they go into the WAL with its
    * metadata and in place only at the next checkpoint. Its commit then syncs one contiguous WAL write instead of
-   * scattered data blocks too, which on a sparse host file would also commit the host's block allocations.
+   * scattered data blocks too, which on a sparse host file would also commit the host's block allocations. On a
+   * preallocated host file ({@link Superblock#COMPAT_HOST_PREALLOCATED}) there is nothing to save and the
+   * checkpoint would only have more to write, so data goes in place there.
    */
   static final int JOURNALED_DATA_BLOCKS = 16;
 
@@ -209,7 +211,8 @@ public final class Volume {
     dev.sync();
     long manifest = Module.manifestOf(o.modules());
     Superblock sb = new Superblock(Superblock.FORMAT_MAJOR, Superblock.FORMAT_MINOR_CURRENT, bs,
-        p.layout().inodeSize(), p.totalBlocks(), UUID.randomUUID(), now, now, 0, 0, 0, 0, 0, 0, p.inodeCount(), 1,
+        p.layout().inodeSize(), p.totalBlocks(), UUID.randomUUID(), now, now, 0,
+        o.preallocate() ? Superblock.COMPAT_HOST_PREALLOCATED : 0, 0, 0, 0, 0, p.inodeCount(), 1,
         bm.durableFree(), 2, p.rdBlocks(), p.walStart(), p.walBlocks(), 0, new SecureRandom().nextLong(), rootBlock + 1,
         o.label(), InodeLayout.canonical(0)).withManifest(manifest, p.layout());
     Superblock sb1 = sb.withCheckpoint(1, 0, sb.walSalt());
@@ -380,6 +383,11 @@ public final class Volume {
    * caller waits for durability with {@link Journal#awaitDurable} after releasing the writer lock's critical
    * section, or later for a batch.
    */
+  /** Whether small unbatched transactions journal their data (see {@link #JOURNALED_DATA_BLOCKS}). */
+  boolean journalsSmallData() {
+    return (sb.compat() & Superblock.COMPAT_HOST_PREALLOCATED) == 0;
+  }
+
   long commit(Txn t) throws IOException {
     if (t.isEmpty()) {
       return 0;

@@ -78,6 +78,32 @@ class JournaledDataTest {
   }
 
   @Test
+  void aPreallocatedHostGetsSmallDataInPlaceAndItsCopyJournalsAgain() throws IOException {
+    byte[] a = SeededBytes.bytes(11, 3000);
+    Path img = tmp.resolve("pre.vde");
+    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(8L << 20).preallocate(true))) {
+      assertThat(d.volume().superblock().compat() & dev.vde.format.Superblock.COMPAT_HOST_PREALLOCATED).isNotZero();
+      d.writeFile("/a", a);
+      assertThat(journaled(d)).isZero();
+      Path copy = tmp.resolve("copy.vde");
+      ExtentAwareCopy.copy(d, copy, CopyOptions.defaults());
+      try (VirtualDisk c = VirtualDisk.open(copy)) {
+        // The copy's host file is sparse, so the hint must not travel with it.
+        assertThat(c.volume().superblock().compat() & dev.vde.format.Superblock.COMPAT_HOST_PREALLOCATED).isZero();
+        c.writeFile("/b", a);
+        assertThat(journaled(c)).isEqualTo(1);
+        assertThat(c.readFile("/a")).isEqualTo(a);
+      }
+    }
+    try (VirtualDisk re = VirtualDisk.open(img)) {
+      assertThat(re.volume().superblock().compat() & dev.vde.format.Superblock.COMPAT_HOST_PREALLOCATED).isNotZero();
+      re.writeFile("/b", a);
+      assertThat(journaled(re)).isZero();
+      assertThat(re.readFile("/a")).isEqualTo(a);
+    }
+  }
+
+  @Test
   void everyReaderSeesJournaledData() throws IOException {
     try (TestVolumes.Volume v = TestVolumes.create(TestVolumes.BS_4K)) {
       VirtualDisk d = v.disk();
