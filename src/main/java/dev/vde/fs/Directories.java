@@ -121,17 +121,12 @@ final class Directories {
         continue;
       }
       long blk = d.blocks.get(i);
-      List<DirectoryBlockCodec.Entry> es =
-          new ArrayList<>(DirectoryBlockCodec.read(t.read(blk, BlockType.DIRECTORY), blk, vol.resource()));
-      int used = 0;
-      for (DirectoryBlockCodec.Entry e : es) {
-        used += e.encodedSize();
-      }
+      int used = DirectoryBlockCodec.usedBytes(t.read(blk, BlockType.DIRECTORY), blk, vol.resource());
       if (cap - used < need) {
         continue;
       }
-      es.add(entry);
-      t.put(blk, BlockType.DIRECTORY, (int) d.inode, DirectoryBlockCodec.write(vol.blockSize(), es, d.inode));
+      // Entries are packed in no particular order, so the new one goes at the end of the used bytes.
+      DirectoryBlockCodec.append(t.edit(blk, BlockType.DIRECTORY, (int) d.inode), entry);
       int idx = i;
       int free = cap - used - need;
       t.onPublish.add(() -> {

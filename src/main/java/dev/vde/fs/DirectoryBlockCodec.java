@@ -52,6 +52,37 @@ public final class DirectoryBlockCodec {
     return b;
   }
 
+  /**
+   * Bytes of entries in a verified DIRE block, checked against the block: what {@link #append} extends, so that
+   * adding a name costs neither decoding the block nor encoding it again.
+   */
+  public static int usedBytes(byte[] b, long blockNo, String resource) throws VdeCorruptedException {
+    int used = Bytes.u16(b, 2);
+    if (HEADER_SIZE + used > b.length - BlockCodec.TRAILER_SIZE) {
+      throw new VdeCorruptedException(blockNo, "directory", "used bytes " + used + " exceed the block", resource);
+    }
+    return used;
+  }
+
+  /**
+   * Appends {@code e} to the entries of {@code b} (unsealed: the caller's transaction seals it), which must have
+   * room for it: {@link #capacity} minus {@link #usedBytes} at least {@link Entry#encodedSize}.
+   */
+  public static void append(byte[] b, Entry e) {
+    byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
+    int used = Bytes.u16(b, 2);
+    int p = HEADER_SIZE + used;
+    if (p + ENTRY_OVERHEAD + name.length > b.length - BlockCodec.TRAILER_SIZE) {
+      throw new IllegalStateException("directory entry does not fit the block");
+    }
+    Bytes.put32(b, p, (int) e.inode());
+    Bytes.put8(b, p + 4, e.type());
+    Bytes.put8(b, p + 5, name.length);
+    System.arraycopy(name, 0, b, p + ENTRY_OVERHEAD, name.length);
+    Bytes.put16(b, 0, Bytes.u16(b, 0) + 1);
+    Bytes.put16(b, 2, used + ENTRY_OVERHEAD + name.length);
+  }
+
   /** Decodes a verified DIRE block, checking every length against the block. */
   public static List<Entry> read(byte[] b, long blockNo, String resource) throws VdeCorruptedException {
     int count = Bytes.u16(b, 0);
