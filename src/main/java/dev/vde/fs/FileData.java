@@ -20,10 +20,10 @@ import java.util.List;
  * the old or the new content of a range, never a mix. Bytes of a file's last block past its size are zero.
  *
  * <p>A small unbatched transaction (at most {@link Volume#JOURNALED_DATA_BLOCKS} new blocks, on a volume whose host
- * file is not preallocated) does not write its blocks in place: their sealed images go into the WAL with its metadata and reach their place at the next
- * checkpoint. Until then the block in place is stale, so every data read here takes the journal's images first
- * ({@link dev.vde.wal.Journal#dataImages}, asked before the device is read: an image gone from the journal is
- * already in place).
+ * file is not preallocated) does not write its blocks in place: their sealed images go into the WAL with its
+ * metadata and reach their place at the next checkpoint. Until then the block in place is stale, so every data
+ * read here takes the journal's images first ({@link Journal#dataImages}, asked before the device is read: an
+ * image gone from the journal is already in place).
  */
 final class FileData {
   /** Blocks moved per device call; 256 blocks of 4 KiB = 1 MiB. */
