@@ -17,6 +17,7 @@ import dev.vde.inode.Inode;
 import dev.vde.inode.InodeCodec;
 import dev.vde.io.BlockDevice;
 import dev.vde.wal.BlockImage;
+import dev.vde.wal.DataCheck;
 import dev.vde.wal.Journal;
 import dev.vde.wal.SuperblockSlots;
 import dev.vde.wal.WalCodec;
@@ -405,8 +406,8 @@ public final class Volume {
     if (need > journal.walCapacity() && !t.dataImages.isEmpty()) {
       // Journaled data must not make a transaction too large for a small WAL: it goes in place, checked.
       for (BlockImage im : t.dataImages) {
-        dev.write(im.blockNo() * blockSize, java.nio.ByteBuffer.wrap(im.data()));
-        t.checks.add(new dev.vde.wal.DataCheck(im.blockNo(), BlockCodec.storedChecksum(im.data())));
+        dev.write(im.blockNo() * blockSize, ByteBuffer.wrap(im.data()));
+        t.checks.add(new DataCheck(im.blockNo(), BlockCodec.storedChecksum(im.data())));
       }
       t.dataImages.clear();
       need = WalCodec.blocksNeeded(blockSize, t.images.size() + bitmapBlocks.size() + rdBlocks + 1,
@@ -417,7 +418,7 @@ public final class Volume {
       throw new VdeException("operation is too large for one metadata transaction (" + need
           + " WAL blocks, the WAL has " + journal.walCapacity() + "); split it into smaller ones", resource, null);
     }
-    List<dev.vde.wal.DataCheck> checks = t.checks;
+    List<DataCheck> checks = t.checks;
     if (t.dataBlocks > DATA_SYNC_THRESHOLD) {
       dev.sync();
       checks = List.of();

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -98,7 +99,7 @@ public final class Journal implements AutoCloseable {
    * read the device directly and overlay published data images only while this is not zero, so the common read
    * path costs one volatile read.
    */
-  private final java.util.concurrent.atomic.AtomicLong publishedData = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong publishedData = new AtomicLong();
 
   // Guarded by monitor.
   private final Object monitor = new Object();
