@@ -42,12 +42,20 @@ public final class EngineBench {
         + "syncs them first, else records their checksums in the commit; then the commit is synced). The "
         + "plain-file side uses `FileChannel` with 1 MiB buffers and `force(false)` (fdatasync) at the end. "
         + "Repetitions: " + a.reps + ".");
-    sequential(a, r, seqBytes, drop);
-    r.flush();
-    smallFiles(a, r, single, many);
-    r.flush();
-    openLarge(a, r);
-    r.flush();
+    // --only sequential|small|open runs one part (for working on it); the suite runs all three.
+    String only = a.get("only", "all");
+    if (only.equals("all") || only.equals("sequential")) {
+      sequential(a, r, seqBytes, drop);
+      r.flush();
+    }
+    if (only.equals("all") || only.equals("small")) {
+      smallFiles(a, r, single, many);
+      r.flush();
+    }
+    if (only.equals("all") || only.equals("open")) {
+      openLarge(a, r);
+      r.flush();
+    }
   }
 
   // ------------------------------------------------------------------ sequential
