@@ -116,7 +116,8 @@ public final class ModulePlanner {
     // Option 4: copy.
     long live = ExtentAwareCopy.estimateCopyBlocks(disk);
     long newInodeBlocks = mp.newTableBlocks();
-    out.add(new OptionAnalysis(AdditionOption.COPY, true, null,
+    String copyReason = ExtentAwareCopy.unknownFeatures(sb);
+    out.add(new OptionAnalysis(AdditionOption.COPY, copyReason == null, copyReason,
         "writes a new volume with the modules: copies " + live + " allocated blocks of " + sb.totalBlocks()
             + " and rewrites " + mp.inodesToCopy() + " inodes; the source is not changed",
         live + readOld, live + newInodeBlocks, (2 * live + readOld + newInodeBlocks) * bs

@@ -1,5 +1,6 @@
 package dev.vde.module.copy;
 
+import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.format.Superblock;
@@ -145,6 +146,21 @@ public final class ExtentAwareCopy {
     return source.volume().withStableState(() -> SourceView.of(source.volume()).allocatedDataBlocks());
   }
 
+  /**
+   * Why a volume with this superblock cannot be copied by this engine, or null when it can. Feature bits it does
+   * not know stand for structures it cannot rebuild in the destination: a copy would drop them without a word, so
+   * it is refused instead (a source with unknown incompat bits does not even open).
+   */
+  public static String unknownFeatures(Superblock sb) {
+    long compat = sb.compat() & ~Superblock.KNOWN_COMPAT;
+    long roCompat = sb.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
+    if (compat == 0 && roCompat == 0) {
+      return null;
+    }
+    return String.format("volume uses features this engine does not know (compat bits 0x%016x, roCompat bits "
+        + "0x%016x); a copy would drop them; copy it with the newer engine that wrote it", compat, roCompat);
+  }
+
   /** A closed volume fails here with the engine's "volume is closed" rather than on a closed channel later. */
   private static void requireOpen(VirtualDisk source) throws IOException {
     source.info();
@@ -153,6 +169,10 @@ public final class ExtentAwareCopy {
   private static CopyPlan plan(SourceView src, CopyOptions options, CopyContext cx) throws IOException {
     if (options.maxIops() < 0) {
       throw new VdeInvalidArgumentException("maximum I/O rate " + options.maxIops() + " is negative");
+    }
+    String unknown = unknownFeatures(src.sb);
+    if (unknown != null) {
+      throw new VdeFormatTooNewException(unknown, src.resource);
     }
     if ((src.sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0) {
       throw new VdeInvalidArgumentException("an inode migration is in progress on " + src.resource
