@@ -4,30 +4,74 @@ import dev.vde.VdeException;
 import dev.vde.VdeLockedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.EnumSet;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A {@link BlockDevice} over a host file, holding an exclusive {@link FileLock} for as long as it is open so
  * that a second engine, in this process or another, cannot open the same volume. Read-only devices take a
  * shared lock, which still excludes a writer.
+ *
+ * <p>Interrupts: the JDK closes a {@link FileChannel} when a thread using it is interrupted, which would stop
+ * the volume for every thread, and the close also drops the process's lock on the host file. So every channel
+ * call goes through {@link #io}: when the channel turns out closed but {@link #close()} was not called, it opens
+ * the host file again, takes the same kind of lock and repeats the call. Repeating is safe because each call is
+ * positional and idempotent (the same bytes to the same offsets, or a sync), and the loops resume from the
+ * buffer's position, which the JDK advances by what was transferred even when it then throws. The caller's
+ * interrupt status is put aside for the call and set again before it returns or throws, so the caller still sees
+ * it and an already interrupted thread does not close the channel at all. Between the close and the new lock
+ * another engine could take the lock; the device then stops for good, since it must not write over a volume
+ * someone else may have changed.
  */
 public final class FileBlockDevice implements BlockDevice {
-  private final Path path;
-  private final FileChannel channel;
-  private final FileLock lock;
-  private final boolean readOnly;
+  /** A thread interrupted on this many attempts of one call gives up: someone keeps cancelling it. */
+  private static final int MAX_OWN_INTERRUPTS = 3;
+  /**
+   * Closes caused by other threads' interrupts get more room, since each is already being recovered; the bound
+   * only guarantees that a call ends.
+   */
+  private static final int MAX_ATTEMPTS = 32;
 
-  private FileBlockDevice(Path path, FileChannel channel, FileLock lock, boolean readOnly) {
+  /**
+   * Host files open through this class in this process. The host's locks are POSIX record locks, which belong to
+   * the process: closing any channel of a file drops all of the process's locks on it. A second open in the same
+   * process that got as far as a channel and was then refused would, by closing it, leave the first engine
+   * unlocked against other processes; so a second open is refused here, before any channel exists.
+   */
+  private static final Set<Path> OPEN_HERE = ConcurrentHashMap.newKeySet();
+
+  private final Path path;
+  /** This device's entry in {@link #OPEN_HERE}, removed when it closes. */
+  private final Path registered;
+  private final boolean readOnly;
+  /** Identifies the host file, so a reopen never picks up a different file put at the path; null if unknown. */
+  private final Object fileKey;
+  private volatile FileChannel channel;
+  private volatile FileLock lock;
+  private volatile boolean closed;
+  /** Set once the lock was lost; the device then refuses to reopen. */
+  private volatile VdeException lockLost;
+  /** Written under this object's monitor. */
+  private volatile int reopens;
+
+  private FileBlockDevice(Path path, FileChannel channel, FileLock lock, boolean readOnly, Object fileKey,
+      Path registered) {
     this.path = path;
     this.channel = channel;
     this.lock = lock;
     this.readOnly = readOnly;
+    this.fileKey = fileKey;
+    this.registered = registered;
   }
 
   /** Creates a new host file; fails if it already exists. The file is sparse until written. */
@@ -38,17 +82,63 @@ public final class FileBlockDevice implements BlockDevice {
 
   /** Opens an existing host file. */
   public static FileBlockDevice open(Path path, boolean readOnly) throws IOException {
-    Set<StandardOpenOption> opts = readOnly ? EnumSet.of(StandardOpenOption.READ)
+    return open(path, existingFileOptions(readOnly), readOnly);
+  }
+
+  // A reopen uses these too: by then the file exists, so create's CREATE_NEW would fail and SPARSE is moot.
+  private static Set<StandardOpenOption> existingFileOptions(boolean readOnly) {
+    return readOnly ? EnumSet.of(StandardOpenOption.READ)
         : EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
-    return open(path, opts, readOnly);
   }
 
   private static FileBlockDevice open(Path path, Set<StandardOpenOption> opts, boolean readOnly)
       throws IOException {
-    FileChannel ch = FileChannel.open(path, opts);
+    // Refuse a second open in this process before it opens a channel: closing that channel would drop the
+    // first device's lock with it (see OPEN_HERE).
+    Path registered = registryKey(path);
+    if (!OPEN_HERE.add(registered)) {
+      throw new VdeLockedException(path.toString());
+    }
+    try {
+      FileChannel ch = FileChannel.open(path, opts);
+      FileLock lock = lockOrClose(ch, path, readOnly);
+      if (lock == null) {
+        throw new VdeLockedException(path.toString());
+      }
+      Object key;
+      try {
+        key = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+      } catch (IOException | RuntimeException e) {
+        lock.release();
+        ch.close();
+        throw e;
+      }
+      return new FileBlockDevice(path, ch, lock, readOnly, key, registered);
+    } catch (IOException | RuntimeException | Error e) {
+      OPEN_HERE.remove(registered);
+      throw e;
+    }
+  }
+
+  /**
+   * The host file's name in {@link #OPEN_HERE}: its real path (for a file still to be created, its directory's
+   * real path and its name), so that two spellings of one path meet. Hard links are not followed; two names of
+   * one file fall back to the host's lock alone.
+   */
+  private static Path registryKey(Path path) throws IOException {
+    Path abs = path.toAbsolutePath().normalize();
+    if (Files.exists(abs)) {
+      return abs.toRealPath();
+    }
+    Path parent = abs.getParent();
+    return parent != null && Files.exists(parent) ? parent.toRealPath().resolve(abs.getFileName()) : abs;
+  }
+
+  /** The lock on {@code ch}, or null (with {@code ch} closed) when someone else holds it. */
+  private static FileLock lockOrClose(FileChannel ch, Path path, boolean shared) throws IOException {
     FileLock lock;
     try {
-      lock = ch.tryLock(0, Long.MAX_VALUE, readOnly);
+      lock = ch.tryLock(0, Long.MAX_VALUE, shared);
     } catch (OverlappingFileLockException e) {
       lock = null;
     } catch (IOException e) {
@@ -57,9 +147,8 @@ public final class FileBlockDevice implements BlockDevice {
     }
     if (lock == null) {
       ch.close();
-      throw new VdeLockedException(path.toString());
     }
-    return new FileBlockDevice(path, ch, lock, readOnly);
+    return lock;
   }
 
   public Path path() {
@@ -70,48 +159,58 @@ public final class FileBlockDevice implements BlockDevice {
     return readOnly;
   }
 
+  /** How often an interrupt made the device reopen the host file; tests check the recovery actually ran. */
+  int reopens() {
+    return reopens;
+  }
+
   @Override
   public void read(long pos, ByteBuffer dst) throws IOException {
-    long p = pos;
+    int start = dst.position();
     while (dst.hasRemaining()) {
-      int n = channel.read(dst, p);
-      if (n < 0) {
+      // The offset comes from the buffer inside the call, so a retry continues where the last attempt stopped.
+      if (io(ch -> ch.read(dst, pos + (dst.position() - start))) < 0) {
         // Past the end of the host file: the rest reads as zero, as for a hole.
         while (dst.hasRemaining()) {
           dst.put((byte) 0);
         }
         return;
       }
-      p += n;
     }
   }
 
   @Override
   public void write(long pos, ByteBuffer src) throws IOException {
-    long p = pos;
+    int start = src.position();
     while (src.hasRemaining()) {
-      p += channel.write(src, p);
+      io(ch -> ch.write(src, pos + (src.position() - start)));
     }
   }
 
   @Override
   public void sync() throws IOException {
-    channel.force(false);
+    io(ch -> {
+      ch.force(false);
+      return 0;
+    });
   }
 
   @Override
   public long size() throws IOException {
-    return channel.size();
+    return io(FileChannel::size);
   }
 
   @Override
   public void truncate(long size) throws IOException {
-    long cur = channel.size();
+    long cur = size();
     if (size < cur) {
-      channel.truncate(size);
+      io(ch -> {
+        ch.truncate(size);
+        return 0;
+      });
     } else if (size > cur) {
       // Extending by one byte at the new end keeps the file sparse.
-      channel.write(ByteBuffer.wrap(new byte[1]), size - 1);
+      write(size - 1, ByteBuffer.wrap(new byte[1]));
     }
   }
 
@@ -127,10 +226,13 @@ public final class FileBlockDevice implements BlockDevice {
       BlockDevice.super.copyTo(srcPos, dst, dstPos, length, scratch);
       return;
     }
-    FileChannel out = ((FileBlockDevice) dst).channel;
+    FileBlockDevice to = (FileBlockDevice) dst;
     long done = 0;
     while (done < length) {
-      long n = channel.transferTo(srcPos + done, length - done, out.position(dstPos + done));
+      long at = done;
+      // Each device recovers its own channel: the inner call passes the destination's failure outwards. A
+      // transfer cut short is repeated whole, which rewrites the same bytes.
+      long n = to.io(out -> io(in -> in.transferTo(srcPos + at, length - at, out.position(dstPos + at))));
       if (n <= 0) {
         BlockDevice.super.copyTo(srcPos + done, dst, dstPos + done, length - done, scratch);
         return;
@@ -140,13 +242,107 @@ public final class FileBlockDevice implements BlockDevice {
   }
 
   @Override
-  public void close() throws IOException {
+  public synchronized void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    FileChannel ch = channel;
     try {
-      if (lock.isValid()) {
-        lock.release();
+      FileLock l = lock;
+      if (l.isValid()) {
+        l.release();
+      }
+    } catch (ClosedChannelException e) {
+      // An interrupt closed the channel just now, which released the lock with it.
+    } finally {
+      try {
+        ch.close();
+      } finally {
+        OPEN_HERE.remove(registered);
+      }
+    }
+  }
+
+  @FunctionalInterface
+  private interface ChannelCall {
+    long run(FileChannel ch) throws IOException;
+  }
+
+  /** Runs {@code call} on the channel, recovering it as the class comment explains. */
+  private long io(ChannelCall call) throws IOException {
+    // A thread that is already interrupted would close the channel on entry; spare everyone that.
+    boolean interrupted = Thread.currentThread().isInterrupted() && Thread.interrupted();
+    FileChannel ch = channel;
+    try {
+      int own = 0;
+      for (int attempt = 1; ; attempt++) {
+        try {
+          return call.run(ch);
+        } catch (ClosedChannelException e) {
+          if (closed || ch.isOpen()) {
+            throw e; // closed by close(), or the channel that died is another device's (copyTo)
+          }
+          boolean mine = e instanceof ClosedByInterruptException;
+          interrupted |= Thread.interrupted() | mine;
+          if (mine) {
+            own++;
+          }
+          if (own >= MAX_OWN_INTERRUPTS || attempt >= MAX_ATTEMPTS) {
+            throw new VdeException("host file was closed by interrupts on each of " + attempt
+                + " attempts of one I/O call; giving up", path.toString(), e);
+          }
+          ch = reopen(ch, e);
+        }
       }
     } finally {
-      channel.close();
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
+  }
+
+  /** The channel to retry on: a new one in place of {@code dead}, or the one another thread put there. */
+  private synchronized FileChannel reopen(FileChannel dead, ClosedChannelException cause) throws IOException {
+    if (closed) {
+      throw cause;
+    }
+    if (lockLost != null) {
+      throw new VdeException(lockLost.getOriginalMessage(), path.toString(), lockLost);
+    }
+    if (channel != dead) {
+      return channel;
+    }
+    FileChannel ch;
+    try {
+      ch = FileChannel.open(path, existingFileOptions(readOnly));
+    } catch (IOException e) {
+      throw new VdeException("cannot reopen host file after an interrupt closed it: " + e.getMessage(),
+          path.toString(), e);
+    }
+    FileLock l = lockOrClose(ch, path, readOnly);
+    if (l == null) {
+      lockLost = new VdeException("the host file's lock was lost while recovering from an interrupt: another "
+          + "engine took it; this volume stops", path.toString(), new VdeLockedException(path.toString()));
+      throw lockLost;
+    }
+    Object key;
+    try {
+      key = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+    } catch (IOException e) {
+      ch.close();
+      throw new VdeException("cannot reopen host file after an interrupt closed it: " + e.getMessage(),
+          path.toString(), e);
+    }
+    if (fileKey != null && !fileKey.equals(key)) {
+      ch.close();
+      lockLost = new VdeException("the host file was replaced while recovering from an interrupt; this volume "
+          + "stops", path.toString(), cause);
+      throw lockLost;
+    }
+    lock = l;
+    channel = ch;
+    reopens++;
+    return ch;
   }
 }
