@@ -35,8 +35,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *     step 1; recovery refuses a transaction whose data blocks do not match.
  * (5) At a checkpoint (WAL full, allocation pressure, close), the durable images are written in place and
  *     synced; (6) the superblock is written to the next slot with the new checkpoint transaction id and a new
- *     WAL salt, and synced; (7) the WAL restarts at its first block and blocks freed before the checkpoint
- *     become reusable (AllocationBitmap (2)).
+ *     WAL salt, and synced, then (6b) to the other slot with the next sequence and the same salt, and synced;
+ *     (7) the WAL restarts at its first block and blocks freed before the checkpoint become reusable
+ *     (AllocationBitmap (2)).
  *
  * <h2>Crash at each step</h2>
  * Before (4): the commit record may or may not be on disk; if it is, every block it covers is too (checksums
@@ -45,7 +46,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * holds every image and the superblock still names the old salt, so recovery replays them all (images are
  * whole blocks, so replay is idempotent). During (6): the old superblock slot is intact; a torn new one fails
  * its checksum and the old one (with the old salt, whose WAL is untouched until after the sync) is used. After
- * (6): the new salt makes every old WAL block invalid, so nothing stale is ever replayed.
+ * (6): the new salt makes every old WAL block invalid, so nothing stale is ever replayed. During (6b): the
+ * first copy is the newest and names the new, still empty, epoch. After (6b) both copies name the epoch, so
+ * losing either one later loses no transaction written in it.
  *
  * <p>Thread-safety: {@link #commit} is called by one writer at a time (the engine's publish lock);
  * {@link #awaitDurable} by any number of threads; reads from any thread.
@@ -57,8 +60,11 @@ public final class Journal implements AutoCloseable {
     void checkpointed(long durableTicket);
   }
 
-  /** What recovery found at open. */
-  public record Recovery(int transactionsReplayed, int imagesReplayed, String otherSlotProblem) {}
+  /**
+   * What recovery found at open. {@code walDamage} is non-null when replay stopped at a damaged transaction that
+   * later transactions were committed after (see {@link #laterCommitted}); the journal is then read-only.
+   */
+  public record Recovery(int transactionsReplayed, int imagesReplayed, String otherSlotProblem, String walDamage) {}
 
   /**
    * Queued transactions not yet in the WAL. Consecutive transactions are merged into one entry (newest image of
@@ -150,7 +156,7 @@ public final class Journal implements AutoCloseable {
 
   /** A journal for a volume just formatted (its superblock durable, its WAL empty). */
   public static Journal forNewVolume(BlockDevice dev, Superblock sb) {
-    return new Journal(dev, sb, false, new Recovery(0, 0, null));
+    return new Journal(dev, sb, false, new Recovery(0, 0, null, null));
   }
 
   /**
@@ -181,10 +187,17 @@ public final class Journal implements AutoCloseable {
       Superblock img = Superblock.read(sbImage, 0, dev.describe());
       recovered = img.withCheckpoint(sb.sequence(), sb.checkpointTxId(), sb.walSalt());
     }
-    Journal j = new Journal(dev, recovered, readOnly, new Recovery(txs, replay.size(), loaded.otherSlotProblem()));
+    long later = laterCommitted(dev, sb, pos, txId);
+    String damage = later < 0 ? null : "WAL transaction " + txId + " (from block " + (sb.walStart() + pos)
+        + ") is damaged, and transaction " + later + " was committed after it: the acknowledged transactions from "
+        + txId + " on cannot be replayed";
+    // A checkpoint would start a new WAL epoch and discard the transactions after the damage for good, so a
+    // journal that found some stays read-only: what is there can still be read and copied out.
+    boolean ro = readOnly || damage != null;
+    Journal j = new Journal(dev, recovered, ro, new Recovery(txs, replay.size(), loaded.otherSlotProblem(), damage));
     j.walPos = pos;
     j.nextTxId = txId;
-    if (readOnly) {
+    if (ro) {
       for (Map.Entry<Long, byte[]> e : replay.entrySet()) {
         j.publish(e.getKey(), e.getValue());
       }
@@ -195,8 +208,8 @@ public final class Journal implements AutoCloseable {
       j.recoveryDone = false;
       j.durable.putAll(replay);
       if (!replay.isEmpty() || loaded.otherSlotProblem() != null) {
-        // Replayed images go in place now, and the checkpoint rewrites the damaged slot: the good copy holds
-        // sequence s in slot s % 2, so the next sequence lands in the other, damaged, slot.
+        // Replayed images go in place now, and the checkpoint rewrites both slots, the damaged or stale one
+        // included.
         j.checkpointLocked();
       }
     } finally {
@@ -281,6 +294,32 @@ public final class Journal implements AutoCloseable {
     }
     into.putAll(images);
     return p + 1 - pos;
+  }
+
+  /**
+   * The id of a transaction of this WAL epoch committed after transaction {@code txId}, which recovery could not
+   * replay at {@code pos}; -1 when there is none. The leader writes a transaction only once the one before it is
+   * durable, so a later one proves that {@code txId} was complete and synced once and has been damaged since:
+   * the transactions from {@code txId} on were acknowledged and are lost to replay. A WAL that merely ends (never
+   * written, an older epoch's blocks, or a last transaction torn by a crash) has none. The rest of the WAL is
+   * read only when the block at {@code pos} is neither all zero nor a valid block of an older epoch.
+   */
+  static long laterCommitted(BlockDevice dev, Superblock sb, long pos, long txId) throws IOException {
+    int bs = sb.blockSize();
+    if (pos >= sb.walBlocks()) {
+      return -1;
+    }
+    byte[] b = readBlock(dev, sb.walStart() + pos, bs);
+    if (Bytes.isZero(b, 0, bs) || BlockCodec.checksumMatches(b) && Bytes.i64(b, 8) != sb.walSalt()) {
+      return -1;
+    }
+    for (long p = pos + 1; p < sb.walBlocks(); p++) {
+      byte[] d = readBlock(dev, sb.walStart() + p, bs);
+      if (validBlock(d, BlockType.WAL_DESCRIPTOR) && Bytes.i64(d, 8) == sb.walSalt() && Bytes.i64(d, 0) > txId) {
+        return Bytes.i64(d, 0);
+      }
+    }
+    return -1;
   }
 
   private static boolean validBlock(byte[] b, BlockType t) {
@@ -767,7 +806,13 @@ public final class Journal implements AutoCloseable {
     Superblock next = base.withCheckpoint(onDiskSb.sequence() + 1, nextTxId - 1, newSalt);
     dev.write((long) next.slot() * blockSize, ByteBuffer.wrap(next.write()));
     dev.sync();
-    onDiskSb = next;
+    // (6b) The same checkpoint goes to the other slot too, so both copies name the new salt: a copy lost later
+    // leaves one that still finds every transaction of this epoch. Nothing enters the new epoch's WAL before it
+    // is synced, so a crash in between loses nothing either (the first copy alone names an empty epoch).
+    Superblock twin = next.withCheckpoint(next.sequence() + 1, nextTxId - 1, newSalt);
+    dev.write((long) twin.slot() * blockSize, ByteBuffer.wrap(twin.write()));
+    dev.sync();
+    onDiskSb = twin;
     salt = newSalt;
     walPos = 0;
     for (Map.Entry<Long, byte[]> e : durable.entrySet()) {

@@ -75,7 +75,7 @@ public final class SuperblockSlots {
         best = pick;
         bestBs = bs;
         otherProblem = slots[other] == null ? "superblock copy in block " + other + " is unusable: " + errs[other]
-            : null;
+            : stale(slots[other], pick, other);
       }
     }
     if (best == null) {
@@ -89,6 +89,20 @@ public final class SuperblockSlots {
           + " bytes but the file has " + size, res);
     }
     return new Loaded(best, otherProblem);
+  }
+
+  /**
+   * Why the older copy {@code o} cannot stand in for the newest {@code n}, or null. A checkpoint writes the same
+   * WAL epoch (salt and checkpoint transaction) to both slots, so a copy naming another epoch is left from a
+   * checkpoint that was cut between its two writes (or from an engine that wrote one slot per checkpoint): were
+   * the newest copy lost, it would not find the transactions of the current epoch.
+   */
+  private static String stale(Superblock o, Superblock n, int slot) {
+    if (o.walSalt() == n.walSalt() && o.checkpointTxId() == n.checkpointTxId()) {
+      return null;
+    }
+    return "superblock copy in block " + slot + " is from an earlier checkpoint (sequence " + o.sequence()
+        + ", the newest is " + n.sequence() + ") and would not find the current WAL";
   }
 
   /** Checks the format version; feature masks are the engine's business. */
