@@ -24,6 +24,10 @@ final class SuperblockChecks {
       cx.progress(PHASE, slot + 1, 2, "blocks");
     }
     checkFields(cx);
+    String walDamage = cx.vol.journal().recovery().walDamage();
+    if (walDamage != null) {
+      cx.problems.add(-1, "WAL", walDamage);
+    }
   }
 
   /**

@@ -262,6 +262,10 @@ public final class Volume {
       roReason = "opened read-only on request";
     }
     Journal j = Journal.open(dev, loaded, roReason != null);
+    if (j.recovery().walDamage() != null && roReason == null) {
+      roReason = j.recovery().walDamage() + "; opened read-only so that they are not discarded: copy out what you "
+          + "need, or restore the volume from a backup";
+    }
     try {
       Superblock sb = j.onDiskSuperblock();
       List<byte[]> rdb = new ArrayList<>();
@@ -301,6 +305,9 @@ public final class Volume {
       if (r.otherSlotProblem() != null) {
         v.warnings.add(r.otherSlotProblem() + (roReason == null ? " (repaired)" : " (will be repaired on the next"
             + " writable open)"));
+      }
+      if (r.walDamage() != null) {
+        v.warnings.add(r.walDamage());
       }
       if (r.transactionsReplayed() > 0) {
         v.warnings.add("recovered " + r.transactionsReplayed() + " committed WAL transaction(s) ("
