@@ -93,15 +93,7 @@ class FileBlockDeviceInterruptTest {
           failure.set(t);
         }
       }, "interrupted-device-user");
-      worker.start();
-      int sent = interruptRepeatedly(worker, seen::get, failure);
-      stop.set(true);
-      worker.join(TimeUnit.SECONDS.toMillis(5));
-      assertThat(worker.isAlive()).isFalse();
-      assertThat(failure.get()).isNull();
-      assertThat(sent).isEqualTo(INTERRUPTS);
-      // Every interrupt came back to the thread, none was swallowed by a retry.
-      assertThat(seen.get()).isEqualTo(sent);
+      driveInterrupted(worker, seen, stop, failure);
       assertThat(dev.reopens()).as("interrupts that closed the channel").isPositive();
 
       // Another thread sees every slot as last written (never written: zeros), and can still write.
@@ -144,14 +136,7 @@ class FileBlockDeviceInterruptTest {
           failure.set(t);
         }
       }, "interrupted-copier");
-      worker.start();
-      int sent = interruptRepeatedly(worker, seen::get, failure);
-      stop.set(true);
-      worker.join(TimeUnit.SECONDS.toMillis(5));
-      assertThat(worker.isAlive()).isFalse();
-      assertThat(failure.get()).isNull();
-      assertThat(sent).isEqualTo(INTERRUPTS);
-      assertThat(seen.get()).isEqualTo(sent);
+      driveInterrupted(worker, seen, stop, failure);
       assertThat(src.reopens() + dst.reopens()).as("interrupts that closed a channel").isPositive();
 
       // Whole range copied once more, then both sides must agree byte for byte: a repeated partial transfer that
@@ -379,6 +364,22 @@ class FileBlockDeviceInterruptTest {
    * {@code progress} has moved past the previous interrupt; stops early on a failure or when the time budget is
    * spent. Returns the number sent.
    */
+  /**
+   * Starts {@code worker}, interrupts it {@link #INTERRUPTS} times, stops it, and checks that it ended without a
+   * failure and that every interrupt came back to the thread (none was swallowed by a retry).
+   */
+  private static void driveInterrupted(Thread worker, AtomicInteger seen, AtomicBoolean stop,
+      AtomicReference<Throwable> failure) throws InterruptedException {
+    worker.start();
+    int sent = interruptRepeatedly(worker, seen::get, failure);
+    stop.set(true);
+    worker.join(TimeUnit.SECONDS.toMillis(5));
+    assertThat(worker.isAlive()).isFalse();
+    assertThat(failure.get()).isNull();
+    assertThat(sent).isEqualTo(INTERRUPTS);
+    assertThat(seen.get()).isEqualTo(sent);
+  }
+
   private static int interruptRepeatedly(Thread target, java.util.function.IntSupplier progress,
       AtomicReference<Throwable> failure) {
     Random rnd = new Random(42);
