@@ -262,7 +262,8 @@ public final class Volume {
       roReason = "opened read-only on request";
     }
     Journal j = Journal.open(dev, loaded, roReason != null);
-    if (j.recovery().walDamage() != null && roReason == null) {
+    // Damage that costs acknowledged writes says more than a read-only request or an unwritable host file.
+    if (j.recovery().walDamage() != null && unknownRo == 0) {
       roReason = j.recovery().walDamage() + "; opened read-only so that they are not discarded: copy out what you "
           + "need, or restore the volume from a backup";
     }

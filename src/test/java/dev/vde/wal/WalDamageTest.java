@@ -11,6 +11,7 @@ import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
 import dev.vde.format.Superblock;
 import dev.vde.fs.CreateOptions;
+import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
@@ -53,6 +54,10 @@ class WalDamageTest {
       assertThat(r.problems()).anySatisfy(p -> assertThat(p.toString()).contains("cannot be replayed"));
     }
     assertThat(crashed.snapshot()).as("nothing was discarded or rewritten").isEqualTo(before);
+    // A read-only request does not hide the damage: the reason is the damage, not the request.
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage("again", before), OpenOptions.readOnlyOptions())) {
+      assertThat(d.readOnlyReason()).contains("is damaged");
+    }
   }
 
   @Test
