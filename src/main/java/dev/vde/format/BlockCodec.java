@@ -78,15 +78,24 @@ public final class BlockCodec {
   public static int verifyAt(byte[] buf, int off, int blockSize, long blockNo, BlockType expected, String resource)
       throws VdeCorruptedException {
     int t = off + blockSize - TRAILER_SIZE;
-    long stored = Bytes.i64(buf, t + 8);
-    long actual = hash(buf, off, blockSize - TRAILER_SIZE);
+    return verifySplit(buf, off, blockSize, Bytes.i32(buf, t), Bytes.i32(buf, t + 4), Bytes.i64(buf, t + 8), blockNo,
+        expected, resource);
+  }
+
+  /**
+   * {@link #verifyAt} for a block whose payload was moved apart from its trailer: the payload is
+   * {@code payload[off, off + blockSize - 16)}, the trailer the three values given. Returns the generation.
+   */
+  public static int verifySplit(byte[] payload, int off, int blockSize, int tag, int generation, long stored,
+      long blockNo, BlockType expected, String resource) throws VdeCorruptedException {
+    int len = blockSize - TRAILER_SIZE;
+    long actual = hash(payload, off, len);
     if (stored != actual) {
-      String what = Bytes.isZero(buf, off, blockSize)
+      String what = tag == 0 && generation == 0 && stored == 0 && Bytes.isZero(payload, off, len)
           ? "block is all zero (never written, or lost)"
           : String.format("trailer checksum mismatch, expected=%016x found=%016x", actual, stored);
       throw new VdeCorruptedException(blockNo, expected.structure(), what, resource);
     }
-    int tag = Bytes.i32(buf, t);
     if (tag != expected.tag()) {
       BlockType found = BlockType.fromTag(tag);
       throw new VdeCorruptedException(blockNo, expected.structure(),
@@ -94,6 +103,6 @@ public final class BlockCodec {
               + (found == null ? "" : " (" + found.structure() + ")"),
           resource);
     }
-    return Bytes.i32(buf, t + 4);
+    return generation;
   }
 }

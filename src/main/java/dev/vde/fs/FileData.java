@@ -156,91 +156,12 @@ final class FileData {
     return copied;
   }
 
-  /** Blocks per read when streaming a whole file: 4 MiB of 4 KiB blocks keeps the device busy. */
-  static final int STREAM_BLOCKS = 1024;
-
-  /** One piece of a file: {@code count} logical blocks from {@code logical}, at {@code phys} (-1: a hole). */
-  private record Piece(long logical, long phys, int count) {}
-
-  /**
-   * Writes a whole file to {@code out}. Large files are read in pieces of up to {@link #STREAM_BLOCKS} blocks,
-   * the next piece being read by another thread while this one verifies and writes the current one, so the
-   * checksum work overlaps the device's. The caller holds the state lock's read side for the duration, which keeps
-   * every block the extents name allocated to this file.
-   */
-  static long stream(Volume v, long owner, List<Extent> xs, long size, java.io.OutputStream out) throws IOException {
-    int bs = v.blockSize();
-    int payload = v.payload();
-    long blocks = (size + payload - 1) / payload;
-    List<Piece> pieces = new ArrayList<>();
-    long l = 0;
-    while (l < blocks) {
-      long phys = ExtentMap.physical(xs, l);
-      int n = 1;
-      while (l + n < blocks && n < STREAM_BLOCKS
-          && (phys < 0 ? ExtentMap.physical(xs, l + n) < 0 : ExtentMap.physical(xs, l + n) == phys + n)) {
-        n++;
-      }
-      pieces.add(new Piece(l, phys, n));
-      l += n;
-    }
-    byte[][] bufs = {new byte[(int) Math.min(STREAM_BLOCKS, Math.max(1, blocks)) * bs], null};
-    java.util.concurrent.Future<byte[]> ahead = null;
-    long written = 0;
-    for (int i = 0; i < pieces.size(); i++) {
-      Piece p = pieces.get(i);
-      byte[] buf;
-      if (ahead != null) {
-        buf = dev.vde.io.ReadAhead.join(ahead);
-        ahead = null;
-      } else {
-        buf = bufs[0];
-        readPiece(v, p, buf);
-      }
-      if (i + 1 < pieces.size() && pieces.get(i + 1).phys() >= 0) {
-        if (bufs[1] == null) {
-          bufs[1] = new byte[bufs[0].length];
-        }
-        byte[] other = buf == bufs[0] ? bufs[1] : bufs[0];
-        Piece next = pieces.get(i + 1);
-        ahead = dev.vde.io.ReadAhead.submit(() -> {
-          readPiece(v, next, other);
-          return other;
-        });
-      }
-      try {
-        // Squeeze the trailers out in place so the payload goes out in one write per piece.
-        for (int k = 0; k < p.count(); k++) {
-          if (p.phys() >= 0) {
-            verifyDataBlock(v, buf, k * bs, p.phys() + k, owner);
-          } else {
-            java.util.Arrays.fill(buf, k * bs, k * bs + payload, (byte) 0);
-          }
-          System.arraycopy(buf, k * bs, buf, k * payload, payload);
-        }
-        long pieceBytes = Math.min((long) p.count() * payload, size - p.logical() * payload);
-        out.write(buf, 0, (int) pieceBytes);
-        written += pieceBytes;
-      } catch (IOException | RuntimeException e) {
-        if (ahead != null) {
-          ahead.cancel(false);
-        }
-        throw e;
-      }
-    }
-    return written;
-  }
-
-  private static void readPiece(Volume v, Piece p, byte[] buf) throws IOException {
-    if (p.phys() >= 0) {
-      byte[][] journaled = v.journal().dataImages(p.phys(), p.count());
-      v.device().read(p.phys() * v.blockSize(), ByteBuffer.wrap(buf, 0, p.count() * v.blockSize()));
-      Journal.overlay(journaled, buf, 0, v.blockSize());
-    }
-  }
-
   private static void verifyDataBlock(Volume v, byte[] buf, int off, long blockNo, long owner) throws IOException {
-    int gen = BlockCodec.verifyAt(buf, off, v.blockSize(), blockNo, BlockType.DATA, v.resource());
+    checkOwner(v, BlockCodec.verifyAt(buf, off, v.blockSize(), blockNo, BlockType.DATA, v.resource()), blockNo, owner);
+  }
+
+  /** A data block's generation names its owning inode; another owner means a damaged extent map. */
+  static void checkOwner(Volume v, int gen, long blockNo, long owner) throws IOException {
     if (gen != (int) owner) {
       throw new dev.vde.VdeCorruptedException(blockNo, BlockType.DATA.structure(), "data block belongs to inode "
           + Integer.toUnsignedLong(gen) + ", but inode " + owner + " maps it", v.resource());

@@ -442,7 +442,7 @@ public final class VirtualDisk implements AutoCloseable {
   public long readFile(String p, OutputStream out) throws IOException {
     return inspect(() -> {
       Inode ino = requireFile(null, p);
-      return FileData.stream(vol, ino.number(), ino.extents(), ino.size(), out);
+      return FileStreamer.stream(vol, ino.number(), ino.extents(), ino.size(), out);
     });
   }
 

@@ -4,32 +4,50 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.VdeCorruptedException;
+import dev.vde.inode.ExtentMap;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.SeededBytes;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
-/** Streaming a whole file (read-ahead in pieces) gives exactly the bytes of a positional read, holes included. */
+/**
+ * Streaming a whole file (pieces read and checked on worker threads, written out in order) gives exactly the
+ * bytes of a positional read: holes, fragments, blocks whose newest image is still in the WAL, many readers at
+ * once; a damaged block in a later piece fails the read with its block number, and an interrupt stops it; after
+ * either, the volume reads on.
+ */
 class FileStreamTest {
+  private static final int BS = 512;
+  /** File bytes in one piece on a 512-byte-block volume. */
+  private static final int PIECE = FileStreamer.PIECE_BYTES / BS * (BS - 16);
 
   @Test
   void stream_equalsReadFile_acrossPiecesHolesAndFragments() throws Exception {
     PowerLossDevice dev = new PowerLossDevice("stream");
-    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(8L << 20).blockSize(512))) {
-      // Interleaved appends fragment the file; a write far past its end leaves a hole of many pieces.
-      byte[] a = SeededBytes.bytes(1, 700_000);
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+      // Interleaved appends fragment the file; a write far past its end leaves a hole of several pieces.
+      byte[] a = SeededBytes.bytes(1, PIECE + PIECE / 2);
       d.writeFile("/big", a);
       d.writeFile("/other", SeededBytes.bytes(2, 3000));
       d.append("/big", SeededBytes.bytes(3, 5000));
-      d.write("/big", 2_000_000, SeededBytes.bytes(4, 777), 0, 777);
+      long far = 4L * PIECE + 1234;
+      d.write("/big", far, SeededBytes.bytes(4, 777), 0, 777);
       byte[] whole = d.readFile("/big");
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       long n = d.readFile("/big", out);
-      assertThat(n).isEqualTo(whole.length).isEqualTo(2_000_777);
+      assertThat(n).isEqualTo(whole.length).isEqualTo(far + 777);
       assertThat(out.toByteArray()).isEqualTo(whole);
       assertThat(whole).startsWith(a);
-      assertThat(java.util.Arrays.copyOfRange(whole, 705_000, 2_000_000)).containsOnly(0);
+      assertThat(Arrays.copyOfRange(whole, a.length + 5000, (int) far)).containsOnly(0);
       ByteArrayOutputStream empty = new ByteArrayOutputStream();
       d.writeFile("/empty", new byte[0]);
       assertThat(d.readFile("/empty", empty)).isZero();
@@ -37,21 +55,116 @@ class FileStreamTest {
   }
 
   @Test
+  void stream_takesBlocksWhoseNewestImageIsStillInTheWal() throws Exception {
+    PowerLossDevice dev = new PowerLossDevice("stream-wal");
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+      byte[] expected = SeededBytes.bytes(6, 3 * PIECE);
+      d.writeFile("/big", expected);
+      // Small writes inside the second and third pieces: their blocks go to the WAL, not in place.
+      byte[] patch = SeededBytes.bytes(7, 1500);
+      for (long at : new long[] {PIECE + 100, 2L * PIECE + 7000}) {
+        d.write("/big", at, patch, 0, patch.length);
+        System.arraycopy(patch, 0, expected, (int) at, patch.length);
+      }
+      assertThat(d.volume().journal().publishedDataBlocks()).isPositive();
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      d.readFile("/big", out);
+      assertThat(out.toByteArray()).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void stream_manyReadersAtOnceEachGetTheirOwnFile() throws Exception {
+    PowerLossDevice dev = new PowerLossDevice("stream-many");
+    int files = 4;
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+      for (int i = 0; i < files; i++) {
+        d.writeFile("/f" + i, SeededBytes.bytes(10 + i, 2 * PIECE + 999 * i));
+      }
+      ExecutorService readers = Executors.newFixedThreadPool(files);
+      try {
+        List<Future<byte[]>> got = new ArrayList<>();
+        for (int round = 0; round < 2; round++) {
+          for (int i = 0; i < files; i++) {
+            String name = "/f" + i;
+            got.add(readers.submit(() -> {
+              ByteArrayOutputStream out = new ByteArrayOutputStream();
+              d.readFile(name, out);
+              return out.toByteArray();
+            }));
+          }
+        }
+        for (int k = 0; k < got.size(); k++) {
+          int i = k % files;
+          assertThat(got.get(k).get()).isEqualTo(SeededBytes.bytes(10 + i, 2 * PIECE + 999 * i));
+        }
+      } finally {
+        readers.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void stream_interruptedCallerStopsAndTheVolumeStaysUsable() throws Exception {
+    PowerLossDevice dev = new PowerLossDevice("stream-interrupt");
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+      byte[] data = SeededBytes.bytes(9, 3 * PIECE);
+      d.writeFile("/big", data);
+      Thread.currentThread().interrupt();
+      try {
+        assertThatThrownBy(() -> d.readFile("/big", new ByteArrayOutputStream()))
+            .isInstanceOf(java.io.InterruptedIOException.class);
+        assertThat(Thread.currentThread().isInterrupted()).isTrue();
+      } finally {
+        Thread.interrupted();
+      }
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      d.readFile("/big", out);
+      assertThat(out.toByteArray()).isEqualTo(data);
+    }
+  }
+
+  @Test
   void stream_reportsADamagedBlockOfALaterPiece() throws Exception {
     PowerLossDevice dev = new PowerLossDevice("stream-damage");
     long victim;
-    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(8L << 20).blockSize(512))) {
-      d.writeFile("/big", SeededBytes.bytes(5, 1_500_000));
-      victim = d.volume().readInode(d.stat("/big").inode()).extents().get(0).start() + 2000;
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+      d.writeFile("/big", SeededBytes.bytes(5, 3 * PIECE));
+      d.writeFile("/ok", SeededBytes.bytes(8, 2 * PIECE));
+      // In the third piece: the first two have been handed out by then.
+      victim = ExtentMap.physical(d.volume().readInode(d.stat("/big").inode()).extents(),
+          2L * FileStreamer.PIECE_BYTES / BS + 17);
     }
     PowerLossDevice copy = PowerLossDevice.fromImage("damaged", dev.snapshot());
-    byte[] b = new byte[512];
-    copy.read(victim * 512, ByteBuffer.wrap(b));
+    byte[] b = new byte[BS];
+    copy.read(victim * BS, ByteBuffer.wrap(b));
     b[100] ^= 0x40;
-    copy.write(victim * 512, ByteBuffer.wrap(b));
+    copy.write(victim * BS, ByteBuffer.wrap(b));
     try (VirtualDisk d = VirtualDisk.open(copy, OpenOptions.defaults())) {
-      assertThatThrownBy(() -> d.readFile("/big", new ByteArrayOutputStream()))
+      CountingStream out = new CountingStream();
+      assertThatThrownBy(() -> d.readFile("/big", out))
           .isInstanceOf(VdeCorruptedException.class).hasMessageContaining("block " + String.format("%,d", victim));
+      // Nothing of the damaged piece went out: only the whole pieces before it.
+      assertThat(out.count).isLessThanOrEqualTo(2L * PIECE);
+      // The failed stream leaves the workers usable.
+      ByteArrayOutputStream ok = new ByteArrayOutputStream();
+      d.readFile("/ok", ok);
+      assertThat(ok.toByteArray()).isEqualTo(SeededBytes.bytes(8, 2 * PIECE));
+    }
+  }
+
+  /** Counts what is written. */
+  private static final class CountingStream extends OutputStream {
+    long count;
+
+    @Override
+    public void write(int b) throws IOException {
+      count++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      count += len;
     }
   }
 }
