@@ -436,13 +436,11 @@ public final class InodeMigration {
     long end = Math.min(total, every == Long.MAX_VALUE ? total : (w / every + 1) * every);
     end = Math.min(end, (nb0 + Math.max(1, maxBlocks)) * ipbNew);
     long nb1 = (end + ipbNew - 1) / ipbNew;
-    for (long k = nb0; k < nb1; k++) {
-      if (v.journal().hasPublishedImage(tgt.newTableStart() + k)) {
-        // A foreground write left a WAL image of a block this batch rewrites; apply it in place first so that a
-        // later checkpoint cannot put the older image back over the fresh copy.
-        v.journal().checkpoint();
-        break;
-      }
+    // One question per batch, not per block: the journal answers a range by looking at its few images.
+    if (v.journal().images(tgt.newTableStart() + nb0, (int) (nb1 - nb0), false) != null) {
+      // A foreground write left a WAL image of a block this batch rewrites; apply it in place first so that a
+      // later checkpoint cannot put the older image back over the fresh copy.
+      v.journal().checkpoint();
     }
     long firstInode = nb0 * ipbNew;
     long lastInode = Math.min(nb1 * ipbNew, sb.inodeCount());
@@ -452,11 +450,12 @@ public final class InodeMigration {
     long oldStart = v.regions().find(RegionDirectory.TAG_INODES).start();
     byte[] oldBuf = buffers.old((int) (ob1 - ob0) * bs);
     if (readable > ob0) {
+      byte[][] journaled = v.journal().images(oldStart + ob0, (int) (readable - ob0), false);
       v.device().read((oldStart + ob0) * bs, ByteBuffer.wrap(oldBuf, 0, (int) (readable - ob0) * bs));
       for (long k = ob0; k < readable; k++) {
         int off = (int) (k - ob0) * bs;
-        if (v.journal().hasPublishedImage(oldStart + k)) {
-          System.arraycopy(v.journal().readRaw(oldStart + k), 0, oldBuf, off, bs);
+        if (journaled != null && journaled[(int) (k - ob0)] != null) {
+          System.arraycopy(journaled[(int) (k - ob0)], 0, oldBuf, off, bs);
         } else {
           BlockCodec.verifyAt(oldBuf, off, bs, oldStart + k, BlockType.INODE_TABLE, v.resource());
         }

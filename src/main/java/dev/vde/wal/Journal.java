@@ -480,11 +480,6 @@ public final class Journal implements AutoCloseable {
     return img != null ? img : readAt(dev, blockNo * blockSize, blockSize);
   }
 
-  /** True when the block has a published image newer than what is in place. */
-  public boolean hasPublishedImage(long blockNo) {
-    return published.containsKey(blockNo);
-  }
-
   /**
    * Publishes a transaction's images (visible to readers at once) and queues it for the WAL. Returns the
    * ticket to pass to {@link #awaitDurable}. The caller holds the engine's publish lock.
