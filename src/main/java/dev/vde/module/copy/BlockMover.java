@@ -16,10 +16,11 @@ import java.util.concurrent.Future;
  * continue each other on both sides (the common case, since most blocks keep their number) are coalesced into
  * one read and one write of up to {@link #BUFFER_BYTES}.
  *
- * <p>Up to {@link #READS_IN_FLIGHT} pieces are read ahead on other threads while the current one is checked and
- * written: one synchronous read at a time leaves the device idle between requests, and several in flight is what
- * the kernel's own read-ahead gives a plain {@code cp}. Buffers are direct, so the JDK reads into them and writes
- * from them without its own intermediate copy.
+ * <p>Up to {@link #READS_IN_FLIGHT} pieces are read ahead on other threads while the current one is written: one
+ * synchronous read at a time leaves the device idle between requests, and several in flight is what the kernel's
+ * own read-ahead gives a plain {@code cp}. The reading thread also checks its piece, so the checks spread over
+ * the cores and overlap the writes. Buffers are direct, so the JDK reads into them and writes from them without
+ * its own intermediate copy.
  *
  * <p>Every block's trailer is checked on the way (checksum, type, owning inode), so a damaged source block stops
  * the copy with a {@link VdeCorruptedException} naming it instead of being carried into the destination. That is
@@ -32,9 +33,9 @@ final class BlockMover {
   /** Bytes moved per read and per write; big enough that per-call costs vanish, small enough to stay cached. */
   static final int BUFFER_BYTES = 2 << 20;
   /**
-   * Pieces being read while the current one is checked and written. A volume's live data lies in runs spread over
-   * the image, and a deeper queue of smaller reads (8 of 2 MiB against 3 of 4 MiB) copied 10% and 50% live data
-   * about 10% faster on the benchmark machine (docs/BENCHMARKS.md, scenario 2).
+   * Pieces being read (and checked) while the current one is written. A volume's live data lies in runs spread
+   * over the image, and a deeper queue of smaller reads (8 of 2 MiB against 3 of 4 MiB) copied 10% and 50% live
+   * data about 10% faster on the benchmark machine (docs/BENCHMARKS.md, scenario 2).
    */
   static final int READS_IN_FLIGHT = 8;
 
@@ -43,7 +44,8 @@ final class BlockMover {
   private final CopyContext cx;
   private final int bs;
   private final int chunk;
-  private final byte[] scratch;
+  /** A block's worth of heap bytes per reading thread, to hash. */
+  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
 
   BlockMover(SourceView src, BlockDevice dst, CopyContext cx) {
     this.src = src;
@@ -51,7 +53,6 @@ final class BlockMover {
     this.cx = cx;
     this.bs = src.blockSize;
     this.chunk = cx.transferBlocks(BUFFER_BYTES / bs);
-    this.scratch = new byte[bs];
   }
 
   /** One coalesced read-and-write: {@code n} blocks from {@code src} to {@code dst}, with their owners. */
@@ -59,7 +60,7 @@ final class BlockMover {
 
   /**
    * Moves every transfer (sorted by source block); returns the blocks moved. Piece {@code i} uses buffer
-   * {@code i % (READS_IN_FLIGHT + 1)}: while it is checked and written, pieces {@code i+1} to
+   * {@code i % (READS_IN_FLIGHT + 1)}: while it is written, pieces {@code i+1} to
    * {@code i+READS_IN_FLIGHT} are being read into the other buffers, and the read of piece
    * {@code i+READS_IN_FLIGHT} starts in the buffer piece {@code i-1} has just finished with.
    */
@@ -83,7 +84,7 @@ final class BlockMover {
         if (i + READS_IN_FLIGHT < pieces.size()) {
           reads.add(readAhead(pieces.get(i + READS_IN_FLIGHT), buffer(bufs, i + READS_IN_FLIGHT)));
         }
-        checkAndWrite(p, cur);
+        write(p, cur);
         done += p.n();
         cx.progress("copying", done, total, "blocks");
       }
@@ -108,6 +109,7 @@ final class BlockMover {
     cx.io(p.n());
     return ReadAhead.submit(() -> {
       src.readCurrent(p.src(), p.n(), buf);
+      check(p, buf);
       return buf;
     });
   }
@@ -146,17 +148,26 @@ final class BlockMover {
     return out;
   }
 
-  private void checkAndWrite(Piece p, ByteBuffer data) throws IOException {
+  /** Checks every block of a piece just read (on the reading thread, so the checks of pieces run in parallel). */
+  private void check(Piece p, ByteBuffer data) throws IOException {
+    byte[] block = SCRATCH.get();
+    if (block.length != bs) {
+      block = new byte[bs];
+      SCRATCH.set(block);
+    }
     for (int k = 0; k < p.n(); k++) {
       long blockNo = p.src() + k;
       // Hashing a heap copy of the block is faster than hashing the direct buffer through an accessor.
-      data.get(k * bs, scratch);
-      int owner = BlockCodec.verifyAt(scratch, 0, bs, blockNo, p.types()[k], src.resource);
+      data.get(k * bs, block);
+      int owner = BlockCodec.verifyAt(block, 0, bs, blockNo, p.types()[k], src.resource);
       if (owner != (int) p.owners()[k]) {
         throw new VdeCorruptedException(blockNo, p.types()[k].structure(), "block belongs to inode "
             + Integer.toUnsignedLong(owner) + ", but inode " + p.owners()[k] + " maps it", src.resource);
       }
     }
+  }
+
+  private void write(Piece p, ByteBuffer data) throws IOException {
     cx.io(p.n());
     dst.write(p.dst() * bs, data.duplicate().position(0).limit(p.n() * bs));
   }
