@@ -21,6 +21,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -38,10 +39,14 @@ public final class VirtualDisk implements AutoCloseable {
   private final Path path;
   private volatile boolean closed;
   private final ThreadLocal<long[]> batchTicket = new ThreadLocal<>();
+  /** See {@link #setCommitWindow}; 0: every operation durable when it returns. */
+  private volatile long commitWindowNanos;
+  private final CommitFlusher flusher;
 
   private VirtualDisk(Volume vol, Path path) {
     this.vol = vol;
     this.path = path;
+    this.flusher = new CommitFlusher(vol.journal(), path == null ? vol.resource() : path.getFileName().toString());
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -103,6 +108,8 @@ public final class VirtualDisk implements AutoCloseable {
     if (closed) {
       return;
     }
+    // What the flusher had not written yet stays queued; the closing checkpoint makes it durable.
+    flusher.stop();
     vol.writerLock().lock();
     try {
       closed = true;
@@ -180,9 +187,50 @@ public final class VirtualDisk implements AutoCloseable {
     if (batch != null) {
       batch[0] = Math.max(batch[0], ticket);
     } else if (ticket > 0) {
-      vol.journal().awaitDurable(ticket);
+      long window = commitWindowNanos;
+      if (window == 0) {
+        vol.journal().awaitDurable(ticket);
+      } else {
+        flusher.committed(ticket, window);
+      }
     }
     return result;
+  }
+
+  /**
+   * How long an operation may stay not yet durable after it returns. {@link Duration#ZERO}, the default: every
+   * operation is durable when it returns. A positive window: an operation returns once it is published (atomic,
+   * visible to every reader, in commit order) and becomes durable with a group commit at most about
+   * {@code window} later, led by a background thread, or earlier through {@link #sync}, {@link #close} or when
+   * {@value CommitFlusher#MAX_UNSYNCED} operations wait. A crash then loses at most the operations of the last
+   * window, and always the newest ones: what survives is every operation up to some point in commit order. Many
+   * writers thus share one sync without batching their work. {@link #batch} is unaffected: it returns durable.
+   */
+  public void setCommitWindow(Duration window) throws VdeInvalidArgumentException {
+    if (window == null || window.isNegative()) {
+      throw new VdeInvalidArgumentException("commit window must be zero or positive, not " + window);
+    }
+    commitWindowNanos = window.toNanos();
+  }
+
+  /** The commit window set by {@link #setCommitWindow}. */
+  public Duration commitWindow() {
+    return Duration.ofNanos(commitWindowNanos);
+  }
+
+  /**
+   * Makes every operation that has returned so far durable (a no-op while the commit window is zero). Inside
+   * {@link #batch} it does nothing: the batch's operations are held back until it ends, which makes them durable.
+   */
+  public void sync() throws IOException {
+    checkOpen();
+    if (batchTicket.get() != null) {
+      return;
+    }
+    long t = vol.journal().lastTicket();
+    if (t > 0) {
+      vol.journal().awaitDurable(t);
+    }
   }
 
   private <T> T inspect(Volume.IoSupplier<T> r) throws IOException {

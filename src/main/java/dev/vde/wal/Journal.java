@@ -634,6 +634,13 @@ public final class Journal implements AutoCloseable {
     }
   }
 
+  /** The newest ticket known durable. */
+  public long durableTicket() {
+    synchronized (monitor) {
+      return durableTicket;
+    }
+  }
+
   /** The newest ticket handed out. */
   public long lastTicket() {
     synchronized (monitor) {

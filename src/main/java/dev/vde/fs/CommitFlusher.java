@@ -1,0 +1,114 @@
+package dev.vde.fs;
+
+import dev.vde.wal.Journal;
+import java.io.IOException;
+
+/**
+ * Makes deferred commits durable (see {@link VirtualDisk#setCommitWindow}): a daemon thread that, once a commit
+ * has waited for the window, leads one group commit of everything queued by then.
+ *
+ * <p>It changes only who waits for a transaction and when, never what is written or in which order: transactions
+ * go to the WAL in commit order, as with every other group, so a crash keeps a prefix of them. A committing
+ * thread that finds {@link #MAX_UNSYNCED} transactions not yet durable leads a group itself, which bounds the
+ * memory the queue holds and how much a crash can take back.
+ */
+final class CommitFlusher {
+  /** Transactions that may wait for the flusher; past this the committing thread syncs them itself. */
+  static final int MAX_UNSYNCED = 256;
+
+  private final Journal journal;
+  private final String name;
+  private final Object lock = new Object();
+  /** Newest ticket handed over and not yet durable through this flusher (guarded by {@code lock}). */
+  private long wanted;
+  /** When the oldest commit not yet handed to a group arrived (System.nanoTime), or 0 (guarded). */
+  private long pendingSince;
+  private long windowNanos;
+  private boolean stopped;
+  private Thread thread;
+
+  CommitFlusher(Journal journal, String name) {
+    this.journal = journal;
+    this.name = name;
+  }
+
+  /** Takes a published transaction whose caller does not wait for it. */
+  void committed(long ticket, long window) throws IOException {
+    if (ticket - journal.durableTicket() > MAX_UNSYNCED) {
+      journal.awaitDurable(ticket);
+      return;
+    }
+    synchronized (lock) {
+      windowNanos = window;
+      if (ticket > wanted) {
+        wanted = ticket;
+      }
+      if (pendingSince == 0) {
+        pendingSince = System.nanoTime();
+        lock.notifyAll();
+      }
+      if (thread == null && !stopped) {
+        thread = new Thread(this::run, "vde-commit " + name);
+        thread.setDaemon(true);
+        thread.start();
+      }
+    }
+  }
+
+  private void run() {
+    while (true) {
+      long target;
+      synchronized (lock) {
+        try {
+          while (!stopped && pendingSince == 0) {
+            lock.wait();
+          }
+          while (!stopped) {
+            long left = pendingSince + windowNanos - System.nanoTime();
+            if (left <= 0) {
+              break;
+            }
+            lock.wait(left / 1_000_000 + 1);
+          }
+        } catch (InterruptedException e) {
+          return;
+        }
+        if (stopped) {
+          return;
+        }
+        target = wanted;
+        pendingSince = 0;
+      }
+      try {
+        journal.awaitDurable(target);
+      } catch (IOException e) {
+        // The journal keeps the failure: every later operation and sync() reports it, and close() does not
+        // checkpoint over it. Nothing more can become durable here.
+        return;
+      }
+    }
+  }
+
+  /** Stops the thread; what it had not written yet stays queued for the caller (close checkpoints it). */
+  void stop() {
+    Thread t;
+    synchronized (lock) {
+      stopped = true;
+      t = thread;
+      lock.notifyAll();
+    }
+    if (t != null && t != Thread.currentThread()) {
+      boolean interrupted = false;
+      while (t.isAlive()) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
