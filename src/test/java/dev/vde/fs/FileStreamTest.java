@@ -32,8 +32,7 @@ class FileStreamTest {
 
   @Test
   void stream_equalsReadFile_acrossPiecesHolesAndFragments() throws Exception {
-    PowerLossDevice dev = new PowerLossDevice("stream");
-    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+    try (VirtualDisk d = fresh("stream")) {
       // Interleaved appends fragment the file; a write far past its end leaves a hole of several pieces.
       byte[] a = SeededBytes.bytes(1, PIECE + PIECE / 2);
       d.writeFile("/big", a);
@@ -56,8 +55,7 @@ class FileStreamTest {
 
   @Test
   void stream_takesBlocksWhoseNewestImageIsStillInTheWal() throws Exception {
-    PowerLossDevice dev = new PowerLossDevice("stream-wal");
-    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+    try (VirtualDisk d = fresh("stream-wal")) {
       byte[] expected = SeededBytes.bytes(6, 3 * PIECE);
       d.writeFile("/big", expected);
       // Small writes inside the second and third pieces: their blocks go to the WAL, not in place.
@@ -67,17 +65,14 @@ class FileStreamTest {
         System.arraycopy(patch, 0, expected, (int) at, patch.length);
       }
       assertThat(d.volume().journal().publishedDataBlocks()).isPositive();
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      d.readFile("/big", out);
-      assertThat(out.toByteArray()).isEqualTo(expected);
+      assertThat(streamed(d, "/big")).isEqualTo(expected);
     }
   }
 
   @Test
   void stream_manyReadersAtOnceEachGetTheirOwnFile() throws Exception {
-    PowerLossDevice dev = new PowerLossDevice("stream-many");
     int files = 4;
-    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+    try (VirtualDisk d = fresh("stream-many")) {
       for (int i = 0; i < files; i++) {
         d.writeFile("/f" + i, SeededBytes.bytes(10 + i, 2 * PIECE + 999 * i));
       }
@@ -106,8 +101,7 @@ class FileStreamTest {
 
   @Test
   void stream_interruptedCallerStopsAndTheVolumeStaysUsable() throws Exception {
-    PowerLossDevice dev = new PowerLossDevice("stream-interrupt");
-    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+    try (VirtualDisk d = fresh("stream-interrupt")) {
       byte[] data = SeededBytes.bytes(9, 3 * PIECE);
       d.writeFile("/big", data);
       Thread.currentThread().interrupt();
@@ -118,9 +112,7 @@ class FileStreamTest {
       } finally {
         Thread.interrupted();
       }
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      d.readFile("/big", out);
-      assertThat(out.toByteArray()).isEqualTo(data);
+      assertThat(streamed(d, "/big")).isEqualTo(data);
     }
   }
 
@@ -128,7 +120,7 @@ class FileStreamTest {
   void stream_reportsADamagedBlockOfALaterPiece() throws Exception {
     PowerLossDevice dev = new PowerLossDevice("stream-damage");
     long victim;
-    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS))) {
+    try (VirtualDisk d = fresh(dev)) {
       d.writeFile("/big", SeededBytes.bytes(5, 3 * PIECE));
       d.writeFile("/ok", SeededBytes.bytes(8, 2 * PIECE));
       // In the third piece: the first two have been handed out by then.
@@ -147,10 +139,23 @@ class FileStreamTest {
       // Nothing of the damaged piece went out: only the whole pieces before it.
       assertThat(out.count).isLessThanOrEqualTo(2L * PIECE);
       // The failed stream leaves the workers usable.
-      ByteArrayOutputStream ok = new ByteArrayOutputStream();
-      d.readFile("/ok", ok);
-      assertThat(ok.toByteArray()).isEqualTo(SeededBytes.bytes(8, 2 * PIECE));
+      assertThat(streamed(d, "/ok")).isEqualTo(SeededBytes.bytes(8, 2 * PIECE));
     }
+  }
+
+  private static VirtualDisk fresh(PowerLossDevice dev) throws IOException {
+    return VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS));
+  }
+
+  private static VirtualDisk fresh(String name) throws IOException {
+    return fresh(new PowerLossDevice(name));
+  }
+
+  /** The file as {@code readFile(path, OutputStream)} streams it. */
+  private static byte[] streamed(VirtualDisk d, String path) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    d.readFile(path, out);
+    return out.toByteArray();
   }
 
   /** Counts what is written. */
