@@ -23,6 +23,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -50,6 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class StressTest {
   static final int DEFAULT_SECONDS = 12;
+  static final int WINDOW_SECONDS = 6;
   static final long SEED = Long.getLong("vde.reliability.seed", 0x5EED_2025L);
   static final int WRITERS = 3;
   static final int READERS = 2;
@@ -60,6 +62,14 @@ class StressTest {
   @Test
   void concurrentReadersAndWriters_withMigrationsCopiesAndTags_endCleanAndEqualToTheModel() throws Exception {
     new Run(dir, DEFAULT_SECONDS).run();
+  }
+
+  /** The same with a commit window: writes return before they are durable and a flusher thread commits them. */
+  @Test
+  void concurrentReadersAndWriters_withACommitWindow_endCleanAndEqualToTheModel() throws Exception {
+    Run run = new Run(dir, WINDOW_SECONDS);
+    run.commitWindow = Duration.ofMillis(2);
+    run.run();
   }
 
   @Tag("stress")
@@ -118,6 +128,7 @@ class StressTest {
     final List<Writer> writers = new ArrayList<>();
     final List<CopyCheck> copies = Collections.synchronizedList(new ArrayList<>());
     VirtualDisk disk;
+    Duration commitWindow = Duration.ZERO;
 
     Run(Path dir, long seconds) {
       this.dir = dir;
@@ -127,7 +138,9 @@ class StressTest {
     void run() throws Exception {
       Path image = dir.resolve("stress.vde");
       disk = VirtualDisk.create(image, CreateOptions.ofSize(256L << 20).inodeCount(16384).label("stress"));
-      System.out.printf("[reliability] stress: %d s, seed %d (-Dvde.reliability.seed)%n", seconds, SEED);
+      disk.setCommitWindow(commitWindow);
+      System.out.printf("[reliability] stress: %d s, seed %d (-Dvde.reliability.seed), commit window %s%n", seconds,
+          SEED, commitWindow);
       List<Thread> threads = new ArrayList<>();
       for (int w = 0; w < WRITERS; w++) {
         Writer wr = new Writer(w, new SplittableRandom(SEED + w));
