@@ -39,14 +39,17 @@ final class CommitFlusher {
       return;
     }
     synchronized (lock) {
-      windowNanos = window;
       if (ticket > wanted) {
         wanted = ticket;
       }
-      if (pendingSince == 0) {
-        pendingSince = System.nanoTime();
+      // A new first commit starts the wait; a shorter window shortens the one under way.
+      if (pendingSince == 0 || window < windowNanos) {
         lock.notifyAll();
       }
+      if (pendingSince == 0) {
+        pendingSince = System.nanoTime();
+      }
+      windowNanos = window;
       if (thread == null && !stopped) {
         thread = new Thread(this::run, "vde-commit " + name);
         thread.setDaemon(true);

@@ -107,6 +107,23 @@ class CommitWindowTest {
   }
 
   @Test
+  void aShorterWindowTakesEffectForCommitsAlreadyWaiting() throws Exception {
+    PowerLossDevice dev = new PowerLossDevice("window-shorter");
+    try (VirtualDisk d = VirtualDisk.create(dev, TestVolumes.options(512))) {
+      d.setCommitWindow(NEVER);
+      d.writeFile("/early", SeededBytes.bytes(1, 100));
+      d.setCommitWindow(Duration.ofMillis(5));
+      d.writeFile("/late", SeededBytes.bytes(2, 100));
+      long last = d.volume().journal().lastTicket();
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (d.volume().journal().durableTicket() < last && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      assertThat(d.volume().journal().durableTicket()).isEqualTo(last);
+    }
+  }
+
+  @Test
   void tooManyWaitingMakesTheCommitterSync() throws Exception {
     PowerLossDevice dev = new PowerLossDevice("window-bound");
     try (VirtualDisk d = VirtualDisk.create(dev, TestVolumes.options(512).inodeCount(2048))) {
