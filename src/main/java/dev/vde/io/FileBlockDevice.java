@@ -16,6 +16,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A {@link BlockDevice} over a host file, holding an exclusive {@link FileLock} for as long as it is open so
@@ -31,7 +32,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * interrupt status is put aside for the call and set again before it returns or throws, so the caller still sees
  * it and an already interrupted thread does not close the channel at all. Between the close and the new lock
  * another engine could take the lock; the device then stops for good, since it must not write over a volume
- * someone else may have changed.
+ * someone else may have changed. The interrupted thread can see its exception while the interrupting thread is
+ * still closing the old channel and releasing its lock, so a refused lock is retried for a moment first.
  */
 public final class FileBlockDevice implements BlockDevice {
   /** A thread interrupted on this many attempts of one call gives up: someone keeps cancelling it. */
@@ -264,6 +266,9 @@ public final class FileBlockDevice implements BlockDevice {
     }
   }
 
+  /** How long a reopen waits for the dead channel's lock to be released before calling the lock lost. */
+  private static final long RELOCK_WAIT_NANOS = 250_000_000L;
+
   @FunctionalInterface
   private interface ChannelCall {
     long run(FileChannel ch) throws IOException;
@@ -313,14 +318,29 @@ public final class FileBlockDevice implements BlockDevice {
     if (channel != dead) {
       return channel;
     }
-    FileChannel ch;
-    try {
-      ch = FileChannel.open(path, existingFileOptions(readOnly));
-    } catch (IOException e) {
-      throw new VdeException("cannot reopen host file after an interrupt closed it: " + e.getMessage(),
-          path.toString(), e);
+    // The interrupted channel is closed by the interrupting thread, which may still be at it when this thread
+    // sees the exception: until that close has released the old lock, the JVM's lock table still holds it and a
+    // new lock would collide with our own. So wait (briefly) for the old lock to go, and retry a refused lock
+    // until the same deadline before concluding that another engine holds the file.
+    long deadline = System.nanoTime() + RELOCK_WAIT_NANOS;
+    while (lock != null && lock.isValid() && System.nanoTime() < deadline) {
+      LockSupport.parkNanos(100_000);
     }
-    FileLock l = lockOrClose(ch, path, readOnly);
+    FileChannel ch;
+    FileLock l;
+    while (true) {
+      try {
+        ch = FileChannel.open(path, existingFileOptions(readOnly));
+      } catch (IOException e) {
+        throw new VdeException("cannot reopen host file after an interrupt closed it: " + e.getMessage(),
+            path.toString(), e);
+      }
+      l = lockOrClose(ch, path, readOnly);
+      if (l != null || System.nanoTime() >= deadline) {
+        break;
+      }
+      LockSupport.parkNanos(1_000_000);
+    }
     if (l == null) {
       lockLost = new VdeException("the host file's lock was lost while recovering from an interrupt: another "
           + "engine took it; this volume stops", path.toString(), new VdeLockedException(path.toString()));
