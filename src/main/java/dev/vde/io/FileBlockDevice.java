@@ -320,12 +320,9 @@ public final class FileBlockDevice implements BlockDevice {
     }
     // The interrupted channel is closed by the interrupting thread, which may still be at it when this thread
     // sees the exception: until that close has released the old lock, the JVM's lock table still holds it and a
-    // new lock would collide with our own. So wait (briefly) for the old lock to go, and retry a refused lock
-    // until the same deadline before concluding that another engine holds the file.
+    // new lock collides with our own. So a refused lock is retried for a moment before concluding that another
+    // engine holds the file.
     long deadline = System.nanoTime() + RELOCK_WAIT_NANOS;
-    while (lock != null && lock.isValid() && System.nanoTime() < deadline) {
-      LockSupport.parkNanos(100_000);
-    }
     FileChannel ch;
     FileLock l;
     while (true) {

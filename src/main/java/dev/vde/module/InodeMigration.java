@@ -454,8 +454,9 @@ public final class InodeMigration {
       v.device().read((oldStart + ob0) * bs, ByteBuffer.wrap(oldBuf, 0, (int) (readable - ob0) * bs));
       for (long k = ob0; k < readable; k++) {
         int off = (int) (k - ob0) * bs;
-        if (journaled != null && journaled[(int) (k - ob0)] != null) {
-          System.arraycopy(journaled[(int) (k - ob0)], 0, oldBuf, off, bs);
+        byte[] image = journaled == null ? null : journaled[(int) (k - ob0)];
+        if (image != null) {
+          System.arraycopy(image, 0, oldBuf, off, bs);
         } else {
           BlockCodec.verifyAt(oldBuf, off, bs, oldStart + k, BlockType.INODE_TABLE, v.resource());
         }
