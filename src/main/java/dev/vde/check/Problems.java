@@ -46,6 +46,13 @@ class Problems {
     add(e.getBlockNo(), e.getStructure(), context == null ? msg : msg + " (" + context + ")");
   }
 
+  /** Appends what another collector found, in its order. */
+  void addAll(Problems other) {
+    if (keep) {
+      found.addAll(other.found);
+    }
+  }
+
   List<Problem> list() {
     return found;
   }

@@ -41,7 +41,8 @@ import java.io.IOException;
  * regions (they may never have been written), and inode-table blocks past the initialized watermark (all zero).
  *
  * <p>Memory is a few bitmaps the size of the allocation bitmap plus nine bytes per initialized inode; file
- * contents are streamed through one buffer. The caller holds the volume's state lock so the state is stable.
+ * contents are streamed through a few 1 MiB buffers, read and checked on several threads ({@link ContentChecks}).
+ * The caller holds the volume's state lock so the state is stable.
  */
 public final class Verifier {
   private Verifier() {}

@@ -13,8 +13,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -98,29 +96,10 @@ final class FileStreamer {
       // Pieces not started are skipped; those being read are waited for, so that no worker touches the volume
       // after the caller has let go of its lock.
       abandoned.set(true);
-      inFlight.forEach(FileStreamer::awaitQuietly);
+      inFlight.forEach(ReadAhead::awaitQuietly);
       throw e;
     }
     return written;
-  }
-
-  /** Waits for a piece however it ends, even when this thread is interrupted (its status is kept). */
-  private static void awaitQuietly(Future<byte[]> f) {
-    boolean interrupted = Thread.interrupted();
-    while (true) {
-      try {
-        f.get();
-        break;
-      } catch (InterruptedException ie) {
-        interrupted = true;
-      } catch (ExecutionException | CancellationException failed) {
-        // The first failure is the one reported.
-        break;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   /** Splits logical blocks {@code [0, blocks)} into physically contiguous pieces of at most {@code max} blocks. */

@@ -3,6 +3,7 @@ package dev.vde.io;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -47,6 +48,28 @@ public final class ReadAhead {
         throw re;
       }
       throw new IOException("read-ahead failed: " + e.getCause(), e.getCause());
+    }
+  }
+
+  /**
+   * Waits for a task however it ends, even when this thread is interrupted (its status is kept): after a failure,
+   * a caller about to release its lock must know that no task is still reading for it.
+   */
+  public static void awaitQuietly(Future<?> f) {
+    boolean interrupted = Thread.interrupted();
+    while (true) {
+      try {
+        f.get();
+        break;
+      } catch (InterruptedException ie) {
+        interrupted = true;
+      } catch (ExecutionException | CancellationException failed) {
+        // The first failure is the one the caller reports.
+        break;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 }

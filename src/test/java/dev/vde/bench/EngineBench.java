@@ -1,5 +1,7 @@
 package dev.vde.bench;
 
+import dev.vde.Progress;
+import dev.vde.check.VerifyReport;
 import dev.vde.fs.CreateOptions;
 import dev.vde.fs.VirtualDisk;
 import java.io.IOException;
@@ -69,6 +71,7 @@ public final class EngineBench {
     Stats prc = new Stats();
     Stats vrw = new Stats();
     Stats prw = new Stats();
+    Stats vv = new Stats();
     Path img = a.work.resolve("seq.vde");
     Path plain = a.work.resolve("seq.bin");
     long volume = bytes + bytes / 4 + (256L << 20);
@@ -105,6 +108,7 @@ public final class EngineBench {
               vrc.add(timeVdeRead(d, bytes));
             }
             vrw.add(timeVdeRead(d, bytes));
+            vv.add(timeVerify(d));
           }
         } else {
           if (drop) {
@@ -133,6 +137,8 @@ public final class EngineBench {
     double rwRatio = prw.median() / vrw.median();
     t.row("read, warm cache", vrw.seconds(), Stats.num(bytes / vrw.median() / (1 << 20)), prw.seconds(),
         Stats.num(bytes / prw.median() / (1 << 20)), Stats.ratio(rwRatio));
+    t.row("verify the volume (fsck), warm cache", vv.seconds(), Stats.num(bytes / vv.median() / (1 << 20)),
+        prw.seconds(), Stats.num(bytes / prw.median() / (1 << 20)), Stats.ratio(prw.median() / vv.median()));
     r.table(t);
     r.text("vde writes through `writeFile(path, InputStream)` and reads through `readFile(path, OutputStream)` "
         + "into a discarding stream; blocks carry a 16-byte trailer, so 1 GiB of file data occupies 4096/4080 as "
@@ -140,7 +146,9 @@ public final class EngineBench {
         + (drop ? "`sync; echo 3 > /proc/sys/vm/drop_caches` runs before each write and each cold read."
             : "The page cache could not be dropped, so only warm reads are reported.")
         + String.format(" %d repetitions; the vde and plain writes, and then their reads, alternate which runs "
-            + "first.", reps));
+            + "first. The verify row is `VirtualDisk.verify` (what `vde fsck` runs) of the whole volume right after "
+            + "the warm read, checking every block the file maps and all metadata; it is compared with the warm "
+            + "plain read of the file (no target).", reps));
     r.target("engine", "VDE sequential write ≥ 50% of plain write",
         String.format("%.0f%% (%s vs %s)", 100 * wRatio, Stats.mibPerSec(bytes, vw.median()),
             Stats.mibPerSec(bytes, pw.median())), wRatio >= 0.5, "");
@@ -161,6 +169,16 @@ public final class EngineBench {
     double s = (System.nanoTime() - t0) / 1e9;
     if (sink.count != bytes) {
       throw new IOException("vde read " + sink.count + " bytes, expected " + bytes);
+    }
+    return s;
+  }
+
+  private static double timeVerify(VirtualDisk d) throws IOException {
+    long t0 = System.nanoTime();
+    VerifyReport rep = d.verify(Progress.NONE);
+    double s = (System.nanoTime() - t0) / 1e9;
+    if (!rep.clean()) {
+      throw new IOException("verify found problems: " + rep.problems());
     }
     return s;
   }

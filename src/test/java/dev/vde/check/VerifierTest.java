@@ -124,6 +124,79 @@ class VerifierTest {
     assertThat(r.problems()).hasSize(2);
   }
 
+  /**
+   * Data runs are checked on several threads; the findings must still come out in inode and block order, with a
+   * damaged directory between two files reported between their findings, whichever run finishes first.
+   */
+  @Test
+  void damageInManyDataRunsIsReportedInInodeAndBlockOrder() throws IOException {
+    Path p = dir.resolve("runs.vde");
+    int payload = BS - BlockCodec.TRAILER_SIZE;
+    Map<String, Long> inodes = new LinkedHashMap<>();
+    Map<String, List<Extent>> extents = new LinkedHashMap<>();
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(32L << 20).blockSize(BS))) {
+      d.writeFile("/f1", SeededBytes.bytes(11, 1300 * payload));
+      d.mkdir("/dir");
+      d.writeFile("/dir/x", SeededBytes.bytes(12, 10));
+      d.writeFile("/f2", SeededBytes.bytes(13, 900 * payload + 5));
+      Volume v = d.volume();
+      for (String k : List.of("/f1", "/dir", "/f2")) {
+        long n = d.stat(k).inode();
+        inodes.put(k, n);
+        extents.put(k, v.withStableState(() -> v.readInode(n)).extents());
+      }
+    }
+    VerifyReport before = verifyImage(p, true);
+    TestVolumes.assertClean(before, "before the damage");
+    assertThat(inodes.get("/f1")).isLessThan(inodes.get("/dir"));
+    assertThat(inodes.get("/dir")).isLessThan(inodes.get("/f2"));
+    // Logical blocks in five different runs of /f1 (256 blocks each), then the directory, then /f2.
+    List<Long> damaged = new ArrayList<>();
+    for (long logical : new long[] {1290, 3, 700, 260, 1100}) {
+      damaged.add(physical(extents.get("/f1"), logical));
+    }
+    long dirBlock = extents.get("/dir").get(0).start();
+    long f2Late = physical(extents.get("/f2"), 899);
+    long f2Early = physical(extents.get("/f2"), 2);
+    try (RandomAccessFile raf = new RandomAccessFile(p.toFile(), "rw")) {
+      for (long b : damaged) {
+        flip(raf, b);
+      }
+      flip(raf, dirBlock);
+      flip(raf, f2Late);
+      flip(raf, f2Early);
+    }
+    List<Long> expected = new ArrayList<>(damaged);
+    expected.sort(null);
+    expected.add(dirBlock);
+    expected.add(f2Early);
+    expected.add(f2Late);
+    VerifyReport r = verifyImage(p, true);
+    List<Long> content = r.problems().stream()
+        .filter(q -> q.structure().equals("file data") || q.structure().equals("directory"))
+        .map(Problem::blockNo).filter(expected::contains).distinct().toList();
+    assertThat(content).as("content findings in order; all findings:%n  %s", TestVolumes.describe(r.problems()))
+        .containsExactlyElementsOf(expected);
+    assertThat(r.blocksChecked()).as("every block counted once, as on the clean volume")
+        .isEqualTo(before.blocksChecked());
+  }
+
+  private static long physical(List<Extent> xs, long logical) {
+    for (Extent e : xs) {
+      if (logical >= e.logical() && logical < e.logical() + e.count()) {
+        return e.start() + (logical - e.logical());
+      }
+    }
+    throw new AssertionError("logical block " + logical + " is not mapped by " + xs);
+  }
+
+  private static void flip(RandomAccessFile raf, long blockNo) throws IOException {
+    raf.seek(blockNo * BS + 100);
+    int b = raf.read();
+    raf.seek(blockNo * BS + 100);
+    raf.write(b ^ 0x40);
+  }
+
   @Test
   void clearedBitmapBitOfUsedBlockIsReferencedButFree() throws IOException {
     Built b = build("bitclear.vde");
