@@ -47,14 +47,17 @@ import java.time.Duration;
  * one that cannot be removed still carries the mark.
  *
  * <h2>A source in use</h2>
- * The source may be open and used by other threads. The copy holds its writers off for the whole copy
+ * The source may be open and used by other threads. The copy holds its writers off while it reads the source
  * ({@code Volume.withWritersPaused}: the writer lock, then the read side of the state lock), so the bitmap, the
- * inode table and every referenced block stay as scanned; readers carry on. {@link CopyResult#pauseMillis}
- * reports the pause. It could shrink to a moment with a pre-copy: copy while writers run, tracking the blocks
- * transactions publish and free, then pause only to re-copy the blocks dirtied meanwhile (and the inode table,
- * which is rebuilt anyway), repeating while the dirty set shrinks, as live VM migration does with memory pages.
- * Copy-on-write file data makes that tracking cheap: data blocks never change in place, so only newly allocated
- * blocks and journaled metadata blocks can be dirty.
+ * inode table and every referenced block stay as scanned; readers carry on. Once the data, directory and extent
+ * blocks and the inode table are written, the rest (region directory, bitmap, the sync of everything and the
+ * superblocks) comes from the plan alone, so the writers resume before it: the destination's final sync, most of
+ * a large copy's time, no longer holds them off. With {@code verify} they stay paused until the comparison with
+ * the source is done. {@link CopyResult#pauseMillis} reports the pause. It could shrink to a moment with a
+ * pre-copy: copy while writers run, tracking the blocks transactions publish and free, then pause only to re-copy
+ * the blocks dirtied meanwhile (and the inode table, which is rebuilt anyway), repeating while the dirty set
+ * shrinks, as live VM migration does with memory pages. Copy-on-write file data makes that tracking cheap: data
+ * blocks never change in place, so only newly allocated blocks and journaled metadata blocks can be dirty.
  */
 public final class ExtentAwareCopy {
   private ExtentAwareCopy() {}
@@ -77,33 +80,58 @@ public final class ExtentAwareCopy {
     requireOpen(source);
     PathDestination target = PathDestination.check(source, destination, options.force());
     long started = System.nanoTime();
-    return source.volume().withWritersPaused(() -> {
-      long pausedAt = System.nanoTime();
-      CopyContext cx = new CopyContext(options, destination.toString());
-      SourceView src = SourceView.of(source.volume());
-      CopyPlan plan = plan(src, options, cx);
-      target.ensureRoom(plan.blocksToWrite() * src.blockSize);
-      BlockDevice dev = null;
-      try {
-        dev = target.create();
-        write(src, plan, dev, cx);
-        dev.close();
+    long[] pause = new long[2];
+    BlockDevice[] dev = new BlockDevice[1];
+    CopyContext cx = new CopyContext(options, destination.toString());
+    try {
+      // With --verify the source is compared with the finished copy, so it must not change until then.
+      Copied copied = source.volume().withWritersPaused(() -> {
+        pause[0] = System.nanoTime();
+        SourceView src = SourceView.of(source.volume());
+        CopyPlan plan = plan(src, options, cx);
+        target.ensureRoom(plan.blocksToWrite() * src.blockSize);
+        dev[0] = target.create();
+        DestinationWriter writer = copySource(src, plan, dev[0], cx);
         if (options.verify()) {
-          try (VirtualDisk copy = VirtualDisk.open(destination, OpenOptions.readOnlyOptions())) {
-            CopyVerifier.verify(source, copy, plan, cx);
-          }
+          completeAndVerify(source, destination, src, plan, writer, dev[0], cx);
         }
-      } catch (IOException e) {
-        closeQuietly(dev);
-        target.removePartial();
-        throw explain(e, destination.toString(), "the partial copy was removed");
-      } catch (RuntimeException | Error e) {
-        closeQuietly(dev);
-        target.removePartial();
-        throw e;
+        pause[1] = System.nanoTime();
+        return new Copied(src, plan, writer);
+      });
+      if (!options.verify()) {
+        // Everything still to do is written from the plan; the source is not read again, so its writers go on.
+        complete(copied.writer(), dev[0], cx);
       }
-      return result(src, plan, started, pausedAt, options.verify());
-    });
+      return result(copied.src(), copied.plan(), started, pause, options.verify());
+    } catch (IOException e) {
+      closeQuietly(dev[0]);
+      target.removePartial();
+      throw explain(e, destination.toString(), "the partial copy was removed");
+    } catch (RuntimeException | Error e) {
+      closeQuietly(dev[0]);
+      target.removePartial();
+      throw e;
+    }
+  }
+
+  /** What the paused part of a copy leaves for the rest: the source as read, the plan, the destination's writer. */
+  private record Copied(SourceView src, CopyPlan plan, DestinationWriter writer) {}
+
+  private static void completeAndVerify(VirtualDisk source, Path destination, SourceView src, CopyPlan plan,
+      DestinationWriter writer, BlockDevice dev, CopyContext cx) throws IOException {
+    complete(writer, dev, cx);
+    try (VirtualDisk copy = VirtualDisk.open(destination, OpenOptions.readOnlyOptions())) {
+      CopyVerifier.verify(source, copy, plan, cx);
+    }
+  }
+
+  /** Finishes a destination whose source blocks are all written, and closes it. */
+  private static void complete(DestinationWriter writer, BlockDevice dev, CopyContext cx) throws IOException {
+    writer.writeRegionsAndBitmap();
+    cx.progress("syncing", 0, 1, "steps");
+    writer.finish();
+    cx.progress("syncing", 1, 1, "steps");
+    dev.close();
   }
 
   /**
@@ -117,24 +145,35 @@ public final class ExtentAwareCopy {
       throw new VdeInvalidArgumentException(destination.describe() + " is not empty; a copy needs an empty device");
     }
     long started = System.nanoTime();
-    return source.volume().withWritersPaused(() -> {
-      long pausedAt = System.nanoTime();
-      CopyContext cx = new CopyContext(options, destination.describe());
-      SourceView src = SourceView.of(source.volume());
-      CopyPlan plan = plan(src, options, cx);
-      try {
-        write(src, plan, destination, cx);
+    long[] pause = new long[2];
+    CopyContext cx = new CopyContext(options, destination.describe());
+    try {
+      Copied copied = source.volume().withWritersPaused(() -> {
+        pause[0] = System.nanoTime();
+        SourceView src = SourceView.of(source.volume());
+        CopyPlan plan = plan(src, options, cx);
+        DestinationWriter writer = copySource(src, plan, destination, cx);
         if (options.verify()) {
+          writer.writeRegionsAndBitmap();
+          writer.finish();
           try (VirtualDisk copy = VirtualDisk.open(new UnclosableDevice(destination),
               OpenOptions.readOnlyOptions())) {
             CopyVerifier.verify(source, copy, plan, cx);
           }
         }
-      } catch (IOException e) {
-        throw explain(e, destination.describe(), "the device holds an incomplete copy");
+        pause[1] = System.nanoTime();
+        return new Copied(src, plan, writer);
+      });
+      if (!options.verify()) {
+        copied.writer().writeRegionsAndBitmap();
+        cx.progress("syncing", 0, 1, "steps");
+        copied.writer().finish();
+        cx.progress("syncing", 1, 1, "steps");
       }
-      return result(src, plan, started, pausedAt, options.verify());
-    });
+      return result(copied.src(), copied.plan(), started, pause, options.verify());
+    } catch (IOException e) {
+      throw explain(e, destination.describe(), "the device holds an incomplete copy");
+    }
   }
 
   /**
@@ -183,24 +222,29 @@ public final class ExtentAwareCopy {
     return RelocationPlanner.plan(geometry, inventory);
   }
 
-  /** The write order the crash argument in the class comment rests on. */
-  private static void write(SourceView src, CopyPlan plan, BlockDevice dev, CopyContext cx) throws IOException {
+  /**
+   * The first half of the write order the crash argument in the class comment rests on: marks the destination
+   * incomplete, then writes everything read from the source (data, directory and extent blocks, rebuilt extent
+   * blocks, the inode table). The rest ({@link DestinationWriter#writeRegionsAndBitmap}, then
+   * {@link DestinationWriter#finish}) is derived from the plan alone and needs the source no more.
+   */
+  private static DestinationWriter copySource(SourceView src, CopyPlan plan, BlockDevice dev, CopyContext cx)
+      throws IOException {
     DestinationWriter writer = new DestinationWriter(dev, src, plan, cx);
     writer.begin();
     new BlockMover(src, dev, cx).move(plan.transfers());
     writer.writeRebuiltBlocks();
     new InodeTableWriter(src, plan, dev, cx).write();
-    writer.writeRegionsAndBitmap();
-    writer.finish();
+    return writer;
   }
 
-  private static CopyResult result(SourceView src, CopyPlan plan, long started, long pausedAt, boolean verified) {
+  private static CopyResult result(SourceView src, CopyPlan plan, long started, long[] pause, boolean verified) {
     long now = System.nanoTime();
     long total = src.totalBlocks();
     return new CopyResult(total, plan.blocksCopied(), total - plan.blocksCopied(), plan.blocksRelocated(),
         plan.extentBlocksAdded(), plan.inventory().liveInodes(), plan.blocksCopied() * src.blockSize,
-        Duration.ofNanos(now - started), (now - pausedAt) / 1_000_000, verified, plan.geometry().addedModules(),
-        plan.geometry().modules());
+        Duration.ofNanos(now - started), (pause[1] - pause[0]) / 1_000_000, verified,
+        plan.geometry().addedModules(), plan.geometry().modules());
   }
 
   /** The host's "no space left" becomes an engine error that says what became of the destination. */

@@ -77,9 +77,9 @@ class CopyOptionsTest {
             last.get(last.size() - 1)[1] = total;
           }));
     }
-    assertThat(seen).containsExactly("scanning inodes", "copying", "writing inode table", "verifying blocks",
-        "verifying files");
-    for (int i = 0; i < 4; i++) {
+    assertThat(seen).containsExactly("scanning inodes", "copying", "writing inode table", "syncing",
+        "verifying blocks", "verifying files");
+    for (int i = 0; i < 5; i++) {
       assertThat(last.get(i)[0]).as(seen.get(i)).isEqualTo(last.get(i)[1]);
     }
   }

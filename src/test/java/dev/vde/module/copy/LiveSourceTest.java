@@ -2,10 +2,19 @@ package dev.vde.module.copy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.vde.Progress;
 import dev.vde.fs.DirEntry;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.SeededBytes;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -63,6 +72,63 @@ class LiveSourceTest {
           assertThat(c.readFile(e.path())).as(name + " " + e.path()).isEqualTo(content(i));
         }
       }
+    }
+  }
+
+  /**
+   * Once everything read from the source is written, the rest of a copy (bitmap, final sync, superblocks) comes
+   * from its plan, so a writer of the source goes on while the copy syncs; with verification the source must stay
+   * as copied until the comparison, so the writer waits.
+   */
+  @Test
+  void writersResumeBeforeTheFinalSyncUnlessTheCopyIsVerified() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, 32L << 20)) {
+      CopyFixtures.populate(d);
+      ExecutorService other = Executors.newSingleThreadExecutor();
+      try {
+        for (boolean verify : new boolean[] {false, true}) {
+          String name = "during-sync-" + verify;
+          List<Future<?>> writes = new ArrayList<>();
+          List<Boolean> doneDuringSync = new ArrayList<>();
+          Progress atSync = (phase, done, total, unit) -> {
+            if (phase.equals("syncing") && done == 0) {
+              Future<?> w = other.submit(() -> {
+                d.writeFile("/" + name, content(7));
+                return null;
+              });
+              writes.add(w);
+              doneDuringSync.add(finishesWithin(w, verify ? 300 : 10_000));
+            }
+          };
+          Path copyPath = tmp.resolve(name + ".vde");
+          CopyResult r = ExtentAwareCopy.copy(d, copyPath, CopyOptions.defaults().verify(verify).progress(atSync));
+          assertThat(doneDuringSync).as("the syncing phase was reported once (verify %s)", verify).hasSize(1);
+          assertThat(doneDuringSync.get(0)).as("a source write finished during the final sync (verify %s)", verify)
+              .isEqualTo(!verify);
+          writes.get(0).get(10, TimeUnit.SECONDS);
+          assertThat(r.pauseMillis()).isLessThanOrEqualTo(r.duration().toMillis());
+          // The write came after the point the copy shows, whether it landed during the sync or after the copy.
+          try (VirtualDisk c = VirtualDisk.open(copyPath)) {
+            CopyFixtures.assertClean(c, name);
+            assertThat(c.exists("/" + name)).as("%s must not hold the later write", name).isFalse();
+          }
+          assertThat(d.readFile("/" + name)).isEqualTo(content(7));
+        }
+      } finally {
+        other.shutdownNow();
+      }
+    }
+  }
+
+  private static boolean finishesWithin(Future<?> f, long millis) {
+    try {
+      f.get(millis, TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (InterruptedException | ExecutionException e) {
+      throw new AssertionError("the source write failed", e);
     }
   }
 
