@@ -119,8 +119,9 @@ final class ModuleAddCommand extends ImageCommand {
       }
       case COPY -> {
         try (ProgressReporter reporter = progress.reporter(root())) {
+          // This process holds the image's lock, so nothing else writes it: a pre-copy would only scan twice.
           CopyOptions co = CopyOptions.defaults().modulesToAdd(EnumSet.copyOf(modules)).force(force)
-              .maxIops(maxIops).progress(reporter);
+              .maxIops(maxIops).progress(reporter).preCopy(false);
           CopyResult r = ExtentAwareCopy.copy(disk, destination, co);
           reporter.close();
           out().println(String.format(Locale.ROOT, "Copied to %s with %s: %,d blocks copied, %,d skipped, %.1fx "

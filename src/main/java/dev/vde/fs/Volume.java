@@ -6,6 +6,7 @@ import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeReadOnlyException;
 import dev.vde.alloc.AllocationBitmap;
+import dev.vde.alloc.FreeSpaceScanner;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.InodeLayout;
@@ -64,6 +65,8 @@ public final class Volume {
   private final String readOnlyReason;
   private final List<String> warnings = new ArrayList<>();
   private final ReentrantLock writerLock = new ReentrantLock();
+  /** Blocks released since a copy began tracking them (see {@link #trackReleases}); guarded by the writer lock. */
+  private long[] releasedSince;
   private final ReentrantReadWriteLock stateLock = new ReentrantReadWriteLock();
   private volatile Superblock sb;
   private volatile RegionDirectory regions;
@@ -501,7 +504,31 @@ public final class Volume {
     while ((f = pendingFrees.peek()) != null && f.ticket() <= upTo) {
       pendingFrees.poll();
       bitmap.release(f.start(), f.count());
+      if (releasedSince != null) {
+        FreeSpaceScanner.setRange(releasedSince, f.start(), f.count(), true);
+      }
     }
+  }
+
+  /**
+   * Starts (or, with false, stops) recording every block handed back to the allocator, for a copy that reads the
+   * volume while writers run. File data is never rewritten in place, so a block referenced when the copy looked
+   * can hold other bytes later only after it was freed, released here and allocated again: the released set
+   * covers every block whose earlier copy may be stale. The caller holds the writer lock, as release does.
+   */
+  public void trackReleases(boolean on) {
+    if (!writerLock.isHeldByCurrentThread()) {
+      throw new IllegalStateException("release tracking changes need the writer lock");
+    }
+    releasedSince = on ? new long[(int) ((superblock().totalBlocks() + 63) >>> 6)] : null;
+  }
+
+  /** Blocks released since {@link #trackReleases} started, one bit each; the caller holds the writer lock. */
+  public long[] releasedBlocks() {
+    if (!writerLock.isHeldByCurrentThread()) {
+      throw new IllegalStateException("reading released blocks needs the writer lock");
+    }
+    return releasedSince == null ? null : releasedSince.clone();
   }
 
   boolean hasUnreleasedFrees() {

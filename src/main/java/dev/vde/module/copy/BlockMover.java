@@ -1,6 +1,7 @@
 package dev.vde.module.copy;
 
 import dev.vde.VdeCorruptedException;
+import dev.vde.alloc.FreeSpaceScanner;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.io.BlockDevice;
@@ -47,16 +48,39 @@ final class BlockMover {
   /** A block's worth of heap bytes per reading thread, to hash. */
   private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
 
+  /**
+   * Null for a normal move, where a block that fails its check stops the copy. For a pre-copy (source writers
+   * running): the source blocks written to the destination after passing their checks, one bit each; a piece
+   * with a block that fails (freed and reused meanwhile, say) is not written, and the final pass copies what
+   * is still needed under the strict rule.
+   */
+  private final long[] preCopied;
+  private final String phase;
+
   BlockMover(SourceView src, BlockDevice dst, CopyContext cx) {
+    this(src, dst, cx, null, "copying");
+  }
+
+  private BlockMover(SourceView src, BlockDevice dst, CopyContext cx, long[] preCopied, String phase) {
     this.src = src;
     this.dst = dst;
     this.cx = cx;
     this.bs = src.blockSize;
     this.chunk = cx.transferBlocks(BUFFER_BYTES / bs);
+    this.preCopied = preCopied;
+    this.phase = phase;
+  }
+
+  /** A mover for the pre-copy: records in {@code preCopied} (one bit per source block) what it wrote. */
+  static BlockMover preCopy(SourceView src, BlockDevice dst, CopyContext cx, long[] preCopied) {
+    return new BlockMover(src, dst, cx, preCopied, "pre-copying");
   }
 
   /** One coalesced read-and-write: {@code n} blocks from {@code src} to {@code dst}, with their owners. */
   private record Piece(long src, long dst, int n, long[] owners, BlockType[] types) {}
+
+  /** A piece read into {@code buf}; {@code sound} is false when a pre-copy found a block that fails its check. */
+  private record Read(ByteBuffer buf, boolean sound) {}
 
   /**
    * Moves every transfer (sorted by source block); returns the blocks moved. Piece {@code i} uses buffer
@@ -71,26 +95,31 @@ final class BlockMover {
       total += p.n();
     }
     long done = 0;
-    cx.progress("copying", 0, total, "blocks");
+    cx.progress(phase, 0, total, "blocks");
     ByteBuffer[] bufs = new ByteBuffer[Math.min(pieces.size(), READS_IN_FLIGHT + 1)];
-    ArrayDeque<Future<ByteBuffer>> reads = new ArrayDeque<>();
+    ArrayDeque<Future<Read>> reads = new ArrayDeque<>();
     try {
       for (int i = 0; i < Math.min(READS_IN_FLIGHT, pieces.size()); i++) {
         reads.add(readAhead(pieces.get(i), buffer(bufs, i)));
       }
       for (int i = 0; i < pieces.size(); i++) {
         Piece p = pieces.get(i);
-        ByteBuffer cur = ReadAhead.join(reads.poll());
+        Read cur = ReadAhead.join(reads.poll());
         if (i + READS_IN_FLIGHT < pieces.size()) {
           reads.add(readAhead(pieces.get(i + READS_IN_FLIGHT), buffer(bufs, i + READS_IN_FLIGHT)));
         }
-        write(p, cur);
+        if (cur.sound()) {
+          write(p, cur.buf());
+          if (preCopied != null) {
+            FreeSpaceScanner.setRange(preCopied, p.src(), p.n(), true);
+          }
+        }
         done += p.n();
-        cx.progress("copying", done, total, "blocks");
+        cx.progress(phase, done, total, "blocks");
       }
     } finally {
       // After an error: reads still running fill buffers nobody looks at again.
-      for (Future<ByteBuffer> f : reads) {
+      for (Future<Read> f : reads) {
         f.cancel(false);
       }
     }
@@ -105,12 +134,19 @@ final class BlockMover {
     return bufs[k];
   }
 
-  private Future<ByteBuffer> readAhead(Piece p, ByteBuffer buf) throws IOException {
+  private Future<Read> readAhead(Piece p, ByteBuffer buf) throws IOException {
     cx.io(p.n());
     return ReadAhead.submit(() -> {
       src.readCurrent(p.src(), p.n(), buf);
-      check(p, buf);
-      return buf;
+      try {
+        check(p, buf);
+      } catch (VdeCorruptedException e) {
+        if (preCopied == null) {
+          throw e;
+        }
+        return new Read(buf, false);
+      }
+      return new Read(buf, true);
     });
   }
 

@@ -8,7 +8,8 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Options for {@link ExtentAwareCopy}. Defaults: no modules added, the destination as large as the source, refuse
- * an existing destination, no I/O limit, no verification, no progress, never cancelled.
+ * an existing destination, no I/O limit, no verification, no progress, never cancelled, a pre-copy when the source
+ * is writable.
  */
 public final class CopyOptions {
   private final Set<Module> modulesToAdd = EnumSet.noneOf(Module.class);
@@ -18,6 +19,7 @@ public final class CopyOptions {
   private long sizeBytes;
   private Progress progress = Progress.NONE;
   private BooleanSupplier cancelled = () -> false;
+  private boolean preCopy = true;
 
   public static CopyOptions defaults() {
     return new CopyOptions();
@@ -68,6 +70,21 @@ public final class CopyOptions {
   public CopyOptions cancellation(BooleanSupplier c) {
     this.cancelled = c == null ? () -> false : c;
     return this;
+  }
+
+  /**
+   * Copy the data once while the source's writers run, and hold them off only for a final pass that re-reads the
+   * inodes and copies what changed (on by default; it only applies to a writable source, since nothing else can
+   * write a read-only one). Off: writers are held off while the whole source is read. A tool that has the volume
+   * to itself can turn it off to save the second inode scan.
+   */
+  public CopyOptions preCopy(boolean p) {
+    this.preCopy = p;
+    return this;
+  }
+
+  public boolean preCopy() {
+    return preCopy;
   }
 
   public Set<Module> modulesToAdd() {

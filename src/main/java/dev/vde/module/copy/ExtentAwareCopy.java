@@ -4,12 +4,17 @@ import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.format.Superblock;
+import dev.vde.alloc.FreeSpaceScanner;
+import dev.vde.format.BlockType;
 import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
+import dev.vde.fs.Volume;
 import dev.vde.io.BlockDevice;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Adds modules by copying (option 4): builds a new volume laid out as if created with the source's modules plus
@@ -47,17 +52,19 @@ import java.time.Duration;
  * one that cannot be removed still carries the mark.
  *
  * <h2>A source in use</h2>
- * The source may be open and used by other threads. The copy holds its writers off while it reads the source
- * ({@code Volume.withWritersPaused}: the writer lock, then the read side of the state lock), so the bitmap, the
- * inode table and every referenced block stay as scanned; readers carry on. Once the data, directory and extent
- * blocks and the inode table are written, the rest (region directory, bitmap, the sync of everything and the
- * superblocks) comes from the plan alone, so the writers resume before it: the destination's final sync, most of
- * a large copy's time, no longer holds them off. With {@code verify} they stay paused until the comparison with
- * the source is done. {@link CopyResult#pauseMillis} reports the pause. It could shrink to a moment with a
- * pre-copy: copy while writers run, tracking the blocks transactions publish and free, then pause only to re-copy
- * the blocks dirtied meanwhile (and the inode table, which is rebuilt anyway), repeating while the dirty set
- * shrinks, as live VM migration does with memory pages. Copy-on-write file data makes that tracking cheap: data
- * blocks never change in place, so only newly allocated blocks and journaled metadata blocks can be dirty.
+ * The source may be open and used by other threads; the copy is the state published at one instant, taken with
+ * the writers held off ({@code Volume.withWritersPaused}: the writer lock, then the read side of the state lock);
+ * readers carry on. To keep that pause short on a writable source, the file data is first copied while writers
+ * run (the pre-copy, {@link CopyOptions#preCopy}): a scan with only publishing held still, then the data, checked
+ * block by block, with the volume recording every block it hands back to the allocator. The final pass, writers
+ * held off, scans again and copies only what the pre-copy does not cover (see {@link #stillToCopy}); it is exact
+ * because file data is never rewritten in place: a block keeps its bytes until it is freed, released at a
+ * checkpoint and allocated again, and releases are recorded from before the first scan. Directory and extent
+ * blocks, which do change in place, and the inode table are always taken in the final pass. Once everything read
+ * from the source is written, the rest (region directory, bitmap, the sync of everything and the superblocks)
+ * comes from the plan alone, so the writers resume before it; with {@code verify} they stay paused until the
+ * comparison with the source is done. {@link CopyResult#pauseMillis} reports the pause, both scans included.
+ * Blocks pre-copied and freed before the final pass stay written in the destination, as free blocks.
  */
 public final class ExtentAwareCopy {
   private ExtentAwareCopy() {}
@@ -78,60 +85,32 @@ public final class ExtentAwareCopy {
    */
   public static CopyResult copy(VirtualDisk source, Path destination, CopyOptions options) throws IOException {
     requireOpen(source);
-    PathDestination target = PathDestination.check(source, destination, options.force());
-    long started = System.nanoTime();
-    long[] pause = new long[2];
-    BlockDevice[] dev = new BlockDevice[1];
-    CopyContext cx = new CopyContext(options, destination.toString());
-    try {
-      // With --verify the source is compared with the finished copy, so it must not change until then.
-      Copied copied = source.volume().withWritersPaused(() -> {
-        pause[0] = System.nanoTime();
-        SourceView src = SourceView.of(source.volume());
-        CopyPlan plan = plan(src, options, cx);
-        target.ensureRoom(plan.blocksToWrite() * src.blockSize);
-        dev[0] = target.create();
-        DestinationWriter writer = copySource(src, plan, dev[0], cx);
-        if (options.verify()) {
-          completeAndVerify(source, destination, src, plan, writer, dev[0], cx);
-        }
-        pause[1] = System.nanoTime();
-        return new Copied(src, plan, writer);
-      });
-      if (!options.verify()) {
-        // Everything still to do is written from the plan; the source is not read again, so its writers go on.
-        complete(copied.writer(), dev[0], cx);
+    PathDestination path = PathDestination.check(source, destination, options.force());
+    Target target = new Target() {
+      @Override
+      public BlockDevice open(long bytes) throws IOException {
+        path.ensureRoom(bytes);
+        return path.create();
       }
-      return result(copied.src(), copied.plan(), started, pause, options.verify());
-    } catch (IOException e) {
-      closeQuietly(dev[0]);
-      target.removePartial();
-      throw explain(e, destination.toString(), "the partial copy was removed");
-    } catch (RuntimeException | Error e) {
-      closeQuietly(dev[0]);
-      target.removePartial();
-      throw e;
-    }
-  }
 
-  /** What the paused part of a copy leaves for the rest: the source as read, the plan, the destination's writer. */
-  private record Copied(SourceView src, CopyPlan plan, DestinationWriter writer) {}
+      @Override
+      public void release(BlockDevice dev) throws IOException {
+        dev.close();
+      }
 
-  private static void completeAndVerify(VirtualDisk source, Path destination, SourceView src, CopyPlan plan,
-      DestinationWriter writer, BlockDevice dev, CopyContext cx) throws IOException {
-    complete(writer, dev, cx);
-    try (VirtualDisk copy = VirtualDisk.open(destination, OpenOptions.readOnlyOptions())) {
-      CopyVerifier.verify(source, copy, plan, cx);
-    }
-  }
+      @Override
+      public VirtualDisk openCopy(BlockDevice dev) throws IOException {
+        return VirtualDisk.open(destination, OpenOptions.readOnlyOptions());
+      }
 
-  /** Finishes a destination whose source blocks are all written, and closes it. */
-  private static void complete(DestinationWriter writer, BlockDevice dev, CopyContext cx) throws IOException {
-    writer.writeRegionsAndBitmap();
-    cx.progress("syncing", 0, 1, "steps");
-    writer.finish();
-    cx.progress("syncing", 1, 1, "steps");
-    dev.close();
+      @Override
+      public void fail(BlockDevice dev) {
+        closeQuietly(dev);
+        path.removePartial();
+      }
+    };
+    return run(source, target, options, new CopyContext(options, destination.toString()), destination.toString(),
+        "the partial copy was removed");
   }
 
   /**
@@ -144,36 +123,223 @@ public final class ExtentAwareCopy {
     if (destination.size() != 0) {
       throw new VdeInvalidArgumentException(destination.describe() + " is not empty; a copy needs an empty device");
     }
+    Target target = new Target() {
+      @Override
+      public BlockDevice open(long bytes) {
+        return destination;
+      }
+
+      @Override
+      public void release(BlockDevice dev) {
+        // The caller's device stays open.
+      }
+
+      @Override
+      public VirtualDisk openCopy(BlockDevice dev) throws IOException {
+        return VirtualDisk.open(new UnclosableDevice(dev), OpenOptions.readOnlyOptions());
+      }
+
+      @Override
+      public void fail(BlockDevice dev) {
+        // The device keeps what was written: an incomplete copy that no open accepts.
+      }
+    };
+    return run(source, target, options, new CopyContext(options, destination.describe()), destination.describe(),
+        "the device holds an incomplete copy");
+  }
+
+  /** Where a copy goes: a new host file, or an empty device the caller owns. */
+  private interface Target {
+    /** The destination device, sized 0, with room checked for {@code bytes} where that can be known. */
+    BlockDevice open(long bytes) throws IOException;
+
+    /** Done with the device: closes it when the copy opened it. */
+    void release(BlockDevice dev) throws IOException;
+
+    /** The finished copy, opened read-only for verification. */
+    VirtualDisk openCopy(BlockDevice dev) throws IOException;
+
+    /** After a failure: what the copy created is removed where it can be; {@code dev} may be null. */
+    void fail(BlockDevice dev);
+  }
+
+  /** A plan taken of the source and the view it was taken from. */
+  private record Planned(SourceView src, CopyPlan plan) {}
+
+  /**
+   * What a pre-copy leaves for the final pass: the source as it was scanned, the data transfers it made (sorted
+   * by source block), and one bit per source block written to the destination after passing its checks.
+   */
+  private record PreCopy(SourceView src, List<Transfer> moved, long[] written) {}
+
+  /** What the paused part of a copy leaves for the rest: the source as read, the plan, the destination's writer. */
+  private record Copied(SourceView src, CopyPlan plan, DestinationWriter writer) {}
+
+  /**
+   * The copy. With a pre-copy (a writable source), the data is copied first while writers run and the volume
+   * records every block it hands back to the allocator; the final pass, with writers held off, scans the inodes
+   * again and copies only what the pre-copy did not cover: every transfer that is not file data kept at its block
+   * number (directory and extent blocks change in place), and file data blocks that were not pre-copied, were
+   * pre-copied for another inode, or were released since (data is never rewritten in place, so a block keeps its
+   * bytes until it is freed and allocated again). Should the source's format change meanwhile (a module added),
+   * the destination is emptied and the final pass copies everything. Everything read from the source is written
+   * before writers resume; the rest comes from the plan (see the class comment).
+   */
+  private static CopyResult run(VirtualDisk source, Target target, CopyOptions options, CopyContext cx,
+      String destination, String aftermath) throws IOException {
+    Volume vol = source.volume();
     long started = System.nanoTime();
-    long[] pause = new long[2];
-    CopyContext cx = new CopyContext(options, destination.describe());
+    long[] pausedNanos = {0};
+    BlockDevice[] dev = {null};
+    boolean pre = options.preCopy() && !source.isReadOnly();
     try {
-      Copied copied = source.volume().withWritersPaused(() -> {
-        pause[0] = System.nanoTime();
-        SourceView src = SourceView.of(source.volume());
-        CopyPlan plan = plan(src, options, cx);
-        DestinationWriter writer = copySource(src, plan, destination, cx);
-        if (options.verify()) {
-          writer.writeRegionsAndBitmap();
-          writer.finish();
-          try (VirtualDisk copy = VirtualDisk.open(new UnclosableDevice(destination),
-              OpenOptions.readOnlyOptions())) {
-            CopyVerifier.verify(source, copy, plan, cx);
+      PreCopy prior = pre ? preCopy(vol, target, options, cx, dev, pausedNanos) : null;
+      Copied copied = vol.withWritersPaused(() -> {
+        long t0 = System.nanoTime();
+        try {
+          long[] released = pre ? vol.releasedBlocks() : null;
+          SourceView src = SourceView.of(vol);
+          CopyPlan plan = plan(src, options, cx);
+          List<Transfer> transfers = plan.transfers();
+          if (dev[0] == null) {
+            dev[0] = target.open(plan.blocksToWrite() * src.blockSize);
           }
+          DestinationWriter writer = new DestinationWriter(dev[0], src, plan, cx);
+          if (prior == null) {
+            writer.begin();
+          } else if (!sameGeometry(prior.src().sb, src.sb)) {
+            dev[0].truncate(0);
+            writer.begin();
+          } else {
+            transfers = stillToCopy(transfers, prior.moved(), prior.written(), released);
+          }
+          new BlockMover(src, dev[0], cx).move(transfers);
+          writer.writeRebuiltBlocks();
+          new InodeTableWriter(src, plan, dev[0], cx).write();
+          if (options.verify()) {
+            // The copy is compared with the source, so the source must not change until then.
+            complete(writer, cx);
+            target.release(dev[0]);
+            try (VirtualDisk copy = target.openCopy(dev[0])) {
+              CopyVerifier.verify(source, copy, plan, cx);
+            }
+          }
+          return new Copied(src, plan, writer);
+        } finally {
+          pausedNanos[0] += System.nanoTime() - t0;
         }
-        pause[1] = System.nanoTime();
-        return new Copied(src, plan, writer);
       });
       if (!options.verify()) {
-        copied.writer().writeRegionsAndBitmap();
-        cx.progress("syncing", 0, 1, "steps");
-        copied.writer().finish();
-        cx.progress("syncing", 1, 1, "steps");
+        // Everything still to do is written from the plan; the source is not read again, so its writers go on.
+        complete(copied.writer(), cx);
+        target.release(dev[0]);
       }
-      return result(copied.src(), copied.plan(), started, pause, options.verify());
+      return result(copied.src(), copied.plan(), started, pausedNanos[0], options.verify());
     } catch (IOException e) {
-      throw explain(e, destination.describe(), "the device holds an incomplete copy");
+      target.fail(dev[0]);
+      throw explain(e, destination, aftermath);
+    } catch (RuntimeException | Error e) {
+      target.fail(dev[0]);
+      throw e;
+    } finally {
+      if (pre) {
+        vol.withWriterLock(() -> {
+          vol.trackReleases(false);
+          return null;
+        });
+      }
     }
+  }
+
+  /**
+   * Starts tracking released blocks, scans the source with its state held still (writers may prepare but not
+   * publish), marks the destination incomplete and copies the file data that keeps its block numbers, while
+   * writers run. A piece that fails its checks (reused meanwhile) is left for the final pass.
+   */
+  private static PreCopy preCopy(Volume vol, Target target, CopyOptions options, CopyContext cx,
+      BlockDevice[] dev, long[] pausedNanos) throws IOException {
+    vol.withWriterLock(() -> {
+      vol.trackReleases(true);
+      return null;
+    });
+    long t0 = System.nanoTime();
+    Planned p;
+    try {
+      p = vol.withStableState(() -> {
+        SourceView src = SourceView.of(vol);
+        return new Planned(src, plan(src, options, cx));
+      });
+    } finally {
+      pausedNanos[0] += System.nanoTime() - t0;
+    }
+    dev[0] = target.open(p.plan().blocksToWrite() * p.src().blockSize);
+    new DestinationWriter(dev[0], p.src(), p.plan(), cx).begin();
+    List<Transfer> data = new ArrayList<>();
+    for (Transfer t : p.plan().transfers()) {
+      if (t.type() == BlockType.DATA && !t.relocated()) {
+        data.add(t);
+      }
+    }
+    long[] written = new long[(int) ((p.src().totalBlocks() + 63) >>> 6)];
+    BlockMover.preCopy(p.src(), dev[0], cx, written).move(data);
+    return new PreCopy(p.src(), data, written);
+  }
+
+  /** Whether two states of the source give the destination the same geometry (DestinationGeometry's inputs). */
+  private static boolean sameGeometry(Superblock a, Superblock b) {
+    return a.blockSize() == b.blockSize() && a.totalBlocks() == b.totalBlocks()
+        && a.moduleManifest() == b.moduleManifest() && a.inodeCount() == b.inodeCount()
+        && a.walBlocks() == b.walBlocks() && java.util.Objects.equals(a.label(), b.label())
+        && a.layout().equals(b.layout());
+  }
+
+  /**
+   * The final pass's transfers minus what the pre-copy already placed: a block of file data kept at its number is
+   * skipped when the pre-copy wrote it, for the same inode, and it was not released since. Both lists are sorted
+   * by source block and do not overlap within themselves.
+   */
+  static List<Transfer> stillToCopy(List<Transfer> now, List<Transfer> before, long[] written, long[] released) {
+    List<Transfer> out = new ArrayList<>();
+    int j = 0;
+    for (Transfer t : now) {
+      if (t.type() != BlockType.DATA || t.relocated()) {
+        out.add(t);
+        continue;
+      }
+      long x = t.src();
+      long run = -1;
+      while (x < t.srcEnd()) {
+        while (j < before.size() && before.get(j).srcEnd() <= x) {
+          j++;
+        }
+        Transfer b = j < before.size() ? before.get(j) : null;
+        boolean covered = b != null && b.src() <= x && b.owner() == t.owner();
+        long segEnd = b == null ? t.srcEnd()
+            : b.src() <= x ? Math.min(t.srcEnd(), b.srcEnd()) : Math.min(t.srcEnd(), b.src());
+        for (; x < segEnd; x++) {
+          boolean need = !covered || !FreeSpaceScanner.isSet(written, x)
+              || (released != null && FreeSpaceScanner.isSet(released, x));
+          if (need && run < 0) {
+            run = x;
+          } else if (!need && run >= 0) {
+            out.add(new Transfer(run, run, (int) (x - run), t.owner(), t.type()));
+            run = -1;
+          }
+        }
+      }
+      if (run >= 0) {
+        out.add(new Transfer(run, run, (int) (t.srcEnd() - run), t.owner(), t.type()));
+      }
+    }
+    return out;
+  }
+
+  /** Finishes a destination whose source blocks are all written (see the class comment). */
+  private static void complete(DestinationWriter writer, CopyContext cx) throws IOException {
+    writer.writeRegionsAndBitmap();
+    cx.progress("syncing", 0, 1, "steps");
+    writer.finish();
+    cx.progress("syncing", 1, 1, "steps");
   }
 
   /**
@@ -222,28 +388,13 @@ public final class ExtentAwareCopy {
     return RelocationPlanner.plan(geometry, inventory);
   }
 
-  /**
-   * The first half of the write order the crash argument in the class comment rests on: marks the destination
-   * incomplete, then writes everything read from the source (data, directory and extent blocks, rebuilt extent
-   * blocks, the inode table). The rest ({@link DestinationWriter#writeRegionsAndBitmap}, then
-   * {@link DestinationWriter#finish}) is derived from the plan alone and needs the source no more.
-   */
-  private static DestinationWriter copySource(SourceView src, CopyPlan plan, BlockDevice dev, CopyContext cx)
-      throws IOException {
-    DestinationWriter writer = new DestinationWriter(dev, src, plan, cx);
-    writer.begin();
-    new BlockMover(src, dev, cx).move(plan.transfers());
-    writer.writeRebuiltBlocks();
-    new InodeTableWriter(src, plan, dev, cx).write();
-    return writer;
-  }
-
-  private static CopyResult result(SourceView src, CopyPlan plan, long started, long[] pause, boolean verified) {
+  private static CopyResult result(SourceView src, CopyPlan plan, long started, long pausedNanos,
+      boolean verified) {
     long now = System.nanoTime();
     long total = src.totalBlocks();
     return new CopyResult(total, plan.blocksCopied(), total - plan.blocksCopied(), plan.blocksRelocated(),
         plan.extentBlocksAdded(), plan.inventory().liveInodes(), plan.blocksCopied() * src.blockSize,
-        Duration.ofNanos(now - started), (pause[1] - pause[0]) / 1_000_000, verified,
+        Duration.ofNanos(now - started), pausedNanos / 1_000_000, verified,
         plan.geometry().addedModules(), plan.geometry().modules());
   }
 

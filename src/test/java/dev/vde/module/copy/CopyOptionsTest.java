@@ -77,9 +77,10 @@ class CopyOptionsTest {
             last.get(last.size() - 1)[1] = total;
           }));
     }
-    assertThat(seen).containsExactly("scanning inodes", "copying", "writing inode table", "syncing",
-        "verifying blocks", "verifying files");
-    for (int i = 0; i < 5; i++) {
+    // A writable source is pre-copied: scanned and copied while writers run, then scanned again while paused.
+    assertThat(seen).containsExactly("scanning inodes", "pre-copying", "scanning inodes", "copying",
+        "writing inode table", "syncing", "verifying blocks", "verifying files");
+    for (int i = 0; i < 7; i++) {
       assertThat(last.get(i)[0]).as(seen.get(i)).isEqualTo(last.get(i)[1]);
     }
   }

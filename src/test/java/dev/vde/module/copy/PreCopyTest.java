@@ -1,0 +1,166 @@
+package dev.vde.module.copy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vde.Progress;
+import dev.vde.format.Module;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.module.InPlaceAddition;
+import dev.vde.testing.SeededBytes;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The pre-copy of a writable source: data is copied while writers run, and the final pass, with writers held off,
+ * must bring the destination to the source's state at that pass. The source is changed from the copy's own
+ * progress callback, which the pre-copy calls without holding any lock of the source, at the moment the changes
+ * hurt most: after the blocks they touch were pre-copied.
+ */
+class PreCopyTest {
+  private static final int PAYLOAD = CopyFixtures.PAYLOAD;
+
+  @TempDir
+  Path tmp;
+
+  /**
+   * A file deleted after its blocks were pre-copied, the blocks released by a checkpoint and handed to a new file
+   * (the only room left), a file rewritten smaller, one appended to, one renamed: the copy must hold the new bytes,
+   * not the pre-copied ones.
+   */
+  @Test
+  void blocksFreedAndReusedAfterThePreCopyAreCopiedAgain() throws Exception {
+    for (boolean verify : new boolean[] {false, true}) {
+      Path src = tmp.resolve("reuse-" + verify + ".vde");
+      Path dst = tmp.resolve("reuse-" + verify + "-copy.vde");
+      try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+        d.writeFile("/a", SeededBytes.bytes(1, 60 * PAYLOAD));
+        d.writeFile("/b", SeededBytes.bytes(2, 40 * PAYLOAD + 5));
+        d.writeFile("/c", SeededBytes.bytes(3, 20 * PAYLOAD));
+        d.writeFile("/d", SeededBytes.bytes(4, 10 * PAYLOAD));
+        // Fill the rest, so that a new file can only take blocks freed by a delete.
+        d.writeFile("/filler", new byte[(int) ((d.info().freeBlocks() - 12) * PAYLOAD)]);
+        List<Boolean> changed = new ArrayList<>();
+        Progress atEnd = (phase, done, total, unit) -> {
+          if (phase.equals("pre-copying") && done == total && changed.isEmpty()) {
+            changed.add(true);
+            try {
+              d.delete("/a");
+              d.checkpoint();
+              d.writeFile("/new", SeededBytes.bytes(5, 60 * PAYLOAD));
+              d.writeFile("/b", SeededBytes.bytes(6, 5 * PAYLOAD + 5));
+              d.append("/c", SeededBytes.bytes(7, 3));
+              d.rename("/d", "/renamed");
+            } catch (IOException e) {
+              throw new IllegalStateException(e);
+            }
+          }
+        };
+        CopyResult r = ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().verify(verify).progress(atEnd));
+        assertThat(changed).as("the source was changed during the pre-copy").hasSize(1);
+        assertThat(r.verified()).isEqualTo(verify);
+        assertThat(d.readFile("/new")).isEqualTo(SeededBytes.bytes(5, 60 * PAYLOAD));
+        Map<String, String> expected = CopyFixtures.tree(d);
+        try (VirtualDisk c = VirtualDisk.open(dst)) {
+          CopyFixtures.assertClean(c, dst.getFileName().toString());
+          assertThat(CopyFixtures.tree(c)).isEqualTo(expected);
+          assertThat(c.exists("/a")).isFalse();
+        }
+      }
+    }
+  }
+
+  /** A module added during the pre-copy changes the destination's layout: the final pass starts over. */
+  @Test
+  void aFormatChangeDuringThePreCopyStartsTheCopyOver() throws Exception {
+    Path src = tmp.resolve("format.vde");
+    Path dst = tmp.resolve("format-copy.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
+      CopyFixtures.populate(d);
+      List<Boolean> changed = new ArrayList<>();
+      Progress atEnd = (phase, done, total, unit) -> {
+        if (phase.equals("pre-copying") && done == total && changed.isEmpty()) {
+          changed.add(true);
+          try {
+            InPlaceAddition.add(d, List.of(Module.TRANSIT));
+            d.writeFile("/after", SeededBytes.bytes(9, 5 * PAYLOAD));
+          } catch (IOException e) {
+            throw new IllegalStateException(e);
+          }
+        }
+      };
+      CopyResult r = ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().addModule(Module.TAGS).progress(atEnd));
+      assertThat(changed).hasSize(1);
+      assertThat(r.modules()).contains(Module.TRANSIT, Module.TAGS);
+      Map<String, String> expected = CopyFixtures.tree(d);
+      try (VirtualDisk c = VirtualDisk.open(dst)) {
+        CopyFixtures.assertClean(c, "format-copy");
+        assertThat(c.info().modules()).contains(Module.TRANSIT, Module.TAGS);
+        assertThat(CopyFixtures.tree(c)).isEqualTo(expected);
+      }
+    }
+  }
+
+  /** Writers are not held off while the data is pre-copied: a write from another thread finishes meanwhile. */
+  @Test
+  void writersRunDuringThePreCopy() throws Exception {
+    Path src = tmp.resolve("run.vde");
+    Path dst = tmp.resolve("run-copy.vde");
+    ExecutorService other = Executors.newSingleThreadExecutor();
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
+      CopyFixtures.populate(d);
+      List<Future<?>> writes = new ArrayList<>();
+      List<Boolean> finished = new ArrayList<>();
+      Progress during = (phase, done, total, unit) -> {
+        if (phase.equals("pre-copying") && done > 0 && writes.isEmpty()) {
+          Future<?> w = other.submit(() -> {
+            d.writeFile("/during", SeededBytes.bytes(11, 3 * PAYLOAD));
+            return null;
+          });
+          writes.add(w);
+          try {
+            w.get(10, TimeUnit.SECONDS);
+            finished.add(true);
+          } catch (Exception e) {
+            finished.add(false);
+          }
+        }
+      };
+      CopyResult r = ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().progress(during));
+      assertThat(finished).as("a write from another thread finished during the pre-copy").containsExactly(true);
+      assertThat(r.pauseMillis()).isLessThanOrEqualTo(r.duration().toMillis());
+      Map<String, String> expected = CopyFixtures.tree(d);
+      try (VirtualDisk c = VirtualDisk.open(dst)) {
+        CopyFixtures.assertClean(c, "run-copy");
+        assertThat(CopyFixtures.tree(c)).isEqualTo(expected).containsKey("/during");
+      }
+    } finally {
+      other.shutdownNow();
+    }
+  }
+
+  /** Without a pre-copy (or for a read-only source) the data is copied once, with writers held off. */
+  @Test
+  void noPreCopyWhenTurnedOffOrTheSourceIsReadOnly() throws Exception {
+    Path src = tmp.resolve("off.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
+      CopyFixtures.populate(d);
+      List<String> phases = new ArrayList<>();
+      ExtentAwareCopy.copy(d, tmp.resolve("off-copy.vde"), CopyOptions.defaults().preCopy(false)
+          .progress((phase, done, total, unit) -> phases.add(phase)));
+      assertThat(phases).doesNotContain("pre-copying");
+    }
+    List<String> phases = new ArrayList<>();
+    ExtentAwareCopy.copy(src, tmp.resolve("ro-copy.vde"), CopyOptions.defaults()
+        .progress((phase, done, total, unit) -> phases.add(phase)));
+    assertThat(phases).contains("copying").doesNotContain("pre-copying");
+  }
+}
