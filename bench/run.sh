@@ -119,6 +119,7 @@ scenario 10-migration "1. inode migration" MigrationBench --images "$WORK/images
 scenario 30-online "3. online impact" OnlineImpactBench --images "$WORK/images"
 rm -rf "$WORK/images"
 scenario 20-copy "2. extent-aware copy" CopyBench "${VDE_ARGS[@]}"
+scenario 25-live-copy "2b. copy of a volume in use" LiveCopyBench
 
 say "running JMH micro-benchmarks"
 if [ "$QUICK" = 1 ]; then JMH_ARGS=(-f 1 -wi 1 -w 300ms -i 2 -r 300ms); else JMH_ARGS=(-f 1 -wi 2 -w 1s -i 3 -r 1s); fi
