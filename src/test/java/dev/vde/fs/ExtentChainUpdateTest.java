@@ -192,6 +192,35 @@ class ExtentChainUpdateTest {
     }
   }
 
+  /**
+   * Reads of a fragmented file reuse the extent list last joined from its cached chain. An overwrite inside one of
+   * the first eight extents changes only the inline extents (one one-block extent for another, the chain as it
+   * was): the next reads must see the new block, not the list joined before it.
+   */
+  @Test
+  void anEditOfTheInlineExtentsAloneIsSeenByTheNextRead() throws Exception {
+    Path img = tmp.resolve("inline.vde");
+    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(4L << 20).blockSize(BS))) {
+      byte[] model = fragmented(d);
+      Map<Long, byte[]> chainBefore = chain(d, "/f");
+      for (int round = 0; round < 3; round++) {
+        // Two reads: the first after a change caches the chain, the second keeps the joined list.
+        assertThat(d.readFile("/f")).isEqualTo(model);
+        assertThat(d.readFile("/f")).isEqualTo(model);
+        long block = 2 + 2L * round;
+        byte[] patch = SeededBytes.bytes(500 + round, 10);
+        d.write("/f", block * PAYLOAD + 7, patch, 0, patch.length);
+        System.arraycopy(patch, 0, model, (int) block * PAYLOAD + 7, patch.length);
+        byte[] got = new byte[patch.length];
+        d.read("/f", block * PAYLOAD + 7, got, 0, got.length);
+        assertThat(got).as("round %d: the overwritten bytes", round).isEqualTo(patch);
+        assertThat(d.readFile("/f")).as("round %d: the whole file", round).isEqualTo(model);
+      }
+      assertThat(chain(d, "/f")).as("the chain itself never changed").containsOnlyKeys(chainBefore.keySet());
+      TestVolumes.assertClean(d.verify(Progress.NONE), "after inline edits");
+    }
+  }
+
   @Test
   void aCopyKeepsLooseChainsAndTheirFeatureBit() throws Exception {
     Path src = tmp.resolve("src.vde");
