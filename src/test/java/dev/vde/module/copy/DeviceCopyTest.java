@@ -80,4 +80,40 @@ class DeviceCopyTest {
           .hasMessageContaining("checksum");
     }
   }
+
+  /**
+   * A destination that swaps two blocks of one file as they are written: both keep valid trailers of the right
+   * owner, so only the comparison of the file's bytes with the source's can tell. Verification must say which file
+   * differs and where.
+   */
+  @Test
+  void verificationComparesContentNotOnlyTrailers() throws Exception {
+    PowerLossDevice target = new PowerLossDevice("swapping disk");
+    BlockDevice swapping = new RecordingDevice(target, BS) {
+      private boolean done;
+
+      @Override
+      public void write(long pos, ByteBuffer src) throws java.io.IOException {
+        if (!done && src.remaining() >= 8 * BS) {
+          done = true;
+          ByteBuffer copy = ByteBuffer.allocate(src.remaining()).put(src).flip();
+          byte[] first = new byte[BS];
+          byte[] second = new byte[BS];
+          copy.get(2 * BS, first);
+          copy.get(3 * BS, second);
+          copy.put(2 * BS, second);
+          copy.put(3 * BS, first);
+          super.write(pos, copy);
+          return;
+        }
+        super.write(pos, src);
+      }
+    };
+    try (VirtualDisk d = CopyFixtures.create(tmp.resolve("src.vde"), 16L << 20)) {
+      d.writeFile("/big", dev.vde.testing.SeededBytes.bytes(9, 40 * CopyFixtures.PAYLOAD));
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, swapping, CopyOptions.defaults().verify(true)))
+          .isInstanceOf(dev.vde.VdeException.class)
+          .hasMessageContaining("file /big differs from the source's in bytes");
+    }
+  }
 }
