@@ -58,21 +58,7 @@ class DeviceCopyTest {
   void verificationCatchesADestinationThatReadsBackWrong() throws Exception {
     PowerLossDevice target = new PowerLossDevice("bad disk");
     // Flips a bit in the middle of the first multi-block write, which carries file data.
-    BlockDevice flaky = new RecordingDevice(target, BS) {
-      private boolean done;
-
-      @Override
-      public void write(long pos, ByteBuffer src) throws java.io.IOException {
-        if (!done && src.remaining() > 2 * BS) {
-          done = true;
-          ByteBuffer copy = ByteBuffer.allocate(src.remaining()).put(src).flip();
-          copy.put(BS + 5, (byte) (copy.get(BS + 5) ^ 1));
-          super.write(pos, copy);
-          return;
-        }
-        super.write(pos, src);
-      }
-    };
+    BlockDevice flaky = tampering(target, 3 * BS, copy -> copy.put(BS + 5, (byte) (copy.get(BS + 5) ^ 1)));
     try (VirtualDisk d = CopyFixtures.create(tmp.resolve("src.vde"), 16L << 20)) {
       CopyFixtures.populate(d);
       assertThatThrownBy(() -> ExtentAwareCopy.copy(d, flaky, CopyOptions.defaults().verify(true)))
@@ -89,31 +75,39 @@ class DeviceCopyTest {
   @Test
   void verificationComparesContentNotOnlyTrailers() throws Exception {
     PowerLossDevice target = new PowerLossDevice("swapping disk");
-    BlockDevice swapping = new RecordingDevice(target, BS) {
-      private boolean done;
-
-      @Override
-      public void write(long pos, ByteBuffer src) throws java.io.IOException {
-        if (!done && src.remaining() >= 8 * BS) {
-          done = true;
-          ByteBuffer copy = ByteBuffer.allocate(src.remaining()).put(src).flip();
-          byte[] first = new byte[BS];
-          byte[] second = new byte[BS];
-          copy.get(2 * BS, first);
-          copy.get(3 * BS, second);
-          copy.put(2 * BS, second);
-          copy.put(3 * BS, first);
-          super.write(pos, copy);
-          return;
-        }
-        super.write(pos, src);
-      }
-    };
+    BlockDevice swapping = tampering(target, 8 * BS, copy -> {
+      byte[] first = new byte[BS];
+      byte[] second = new byte[BS];
+      copy.get(2 * BS, first);
+      copy.get(3 * BS, second);
+      copy.put(2 * BS, second);
+      copy.put(3 * BS, first);
+    });
     try (VirtualDisk d = CopyFixtures.create(tmp.resolve("src.vde"), 16L << 20)) {
       d.writeFile("/big", dev.vde.testing.SeededBytes.bytes(9, 40 * CopyFixtures.PAYLOAD));
       assertThatThrownBy(() -> ExtentAwareCopy.copy(d, swapping, CopyOptions.defaults().verify(true)))
           .isInstanceOf(dev.vde.VdeException.class)
           .hasMessageContaining("file /big differs from the source's in bytes");
     }
+  }
+
+  /** A device that lets {@code edit} change a copy of the first write of at least {@code minBytes}, once. */
+  private static BlockDevice tampering(PowerLossDevice target, int minBytes,
+      java.util.function.Consumer<ByteBuffer> edit) {
+    return new RecordingDevice(target, BS) {
+      private boolean done;
+
+      @Override
+      public void write(long pos, ByteBuffer src) throws java.io.IOException {
+        if (!done && src.remaining() >= minBytes) {
+          done = true;
+          ByteBuffer copy = ByteBuffer.allocate(src.remaining()).put(src).flip();
+          edit.accept(copy);
+          super.write(pos, copy);
+          return;
+        }
+        super.write(pos, src);
+      }
+    };
   }
 }
