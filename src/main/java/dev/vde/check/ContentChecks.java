@@ -5,6 +5,7 @@ import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
 import dev.vde.inode.Extent;
+import dev.vde.io.BlockScratch;
 import dev.vde.io.ReadAhead;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -51,8 +52,6 @@ final class ContentChecks {
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
   /** Buffers of collected runs, ready for the next ones. */
   private final ArrayDeque<ByteBuffer> spare = new ArrayDeque<>();
-  /** A block's worth of heap bytes per worker, to hash. */
-  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
   private long done;
 
   /** A batch of data runs handed to a worker: its findings, when they are ready, and the buffer it reads into. */
@@ -213,11 +212,7 @@ final class ContentChecks {
    */
   private Problems checkRuns(List<DataRun> runs, ByteBuffer buf) throws IOException {
     int bs = cx.blockSize;
-    byte[] block = SCRATCH.get();
-    if (block.length != bs) {
-      block = new byte[bs];
-      SCRATCH.set(block);
-    }
+    byte[] block = BlockScratch.of(bs);
     Problems found = new Problems();
     for (DataRun run : runs) {
       buf.clear().limit(run.count() * bs);

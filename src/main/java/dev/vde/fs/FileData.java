@@ -5,6 +5,7 @@ import dev.vde.format.BlockType;
 import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentMap;
 import dev.vde.io.BlockDevice;
+import dev.vde.io.BlockScratch;
 import dev.vde.wal.BlockImage;
 import dev.vde.wal.DataCheck;
 import dev.vde.wal.Journal;
@@ -142,7 +143,7 @@ final class FileData {
         }
         if (raw == null) {
           raw = readBuffer((int) Math.min(maxRun, lastL - firstL + 1) * bs);
-          block = scratch(bs);
+          block = BlockScratch.of(bs);
         }
         journaled = v.journal().dataImages(phys, (int) runLen);
         raw.clear().limit((int) runLen * bs);
@@ -179,23 +180,12 @@ final class FileData {
   private static final ThreadLocal<ByteBuffer> READ_BUFFER = new ThreadLocal<>();
   /** Largest read buffer a thread keeps: 1 MiB, which 256 blocks of 4 KiB fill. */
   static final int READ_BUFFER_BYTES = 1 << 20;
-  /** Each reading thread's one-block copy, to check and copy from. */
-  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
 
   private static ByteBuffer readBuffer(int bytes) {
     ByteBuffer b = READ_BUFFER.get();
     if (b == null || b.capacity() < bytes) {
       b = ByteBuffer.allocateDirect(bytes);
       READ_BUFFER.set(b);
-    }
-    return b;
-  }
-
-  private static byte[] scratch(int bs) {
-    byte[] b = SCRATCH.get();
-    if (b.length != bs) {
-      b = new byte[bs];
-      SCRATCH.set(b);
     }
     return b;
   }

@@ -5,6 +5,7 @@ import dev.vde.alloc.FreeSpaceScanner;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.io.BlockDevice;
+import dev.vde.io.BlockScratch;
 import dev.vde.io.ReadAhead;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -45,8 +46,6 @@ final class BlockMover {
   private final CopyContext cx;
   private final int bs;
   private final int chunk;
-  /** A block's worth of heap bytes per reading thread, to hash. */
-  private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
 
   /**
    * Null for a normal move, where a block that fails its check stops the copy. For a pre-copy (source writers
@@ -186,11 +185,7 @@ final class BlockMover {
 
   /** Checks every block of a piece just read (on the reading thread, so the checks of pieces run in parallel). */
   private void check(Piece p, ByteBuffer data) throws IOException {
-    byte[] block = SCRATCH.get();
-    if (block.length != bs) {
-      block = new byte[bs];
-      SCRATCH.set(block);
-    }
+    byte[] block = BlockScratch.of(bs);
     for (int k = 0; k < p.n(); k++) {
       long blockNo = p.src() + k;
       // Hashing a heap copy of the block is faster than hashing the direct buffer through an accessor.

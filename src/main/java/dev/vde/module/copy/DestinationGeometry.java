@@ -55,6 +55,17 @@ final class DestinationGeometry {
     return new DestinationGeometry(Volume.plan(create), bs, Module.manifestOf(modules), added);
   }
 
+  /**
+   * Whether two states of a source give the same geometry for the same options: they agree on everything
+   * {@link #of} reads from the superblock (the inode layout follows from the manifest, and is compared too).
+   */
+  static boolean sameInputs(Superblock a, Superblock b) {
+    return a.blockSize() == b.blockSize() && a.totalBlocks() == b.totalBlocks()
+        && a.moduleManifest() == b.moduleManifest() && a.inodeCount() == b.inodeCount()
+        && a.walBlocks() == b.walBlocks() && java.util.Objects.equals(a.label(), b.label())
+        && a.layout().equals(b.layout());
+  }
+
   int blockSize() {
     return blockSize;
   }

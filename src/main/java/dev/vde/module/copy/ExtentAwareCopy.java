@@ -207,7 +207,7 @@ public final class ExtentAwareCopy {
           DestinationWriter writer = new DestinationWriter(dev[0], src, plan, cx);
           if (prior == null) {
             writer.begin();
-          } else if (!sameGeometry(prior.src().sb, src.sb)) {
+          } else if (!DestinationGeometry.sameInputs(prior.src().sb, src.sb)) {
             dev[0].truncate(0);
             writer.begin();
           } else {
@@ -283,14 +283,6 @@ public final class ExtentAwareCopy {
     long[] written = new long[(int) ((p.src().totalBlocks() + 63) >>> 6)];
     BlockMover.preCopy(p.src(), dev[0], cx, written).move(data);
     return new PreCopy(p.src(), data, written);
-  }
-
-  /** Whether two states of the source give the destination the same geometry (DestinationGeometry's inputs). */
-  private static boolean sameGeometry(Superblock a, Superblock b) {
-    return a.blockSize() == b.blockSize() && a.totalBlocks() == b.totalBlocks()
-        && a.moduleManifest() == b.moduleManifest() && a.inodeCount() == b.inodeCount()
-        && a.walBlocks() == b.walBlocks() && java.util.Objects.equals(a.label(), b.label())
-        && a.layout().equals(b.layout());
   }
 
   /**
