@@ -20,7 +20,9 @@ import java.util.List;
  *       refers to it, so no committed metadata points at a free block.</li>
  *   <li>A block freed by a transaction stays in {@code inUse} until the WAL checkpoint after that transaction
  *       is complete. It is therefore never reused while the freeing transaction could still be lost, nor while
- *       an older WAL image of it (say, a directory block) could still be replayed over new data.</li>
+ *       an older WAL image of it (say, a directory block) could still be replayed over new data. The engine
+ *       may hold it longer: not before every streaming read that could still be reading it has ended
+ *       ({@code Volume.pinForRead}).</li>
  *   <li>{@code durable ⊆ inUse}, and bits at or past {@code totalBlocks} are clear in {@code durable} and set in
  *       {@code inUse}.</li>
  * </ol>

@@ -20,6 +20,10 @@ public record InodeLayout(int inodeSize, List<Field> fields) {
   public static final int ALIGNMENT = 64;
   /** Bytes one field entry takes in the superblock. */
   public static final int FIELD_ENTRY_SIZE = 8;
+  /** Largest encoded descriptor: the superblock and the migration checkpoint reserve this much for it. */
+  public static final int MAX_ENCODED_SIZE = 160;
+  /** Most fields a descriptor holds: {@code 8 + 8 * 19 = 160} bytes. */
+  public static final int MAX_FIELDS = (MAX_ENCODED_SIZE - 8) / FIELD_ENTRY_SIZE;
 
   /** One module's field: {@code size} bytes at {@code offset} from the start of the inode. */
   public record Field(int moduleId, int offset, int size) {
@@ -176,7 +180,7 @@ public record InodeLayout(int inodeSize, List<Field> fields) {
       why[0] = "inode core size " + core + ", expected " + CORE_SIZE;
       return null;
     }
-    if (count > 64 || off + encodedSize(count) > limit) {
+    if (count > MAX_FIELDS || off + encodedSize(count) > limit) {
       why[0] = "inode layout has " + count + " fields, more than fit in the descriptor";
       return null;
     }

@@ -54,6 +54,8 @@ public record Superblock(
   public static final int FORMAT_MINOR_START = 0;
   public static final int FORMAT_MINOR_CURRENT = FORMAT_MINOR_START;
   public static final int LABEL_BYTES = 64;
+  /** Smallest WAL a valid volume has (FORMAT.md section 5). */
+  public static final long MIN_WAL_BLOCKS = 8;
   public static final int LAYOUT_OFFSET = 248;
   public static final int MIN_BLOCK_SIZE = 512;
   public static final int MAX_BLOCK_SIZE = 65536;
@@ -227,7 +229,9 @@ public record Superblock(
       bad = "total blocks " + total + " out of range";
     } else if (rdStart < 2 || rdBlocks < 1 || rdBlocks > 64 || rdStart + rdBlocks > total) {
       bad = "region directory at " + rdStart + "+" + rdBlocks + " outside the volume";
-    } else if (walStart < 2 || walBlocks < 8 || walStart + walBlocks > total || walStart + walBlocks < walStart) {
+    } else if (walBlocks < MIN_WAL_BLOCKS) {
+      bad = "metadata WAL of " + walBlocks + " blocks is smaller than the minimum of " + MIN_WAL_BLOCKS;
+    } else if (walStart < 2 || walStart + walBlocks > total || walStart + walBlocks < walStart) {
       bad = "metadata WAL at " + walStart + "+" + walBlocks + " outside the volume";
     } else if (inodeCount < 2 || inodeCount > (1L << 32)) {
       bad = "inode count " + inodeCount + " out of range";

@@ -28,13 +28,16 @@ public final class CreateOptions {
     return this;
   }
 
-  /** Number of inodes, including the unused inode 0; 0 picks the default. */
+  /** Number of inodes, including the unused inode 0; 0 picks the default. Create refuses 1 or a negative count. */
   public CreateOptions inodeCount(long n) {
     this.inodeCount = n;
     return this;
   }
 
-  /** Metadata WAL size in blocks; 0 picks the default. */
+  /**
+   * Metadata WAL size in blocks; 0 picks the default. Create refuses a size from 1 to 7 (the format's minimum is
+   * 8) or a negative one.
+   */
   public CreateOptions walBlocks(long n) {
     this.walBlocks = n;
     return this;

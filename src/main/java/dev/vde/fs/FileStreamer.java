@@ -29,9 +29,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * of its own (one copy out of the page cache, which a heap buffer would double), copies the payloads out of the
  * trailer layout into the piece's heap buffer, and hashes them there.
  *
- * <p>Nothing here is written. The caller holds the state lock's read side until this returns, which keeps every
- * block the extents name allocated to this file, and this returns only when no worker is still reading for it:
- * when a piece fails, pieces not yet started are skipped and those being read are waited for.
+ * <p>Nothing here is written. The caller holds a read pin ({@link Volume#pinForRead}) until this returns, which
+ * keeps every block the extents name from being reused, and this returns only when no worker is still reading
+ * for it: when a piece fails, pieces not yet started are skipped and those being read are waited for.
  */
 final class FileStreamer {
   /** Bytes per piece: 4 MiB keeps the device busy and the handoffs few. */
@@ -94,7 +94,7 @@ final class FileStreamer {
       }
     } catch (IOException | RuntimeException e) {
       // Pieces not started are skipped; those being read are waited for, so that no worker touches the volume
-      // after the caller has let go of its lock.
+      // after the caller has let go of its pin.
       abandoned.set(true);
       inFlight.forEach(ReadAhead::awaitQuietly);
       throw e;

@@ -93,7 +93,7 @@ final class Txn {
       run = vol.bitmap().reserveUpTo(max, near);
     }
     if (run == null) {
-      throw new VdeNoSpaceException("no free blocks left on the volume");
+      throw new VdeNoSpaceException("no free blocks left on the volume" + vol.spaceHeldByReads());
     }
     reserved.add(run);
     return run;

@@ -31,8 +31,24 @@ import java.util.List;
  * <p>Every mutating call is atomic and durable when it returns: its metadata goes through the WAL, its file data
  * is written to new blocks before the transaction that maps them commits. Concurrent callers share syncs
  * (group commit); {@link #batch} runs many operations with one sync. Reads run concurrently with each other
- * and with a writer; writers are serialized. The host file is locked while open, so a second open, in this
- * process or another, fails with {@link dev.vde.VdeLockedException}.
+ * and with a writer; writers are serialized, so a writer that is slow holds the others back: in particular
+ * {@link #writeFile(String, InputStream)} reads its stream while it holds the writer side (buffer a slow source
+ * first). {@link #readFile(String, OutputStream)} holds nothing back, however slow its stream.
+ *
+ * <p><b>Failures.</b> Every failure is a {@link dev.vde.VdeException} (an {@link IOException}) with a message
+ * that names the path or block concerned; {@code NullPointerException} or {@code IllegalArgumentException} mean
+ * a call that breaks its documented contract. An operation refused with an exception did not take effect
+ * ({@link #batch} keeps the operations that completed before the failure). An I/O error of the host file stops
+ * the volume instead: every later call fails, and recovery at the next open decides what the last operations
+ * left. An interrupt does not abort an operation that has committed: it returns normally once durable, with the
+ * thread's interrupt status still set.
+ *
+ * <p><b>Locking the host file.</b> The host file is locked while open, so a second open, in this process or
+ * another (through any name of the file, hard links included), fails with {@link dev.vde.VdeLockedException}.
+ * The lock is the host's POSIX record lock, which belongs to the process: if other code in the same process
+ * opens and closes the host file itself ({@code Files.copy} of the image as a backup, say), the host drops the
+ * lock, and another process could then open the volume too. Copy an open volume with
+ * {@link dev.vde.module.copy.ExtentAwareCopy} instead, or copy the file after {@link #close}.
  */
 public final class VirtualDisk implements AutoCloseable {
   private final Volume vol;
@@ -51,9 +67,15 @@ public final class VirtualDisk implements AutoCloseable {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Creates a new volume in a new host file (which must not exist); the file is sparse. */
+  /**
+   * Creates a new volume in a new host file (which must not exist); the file is sparse.
+   *
+   * @throws VdeInvalidArgumentException for options that make no valid volume, an existing file or a missing
+   *     parent directory; nothing is left behind
+   */
   public static VirtualDisk create(Path path, CreateOptions options) throws IOException {
-    Volume.plan(options);
+    java.util.Objects.requireNonNull(path, "path");
+    Volume.plan(java.util.Objects.requireNonNull(options, "options"));
     FileBlockDevice dev;
     try {
       dev = FileBlockDevice.create(path);
@@ -76,13 +98,26 @@ public final class VirtualDisk implements AutoCloseable {
     return new VirtualDisk(Volume.create(device, options), null);
   }
 
+  /** Opens a volume for reading and writing when it can be written: {@link #open(Path, OpenOptions)}. */
   public static VirtualDisk open(Path path) throws IOException {
     return open(path, OpenOptions.defaults());
   }
 
+  /**
+   * Opens the volume in {@code path}, running recovery first if it was not closed cleanly. It opens read-only,
+   * with {@link #readOnlyReason} saying why, when asked to, when the host file is not writable, when the volume
+   * uses features this engine can read but not keep up to date, or when recovery found damaged acknowledged
+   * transactions; check {@link #isReadOnly} if writing matters.
+   *
+   * @throws dev.vde.VdeNotFoundException if there is no such file
+   * @throws dev.vde.VdeLockedException if the volume is open already, in this process or another
+   * @throws dev.vde.VdeCorruptedException if it is not a volume, is damaged beyond opening, or is an unfinished copy
+   * @throws dev.vde.VdeFormatTooNewException if it uses a format version or feature this engine does not know
+   */
   public static VirtualDisk open(Path path, OpenOptions options) throws IOException {
+    java.util.Objects.requireNonNull(options, "options");
     if (!Files.exists(path)) {
-      throw new VdeNotFoundException(path + ": no such file");
+      throw new VdeNotFoundException("no such file", path.toString());
     }
     if (Files.isDirectory(path)) {
       throw new VdeInvalidArgumentException(path + " is a directory, not a vde image");
@@ -129,6 +164,7 @@ public final class VirtualDisk implements AutoCloseable {
     return vol;
   }
 
+  /** Whether the volume refuses writes ({@link #readOnlyReason} says why). */
   public boolean isReadOnly() {
     return vol.readOnlyReason() != null;
   }
@@ -373,7 +409,7 @@ public final class VirtualDisk implements AutoCloseable {
     long free = vol.bitmap().allocatableFree();
     if (free < blocks) {
       throw new VdeNoSpaceException(what + " needs " + blocks + " blocks of " + vol.blockSize() + " bytes but only "
-          + free + " are free");
+          + free + " are free" + vol.spaceHeldByReads());
     }
   }
 
@@ -486,12 +522,23 @@ public final class VirtualDisk implements AutoCloseable {
     });
   }
 
-  /** Streams a file's content to {@code out}; returns the bytes written. */
+  /**
+   * Streams a file's content to {@code out}; returns the bytes written. What is streamed is the file as it was
+   * when the call began, even if it is changed or deleted meanwhile. A slow {@code out} (a network client, say)
+   * holds back no other reader or writer: the blocks being read are kept from reuse until this returns, so space
+   * that changes to the file free meanwhile becomes reusable only then.
+   */
   public long readFile(String p, OutputStream out) throws IOException {
-    return inspect(() -> {
+    record Snapshot(long owner, List<Extent> extents, long size, long pin) {}
+    Snapshot s = inspect(() -> {
       Inode ino = requireFile(null, p);
-      return FileStreamer.stream(vol, ino.number(), ino.extents(), ino.size(), out);
+      return new Snapshot(ino.number(), ino.extents(), ino.size(), vol.pinForRead());
     });
+    try {
+      return FileStreamer.stream(vol, s.owner(), s.extents(), s.size(), out);
+    } finally {
+      vol.unpinRead(s.pin());
+    }
   }
 
   /** Reads up to {@code len} bytes at {@code position}; returns the count, or -1 at end of file. */
@@ -619,17 +666,22 @@ public final class VirtualDisk implements AutoCloseable {
     });
   }
 
-  /** Deletes a file, or a directory and everything below it (one transaction per entry, children first). */
+  /**
+   * Deletes a file, or a directory and everything below it (one durable transaction per entry, children first;
+   * inside {@link #batch} the whole tree costs one commit). The root directory is refused, as by {@link #delete}:
+   * emptying a whole volume is better done by creating a new one.
+   */
   public void deleteRecursively(String p) throws IOException {
+    if (parse(p).isEmpty()) {
+      throw new VdeInvalidArgumentException("the root directory cannot be the target of this operation");
+    }
     Directories.Slot s = inspect(() -> require(p));
     if (s.type() == Inode.TYPE_DIRECTORY) {
       for (DirEntry e : list(p)) {
         deleteRecursively(e.path());
       }
     }
-    if (!parse(p).isEmpty()) {
-      delete(p);
-    }
+    delete(p);
   }
 
   private void adjustLinks(Txn t, long dirIno, int delta) throws IOException {
@@ -738,7 +790,7 @@ public final class VirtualDisk implements AutoCloseable {
     });
   }
 
-  /** Entries of a directory, sorted by name. */
+  /** Entries of a directory, sorted by name (an unmodifiable list, a snapshot of the directory). */
   public List<DirEntry> list(String p) throws IOException {
     return inspect(() -> {
       Directories.Slot s = require(p);
@@ -752,10 +804,15 @@ public final class VirtualDisk implements AutoCloseable {
         out.add(new DirEntry(e.name(), base + e.name(), e.inode(),
             e.type() == Inode.TYPE_FILE ? FileType.FILE : FileType.DIRECTORY, size));
       }
-      return out;
+      return java.util.Collections.unmodifiableList(out);
     });
   }
 
+  /**
+   * What is at {@code p}: type, size (0 for a directory), times and extent count.
+   *
+   * @throws VdeNotFoundException if nothing is there
+   */
   public FileStat stat(String p) throws IOException {
     return inspect(() -> {
       Directories.Slot s = require(p);
@@ -765,6 +822,7 @@ public final class VirtualDisk implements AutoCloseable {
     });
   }
 
+  /** Whether a file or directory is at {@code p}; a malformed path is an error, not false. */
   public boolean exists(String p) throws IOException {
     List<String> comps = parse(p);
     return inspect(() -> {

@@ -44,6 +44,16 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * of {@link #stateLock()}; readers hold its read side for a whole read, so they always see one published state
  * and the blocks it references cannot be freed under them. Waiting for durability happens after both are
  * released, which is what lets concurrent writers share a sync (group commit).
+ *
+ * <p>A read that hands data to the caller's code as it goes (a stream to an {@code OutputStream}, which may be a
+ * slow network client) must not hold the state lock meanwhile: a publish waiting for it would stop every writer,
+ * and the readers that queue behind that waiting publish. Such a read takes its file's extents under the lock and
+ * then holds a <em>read pin</em> ({@link #pinForRead}) instead. Data blocks are never rewritten in place: a block
+ * gets other bytes only after it was freed, released to the allocator and allocated again. A pin names the
+ * newest ticket its snapshot saw; frees of later transactions are not released while it is held (see
+ * {@link #releaseCheckpointedFrees}), so every block the snapshot names keeps its bytes until the pin ends.
+ * Frees the snapshot already saw do not concern it. Pins live in memory only: after a crash there is no read to
+ * protect, and the durable bitmap is never affected, only when freed space becomes allocatable again.
  */
 public final class Volume {
   /** Transactions writing more data blocks than this sync them before committing instead of listing them. */
@@ -76,6 +86,8 @@ public final class Volume {
 
   private final ConcurrentLinkedQueue<PendingFree> pendingFrees = new ConcurrentLinkedQueue<>();
   private final AtomicLong releasableUpTo = new AtomicLong();
+  /** Read pins held: the ticket each saw, and how many hold it. Guarded by itself. */
+  private final java.util.TreeMap<Long, Integer> readPins = new java.util.TreeMap<>();
   final InodeStore inodes;
   final Directories directories;
   private volatile MigrationTarget migrationTarget;
@@ -126,9 +138,13 @@ public final class Volume {
     }
     int rd = RegionDirectory.blocksFor(bs);
     long bitmapBlocks = AllocationBitmap.blocksFor(total, bs);
+    if (o.walBlocks() < 0 || o.walBlocks() > 0 && o.walBlocks() < Superblock.MIN_WAL_BLOCKS) {
+      throw new VdeInvalidArgumentException("metadata WAL of " + o.walBlocks() + " blocks: it needs at least "
+          + Superblock.MIN_WAL_BLOCKS + " (or 0 for the default)");
+    }
     long wal = o.walBlocks() > 0 ? o.walBlocks() : Math.max(64, Math.min(8192, total / 32));
     int ipb = InodeCodec.perBlock(bs, layout.inodeSize());
-    long inodes = o.inodeCount() > 0 ? o.inodeCount()
+    long inodes = o.inodeCount() != 0 ? o.inodeCount()
         : Math.max(64, Math.min((1L << 32) - 1, total * bs / 16384));
     if (inodes < 2 || inodes > (1L << 32) - 1) {
       throw new VdeInvalidArgumentException("inode count " + inodes + " must be from 2 to " + ((1L << 32) - 1));
@@ -239,34 +255,46 @@ public final class Volume {
 
   // ---------------------------------------------------------------- open
 
-  static Volume open(BlockDevice dev, boolean readOnlyRequested, boolean deviceReadOnly) throws IOException {
-    String res = dev.describe();
-    SuperblockSlots.Loaded loaded = SuperblockSlots.load(dev);
-    Superblock disk = loaded.superblock();
-    SuperblockSlots.checkVersion(disk, res);
-    long unknownIncompat = disk.incompat() & ~Superblock.KNOWN_INCOMPAT;
+  /**
+   * Whether a volume with superblock {@code sb} may be opened here: throws if not, else returns why it opens
+   * read-only (null: writable). The most informative reason wins: a read-only request hides neither an
+   * unwritable file nor unknown features.
+   */
+  private static String admit(Superblock sb, boolean readOnlyRequested, boolean deviceReadOnly, String res)
+      throws VdeException {
+    SuperblockSlots.checkVersion(sb, res);
+    long unknownIncompat = sb.incompat() & ~Superblock.KNOWN_INCOMPAT;
     if (unknownIncompat != 0) {
       throw new VdeFormatTooNewException(String.format("volume uses features this engine does not know "
           + "(incompat bits 0x%016x); it refuses to open it; upgrade vde", unknownIncompat), res);
     }
-    if ((disk.incompat() & Superblock.INCOMPAT_INCOMPLETE_COPY) != 0) {
+    if ((sb.incompat() & Superblock.INCOMPAT_INCOMPLETE_COPY) != 0) {
       throw new VdeCorruptedException(-1, "superblock", "incomplete copy: this volume is the destination of a "
           + "copy that did not finish; delete it and run the copy again", res);
     }
-    String roReason = null;
-    long unknownRo = disk.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
-    // The most informative reason wins: a read-only request hides neither an unwritable file nor unknown features.
+    long unknownRo = sb.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
     if (unknownRo != 0) {
-      roReason = String.format("volume uses features this engine cannot keep up to date (roCompat bits 0x%016x); "
+      return String.format("volume uses features this engine cannot keep up to date (roCompat bits 0x%016x); "
           + "opened read-only; upgrade vde to write to it", unknownRo);
-    } else if (deviceReadOnly) {
-      roReason = "host file is not writable";
-    } else if (readOnlyRequested) {
-      roReason = "opened read-only on request";
     }
-    Journal j = Journal.open(dev, loaded, roReason != null);
+    if (deviceReadOnly) {
+      return "host file is not writable";
+    }
+    return readOnlyRequested ? "opened read-only on request" : null;
+  }
+
+  static Volume open(BlockDevice dev, boolean readOnlyRequested, boolean deviceReadOnly) throws IOException {
+    String res = dev.describe();
+    SuperblockSlots.Loaded loaded = SuperblockSlots.load(dev);
+    // The features are judged on the superblock in place and again on the one recovery leaves: a transaction
+    // still in the WAL may carry bits the copies in place do not have yet (a migration's start, a module).
+    Journal.Admission admission = sb -> admit(sb, readOnlyRequested, deviceReadOnly, res);
+    admission.readOnlyReason(loaded.superblock());
+    Journal j = Journal.open(dev, loaded, admission);
+    String roReason = admission.readOnlyReason(j.onDiskSuperblock());
+    boolean unknownRo = (j.onDiskSuperblock().roCompat() & ~Superblock.KNOWN_RO_COMPAT) != 0;
     // Damage that costs acknowledged writes says more than a read-only request or an unwritable host file.
-    if (j.recovery().walDamage() != null && unknownRo == 0) {
+    if (j.recovery().walDamage() != null && !unknownRo) {
       roReason = j.recovery().walDamage() + "; opened read-only so that they are not discarded: copy out what you "
           + "need, or restore the volume from a backup";
     }
@@ -497,9 +525,12 @@ public final class Volume {
     }
   }
 
-  /** Frees whose checkpoint has completed go back to the allocator (AllocationBitmap (2)). */
+  /**
+   * Frees whose checkpoint has completed go back to the allocator (AllocationBitmap (2)), except those of
+   * transactions newer than the oldest read pin, which may free blocks that pinned read still reads.
+   */
   private void releaseCheckpointedFrees() {
-    long upTo = releasableUpTo.get();
+    long upTo = Math.min(releasableUpTo.get(), oldestReadPin());
     PendingFree f;
     while ((f = pendingFrees.peek()) != null && f.ticket() <= upTo) {
       pendingFrees.poll();
@@ -533,6 +564,49 @@ public final class Volume {
 
   boolean hasUnreleasedFrees() {
     return !pendingFrees.isEmpty();
+  }
+
+  /**
+   * Pins the published state for a read that goes on after the state lock is let go (class comment, "read
+   * pin"): until {@link #unpinRead} with the returned value, no block freed by a later transaction becomes
+   * allocatable again. The caller holds the state lock's read side, so the state it saw is the one named.
+   */
+  long pinForRead() {
+    if (stateLock.getReadHoldCount() == 0 && !stateLock.isWriteLockedByCurrentThread()) {
+      throw new IllegalStateException("a read pin is taken under the state lock");
+    }
+    long seen = journal.lastTicket();
+    synchronized (readPins) {
+      readPins.merge(seen, 1, Integer::sum);
+    }
+    return seen;
+  }
+
+  /** Ends a pin taken by {@link #pinForRead}; the frees it held back become releasable at the next transaction. */
+  void unpinRead(long pin) {
+    synchronized (readPins) {
+      readPins.computeIfPresent(pin, (k, n) -> n == 1 ? null : n - 1);
+    }
+  }
+
+  /** The ticket of the oldest read pin held, or {@link Long#MAX_VALUE} when none is. */
+  private long oldestReadPin() {
+    synchronized (readPins) {
+      return readPins.isEmpty() ? Long.MAX_VALUE : readPins.firstKey();
+    }
+  }
+
+  /** A note for a no-space error when read pins hold freed space back ("" when none do). */
+  String spaceHeldByReads() {
+    return oldestReadPin() != Long.MAX_VALUE && hasUnreleasedFrees()
+        ? "; space freed while a streaming read is in progress becomes reusable when it ends" : "";
+  }
+
+  /** Number of read pins held, for tests. */
+  int readPinCount() {
+    synchronized (readPins) {
+      return readPins.values().stream().mapToInt(Integer::intValue).sum();
+    }
   }
 
   /** Makes every pending free reusable by forcing a checkpoint; called when allocation runs dry. */

@@ -39,5 +39,15 @@ public record VolumeInfo(
    * A pending inode migration as its last checkpoint describes it; phase is "UNKNOWN" (and the counts 0) when the
    * checkpoint cannot be read.
    */
-  public record Migration(String phase, long migrated, long total, List<Module> adding) {}
+  public record Migration(String phase, long migrated, long total, List<Module> adding) {
+    public Migration {
+      adding = List.copyOf(adding);
+    }
+  }
+
+  public VolumeInfo {
+    modules = List.copyOf(modules);
+    regions = List.copyOf(regions);
+    warnings = List.copyOf(warnings);
+  }
 }

@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
@@ -45,16 +47,19 @@ public final class FileBlockDevice implements BlockDevice {
   private static final int MAX_ATTEMPTS = 32;
 
   /**
-   * Host files open through this class in this process. The host's locks are POSIX record locks, which belong to
-   * the process: closing any channel of a file drops all of the process's locks on it. A second open in the same
-   * process that got as far as a channel and was then refused would, by closing it, leave the first engine
-   * unlocked against other processes; so a second open is refused here, before any channel exists.
+   * Host files open through this class in this process, each under its real path and, once it exists, its
+   * identity on the host (device and inode, {@link BasicFileAttributes#fileKey}), so that two names of one file
+   * (a hard link) meet too. The host's locks are POSIX record locks, which belong to the process: closing any
+   * channel of a file drops all of the process's locks on it. A second open in the same process that got as far
+   * as a channel and was then refused would, by closing it, leave the first engine unlocked against other
+   * processes; so a second open is refused here, before any channel exists. (The same holds for any other code
+   * in the process that opens and closes the host file: see {@code VirtualDisk}'s class comment.)
    */
-  private static final Set<Path> OPEN_HERE = ConcurrentHashMap.newKeySet();
+  private static final Set<Object> OPEN_HERE = ConcurrentHashMap.newKeySet();
 
   private final Path path;
-  /** This device's entry in {@link #OPEN_HERE}, removed when it closes. */
-  private final Path registered;
+  /** This device's entries in {@link #OPEN_HERE}, removed when it closes. */
+  private final List<Object> registered;
   private final boolean readOnly;
   /** Identifies the host file, so a reopen never picks up a different file put at the path; null if unknown. */
   private final Object fileKey;
@@ -67,7 +72,7 @@ public final class FileBlockDevice implements BlockDevice {
   private volatile int reopens;
 
   private FileBlockDevice(Path path, FileChannel channel, FileLock lock, boolean readOnly, Object fileKey,
-      Path registered) {
+      List<Object> registered) {
     this.path = path;
     this.channel = channel;
     this.lock = lock;
@@ -97,35 +102,57 @@ public final class FileBlockDevice implements BlockDevice {
       throws IOException {
     // Refuse a second open in this process before it opens a channel: closing that channel would drop the
     // first device's lock with it (see OPEN_HERE).
-    Path registered = registryKey(path);
-    if (!OPEN_HERE.add(registered)) {
-      throw new VdeLockedException(path.toString());
-    }
+    List<Object> registered = new ArrayList<>(2);
     try {
+      register(registered, registryKey(path), path);
+      Object before = identity(path);
+      if (before != null) {
+        register(registered, before, path);
+      }
       FileChannel ch = FileChannel.open(path, opts);
+      Object key;
+      try {
+        // Read after the open: for a file this call created, or one replaced at the path meanwhile, this is the
+        // first look at the file the channel has.
+        key = identity(path);
+        if (key != null && !key.equals(before)) {
+          register(registered, key, path);
+        }
+      } catch (IOException | RuntimeException e) {
+        ch.close();
+        throw e;
+      }
       FileLock lock = lockOrClose(ch, path, readOnly);
       if (lock == null) {
         throw new VdeLockedException(path.toString());
       }
-      Object key;
-      try {
-        key = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
-      } catch (IOException | RuntimeException e) {
-        lock.release();
-        ch.close();
-        throw e;
-      }
       return new FileBlockDevice(path, ch, lock, readOnly, key, registered);
     } catch (IOException | RuntimeException | Error e) {
-      OPEN_HERE.remove(registered);
+      OPEN_HERE.removeAll(registered);
       throw e;
+    }
+  }
+
+  /** Adds {@code key} to {@link #OPEN_HERE} and to {@code into}, or refuses the open if it is there already. */
+  private static void register(List<Object> into, Object key, Path path) throws VdeLockedException {
+    if (!OPEN_HERE.add(key)) {
+      throw new VdeLockedException(path.toString());
+    }
+    into.add(key);
+  }
+
+  /** The host file's device and inode, or null when the file does not exist or the host does not say. */
+  private static Object identity(Path path) throws IOException {
+    try {
+      return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+    } catch (java.nio.file.NoSuchFileException e) {
+      return null;
     }
   }
 
   /**
    * The host file's name in {@link #OPEN_HERE}: its real path (for a file still to be created, its directory's
-   * real path and its name), so that two spellings of one path meet. Hard links are not followed; two names of
-   * one file fall back to the host's lock alone.
+   * real path and its name), so that two spellings of one path meet, even before the file exists.
    */
   private static Path registryKey(Path path) throws IOException {
     Path abs = path.toAbsolutePath().normalize();
@@ -261,9 +288,17 @@ public final class FileBlockDevice implements BlockDevice {
       try {
         ch.close();
       } finally {
-        OPEN_HERE.remove(registered);
+        OPEN_HERE.removeAll(registered);
       }
     }
+  }
+
+  /**
+   * What a call on a closed device throws: the engine's own error rather than the JDK's, since the usual cause is
+   * a volume closed by one thread while another (a migration, a copy) still works on it.
+   */
+  private VdeException closedError(ClosedChannelException cause) {
+    return new VdeException("the volume was closed", path.toString(), cause);
   }
 
   /** How long a reopen waits for the dead channel's lock to be released before calling the lock lost. */
@@ -285,8 +320,11 @@ public final class FileBlockDevice implements BlockDevice {
         try {
           return call.run(ch);
         } catch (ClosedChannelException e) {
-          if (closed || ch.isOpen()) {
-            throw e; // closed by close(), or the channel that died is another device's (copyTo)
+          if (closed) {
+            throw closedError(e);
+          }
+          if (ch.isOpen()) {
+            throw e; // the channel that died is another device's (copyTo), which reports it itself
           }
           boolean mine = e instanceof ClosedByInterruptException;
           interrupted |= Thread.interrupted() | mine;
@@ -310,7 +348,7 @@ public final class FileBlockDevice implements BlockDevice {
   /** The channel to retry on: a new one in place of {@code dead}, or the one another thread put there. */
   private synchronized FileChannel reopen(FileChannel dead, ClosedChannelException cause) throws IOException {
     if (closed) {
-      throw cause;
+      throw closedError(cause);
     }
     if (lockLost != null) {
       throw new VdeException(lockLost.getOriginalMessage(), path.toString(), lockLost);

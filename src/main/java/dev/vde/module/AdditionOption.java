@@ -2,7 +2,11 @@ package dev.vde.module;
 
 import java.util.Locale;
 
-/** The four ways to add a module, in the order the orchestrator prefers them (cheapest first). */
+/**
+ * The four ways to add a module, listed in the order the orchestrator prefers them (cheapest first). The option
+ * numbers in the comments are the design's (1 regions, 2 padding, 3 migration, 4 copy), which is not that order:
+ * claiming padding costs less than adding regions, since a module with regions gets them either way.
+ */
 public enum AdditionOption {
   /** Option 2: claim inode padding (and add regions if the module has any). */
   PADDING,
@@ -18,7 +22,18 @@ public enum AdditionOption {
     return name().toLowerCase(Locale.ROOT);
   }
 
+  /**
+   * The option named {@code s} ({@link #cliName}, any case).
+   *
+   * @throws IllegalArgumentException naming the valid names, when {@code s} is none of them
+   */
   public static AdditionOption parse(String s) {
-    return valueOf(s.trim().toUpperCase(Locale.ROOT));
+    for (AdditionOption o : values()) {
+      if (o.cliName().equalsIgnoreCase(s.trim())) {
+        return o;
+      }
+    }
+    throw new IllegalArgumentException("unknown addition option '" + s + "'; expected padding, region, migrate or "
+        + "copy");
   }
 }

@@ -51,6 +51,9 @@ public final class InPlaceAddition {
   }
 
   static void checkInactive(Superblock sb, List<Module> modules) throws VdeInvalidArgumentException {
+    if (modules.isEmpty()) {
+      throw new VdeInvalidArgumentException("no modules given: name at least one module to add");
+    }
     if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0) {
       throw new VdeInvalidArgumentException("an inode migration is pending; finish it with 'vde migrate resume' "
           + "or undo it with 'vde migrate rollback' before adding modules");

@@ -151,9 +151,6 @@ public final class InodeMigration {
           + " inodes copied)") + "; finish it with 'vde migrate resume' or undo it with 'vde migrate rollback'");
     }
     InPlaceAddition.checkInactive(v.superblock(), modules);
-    if (modules.isEmpty()) {
-      throw new VdeInvalidArgumentException("no module to add");
-    }
     Plan plan = plan(disk, modules);
     if (!plan.feasible()) {
       throw new VdeNoSpaceException(plan.reason() + "; add the module with --option copy instead, which writes a"

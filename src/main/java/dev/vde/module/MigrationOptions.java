@@ -21,7 +21,11 @@ public final class MigrationOptions {
     return new MigrationOptions();
   }
 
-  /** Inodes between two durable checkpoints; at most this many are copied again after a crash. */
+  /**
+   * Inodes between two durable checkpoints; at most this many are copied again after a crash.
+   *
+   * @throws IllegalArgumentException if {@code n} is below 1
+   */
   public MigrationOptions checkpointEvery(int n) {
     if (n < 1) {
       throw new IllegalArgumentException("checkpoint interval must be >= 1, got " + n);
@@ -30,11 +34,18 @@ public final class MigrationOptions {
     return this;
   }
 
+  /** The live controls the migration obeys (throttle, pause, cancel); a fresh one by default. */
   public MigrationOptions control(MigrationControl c) {
-    this.control = c;
+    this.control = java.util.Objects.requireNonNull(c, "control");
     return this;
   }
 
+  /**
+   * Sets the IOPS limit (0 = unlimited) on the control these options hold now: call it after {@link #control},
+   * or set the limit on that control directly, since a later {@code control(c)} replaces the control and its limit.
+   *
+   * @throws IllegalArgumentException if {@code iops} is negative
+   */
   public MigrationOptions maxIops(long iops) {
     control.setMaxIops(iops);
     return this;

@@ -24,6 +24,12 @@ public final class ModuleOrchestrator {
 
   /** Controls for the long options; defaults: no destination, default migration and copy options. */
   public record Controls(Path copyDestination, MigrationOptions migration, CopyOptions copy) {
+    /** A null {@code migration} or {@code copy} stands for the defaults. */
+    public Controls {
+      migration = migration != null ? migration : MigrationOptions.defaults();
+      copy = copy != null ? copy : CopyOptions.defaults();
+    }
+
     public static Controls defaults() {
       return new Controls(null, MigrationOptions.defaults(), CopyOptions.defaults());
     }

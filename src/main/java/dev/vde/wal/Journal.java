@@ -54,6 +54,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #awaitDurable} by any number of threads; reads from any thread.
  */
 public final class Journal implements AutoCloseable {
+  /**
+   * Judges a superblock before the volume is used: throws to refuse the open, else returns why the volume must be
+   * opened read-only (null: writable). {@link #open} asks it about the superblock recovery leaves, before
+   * anything is written.
+   */
+  @FunctionalInterface
+  public interface Admission {
+    String readOnlyReason(Superblock sb) throws IOException;
+  }
+
   /** Told when a checkpoint completed: every ticket up to and including {@code durableTicket} is in place. */
   @FunctionalInterface
   public interface CheckpointListener {
@@ -161,11 +171,13 @@ public final class Journal implements AutoCloseable {
 
   /**
    * Opens the journal of an existing volume and runs recovery: committed WAL transactions since the last
-   * checkpoint are replayed, anything after the first incomplete one is discarded. Writable opens then
-   * checkpoint (applying the replay and repairing a damaged superblock copy); read-only opens keep the replayed
-   * images in memory only.
+   * checkpoint are replayed, anything after the first incomplete one is discarded. {@code admission} then judges
+   * the superblock as recovered (a replayed image may carry feature bits the copies in place lack) and may refuse
+   * the open or make it read-only. Writable opens then checkpoint (applying the replay and repairing a damaged
+   * superblock copy); read-only opens keep the replayed images in memory only.
    */
-  public static Journal open(BlockDevice dev, SuperblockSlots.Loaded loaded, boolean readOnly) throws IOException {
+  public static Journal open(BlockDevice dev, SuperblockSlots.Loaded loaded, Admission admission)
+      throws IOException {
     Superblock sb = loaded.superblock();
     int bs = sb.blockSize();
     LinkedHashMap<Long, byte[]> replay = new LinkedHashMap<>();
@@ -187,6 +199,7 @@ public final class Journal implements AutoCloseable {
       Superblock img = Superblock.read(sbImage, 0, dev.describe());
       recovered = img.withCheckpoint(sb.sequence(), sb.checkpointTxId(), sb.walSalt());
     }
+    boolean readOnly = admission.readOnlyReason(recovered) != null;
     long later = laterCommitted(dev, sb, pos, txId);
     String damage = later < 0 ? null : "WAL transaction " + txId + " (from block " + (sb.walStart() + pos)
         + ") is damaged, and transaction " + later + " was committed after it: the acknowledged transactions from "
@@ -657,8 +670,26 @@ public final class Journal implements AutoCloseable {
    * Returns once the transaction with {@code ticket} is durable. The first waiting thread becomes the leader
    * and writes everything queued so far as one WAL transaction with one sync (group commit); the others wait
    * for it.
+   *
+   * <p>An interrupt does not cut the wait short: the transaction is already committed (published, and written by
+   * whichever thread leads next), so an exception here would report as failed an operation that took effect,
+   * and a caller that retried would apply it twice. The wait is normally one group's sync; the interrupt status
+   * is set again before this returns.
    */
   public void awaitDurable(long ticket) throws IOException {
+    // Put aside so that the waits below (and a leader's linger) wait; kept here and set again on the way out.
+    boolean[] interrupted = {Thread.interrupted()};
+    try {
+      awaitDurable(ticket, interrupted);
+    } finally {
+      if (interrupted[0]) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** {@link #awaitDurable}'s loop; an interrupt while it waits is noted in {@code interrupted[0]}. */
+  private void awaitDurable(long ticket, boolean[] interrupted) throws IOException {
     while (true) {
       List<Pending> batch;
       synchronized (monitor) {
@@ -675,8 +706,7 @@ public final class Journal implements AutoCloseable {
           try {
             monitor.wait();
           } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while waiting for a WAL commit");
+            interrupted[0] = true;
           }
         }
         leaderActive = true;
@@ -694,8 +724,7 @@ public final class Journal implements AutoCloseable {
           try {
             monitor.wait(50);
           } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while waiting for a WAL commit");
+            interrupted[0] = true;
           }
           continue;
         }

@@ -143,6 +143,65 @@ class FileStreamTest {
     }
   }
 
+  @Test
+  void slowStream_holdsNoWriterBack_andStreamsTheFileAsItWasWhileItsSpaceIsHeld() throws Exception {
+    try (VirtualDisk d = VirtualDisk.create(new PowerLossDevice("slow"), CreateOptions.ofSize(24L << 20)
+        .blockSize(BS))) {
+      byte[] data = SeededBytes.bytes(12, 3 * PIECE);
+      d.writeFile("/big", data);
+      java.util.concurrent.CountDownLatch stuck = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      ByteArrayOutputStream sink = new ByteArrayOutputStream() {
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+          super.write(b, off, len);
+          stuck.countDown();
+          try {
+            go.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      };
+      ExecutorService ex = Executors.newFixedThreadPool(2);
+      try {
+        Future<Long> stream = ex.submit(() -> d.readFile("/big", sink));
+        assertThat(stuck.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(d.volume().readPinCount()).isEqualTo(1);
+        // The caller's stream is stuck after the first piece. Writers go on: the file is deleted, its frees
+        // checkpointed, and the volume filled until no space is left.
+        Future<Integer> writer = ex.submit(() -> {
+          d.delete("/big");
+          d.checkpoint();
+          int files = 0;
+          try {
+            while (true) {
+              d.writeFile("/fill" + files, SeededBytes.bytes(100 + files, 1 << 20));
+              files++;
+            }
+          } catch (dev.vde.VdeNoSpaceException e) {
+            assertThat(e).hasMessageContaining("streaming read");
+          }
+          return files;
+        });
+        int filled = writer.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        // The deleted file's blocks stayed out of reach: the fill got only the space that was free before.
+        assertThat((long) filled << 20).isLessThan(data.length);
+        go.countDown();
+        assertThat(stream.get(60, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(data.length);
+        assertThat(sink.toByteArray()).isEqualTo(data);
+        assertThat(d.volume().readPinCount()).isZero();
+        // Once the stream ended, the space it held is reusable.
+        d.writeFile("/after", SeededBytes.bytes(99, 1 << 20));
+        assertThat(d.readFile("/fill0")).isEqualTo(SeededBytes.bytes(100, 1 << 20));
+        dev.vde.testing.TestVolumes.assertClean(d.verify(dev.vde.Progress.NONE), "after the slow stream");
+      } finally {
+        go.countDown();
+        ex.shutdownNow();
+      }
+    }
+  }
+
   private static VirtualDisk fresh(PowerLossDevice dev) throws IOException {
     return VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS));
   }

@@ -114,4 +114,69 @@ class GroupCommitTest {
       assertThat(d.volume().journal().groupWaits() - waits0).as("pauses waiting for other committers").isZero();
     }
   }
+
+  /** A file device whose next sync, once armed, waits until the test lets it go. */
+  private static final class GatedSync extends ForwardingBlockDevice {
+    final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    volatile boolean armed;
+
+    GatedSync(BlockDevice d) {
+      super(d);
+    }
+
+    @Override
+    public void sync() throws IOException {
+      if (armed) {
+        armed = false;
+        entered.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      super.sync();
+    }
+  }
+
+  @Test
+  void aCommittedWriteReturnsNormallyWhenItsThreadIsInterruptedWhileWaiting() throws Exception {
+    Path p = tmp.resolve("i.vde");
+    GatedSync dev = new GatedSync(FileBlockDevice.create(p));
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(16L << 20))) {
+      dev.armed = true;
+      ExecutorService ex = Executors.newFixedThreadPool(2);
+      try {
+        // The first writer leads a group and is held in its sync.
+        Future<?> leader = ex.submit(() -> {
+          d.writeFile("/first", new byte[] {1});
+          return null;
+        });
+        assertThat(dev.entered.await(10, TimeUnit.SECONDS)).isTrue();
+        // The second commits and then has to wait for that sync, interrupted all along.
+        Future<Boolean> second = ex.submit(() -> {
+          Thread.currentThread().interrupt();
+          d.writeFile("/second", new byte[] {2});
+          return Thread.currentThread().isInterrupted();
+        });
+        // The second transaction is published (visible) before it is durable; wait for that, then let go.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!d.exists("/second") && System.nanoTime() < deadline) {
+          Thread.sleep(1);
+        }
+        assertThat(d.exists("/second")).as("second write committed while the sync is held").isTrue();
+        dev.release.countDown();
+        leader.get(10, TimeUnit.SECONDS);
+        assertThat(second.get(10, TimeUnit.SECONDS)).as("returned normally, interrupt status kept").isTrue();
+      } finally {
+        dev.release.countDown();
+        ex.shutdownNow();
+      }
+    }
+    try (VirtualDisk d = VirtualDisk.open(p)) {
+      assertThat(d.readFile("/first")).containsExactly(1);
+      assertThat(d.readFile("/second")).containsExactly(2);
+    }
+  }
 }

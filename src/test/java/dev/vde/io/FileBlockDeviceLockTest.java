@@ -10,6 +10,7 @@ import dev.vde.fs.VirtualDisk;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
@@ -44,6 +45,27 @@ class FileBlockDeviceLockTest {
     assertThat(otherProcessCanLock(p)).as("released on close").isTrue();
     try (VirtualDisk d = VirtualDisk.open(p)) {
       assertThat(d.readFile("/a")).containsExactly(1, 2, 3);
+    }
+  }
+
+  @Test
+  void refusedOpenThroughAHardLink_leavesTheFirstLocked() throws Exception {
+    Path p = tmp.resolve("v.vde");
+    Path link = tmp.resolve("link.vde");
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(4L << 20))) {
+      d.writeFile("/a", new byte[] {4, 5, 6});
+      Files.createLink(link, p);
+      assertThatThrownBy(() -> VirtualDisk.open(link)).isInstanceOf(VdeLockedException.class);
+      assertThatThrownBy(() -> VirtualDisk.open(link, OpenOptions.readOnlyOptions()))
+          .isInstanceOf(VdeLockedException.class);
+      assertThat(otherProcessCanLock(p)).as("still locked after the refused opens").isFalse();
+      d.writeFile("/b", new byte[] {7});
+    }
+    assertThat(otherProcessCanLock(link)).as("released on close").isTrue();
+    try (VirtualDisk d = VirtualDisk.open(link)) {
+      assertThat(d.readFile("/a")).containsExactly(4, 5, 6);
+      assertThat(d.readFile("/b")).containsExactly(7);
+      assertThatThrownBy(() -> VirtualDisk.open(p)).isInstanceOf(VdeLockedException.class);
     }
   }
 

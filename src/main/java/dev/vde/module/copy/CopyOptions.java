@@ -43,8 +43,15 @@ public final class CopyOptions {
     return this;
   }
 
-  /** Most block reads plus writes per second the copy may issue; 0 means unlimited. */
+  /**
+   * Most block reads plus writes per second the copy may issue; 0 means unlimited.
+   *
+   * @throws IllegalArgumentException if {@code iops} is negative
+   */
   public CopyOptions maxIops(long iops) {
+    if (iops < 0) {
+      throw new IllegalArgumentException("IOPS limit must be 0 (unlimited) or more, got " + iops);
+    }
     this.maxIops = iops;
     return this;
   }
