@@ -2,6 +2,7 @@ package dev.vde.check;
 
 import dev.vde.VdeCorruptedException;
 import dev.vde.format.Bytes;
+import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -28,6 +29,21 @@ final class SuperblockChecks {
     if (walDamage != null) {
       cx.problems.add(-1, "WAL", walDamage);
     }
+    checkPendingMigration(cx);
+  }
+
+  /**
+   * A pending migration must have a checkpoint that describes it: without one it can neither resume nor say how
+   * far it got (open warns, and only a rollback is left).
+   */
+  private static void checkPendingMigration(CheckContext cx) {
+    if ((cx.vol.superblock().incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0
+        || cx.vol.pendingMigration() != null) {
+      return;
+    }
+    RegionDirectory.Entry chk = cx.vol.regions().find(RegionDirectory.TAG_CHECKPOINT);
+    cx.problems.add(chk == null ? -1 : chk.start(), "migration checkpoint", "an inode migration is pending but no "
+        + "valid checkpoint describes it, so it cannot resume; roll it back with 'vde migrate rollback'");
   }
 
   /**

@@ -55,7 +55,13 @@ final class CopyCommand extends ImageCommand {
           + "every file compared with IMAGE.")
   boolean verify;
 
-  @Option(names = "--force", description = "Replace DEST if it exists (never IMAGE itself, nor an image in use).")
+  @Option(names = "--size", paramLabel = "SIZE", converter = ByteSize.LongConverter.class,
+      description = "Size of the copy, e.g. 8G; at least IMAGE's (block numbers are kept, so it can grow, never "
+          + "shrink). Default: IMAGE's size.")
+  long sizeBytes;
+
+  @Option(names = "--force", description = "Replace DEST if it exists (never IMAGE itself, nor an image in use). "
+      + "The copy is written beside DEST and renamed over it when complete; a failed copy leaves DEST as it was.")
   boolean force;
 
   @Option(names = "--json", description = "Print one JSON object instead of text.")
@@ -69,6 +75,9 @@ final class CopyCommand extends ImageCommand {
     if (maxIops < 0) {
       throw usageError("--max-iops must not be negative");
     }
+    if (sizeBytes < 0) {
+      throw usageError("--size must not be negative");
+    }
     requireImage();
     requireNewDestination();
     Set<Module> added = parseModules();
@@ -77,6 +86,7 @@ final class CopyCommand extends ImageCommand {
       CopyOptions options = CopyOptions.defaults()
           .modulesToAdd(added)
           .maxIops(maxIops)
+          .sizeBytes(sizeBytes)
           .verify(verify)
           .force(force)
           .progress(reporter)

@@ -27,7 +27,8 @@ final class CreateCommand extends ImageCommand {
   int blockSize;
 
   @Option(names = "--inodes", paramLabel = "N",
-      description = "Number of inodes (files and directories the volume can hold). Default: one per 16 KiB.")
+      description = "Number of inodes (files and directories the volume can hold, plus the unused inode 0). "
+          + "Default (or 0): one per 16 KiB, at least 64.")
   long inodes;
 
   @Option(names = "--modules", paramLabel = "MODULE", split = ",",

@@ -45,7 +45,7 @@ record Failure(String message, int exitCode) {
       if (vde.getResourceDescription() == null && image != null) {
         message += " (" + image + ")";
       }
-      if (vde instanceof VdeNoSpaceException) {
+      if (vde instanceof VdeNoSpaceException && !message.contains("host file system")) {
         message += "; make room with 'vde rm' or create a larger image";
       }
       return new Failure(oneLine(message), ExitCodes.FAILED);
@@ -58,7 +58,12 @@ record Failure(String message, int exitCode) {
       return of(io.getCause(), image);
     }
     if (ex instanceof IOException io) {
-      return new Failure(oneLine(orDefault(io.getMessage(), "input/output error")), ExitCodes.FAILED);
+      // The host's own error ("No space left on device", "File too large"): say it is the host's, and where.
+      String message = "host file system: " + orDefault(io.getMessage(), "input/output error");
+      if (image != null) {
+        message += " (" + image + ")";
+      }
+      return new Failure(oneLine(message), ExitCodes.FAILED);
     }
     String detail = ex.getMessage() == null ? "unexpected failure" : oneLine(ex.getMessage());
     return new Failure("internal error: " + detail + "; please report it with the output of --debug",

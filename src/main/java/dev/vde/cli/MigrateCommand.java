@@ -1,5 +1,8 @@
 package dev.vde.cli;
 
+import dev.vde.VdeLockedException;
+import dev.vde.format.MigrationCheckpoint;
+import dev.vde.format.Module;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.fs.VolumeInfo;
 import dev.vde.module.InodeMigration;
@@ -16,7 +19,9 @@ import picocli.CommandLine.Option;
 final class MigrateCommand extends CommandGroup {
 
   @Command(name = "status", mixinStandardHelpOptions = true,
-      description = "Show the pending migration (phase, inodes copied of total), or that there is none.")
+      description = {"Show the pending migration (phase, inodes copied of total), or that there is none.",
+          "Works while another process runs the migration: it then reads the migration's last durable checkpoint "
+              + "without opening the volume."})
   static final class Status extends ImageCommand {
     @Option(names = "--json", description = "Print null, or {phase, migrated, total} (the 'migration' value of "
         + "'vde info --json').")
@@ -25,13 +30,23 @@ final class MigrateCommand extends CommandGroup {
     @Override
     public Integer call() throws Exception {
       VolumeInfo.Migration m;
+      boolean peeked = false;
       try (VirtualDisk disk = openReadOnly()) {
         m = disk.info().migration();
+      } catch (VdeLockedException e) {
+        // Open in another process, most likely the one migrating: its checkpoint records say how far it got.
+        MigrationCheckpoint c = InodeMigration.peek(image);
+        m = c == null ? null : new VolumeInfo.Migration(c.phase().name(), c.inodesMigrated(), c.totalInodes(),
+            Module.fromManifest(c.targetModules()));
+        peeked = true;
       }
       if (json) {
         out().println(Json.pretty(VolumeInfoJson.migration(m)));
       } else {
         out().println("Migration: " + VolumeInfoText.migration(m));
+        if (peeked) {
+          out().println("(the volume is open in another process: this is its migration's last durable checkpoint)");
+        }
       }
       return ExitCodes.OK;
     }

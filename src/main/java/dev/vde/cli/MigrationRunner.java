@@ -67,6 +67,29 @@ final class MigrationRunner {
     }
   }
 
+  /**
+   * What to report when a migration this command started failed: a damaged block of the old table (which a
+   * resume would meet again) makes the migration roll back, so the volume is as it was; any other failure leaves
+   * it pending, and the message says how to go on. Returns {@code e} itself when nothing is pending.
+   */
+  static Exception afterFailedStart(VirtualDisk disk, Path image, IOException e) {
+    if (InodeMigration.status(disk) == null) {
+      return e;
+    }
+    if (e instanceof dev.vde.VdeCorruptedException) {
+      try {
+        InodeMigration.rollback(disk);
+        return new CliException(e.getMessage() + "; the migration was rolled back and " + image
+            + " is as it was; 'vde fsck " + image + "' shows the damage");
+      } catch (IOException | RuntimeException r) {
+        return new CliException(e.getMessage() + "; the migration stays pending (rolling it back failed: "
+            + r.getMessage() + "); see 'vde migrate status " + image + "'");
+      }
+    }
+    return new CliException(e.getMessage() + "; the migration stays pending: 'vde migrate resume " + image
+        + "' continues it, 'vde migrate rollback " + image + "' undoes it");
+  }
+
   static String status(VirtualDisk disk) {
     var c = InodeMigration.status(disk);
     return c == null ? null : c.phase() + " " + c.inodesMigrated() + "/" + c.totalInodes();

@@ -10,6 +10,7 @@ import dev.vde.module.MigrationOptions;
 import dev.vde.module.copy.CopyOptions;
 import dev.vde.module.copy.CopyResult;
 import dev.vde.module.copy.ExtentAwareCopy;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
@@ -45,7 +46,8 @@ final class ModuleAddCommand extends ImageCommand {
       description = "Migration and copy: limit background block I/O per second (0 = unlimited).")
   long maxIops;
 
-  @Option(names = "--to", paramLabel = "DEST", description = "Copy: the new image to write.")
+  @Option(names = "--to", paramLabel = "DEST",
+      description = "Copy: the new image to write. Implies --option copy; the volume itself is then only read.")
   Path destination;
 
   @Option(names = "--force", description = "Copy: overwrite an existing destination.")
@@ -69,6 +71,16 @@ final class ModuleAddCommand extends ImageCommand {
     if (maxIops < 0) {
       throw usageError("--max-iops must be 0 (unlimited) or more");
     }
+    if (destination != null) {
+      // A destination says the user wants a new volume and this one left alone: never change it in place instead.
+      if (chosen != null && chosen != AdditionOption.COPY) {
+        throw usageError("--to goes with --option copy; --option " + chosen.cliName() + " changes " + image
+            + " in place");
+      }
+      chosen = AdditionOption.COPY;
+    } else if (force) {
+      throw usageError("--force goes with --to DEST (it lets the copy replace an existing file)");
+    }
     try (VirtualDisk disk = dryRun ? openReadOnly() : openWritable()) {
       ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
       AdditionOption how = chosen;
@@ -81,6 +93,11 @@ final class ModuleAddCommand extends ImageCommand {
         how = a.recommended().option();
       }
       if (how == AdditionOption.COPY && destination == null) {
+        if (chosen == null) {
+          ModuleAnalyzeCommand.render(a).forEach(out()::println);
+          throw usageError("no in-place option can add " + String.join(", ", Modules.abbreviations(modules))
+              + " to this volume; the recommended way is a copy into a new volume: add --to DEST");
+        }
         throw usageError("--option copy needs --to DEST, the new image to write");
       }
       if (dryRun) {
@@ -115,6 +132,8 @@ final class ModuleAddCommand extends ImageCommand {
         try (ProgressReporter reporter = progress.reporter(root())) {
           return MigrationRunner.run(disk, image, out(), reporter, checkpointEvery, maxIops,
               opts -> InodeMigration.start(disk, modules, opts));
+        } catch (IOException e) {
+          throw MigrationRunner.afterFailedStart(disk, image, e);
         }
       }
       case COPY -> {

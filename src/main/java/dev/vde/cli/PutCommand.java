@@ -15,12 +15,14 @@ import picocli.CommandLine.Parameters;
 @Command(name = "put", mixinStandardHelpOptions = true,
     description = {
         "Copy a host file into the image. Missing parent directories are created; an existing file is replaced.",
-        "If VDE_PATH is a directory (or ends with /), the file keeps its name inside it."
+        "If VDE_PATH is a directory (or ends with /), the file keeps its name inside it. HOST_FILE may be a pipe, "
+            + "or '-' for standard input (then VDE_PATH must name the file)."
     })
 final class PutCommand extends ImageCommand {
   private static final int BUFFER = 1 << 16;
 
-  @Parameters(index = "1", paramLabel = "HOST_FILE", description = "The file to copy from the host.")
+  @Parameters(index = "1", paramLabel = "HOST_FILE|-", description = "The file to copy from the host; '-' for "
+      + "standard input.")
   Path hostFile;
 
   @Parameters(index = "2", paramLabel = "VDE_PATH", description = "Where to store it in the image, e.g. /docs/a.txt.")
@@ -32,19 +34,28 @@ final class PutCommand extends ImageCommand {
   @Override
   public Integer call() throws Exception {
     requireImage();
+    boolean stdin = STDIN.equals(hostFile.toString());
     // Checked before the image is opened, so a typo in the host name changes nothing in the image.
-    if (Files.isDirectory(hostFile)) {
+    if (!stdin && Files.isDirectory(hostFile)) {
       throw new CliException(hostFile + ": is a directory; put copies one file");
     }
-    if (!Files.exists(hostFile)) {
+    if (!stdin && !Files.exists(hostFile)) {
       throw new CliException(hostFile + ": no such file");
     }
-    long size = Files.size(hostFile);
-    try (VirtualDisk disk = openWritable();
+    // A pipe or device has no size to show progress against, and no position: the JDK's channel stream asks
+    // for one (and fails with "Illegal seek"), FileInputStream does not.
+    boolean regular = !stdin && Files.isRegularFile(hostFile);
+    long size = regular ? Files.size(hostFile) : 0;
+    try (InputStream source = stdin ? nonClosing(System.in)
+            : regular ? Files.newInputStream(hostFile) : new java.io.FileInputStream(hostFile.toFile());
+        VirtualDisk disk = openWritable();
         ProgressReporter reporter = progress.reporter(root());
-        InputStream in = new MeteredInputStream(
-            new BufferedInputStream(Files.newInputStream(hostFile), BUFFER), reporter, "writing", size)) {
+        InputStream in = new MeteredInputStream(new BufferedInputStream(source, BUFFER), reporter, "writing",
+            size)) {
       String target = target(disk);
+      if (stdin && target.endsWith("/" + STDIN)) {
+        throw new CliException("with '-' (standard input), VDE_PATH must name the file, not a directory");
+      }
       String parent = VdePath.parent(target);
       String firstCreated = firstMissing(disk, parent);
       if (firstCreated != null) {
@@ -58,6 +69,16 @@ final class PutCommand extends ImageCommand {
       }
     }
     return ExitCodes.OK;
+  }
+
+  private static final String STDIN = "-";
+
+  /** Standard input belongs to the caller: closing the stream must not close it. */
+  private static InputStream nonClosing(InputStream in) {
+    return new java.io.FilterInputStream(in) {
+      @Override
+      public void close() {}
+    };
   }
 
   /** The highest directory on the way to {@code dir} that does not exist yet, or null when all do. */

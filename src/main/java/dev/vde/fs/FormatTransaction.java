@@ -47,9 +47,9 @@ public final class FormatTransaction {
     return s;
   }
 
-  /** Marks blocks free at commit; they become reusable after the next checkpoint. */
+  /** Marks blocks of a region being removed free at commit; they become reusable after the next checkpoint. */
   public void free(long start, long count) {
-    t.free(start, count);
+    t.freeRegion(start, count);
   }
 
   /** Reads a metadata block as this transaction sees it. */

@@ -1,5 +1,6 @@
 package dev.vde.fs;
 
+import dev.vde.VdeCorruptedException;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.format.BlockType;
 import dev.vde.format.RegionDirectory;
@@ -125,13 +126,45 @@ final class Txn {
     return s;
   }
 
-  void free(long start, long count) {
+  /**
+   * Frees blocks a file or directory held (data, directory or extent-chain blocks). Such blocks lie in the data
+   * area; a range that reaches a superblock, the region directory, a region or past the end can only come from
+   * damaged metadata (a cross-linked extent, say), and freeing it would hand a live metadata block to the next
+   * file: it is refused, naming the range, and the operation changes nothing.
+   */
+  void free(long start, long count) throws VdeCorruptedException {
+    if (count <= 0) {
+      return;
+    }
+    long end = start + count;
+    String clash = null;
+    if (start < 2 || end > sb.totalBlocks() || end < start) {
+      clash = "outside the data area";
+    } else if (start < sb.regionDirStart() + sb.regionDirBlocks() && end > sb.regionDirStart()) {
+      clash = "in the region directory";
+    } else {
+      for (RegionDirectory.Entry e : regions.entries()) {
+        if (start < e.end() && end > e.start()) {
+          clash = "in region " + e.tagText();
+          break;
+        }
+      }
+    }
+    if (clash != null) {
+      throw new VdeCorruptedException(start, "file data", "a file or directory maps blocks " + start + ".." + (end - 1)
+          + ", which lie " + clash + "; nothing was freed (run 'vde fsck')", vol.resource());
+    }
+    freeRegion(start, count);
+  }
+
+  /** Frees blocks of a region the caller removes (a format transaction); no data-area check. */
+  void freeRegion(long start, long count) {
     if (count > 0) {
       freed.add(new long[] {start, count});
     }
   }
 
-  void free(List<long[]> runs) {
+  void free(List<long[]> runs) throws VdeCorruptedException {
     for (long[] r : runs) {
       free(r[0], r[1]);
     }

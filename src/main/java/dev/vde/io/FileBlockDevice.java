@@ -133,6 +133,12 @@ public final class FileBlockDevice implements BlockDevice {
     }
   }
 
+  /** Whether this process has {@code path} (under any of its names) open through this class. */
+  static boolean isOpenHere(Path path) throws IOException {
+    Object id = identity(path);
+    return OPEN_HERE.contains(registryKey(path)) || id != null && OPEN_HERE.contains(id);
+  }
+
   /** Adds {@code key} to {@link #OPEN_HERE} and to {@code into}, or refuses the open if it is there already. */
   private static void register(List<Object> into, Object key, Path path) throws VdeLockedException {
     if (!OPEN_HERE.add(key)) {

@@ -15,6 +15,9 @@ import dev.vde.fs.MigrationTarget;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.fs.Volume;
 import dev.vde.inode.InodeCodec;
+import dev.vde.io.BlockDevice;
+import dev.vde.io.PeekDevice;
+import dev.vde.wal.SuperblockSlots;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
@@ -126,6 +129,42 @@ public final class InodeMigration {
       return null;
     }
     return v.pendingMigration();
+  }
+
+  /**
+   * The last durable checkpoint of a migration in the image at {@code image}, read without opening the volume or
+   * taking its lock: for watching a migration that another process runs. Checkpoint records are written in place,
+   * each with its own checksum, and the newest valid one of the two slots is taken, so a record being rewritten
+   * at that moment yields the one before it. Null when no migration checkpoint is there (none started, or the
+   * last one completed or was rolled back). Refused for an image this process has open: use {@link #status}.
+   */
+  public static MigrationCheckpoint peek(java.nio.file.Path image) throws IOException {
+    try (PeekDevice peek = PeekDevice.open(image)) {
+      SuperblockSlots.Loaded loaded = SuperblockSlots.load(peek);
+      Superblock sb = loaded.superblock();
+      int bs = sb.blockSize();
+      List<byte[]> rdBlocks = new ArrayList<>();
+      for (int i = 0; i < sb.regionDirBlocks(); i++) {
+        rdBlocks.add(readBlock(peek, sb.regionDirStart() + i, bs));
+      }
+      for (int i = 0; i < rdBlocks.size(); i++) {
+        BlockCodec.verify(rdBlocks.get(i), sb.regionDirStart() + i,
+            BlockType.REGION_DIRECTORY, peek.describe());
+      }
+      RegionDirectory.Entry chk = RegionDirectory.read(rdBlocks, sb.regionDirStart(), peek.describe())
+          .find(RegionDirectory.TAG_CHECKPOINT);
+      if (chk == null) {
+        return null;
+      }
+      return MigrationCheckpoint.newest(readBlock(peek, chk.start(), bs), readBlock(peek, chk.start() + 1, bs),
+          chk.start(), peek.describe());
+    }
+  }
+
+  private static byte[] readBlock(BlockDevice dev, long blockNo, int bs) throws IOException {
+    byte[] b = new byte[bs];
+    dev.read(blockNo * bs, ByteBuffer.wrap(b));
+    return b;
   }
 
   /** True when a migration is pending (even one whose checkpoint is unreadable). */

@@ -107,7 +107,10 @@ public final class ModulePlanner {
     String migReason = !needsFields ? "the modules add no inode fields; there is nothing to grow"
         : mp.feasible() ? null : mp.reason();
     out.add(new OptionAnalysis(AdditionOption.MIGRATE, migReason == null, migReason,
-        "grows every inode " + sb.inodeSize() + " -> " + mp.targetLayout().inodeSize() + " bytes: new table of "
+        (mp.targetLayout().inodeSize() == sb.inodeSize()
+            ? "rewrites every inode in the canonical layout (still " + sb.inodeSize() + " bytes)"
+            : "grows every inode " + sb.inodeSize() + " -> " + mp.targetLayout().inodeSize() + " bytes")
+            + ": new table of "
             + mp.newTableBlocks() + " blocks, " + mp.inodesToCopy() + " inodes copied, old table freed"
             + (needsRegions ? "; adds " + regions.entries() + " region(s)" : ""),
         readOld, writeNew + 2 * checkpoints, (readOld + writeNew) * bs / SEQUENTIAL_BYTES_PER_SECOND
@@ -116,7 +119,7 @@ public final class ModulePlanner {
     // Option 4: copy.
     long live = ExtentAwareCopy.estimateCopyBlocks(disk);
     long newInodeBlocks = mp.newTableBlocks();
-    String copyReason = ExtentAwareCopy.unknownFeatures(sb);
+    String copyReason = ExtentAwareCopy.copyProblem(sb, java.util.EnumSet.copyOf(modules), live);
     out.add(new OptionAnalysis(AdditionOption.COPY, copyReason == null, copyReason,
         "writes a new volume with the modules: copies " + live + " allocated blocks of " + sb.totalBlocks()
             + " and rewrites " + mp.inodesToCopy() + " inodes; the source is not changed",

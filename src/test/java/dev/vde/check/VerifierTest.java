@@ -110,6 +110,34 @@ class VerifierTest {
   // ------------------------------------------------------------------------------------------------ damage
 
   @Test
+  void aPendingMigrationWithoutAReadableCheckpointIsReported() throws IOException {
+    Path p = dir.resolve("pending.vde");
+    long chk;
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS).inodeCount(2000))) {
+      d.batch(x -> {
+        for (int i = 0; i < 1200; i++) {
+          x.writeFile("/f" + i, new byte[] {(byte) i});
+        }
+      });
+      dev.vde.module.MigrationControl ctl = new dev.vde.module.MigrationControl(0, false);
+      dev.vde.module.MigrationOptions o = dev.vde.module.MigrationOptions.defaults().checkpointEvery(100)
+          .control(ctl).listener(pr -> {
+            if (pr.migrated() >= 300) {
+              ctl.cancel();
+            }
+          });
+      assertThat(dev.vde.module.InodeMigration.start(d, List.of(Module.TAGS), o).cancelled()).isTrue();
+      chk = d.volume().regions().find(RegionDirectory.TAG_CHECKPOINT).start();
+      TestVolumes.assertClean(d.verify(Progress.NONE), "with a pending migration and its checkpoint");
+    }
+    try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+      f.seek(chk * BS);
+      f.write(new byte[2 * BS]);
+    }
+    assertReported(verifyImage(p, true), chk, "migration checkpoint", "no valid checkpoint", "rollback");
+  }
+
+  @Test
   void flippedByteInDataBlocksIsReportedPerBlock() throws IOException {
     Built b = build("data.vde");
     long multi = b.firstBlock("/a/multi") + 2;

@@ -43,8 +43,18 @@ class FailureTest {
     assertThat(Failure.of(new IOException(new NoSuchFileException("/w"))).message())
         .isEqualTo("/w: no such file or directory");
     Failure bare = Failure.of(new IOException());
-    assertThat(bare.message()).isEqualTo("input/output error");
+    assertThat(bare.message()).isEqualTo("host file system: input/output error");
     assertThat(bare.exitCode()).isEqualTo(ExitCodes.FAILED);
+    assertThat(Failure.of(new IOException("No space left on device"), java.nio.file.Path.of("img.vde")).message())
+        .isEqualTo("host file system: No space left on device (img.vde)");
+  }
+
+  @Test
+  void onlyAFullVolumeIsToldToMakeRoomInsideIt() {
+    assertThat(Failure.of(new dev.vde.VdeNoSpaceException("no free blocks left on the volume")).message())
+        .contains("make room with 'vde rm'");
+    assertThat(Failure.of(new dev.vde.VdeNoSpaceException("the copy writes 9 bytes but the host file system of /d "
+        + "has 1 bytes free")).message()).doesNotContain("vde rm");
   }
 
   @Test

@@ -227,4 +227,106 @@ class FileCommandsTest {
     }
     assertThat(last.get("done").asLong()).isEqualTo(total);
   }
+
+  // ---------------------------------------------------------------- get: what it may replace
+
+  @Test
+  void getOntoTheImageItself_isRefusedAndTheImageStays() throws IOException {
+    Cli.run("put", image, hostFile("a", 100, 1), "/a").ok();
+    Cli.run("get", image, "/a", image).failsWith(ExitCodes.FAILED);
+    Path link = tmp.resolve("link-to-image");
+    Files.createSymbolicLink(link, image);
+    Cli.run("get", image, "/a", link).failsWith(ExitCodes.FAILED);
+    Cli.run("fsck", image).ok();
+    assertThat(Files.isSymbolicLink(link)).isTrue();
+  }
+
+  @Test
+  void getThroughASymbolicLink_replacesTheTargetAndKeepsTheLink() throws IOException {
+    Path data = hostFile("b", 5000, 2);
+    Cli.run("put", image, data, "/b").ok();
+    Path target = Files.writeString(tmp.resolve("old.txt"), "old");
+    Path link = tmp.resolve("link.txt");
+    Files.createSymbolicLink(link, target.getFileName());
+    Cli.run("get", image, "/b", link).ok();
+    assertThat(Files.isSymbolicLink(link)).isTrue();
+    assertThat(Files.readAllBytes(target)).isEqualTo(Files.readAllBytes(data));
+  }
+
+  @Test
+  void getOntoADevice_writesThroughItInsteadOfReplacingIt() throws IOException {
+    Path devNull = Path.of("/dev/null");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(devNull) && !Files.isRegularFile(devNull));
+    Cli.run("put", image, hostFile("c", 3000, 3), "/c").ok();
+    Cli.run("get", image, "/c", devNull).ok();
+    assertThat(Files.isRegularFile(devNull)).as("still a device").isFalse();
+    assertThat(Files.exists(devNull)).isTrue();
+  }
+
+  @Test
+  void getReplacingAFile_keepsItsPermissions() throws IOException {
+    Path data = hostFile("d", 700, 4);
+    Cli.run("put", image, data, "/d").ok();
+    Path target = Files.writeString(tmp.resolve("private.txt"), "secret");
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> mode =
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+    Files.setPosixFilePermissions(target, mode);
+    Cli.run("get", image, "/d", target).ok();
+    assertThat(Files.readAllBytes(target)).isEqualTo(Files.readAllBytes(data));
+    assertThat(Files.getPosixFilePermissions(target)).isEqualTo(mode);
+  }
+
+  @Test
+  void getOntoAFileLockedByAnotherEngine_isRefusedAndLeavesIt() throws IOException {
+    Cli.run("put", image, hostFile("e", 700, 5), "/e").ok();
+    Path other = tmp.resolve("other.vde");
+    Files.writeString(other, "in use");
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(other,
+        java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock held = ch.lock()) {
+      Cli.run("get", image, "/e", other).failsWith(ExitCodes.FAILED);
+      assertThat(Files.readString(other)).isEqualTo("in use");
+    }
+  }
+
+  // ---------------------------------------------------------------- put: streams without a size
+
+  @Test
+  void putFromAPipe_storesWhatFlowedThrough() throws Exception {
+    Path fifo = tmp.resolve("pipe");
+    Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+    org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo is available");
+    byte[] data = new byte[300_000];
+    new SplittableRandom(11).nextBytes(data);
+    Thread writer = new Thread(() -> {
+      try {
+        Files.write(fifo, data);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    writer.start();
+    Cli.run("put", image, fifo, "/from-pipe").ok();
+    writer.join(10_000);
+    Path back = tmp.resolve("back");
+    Cli.run("get", image, "/from-pipe", back).ok();
+    assertThat(Files.readAllBytes(back)).isEqualTo(data);
+  }
+
+  @Test
+  void putFromStandardInput_needsAFileName() throws Exception {
+    byte[] data = "from standard input".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    java.io.InputStream saved = System.in;
+    try {
+      System.setIn(new java.io.ByteArrayInputStream(data));
+      Cli.run("put", image, "-", "/stdin.txt").ok();
+      System.setIn(new java.io.ByteArrayInputStream(data));
+      Cli.run("put", image, "-", "/").failsWith(ExitCodes.FAILED);
+    } finally {
+      System.setIn(saved);
+    }
+    Path back = tmp.resolve("stdin-back");
+    Cli.run("get", image, "/stdin.txt", back).ok();
+    assertThat(Files.readAllBytes(back)).isEqualTo(data);
+  }
 }

@@ -88,7 +88,23 @@ class ModuleCommandsTest {
     assertThat(Cli.run("module", "add", img, "tags", "--option", "sideways").failsWith(1).stderr())
         .contains("--option");
     assertThat(Cli.run("module", "add", img, "tags", "--option", "copy").failsWith(1).stderr()).contains("--to");
+    Path dest = dir.resolve("never.vde");
+    assertThat(Cli.run("module", "add", img, "raid", "--option", "padding", "--to", dest).failsWith(1).stderr())
+        .contains("--to goes with --option copy");
+    assertThat(Cli.run("module", "add", img, "raid", "--force").failsWith(1).stderr()).contains("--force");
     assertThat(Cli.sha256(img)).isEqualTo(before);
+    assertThat(dest).doesNotExist();
+  }
+
+  @Test
+  void add_withADestinationCopies_andLeavesTheImageAlone() throws Exception {
+    Path img = image("16M", 256);
+    String before = Cli.sha256(img);
+    Path dest = dir.resolve("with-raid.vde");
+    // RAID would fit in the padding, but --to asks for a new volume: the image itself is only read.
+    Cli.run("module", "add", img, "raid", "--to", dest, "--progress", "none").ok();
+    assertThat(Cli.sha256(img)).isEqualTo(before);
+    assertThat(Cli.run("info", dest, "--json").ok().json().get("modules").toString()).contains("RAID");
   }
 
   @Test
@@ -111,14 +127,67 @@ class ModuleCommandsTest {
   }
 
   @Test
+  void migrate_thatMeetsADamagedInodeBlock_rollsBackAndSaysSo() throws Exception {
+    Path img = dir.resolve("damaged.vde");
+    long victim;
+    try (VirtualDisk d = withTinyFiles(img, 16L << 20, 2000, 1500)) {
+      victim = d.volume().regions().find(dev.vde.format.RegionDirectory.TAG_INODES).start() + 100;
+    }
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(img,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(new byte[] {0x5a}), victim * 4096 + 10);
+    }
+    String err = Cli.run("module", "add", img, "tags", "--option", "migrate", "--checkpoint-every", "100",
+        "--progress", "none").failsWith(3).stderr();
+    assertThat(err).contains("block " + String.format("%,d", victim)).contains("rolled back");
+    assertThat(Cli.run("migrate", "status", img, "--json").ok().stdout().trim()).isEqualTo("null");
+    assertThat(Cli.run("info", img, "--json").ok().json().get("modules").size()).isZero();
+  }
+
+  @Test
+  void migrate_statusWhileAnotherProcessMigrates_readsItsCheckpoint() throws Exception {
+    Path img = dir.resolve("busy.vde");
+    try (VirtualDisk d = withTinyFiles(img, 32L << 20, 8000, 6000)) {
+      assertThat(d.list("/")).hasSize(6000);
+    }
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "dev.vde.cli.Main", "module", "add", img.toString(), "tags",
+        "--option", "migrate", "--max-iops", "400", "--checkpoint-every", "100", "--progress", "none"));
+    Process child = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    JsonNode seen = null;
+    try {
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+      while (System.nanoTime() < deadline && child.isAlive()) {
+        JsonNode s = Cli.run("migrate", "status", img, "--json").ok().json();
+        if (!s.isNull() && s.get("migrated").asLong() > 0) {
+          seen = s;
+          break;
+        }
+        Thread.sleep(100);
+      }
+      assertThat(seen).as("a status read while the other process migrates").isNotNull();
+      assertThat(seen.get("phase").asText()).isEqualTo("COPYING_INODES");
+      assertThat(seen.get("total").asLong()).isGreaterThanOrEqualTo(6000);
+      assertThat(Cli.run("migrate", "status", img).ok().stdout()).contains("open in another process");
+    } finally {
+      child.destroyForcibly();
+      child.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    // Killed: opened normally now, the volume reports at least the progress seen (or, had the migration just
+    // finished, the module).
+    JsonNode after = Cli.run("migrate", "status", img, "--json").ok().json();
+    if (after.isNull()) {
+      assertThat(Cli.run("info", img, "--json").ok().json().get("modules").toString()).contains("TAGS");
+    } else {
+      assertThat(after.get("migrated").asLong()).isGreaterThanOrEqualTo(seen.get("migrated").asLong());
+    }
+  }
+
+  @Test
   void migrate_statusResumeAndRollbackOfAPendingMigration() throws Exception {
     Path img = dir.resolve("p.vde");
-    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(16L << 20).inodeCount(2000))) {
-      d.batch(x -> {
-        for (int i = 0; i < 600; i++) {
-          x.writeFile("/f" + i, new byte[] {(byte) i});
-        }
-      });
+    try (VirtualDisk d = withTinyFiles(img, 16L << 20, 2000, 600)) {
       // Stop a migration at its first checkpoint, as Ctrl-C would, leaving it pending.
       dev.vde.module.MigrationControl ctl = new dev.vde.module.MigrationControl(0, false);
       dev.vde.module.InodeMigration.start(d, List.of(dev.vde.format.Module.TAGS),
@@ -139,5 +208,16 @@ class ModuleCommandsTest {
     Cli.run("module", "add", img, "tags", "--option", "migrate").ok();
     assertThat(Cli.run("info", img, "--json").ok().json().get("inodeSize").asInt()).isEqualTo(448);
     assertThat(Cli.run("fsck", img).ok().exitCode()).isZero();
+  }
+
+  /** A new volume holding {@code files} one-byte files in its root, written in one batch. */
+  private static VirtualDisk withTinyFiles(Path img, long size, long inodes, int files) throws java.io.IOException {
+    VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(size).inodeCount(inodes));
+    d.batch(x -> {
+      for (int i = 0; i < files; i++) {
+        x.writeFile("/f" + i, new byte[] {(byte) i});
+      }
+    });
+    return d;
   }
 }

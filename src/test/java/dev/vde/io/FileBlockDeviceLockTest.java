@@ -70,6 +70,19 @@ class FileBlockDeviceLockTest {
   }
 
   @Test
+  void aPeekAtAnImageThisProcessHasOpen_isRefusedAndLeavesItLocked() throws Exception {
+    Path p = tmp.resolve("peeked.vde");
+    Path link = tmp.resolve("peeked-link.vde");
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(4L << 20))) {
+      Files.createLink(link, p);
+      assertThatThrownBy(() -> dev.vde.module.InodeMigration.peek(p)).isInstanceOf(VdeLockedException.class);
+      assertThatThrownBy(() -> dev.vde.module.InodeMigration.peek(link)).isInstanceOf(VdeLockedException.class);
+      assertThat(otherProcessCanLock(p)).as("still locked").isFalse();
+    }
+    assertThat(dev.vde.module.InodeMigration.peek(p)).as("no migration checkpoint").isNull();
+  }
+
+  @Test
   void refusedOpenOfAFileBeingCreated_leavesTheCreatorLocked() throws Exception {
     Path p = tmp.resolve("new.vde");
     try (FileBlockDevice created = FileBlockDevice.create(p)) {

@@ -131,6 +131,42 @@ class ModuleOrchestratorTest {
   }
 
   @Test
+  void aCopyThatCannotWork_isNotRecommended() throws Exception {
+    // A full volume: the copy's larger inode table leaves no room for the data at the same size.
+    try (VirtualDisk d = VirtualDisk.create(dir.resolve("fullcopy.vde"), CreateOptions.ofSize(4L << 20))) {
+      int k = 0;
+      try {
+        while (true) {
+          d.writeFile("/f" + k, SeededBytes.bytes(k, 40_000));
+          k++;
+        }
+      } catch (dev.vde.VdeNoSpaceException e) {
+        // full
+      }
+      ModulePlanner.Analysis a = ModulePlanner.analyze(d, List.of(Module.TAGS));
+      assertThat(a.option(AdditionOption.COPY).feasible()).isFalse();
+      assertThat(a.option(AdditionOption.COPY).reason()).contains("does not fit").contains("--size");
+      assertThat(a.recommended()).isNull();
+    }
+    // 512-byte blocks hold inodes of at most 496 bytes: with all modules they no longer fit.
+    try (VirtualDisk d = VirtualDisk.create(dir.resolve("small-blocks.vde"), CreateOptions.ofSize(4L << 20)
+        .blockSize(512))) {
+      ModulePlanner.Analysis a = ModulePlanner.analyze(d, List.of(Module.values()));
+      assertThat(a.option(AdditionOption.COPY).feasible()).isFalse();
+      assertThat(a.option(AdditionOption.COPY).reason()).contains("do not fit in 512-byte blocks");
+    }
+  }
+
+  @Test
+  void anEmptyModuleList_isRefusedAsSuch() throws Exception {
+    try (VirtualDisk d = VirtualDisk.create(dir.resolve("none.vde"), CreateOptions.ofSize(4L << 20))) {
+      assertThatThrownBy(() -> ModuleOrchestrator.executeRecommended(d, List.of(),
+          new ModuleOrchestrator.Controls(null, null, null)))
+          .isInstanceOf(VdeInvalidArgumentException.class).hasMessageContaining("no modules given");
+    }
+  }
+
+  @Test
   void analysisWritesNothing() throws Exception {
     Path img = dir.resolve("a.vde");
     try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(8L << 20))) {

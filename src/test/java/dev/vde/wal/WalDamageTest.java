@@ -57,6 +57,12 @@ class WalDamageTest {
     // A read-only request does not hide the damage: the reason is the damage, not the request.
     try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage("again", before), OpenOptions.readOnlyOptions())) {
       assertThat(d.readOnlyReason()).contains("is damaged");
+      // Nor does a copy, which would make a clean volume without the transactions that cannot be replayed.
+      PowerLossDevice dest = new PowerLossDevice("copy");
+      assertThatThrownBy(() -> dev.vde.module.copy.ExtentAwareCopy.copy(d, dest,
+          dev.vde.module.copy.CopyOptions.defaults())).isInstanceOf(dev.vde.VdeCorruptedException.class)
+          .hasMessageContaining("cannot be replayed").hasMessageContaining("so it is refused");
+      assertThat(dest.size()).as("nothing written").isZero();
     }
   }
 

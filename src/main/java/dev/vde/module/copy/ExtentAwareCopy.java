@@ -1,5 +1,6 @@
 package dev.vde.module.copy;
 
+import dev.vde.VdeCorruptedException;
 import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
@@ -100,13 +101,18 @@ public final class ExtentAwareCopy {
 
       @Override
       public VirtualDisk openCopy(BlockDevice dev) throws IOException {
-        return VirtualDisk.open(destination, OpenOptions.readOnlyOptions());
+        return VirtualDisk.open(path.writing(), OpenOptions.readOnlyOptions());
       }
 
       @Override
       public void fail(BlockDevice dev) {
         closeQuietly(dev);
         path.removePartial();
+      }
+
+      @Override
+      public void commit() throws IOException {
+        path.commit();
       }
     };
     return run(source, target, options, new CopyContext(options, destination.toString()), destination.toString(),
@@ -161,6 +167,9 @@ public final class ExtentAwareCopy {
 
     /** After a failure: what the copy created is removed where it can be; {@code dev} may be null. */
     void fail(BlockDevice dev);
+
+    /** After success (device released, copy verified if asked): the copy is put where it belongs. */
+    default void commit() throws IOException {}
   }
 
   /** A plan taken of the source and the view it was taken from. */
@@ -234,6 +243,7 @@ public final class ExtentAwareCopy {
         complete(copied.writer(), cx);
         target.release(dev[0]);
       }
+      target.commit();
       return result(copied.src(), copied.plan(), started, pausedNanos[0], options.verify());
     } catch (IOException e) {
       target.fail(dev[0]);
@@ -358,6 +368,34 @@ public final class ExtentAwareCopy {
         + "0x%016x); a copy would drop them; copy it with the newer engine that wrote it", compat, roCompat);
   }
 
+  /**
+   * Why a copy of a volume with superblock {@code sb} and {@code liveBlocks} allocated data blocks, adding
+   * {@code modules}, at the same size, cannot work; null when it can as far as a quick look tells (the copy's
+   * own plan, which looks at every extent, has the last word). For the planner, which must not recommend a copy
+   * that fails: the destination's inodes must fit its blocks, and its larger metadata plus the data must fit.
+   */
+  public static String copyProblem(Superblock sb, java.util.Set<dev.vde.format.Module> modules, long liveBlocks) {
+    String unknown = unknownFeatures(sb);
+    if (unknown != null) {
+      return unknown;
+    }
+    if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0) {
+      return "an inode migration is in progress";
+    }
+    DestinationGeometry g;
+    try {
+      g = DestinationGeometry.of(sb, CopyOptions.defaults().modulesToAdd(modules));
+    } catch (VdeInvalidArgumentException e) {
+      return "the new volume cannot be made: " + e.getOriginalMessage();
+    }
+    long room = g.totalBlocks() - g.metadataEnd();
+    if (liveBlocks > room) {
+      return "the data (" + liveBlocks + " blocks) does not fit next to the new volume's metadata (" + room
+          + " blocks left of " + g.totalBlocks() + "); copy to a larger volume with 'vde copy --size'";
+    }
+    return null;
+  }
+
   /** A closed volume fails here with the engine's "volume is closed" rather than on a closed channel later. */
   private static void requireOpen(VirtualDisk source) throws IOException {
     source.info();
@@ -371,9 +409,16 @@ public final class ExtentAwareCopy {
     if (unknown != null) {
       throw new VdeFormatTooNewException(unknown, src.resource);
     }
+    String walDamage = src.vol.journal().recovery().walDamage();
+    if (walDamage != null) {
+      // The copy would be a clean, writable volume without the acknowledged transactions recovery could not
+      // replay: a loss nobody would see. Files can still be read out of the source one by one.
+      throw new VdeCorruptedException(-1, "WAL", walDamage + "; a copy would drop them without a trace, so it is "
+          + "refused: copy files out with 'vde get', or restore the volume from a backup", src.resource);
+    }
     if ((src.sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0) {
       throw new VdeInvalidArgumentException("an inode migration is in progress on " + src.resource
-          + "; let it finish (open the volume writable) before copying");
+          + "; finish it with 'vde migrate resume' or undo it with 'vde migrate rollback' before copying");
     }
     DestinationGeometry geometry = DestinationGeometry.of(src.sb, options);
     SourceInventory inventory = InventoryScanner.scan(src, cx, geometry.metadataEnd());
@@ -393,8 +438,8 @@ public final class ExtentAwareCopy {
   /** The host's "no space left" becomes an engine error that says what became of the destination. */
   private static IOException explain(IOException e, String destination, String aftermath) {
     if (PathDestination.isNoSpace(e)) {
-      return new VdeNoSpaceException("no space left for " + destination + " while copying (" + e.getMessage()
-          + "); " + aftermath);
+      return new VdeNoSpaceException("no space left on the host file system for " + destination + " while copying ("
+          + e.getMessage() + "); " + aftermath);
     }
     return e;
   }

@@ -7,17 +7,23 @@ import dev.vde.fs.VirtualDisk;
 import dev.vde.io.BlockDevice;
 import dev.vde.io.FileBlockDevice;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The destination host file of a copy: the checks made before anything is written (exists, is the source, is
- * in use, has room), its creation (sparse, replacing an old file only when forced) and its removal when the
- * copy fails. Only a file this copy created is ever removed.
+ * in use, has room), its creation (sparse) and its removal when the copy fails. Only a file this copy created is
+ * ever removed. A forced copy over an existing file writes a new file beside it and renames it over the old one
+ * only once the copy is complete ({@link #commit}), so a failed or killed copy leaves the old file as it was.
  */
 final class PathDestination {
   private final Path path;
   private final boolean force;
+  /** Where the copy is written: {@link #path}, or a file beside it when an existing one is being replaced. */
+  private Path writing;
   private boolean created;
 
   private PathDestination(Path path, boolean force) {
@@ -51,24 +57,52 @@ final class PathDestination {
     Path parent = path.toAbsolutePath().getParent();
     long usable = Files.getFileStore(parent).getUsableSpace();
     if (usable < bytes) {
-      throw new VdeNoSpaceException("the copy writes " + bytes + " bytes but the file system of " + parent
+      throw new VdeNoSpaceException("the copy writes " + bytes + " bytes but the host file system of " + parent
           + " has " + usable + " bytes free");
     }
   }
 
   /**
-   * Creates the destination file, replacing an existing one only when forced and not in use. The new file is
-   * sparse: only what the copy writes takes space.
+   * Creates the file the copy writes: the destination itself, or, when forced over an existing file that is not
+   * in use, a new file beside it that {@link #commit} renames over it. The new file is sparse: only what the copy
+   * writes takes space.
    */
   BlockDevice create() throws IOException {
+    writing = path;
     if (force && Files.exists(path)) {
-      // Taking the old file's lock first refuses a volume someone has open, which deleting would pull from under them.
+      // Taking the old file's lock first refuses a volume someone has open, which replacing would pull from
+      // under them.
       FileBlockDevice.open(path, false).close();
-      Files.delete(path);
+      Path abs = path.toAbsolutePath();
+      writing = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + ".copy");
+      Files.deleteIfExists(writing);
     }
-    FileBlockDevice dev = FileBlockDevice.create(path);
+    FileBlockDevice dev = FileBlockDevice.create(writing);
     created = true;
     return dev;
+  }
+
+  /** The file being written (valid after {@link #create}). */
+  Path writing() {
+    return writing;
+  }
+
+  /**
+   * Puts the finished copy in place: when it replaces an existing file, renames it over that file (atomically)
+   * and syncs the directory, so that after a crash the name holds either the old file or the complete copy.
+   */
+  void commit() throws IOException {
+    if (writing == null || writing.equals(path)) {
+      return;
+    }
+    Files.move(writing, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    created = false;
+    Path dir = path.toAbsolutePath().getParent();
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException e) {
+      // Some file systems cannot sync a directory; the rename itself has happened.
+    }
   }
 
   /** Removes what this copy created, after a failure; quiet, since the failure is what gets reported. */
@@ -77,7 +111,7 @@ final class PathDestination {
       return;
     }
     try {
-      Files.deleteIfExists(path);
+      Files.deleteIfExists(writing);
     } catch (IOException e) {
       // Left behind, it still carries the incomplete-copy mark, so no open will take it for a volume.
     }

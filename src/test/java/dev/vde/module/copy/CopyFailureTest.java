@@ -61,6 +61,27 @@ class CopyFailureTest {
   }
 
   @Test
+  void aForcedCopyThatFailsLeavesTheOldDestinationAsItWas() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = Files.writeString(tmp.resolve("dst.vde"), "precious");
+    long victim;
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.writeFile("/victim", SeededBytes.bytes(2, 3 * PAYLOAD));
+      victim = d.volume().readInode(d.stat("/victim").inode()).extents().get(0).start();
+    }
+    flipByte(src, victim * BS + 100);
+    try (VirtualDisk d = VirtualDisk.open(src, OpenOptions.readOnlyOptions())) {
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true)))
+          .isInstanceOf(VdeCorruptedException.class);
+    }
+    assertThat(Files.readString(dst)).isEqualTo("precious");
+    try (var files = Files.list(tmp)) {
+      assertThat(files.map(p -> p.getFileName().toString())).as("nothing left beside it")
+          .containsExactlyInAnyOrder("src.vde", "dst.vde");
+    }
+  }
+
+  @Test
   void aDestinationInUseIsNotReplaced() throws Exception {
     Path src = tmp.resolve("src.vde");
     Path dst = tmp.resolve("dst.vde");

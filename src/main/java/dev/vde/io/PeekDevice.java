@@ -1,0 +1,75 @@
+package dev.vde.io;
+
+import dev.vde.VdeLockedException;
+import dev.vde.VdeReadOnlyException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Reads a host file without locking it, for a look at a volume that another process has open (the progress of
+ * its migration, say). What it reads may change under it: a caller reads only blocks written in place with their
+ * own checksums and takes a torn or stale one for what it is.
+ *
+ * <p>Opening and closing a channel drops every POSIX lock this process holds on the file, so a peek at a file
+ * this process has open through {@link FileBlockDevice} is refused: it would unlock that volume.
+ */
+public final class PeekDevice implements BlockDevice {
+  private final Path path;
+  private final FileChannel channel;
+
+  private PeekDevice(Path path, FileChannel channel) {
+    this.path = path;
+    this.channel = channel;
+  }
+
+  /** Opens {@code path} for reading, unlocked; refused when this process has it open as a volume. */
+  public static PeekDevice open(Path path) throws IOException {
+    if (FileBlockDevice.isOpenHere(path)) {
+      throw new VdeLockedException(path.toString());
+    }
+    return new PeekDevice(path, FileChannel.open(path, StandardOpenOption.READ));
+  }
+
+  @Override
+  public void read(long pos, ByteBuffer dst) throws IOException {
+    int start = dst.position();
+    while (dst.hasRemaining()) {
+      if (channel.read(dst, pos + (dst.position() - start)) < 0) {
+        while (dst.hasRemaining()) {
+          dst.put((byte) 0);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void write(long pos, ByteBuffer src) throws IOException {
+    throw new VdeReadOnlyException("a peek does not write", path.toString());
+  }
+
+  @Override
+  public void sync() {}
+
+  @Override
+  public long size() throws IOException {
+    return channel.size();
+  }
+
+  @Override
+  public void truncate(long size) throws IOException {
+    throw new VdeReadOnlyException("a peek does not write", path.toString());
+  }
+
+  @Override
+  public String describe() {
+    return path.toString();
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+}
