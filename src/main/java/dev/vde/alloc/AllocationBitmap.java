@@ -67,6 +67,22 @@ public final class AllocationBitmap {
     return BlockCodec.payloadSize(blockSize) / 8;
   }
 
+  /**
+   * A stand-in for bitmap block {@code index} that cannot be read: every block it covers marked allocated (bits
+   * past the end of the volume clear). A read-only open uses it, so that a damaged bitmap block costs only the
+   * free-space figure, not access to the files; nothing allocates from it.
+   */
+  public static byte[] allAllocatedBlock(long index, long totalBlocks, int blockSize) {
+    byte[] b = new byte[blockSize];
+    int wpb = wordsPerBlock(blockSize);
+    for (int k = 0; k < wpb; k++) {
+      long first = (index * wpb + k) << 6;
+      long word = first + 64 <= totalBlocks ? -1L : first < totalBlocks ? (1L << (totalBlocks - first)) - 1 : 0;
+      Bytes.put64(b, k * 8, word);
+    }
+    return b;
+  }
+
   /** An empty bitmap (all free). */
   public static AllocationBitmap empty(long totalBlocks, int blockSize) {
     int words = (int) (blocksFor(totalBlocks, blockSize) * wordsPerBlock(blockSize));

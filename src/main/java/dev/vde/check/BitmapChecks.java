@@ -45,7 +45,8 @@ final class BitmapChecks {
           + Text.num(cx.totalBlocks) + " blocks (bits past the end must be clear)");
     }
     long free = FreeSpaceScanner.countFree(durable, cx.totalBlocks);
-    if (free != cx.sb.freeBlocks()) {
+    // With a bitmap block unreadable (reported above) the bitmap's count is a guess, not a finding.
+    if (free != cx.sb.freeBlocks() && cx.vol.unreadableBitmapBlocks().isEmpty()) {
       cx.problems.add(-1, SuperblockChecks.STRUCTURE, "free block count is " + Text.num(cx.sb.freeBlocks())
           + ", but the allocation bitmap has " + Text.num(free) + " free blocks");
     }
@@ -73,9 +74,29 @@ final class BitmapChecks {
    * Reports leaked blocks, and returns the bitmap of blocks whose owners the content phase should name (referenced
    * but free, or referenced twice), or null when there are none.
    */
-  static long[] compareWithReferences(CheckContext cx, BlockRefs refs) {
+  /**
+   * The bitmap's allocated words, except where a bitmap block could not be read at open (its range holds a
+   * stand-in, already reported by {@link #checkBlocks}): there the references are taken as the answer, so that
+   * the guess is not reported once more as leaks.
+   */
+  private static long[] allocatedAsKnown(CheckContext cx, long[] ref) {
     long[] alloc = cx.vol.bitmap().durableWords();
+    if (cx.vol.unreadableBitmapBlocks().isEmpty()) {
+      return alloc;
+    }
+    alloc = alloc.clone();
+    int wpb = (int) (AllocationBitmap.bitsPerBlock(cx.blockSize) / 64);
+    for (long index : cx.vol.unreadableBitmapBlocks()) {
+      for (int w = (int) index * wpb; w < Math.min(alloc.length, (index + 1) * wpb) && w < ref.length; w++) {
+        alloc[w] = ref[w];
+      }
+    }
+    return alloc;
+  }
+
+  static long[] compareWithReferences(CheckContext cx, BlockRefs refs) {
     long[] ref = refs.referenced();
+    long[] alloc = allocatedAsKnown(cx, ref);
     String maybe = cx.referencesIncomplete
         ? "; some inode metadata could not be read, so it may belong to one of those inodes" : "";
     BlockRefs.forEachRun(w -> alloc[w] & ~ref[w], cx.totalBlocks, (s, c) ->
@@ -93,8 +114,8 @@ final class BitmapChecks {
 
   /** Reports blocks referenced but free and blocks referenced twice, naming their owners. */
   static void reportConflicts(CheckContext cx, BlockRefs refs, Claimants owners) {
-    long[] alloc = cx.vol.bitmap().durableWords();
     long[] ref = refs.referenced();
+    long[] alloc = allocatedAsKnown(cx, ref);
     long[] dup = refs.duplicated();
     BlockRefs.forEachRun(w -> ref[w] & ~alloc[w], cx.totalBlocks, (s, c) ->
         cx.problems.add(s, STRUCTURE, Text.blocks(s, c) + " " + Text.is(c) + " referenced by "

@@ -27,9 +27,10 @@ abstract class ImageCommand implements Callable<Integer> {
     return VirtualDisk.open(image, OpenOptions.readOnlyOptions());
   }
 
+  /** Opens the image to change it; an image that can only be opened read-only is refused, saying why. */
   VirtualDisk openWritable() throws IOException, CliException {
     requireImage();
-    return VirtualDisk.open(image, OpenOptions.defaults());
+    return VirtualDisk.open(image, OpenOptions.defaults().requireWritable(true));
   }
 
   /**

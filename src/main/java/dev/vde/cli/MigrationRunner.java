@@ -49,9 +49,11 @@ final class MigrationRunner {
         return ExitCodes.INTERRUPTED;
       }
       reporter.close();
-      out.printf("Migrated %,d inodes in %.2f s (%,.0f inodes/s); inodes are now %d bytes.%n", r.totalInodes(),
-          r.durationMillis() / 1000.0, r.durationMillis() == 0 ? 0.0 : r.inodesCopied() * 1000.0 / r.durationMillis(),
-          r.newLayout().inodeSize());
+      String copied = r.inodesCopied() == r.totalInodes() ? ""
+          : String.format(" (%,d of them copied in this run)", r.inodesCopied());
+      out.printf("Migrated %,d inodes%s in %.2f s (%,.0f inodes/s); inodes are now %d bytes.%n", r.totalInodes(),
+          copied, r.durationMillis() / 1000.0,
+          r.durationMillis() == 0 ? 0.0 : r.inodesCopied() * 1000.0 / r.durationMillis(), r.newLayout().inodeSize());
       return ExitCodes.OK;
     } finally {
       try {

@@ -122,10 +122,17 @@ public final class VirtualDisk implements AutoCloseable {
     if (Files.isDirectory(path)) {
       throw new VdeInvalidArgumentException(path + " is a directory, not a vde image");
     }
+    if (options.readOnly() && options.requireWritable()) {
+      throw new VdeInvalidArgumentException("an open cannot be both read-only and require a writable volume");
+    }
     boolean deviceReadOnly = !options.readOnly() && !Files.isWritable(path);
+    if (deviceReadOnly && options.requireWritable()) {
+      throw new dev.vde.VdeReadOnlyException("host file is not writable", path.toString());
+    }
     FileBlockDevice dev = FileBlockDevice.open(path, options.readOnly() || deviceReadOnly);
     try {
-      return new VirtualDisk(Volume.open(dev, options.readOnly(), deviceReadOnly), path);
+      return writableIfRequired(new VirtualDisk(Volume.open(dev, options.readOnly(), deviceReadOnly), path),
+          options);
     } catch (IOException | RuntimeException e) {
       // A refused open must not keep the host file locked.
       dev.close();
@@ -134,7 +141,17 @@ public final class VirtualDisk implements AutoCloseable {
   }
 
   public static VirtualDisk open(BlockDevice device, OpenOptions options) throws IOException {
-    return new VirtualDisk(Volume.open(device, options.readOnly(), false), null);
+    return writableIfRequired(new VirtualDisk(Volume.open(device, options.readOnly(), false), null), options);
+  }
+
+  /** {@code d}, or, when {@code options} require a writable volume and it is not, closed and refused. */
+  private static VirtualDisk writableIfRequired(VirtualDisk d, OpenOptions options) throws IOException {
+    if (options.requireWritable() && d.isReadOnly()) {
+      String why = d.readOnlyReason();
+      d.close();
+      throw new dev.vde.VdeReadOnlyException("volume cannot be opened writable: " + why, d.vol.resource());
+    }
+    return d;
   }
 
   /** Makes everything durable, checkpoints the WAL and releases the host file. */

@@ -86,6 +86,8 @@ public final class Volume {
 
   private final ConcurrentLinkedQueue<PendingFree> pendingFrees = new ConcurrentLinkedQueue<>();
   private final AtomicLong releasableUpTo = new AtomicLong();
+  /** Indexes of bitmap blocks a read-only open could not read and replaced by all-allocated stand-ins. */
+  private List<Long> unreadableBitmapBlocks = List.of();
   /** Read pins held: the ticket each saw, and how many hold it. Guarded by itself. */
   private final java.util.TreeMap<Long, Integer> readPins = new java.util.TreeMap<>();
   final InodeStore inodes;
@@ -327,11 +329,29 @@ public final class Volume {
             + ino.blocks() + " blocks cannot hold " + sb.inodeCount() + " inodes", res);
       }
       List<byte[]> bmb = new ArrayList<>();
+      List<Long> unreadable = new ArrayList<>();
+      List<String> unreadableWhy = new ArrayList<>();
       for (long i = 0; i < need; i++) {
-        bmb.add(j.read(bmr.start() + i, BlockType.BITMAP));
+        try {
+          bmb.add(j.read(bmr.start() + i, BlockType.BITMAP));
+        } catch (VdeCorruptedException e) {
+          // Reading files does not need the bitmap: a read-only open goes on with the block's range taken as
+          // allocated, so that the files stay readable; a writable open must not allocate from a guess.
+          if (roReason == null) {
+            throw e;
+          }
+          bmb.add(AllocationBitmap.allAllocatedBlock(i, sb.totalBlocks(), sb.blockSize()));
+          unreadable.add(i);
+          unreadableWhy.add(e.getMessage());
+        }
       }
       AllocationBitmap bm = AllocationBitmap.read(bmb, bmr.start(), sb.totalBlocks(), sb.blockSize(), res);
       Volume v = new Volume(dev, j, sb, rd, bm, roReason);
+      v.unreadableBitmapBlocks = List.copyOf(unreadable);
+      for (String why : unreadableWhy) {
+        v.warnings.add(why + "; opened read-only, the blocks it covers are taken as allocated (free space is "
+            + "understated)");
+      }
       v.loadPendingMigration();
       Journal.Recovery r = j.recovery();
       if (r.otherSlotProblem() != null) {
@@ -594,6 +614,14 @@ public final class Volume {
     synchronized (readPins) {
       return readPins.isEmpty() ? Long.MAX_VALUE : readPins.firstKey();
     }
+  }
+
+  /**
+   * Indexes (within the bitmap region) of bitmap blocks that could not be read at a read-only open; the bitmap
+   * holds all-allocated stand-ins for them, so what it says there is a guess.
+   */
+  public List<Long> unreadableBitmapBlocks() {
+    return unreadableBitmapBlocks;
   }
 
   /** A note for a no-space error when read pins hold freed space back ("" when none do). */

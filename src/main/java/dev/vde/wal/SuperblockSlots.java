@@ -85,8 +85,11 @@ public final class SuperblockSlots {
       throw new VdeCorruptedException(-1, "superblock", "not a vde image: no superblock with magic VDE1 found", res);
     }
     if (size < best.totalBlocks() * bestBs) {
+      // The missing tail cannot be told from a sparse hole that was cut off, so nothing guesses; if the file was
+      // merely shortened (a copy tool that dropped a trailing hole), extending it back restores the volume.
       throw new VdeCorruptedException(-1, "host file", "truncated: volume needs " + best.totalBlocks() * bestBs
-          + " bytes but the file has " + size, res);
+          + " bytes but the file has " + size + "; if only a trailing hole was lost, 'truncate -s "
+          + best.totalBlocks() * bestBs + "' on the file restores it (check it with 'vde fsck' then)", res);
     }
     return new Loaded(best, otherProblem);
   }

@@ -110,6 +110,30 @@ class VerifierTest {
   // ------------------------------------------------------------------------------------------------ damage
 
   @Test
+  void aDamagedBitmapBlock_leavesTheFilesReadableReadOnly_andIsReportedWithoutFalseLeaks() throws IOException {
+    Path p = dir.resolve("bitmap.vde");
+    long bmap;
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS))) {
+      d.writeFile("/keep", SeededBytes.bytes(3, 50_000));
+      bmap = d.volume().regions().find(RegionDirectory.TAG_BITMAP).start();
+    }
+    try (RandomAccessFile raf = new RandomAccessFile(p.toFile(), "rw")) {
+      flip(raf, bmap);
+    }
+    // Writing would allocate from a guess: refused.
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> VirtualDisk.open(p))
+        .isInstanceOf(dev.vde.VdeCorruptedException.class).hasMessageContaining("allocation bitmap");
+    try (VirtualDisk d = VirtualDisk.open(p, OpenOptions.readOnlyOptions())) {
+      assertThat(d.readFile("/keep")).isEqualTo(SeededBytes.bytes(3, 50_000));
+      assertThat(d.info().warnings()).anySatisfy(w -> assertThat(w).contains("taken as allocated"));
+      VerifyReport r = d.verify(Progress.NONE);
+      assertReported(r, bmap, "allocation bitmap");
+      assertThat(r.problems()).as("no leaks invented from the stand-in")
+          .noneMatch(pr -> pr.message().contains("leaked") || pr.message().contains("free block count"));
+    }
+  }
+
+  @Test
   void aPendingMigrationWithoutAReadableCheckpointIsReported() throws IOException {
     Path p = dir.resolve("pending.vde");
     long chk;

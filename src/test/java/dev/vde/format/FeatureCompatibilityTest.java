@@ -71,6 +71,11 @@ class FeatureCompatibilityTest {
       assertThatThrownBy(() -> d.mkdir("/dir")).isInstanceOf(VdeReadOnlyException.class);
     }
     assertThat(dev.snapshot()).as("a read-only open writes nothing").isEqualTo(before);
+    PowerLossDevice again = PowerLossDevice.fromImage("again", before);
+    assertThatThrownBy(() -> VirtualDisk.open(again, OpenOptions.defaults().requireWritable(true)))
+        .isInstanceOf(VdeReadOnlyException.class).hasMessageContaining("cannot be opened writable")
+        .hasMessageContaining("roCompat bits 0x0000000000000200");
+    assertThat(again.snapshot()).as("a refused open writes nothing").isEqualTo(before);
   }
 
   @Test
