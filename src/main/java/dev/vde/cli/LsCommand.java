@@ -1,6 +1,8 @@
 package dev.vde.cli;
 
+import dev.vde.VdeCorruptedException;
 import dev.vde.fs.VirtualDisk;
+import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,13 +25,20 @@ final class LsCommand extends ImageCommand {
   @Override
   public Integer call() throws Exception {
     List<Listing.Item> items;
+    List<VdeCorruptedException> unreadable = new ArrayList<>();
     try (VirtualDisk disk = openReadOnly()) {
-      items = Listing.of(disk, VdePath.normalize(path), recursive);
+      items = Listing.of(disk, VdePath.normalize(path), recursive, unreadable);
     }
     if (json) {
       out().println(Json.pretty(items));
     } else {
       Listing.text(items).forEach(out()::println);
+    }
+    if (!unreadable.isEmpty()) {
+      // What could be read is listed above; the failure says what is missing from it.
+      throw new CliException(unreadable.size() + " director" + (unreadable.size() == 1 ? "y" : "ies")
+          + " could not be listed (damaged; 'vde fsck' has the details), the first: "
+          + unreadable.get(0).getMessage());
     }
     return ExitCodes.OK;
   }

@@ -869,8 +869,15 @@ public final class VirtualDisk implements AutoCloseable {
 
   private InodeLayout.Field activeField(Superblock sb, Module m) throws VdeInvalidArgumentException {
     if ((sb.moduleManifest() & m.bit()) == 0) {
+      dev.vde.format.MigrationCheckpoint pending = vol.pendingMigration();
+      if (pending != null && (pending.targetModules() & m.bit()) != 0) {
+        throw new VdeInvalidArgumentException("module " + m.displayName() + " is being added by an inode migration"
+            + " that has not completed yet (" + pending.inodesMigrated() + " of " + pending.totalInodes()
+            + " inodes); its fields can be used once it completes (InodeMigration.resume, 'vde migrate resume')");
+      }
       throw new VdeInvalidArgumentException("module " + m.displayName() + " is not active on this volume; add it "
-          + "with: vde module add IMAGE " + m.abbreviation().toLowerCase(java.util.Locale.ROOT));
+          + "(ModuleOrchestrator, or 'vde module add IMAGE " + m.abbreviation().toLowerCase(java.util.Locale.ROOT)
+          + "')");
     }
     InodeLayout.Field f = sb.layout().fieldFor(m);
     if (f == null) {

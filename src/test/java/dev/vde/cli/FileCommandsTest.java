@@ -329,4 +329,23 @@ class FileCommandsTest {
     Cli.run("get", image, "/stdin.txt", back).ok();
     assertThat(Files.readAllBytes(back)).isEqualTo(data);
   }
+
+  @Test
+  void lsRecursive_listsWhatItCanAroundADamagedDirectory() throws IOException {
+    Cli.run("put", image, hostFile("x", 10, 20), "/a/x").ok();
+    Cli.run("put", image, hostFile("y", 10, 21), "/b/y").ok();
+    Cli.run("put", image, hostFile("z", 10, 22), "/c/z").ok();
+    long dirBlock;
+    try (dev.vde.fs.VirtualDisk d = dev.vde.fs.VirtualDisk.open(image)) {
+      dirBlock = d.volume().readInode(d.stat("/b").inode()).extents().get(0).start();
+    }
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(image,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(new byte[] {0x77}), dirBlock * BLOCK + 40);
+    }
+    Cli.Result r = Cli.run("ls", image, "/", "-R").failsWith(ExitCodes.FAILED);
+    assertThat(r.stdout()).contains("/a/x").contains("/c/z").contains("/b").doesNotContain("/b/y");
+    assertThat(r.stderr()).contains("1 directory could not be listed")
+        .contains(String.format("block %,d", dirBlock));
+  }
 }

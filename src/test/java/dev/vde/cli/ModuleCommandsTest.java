@@ -195,6 +195,8 @@ class ModuleCommandsTest {
     }
     JsonNode st = Cli.run("migrate", "status", img, "--json").ok().json();
     assertThat(st.get("phase").asText()).isEqualTo("COPYING_INODES");
+    assertThat(Cli.run("tag", "set", img, "/f1", "k=v").failsWith(3).stderr())
+        .contains("being added by an inode migration").contains("vde migrate resume");
     assertThat(st.get("migrated").asLong()).isPositive();
     assertThat(Cli.run("info", img, "--json").ok().json().get("migration").get("total").asLong())
         .isEqualTo(st.get("total").asLong());
