@@ -291,6 +291,11 @@ public final class VirtualDisk implements AutoCloseable {
     return vol.withStableState(r);
   }
 
+  /** True while the calling thread runs inside {@link #batch} on this volume. */
+  public boolean isInBatch() {
+    return batchTicket.get() != null;
+  }
+
   /** Work for {@link #batch}. */
   @FunctionalInterface
   public interface BatchWork {

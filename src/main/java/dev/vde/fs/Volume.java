@@ -626,8 +626,11 @@ public final class Volume {
 
   /** A note for a no-space error when read pins hold freed space back ("" when none do). */
   String spaceHeldByReads() {
-    return oldestReadPin() != Long.MAX_VALUE && hasUnreleasedFrees()
-        ? "; space freed while a streaming read is in progress becomes reusable when it ends" : "";
+    long pin = oldestReadPin();
+    long upTo = releasableUpTo.get();
+    // Only frees a checkpoint has made releasable and a pin holds back: those a pin alone keeps from use.
+    boolean held = pin != Long.MAX_VALUE && pendingFrees.stream().anyMatch(f -> f.ticket() > pin && f.ticket() <= upTo);
+    return held ? "; space freed while a streaming read is in progress becomes reusable when it ends" : "";
   }
 
   /** Number of read pins held, for tests. */

@@ -102,27 +102,22 @@ public final class FileBlockDevice implements BlockDevice {
       throws IOException {
     // Refuse a second open in this process before it opens a channel: closing that channel would drop the
     // first device's lock with it (see OPEN_HERE).
-    List<Object> registered = new ArrayList<>(2);
+    List<Object> registered = claim(path);
     try {
-      register(registered, registryKey(path), path);
-      Object before = identity(path);
-      if (before != null) {
-        register(registered, before, path);
-      }
+      Object before = registered.size() > 1 ? registered.get(1) : null;
       FileChannel ch = FileChannel.open(path, opts);
-      Object key;
-      try {
-        // Read after the open: for a file this call created, or one replaced at the path meanwhile, this is the
-        // first look at the file the channel has.
-        key = identity(path);
-        if (key != null && !key.equals(before)) {
-          register(registered, key, path);
-        }
-      } catch (IOException | RuntimeException e) {
-        ch.close();
-        throw e;
+      // Read after the open: for a file this call created, this is the first look at it. Should the name have
+      // changed meanwhile (renamed over, renamed away), the channel may be on a file this process holds locked,
+      // and closing it would drop that lock: it is kept open instead, a descriptor spent on a rare race.
+      Object key = identity(path);
+      if (key == null || !key.equals(before) && !OPEN_HERE.add(key)) {
+        QUARANTINE.add(ch);
+        throw new VdeLockedException(path + " (changed while being opened)");
       }
-      FileLock lock = lockOrClose(ch, path, readOnly);
+      if (!key.equals(before)) {
+        registered.add(key);
+      }
+      FileLock lock = lockOrClose(ch, path, readOnly, false);
       if (lock == null) {
         throw new VdeLockedException(path.toString());
       }
@@ -133,10 +128,35 @@ public final class FileBlockDevice implements BlockDevice {
     }
   }
 
-  /** Whether this process has {@code path} (under any of its names) open through this class. */
-  static boolean isOpenHere(Path path) throws IOException {
-    Object id = identity(path);
-    return OPEN_HERE.contains(registryKey(path)) || id != null && OPEN_HERE.contains(id);
+  /**
+   * Channels left open on purpose: an open that found the name changed under it, or a lock refused because this
+   * process already holds one on the file, cannot close its channel without dropping the lock this process
+   * holds. They are kept here so that nothing closes them (a cleaner would).
+   */
+  private static final Set<FileChannel> QUARANTINE = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Registers {@code path} (its real path and, when it exists, its identity) in {@link #OPEN_HERE}, or refuses
+   * with {@link VdeLockedException} when this process has it open already. Returns the entries to release.
+   */
+  static List<Object> claim(Path path) throws IOException {
+    List<Object> registered = new ArrayList<>(2);
+    try {
+      register(registered, registryKey(path), path);
+      Object id = identity(path);
+      if (id != null) {
+        register(registered, id, path);
+      }
+      return registered;
+    } catch (IOException | RuntimeException | Error e) {
+      OPEN_HERE.removeAll(registered);
+      throw e;
+    }
+  }
+
+  /** Releases what {@link #claim} registered. */
+  static void unclaim(List<Object> registered) {
+    OPEN_HERE.removeAll(registered);
   }
 
   /** Adds {@code key} to {@link #OPEN_HERE} and to {@code into}, or refuses the open if it is there already. */
@@ -169,12 +189,22 @@ public final class FileBlockDevice implements BlockDevice {
     return parent != null && Files.exists(parent) ? parent.toRealPath().resolve(abs.getFileName()) : abs;
   }
 
-  /** The lock on {@code ch}, or null (with {@code ch} closed) when someone else holds it. */
-  private static FileLock lockOrClose(FileChannel ch, Path path, boolean shared) throws IOException {
+  /**
+   * The lock on {@code ch}, or null (with {@code ch} closed) when someone else holds it. A lock this process
+   * already holds on the file ({@link OverlappingFileLockException}) means the channel is on a file another
+   * device here has open: unless {@code closeOnOwnLock} (a reopen of this device's own file, whose old lock is
+   * still being released), the channel is then kept open, since closing it would drop that device's lock.
+   */
+  private static FileLock lockOrClose(FileChannel ch, Path path, boolean shared, boolean closeOnOwnLock)
+      throws IOException {
     FileLock lock;
     try {
       lock = ch.tryLock(0, Long.MAX_VALUE, shared);
     } catch (OverlappingFileLockException e) {
+      if (!closeOnOwnLock) {
+        QUARANTINE.add(ch);
+        return null;
+      }
       lock = null;
     } catch (IOException e) {
       ch.close();
@@ -370,13 +400,20 @@ public final class FileBlockDevice implements BlockDevice {
     FileChannel ch;
     FileLock l;
     while (true) {
+      // Never open what is no longer this device's file: if the name now leads to another image this process
+      // has open, a refused lock and its close would drop that image's lock.
+      if (fileKey != null && !fileKey.equals(identity(path))) {
+        lockLost = new VdeException("the host file was replaced while recovering from an interrupt; this volume "
+            + "stops", path.toString(), null);
+        throw lockLost;
+      }
       try {
         ch = FileChannel.open(path, existingFileOptions(readOnly));
       } catch (IOException e) {
         throw new VdeException("cannot reopen host file after an interrupt closed it: " + e.getMessage(),
             path.toString(), e);
       }
-      l = lockOrClose(ch, path, readOnly);
+      l = lockOrClose(ch, path, readOnly, true);
       if (l != null || System.nanoTime() >= deadline) {
         break;
       }
@@ -396,7 +433,8 @@ public final class FileBlockDevice implements BlockDevice {
           path.toString(), e);
     }
     if (fileKey != null && !fileKey.equals(key)) {
-      ch.close();
+      // Renamed between the check above and the open: what this channel is on is unknown, so it stays open.
+      QUARANTINE.add(ch);
       lockLost = new VdeException("the host file was replaced while recovering from an interrupt; this volume "
           + "stops", path.toString(), cause);
       throw lockLost;

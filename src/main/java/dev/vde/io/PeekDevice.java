@@ -1,12 +1,12 @@
 package dev.vde.io;
 
-import dev.vde.VdeLockedException;
 import dev.vde.VdeReadOnlyException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 /**
  * Reads a host file without locking it, for a look at a volume that another process has open (the progress of
@@ -14,23 +14,30 @@ import java.nio.file.StandardOpenOption;
  * own checksums and takes a torn or stale one for what it is.
  *
  * <p>Opening and closing a channel drops every POSIX lock this process holds on the file, so a peek at a file
- * this process has open through {@link FileBlockDevice} is refused: it would unlock that volume.
+ * this process has open through {@link FileBlockDevice} is refused, and while a peek is open the file counts as
+ * open here: an engine in this process that opened it meanwhile would lose its lock when the peek closes.
  */
 public final class PeekDevice implements BlockDevice {
   private final Path path;
   private final FileChannel channel;
+  private final List<Object> claimed;
+  private boolean closed;
 
-  private PeekDevice(Path path, FileChannel channel) {
+  private PeekDevice(Path path, FileChannel channel, List<Object> claimed) {
     this.path = path;
     this.channel = channel;
+    this.claimed = claimed;
   }
 
   /** Opens {@code path} for reading, unlocked; refused when this process has it open as a volume. */
   public static PeekDevice open(Path path) throws IOException {
-    if (FileBlockDevice.isOpenHere(path)) {
-      throw new VdeLockedException(path.toString());
+    List<Object> claimed = FileBlockDevice.claim(path);
+    try {
+      return new PeekDevice(path, FileChannel.open(path, StandardOpenOption.READ), claimed);
+    } catch (IOException | RuntimeException e) {
+      FileBlockDevice.unclaim(claimed);
+      throw e;
     }
-    return new PeekDevice(path, FileChannel.open(path, StandardOpenOption.READ));
   }
 
   @Override
@@ -69,7 +76,15 @@ public final class PeekDevice implements BlockDevice {
   }
 
   @Override
-  public void close() throws IOException {
-    channel.close();
+  public synchronized void close() throws IOException {
+    if (closed) {
+      return; // a second close must not release entries another open has registered since
+    }
+    closed = true;
+    try {
+      channel.close();
+    } finally {
+      FileBlockDevice.unclaim(claimed);
+    }
   }
 }

@@ -167,6 +167,17 @@ public final class InodeMigration {
     return b;
   }
 
+  /**
+   * A migration waits for its own transactions to be durable before each checkpoint record; inside
+   * {@link VirtualDisk#batch} those transactions are held back until the batch ends, so it would wait forever.
+   */
+  private static void refuseInsideBatch(VirtualDisk disk) throws VdeInvalidArgumentException {
+    if (disk.isInBatch()) {
+      throw new VdeInvalidArgumentException("an inode migration cannot run inside VirtualDisk.batch: it waits for "
+          + "its transactions to be durable, which the batch holds back until it ends");
+    }
+  }
+
   /** True when a migration is pending (even one whose checkpoint is unreadable). */
   public static boolean isPending(VirtualDisk disk) {
     return (disk.volume().superblock().incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0;
@@ -179,6 +190,7 @@ public final class InodeMigration {
    */
   public static MigrationResult start(VirtualDisk disk, List<Module> modules, MigrationOptions opts)
       throws IOException {
+    refuseInsideBatch(disk);
     Volume v = disk.volume();
     if (isPending(disk)) {
       MigrationCheckpoint c = v.pendingMigration();
@@ -238,6 +250,7 @@ public final class InodeMigration {
 
   /** Continues a pending migration from its last checkpoint. */
   public static MigrationResult resume(VirtualDisk disk, MigrationOptions opts) throws IOException {
+    refuseInsideBatch(disk);
     Volume v = disk.volume();
     if (!isPending(disk)) {
       throw new VdeInvalidArgumentException("no inode migration is pending on this volume");
@@ -273,6 +286,7 @@ public final class InodeMigration {
    * clears the pending bit, returning the volume exactly to its original format.
    */
   public static void rollback(VirtualDisk disk) throws IOException {
+    refuseInsideBatch(disk);
     Volume v = disk.volume();
     if (!isPending(disk)) {
       throw new VdeInvalidArgumentException("no inode migration is pending on this volume");

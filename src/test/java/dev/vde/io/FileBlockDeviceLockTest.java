@@ -70,6 +70,55 @@ class FileBlockDeviceLockTest {
   }
 
   @Test
+  void anOpenDuringAPeek_isRefused_soThePeeksCloseCannotUnlockIt() throws Exception {
+    Path p = tmp.resolve("during-peek.vde");
+    VirtualDisk.create(p, CreateOptions.ofSize(4L << 20)).close();
+    try (PeekDevice peek = PeekDevice.open(p)) {
+      assertThatThrownBy(() -> VirtualDisk.open(p)).isInstanceOf(VdeLockedException.class);
+      peek.close();
+      peek.close();
+      try (VirtualDisk d = VirtualDisk.open(p)) {
+        assertThat(otherProcessCanLock(p)).as("locked, a second close of the peek released nothing").isFalse();
+      }
+    }
+  }
+
+  @Test
+  void opensRacingARenameOfAnOpenImage_neverUnlockIt() throws Exception {
+    Path held = tmp.resolve("held.vde");
+    Path other = tmp.resolve("other.vde");
+    try (VirtualDisk d = VirtualDisk.create(held, CreateOptions.ofSize(4L << 20))) {
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      Thread renamer = new Thread(() -> {
+        try {
+          while (!stop.get()) {
+            Files.move(held, other);
+            Files.move(other, held);
+          }
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      renamer.start();
+      try {
+        for (int i = 0; i < 2000; i++) {
+          try {
+            FileBlockDevice.open(other, false).close();
+          } catch (IOException expected) {
+            // refused (locked, changed or gone): what matters is what the refusal left behind
+          }
+        }
+      } finally {
+        stop.set(true);
+        renamer.join();
+      }
+      Path now = Files.exists(held) ? held : other;
+      assertThat(otherProcessCanLock(now)).as("the open image is still locked").isFalse();
+      d.writeFile("/still", new byte[] {1});
+    }
+  }
+
+  @Test
   void aPeekAtAnImageThisProcessHasOpen_isRefusedAndLeavesItLocked() throws Exception {
     Path p = tmp.resolve("peeked.vde");
     Path link = tmp.resolve("peeked-link.vde");

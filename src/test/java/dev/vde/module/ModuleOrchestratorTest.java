@@ -158,6 +158,20 @@ class ModuleOrchestratorTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void aMigrationInsideABatch_isRefusedInsteadOfWaitingForever() throws Exception {
+    try (VirtualDisk d = VirtualDisk.create(dir.resolve("batch.vde"), CreateOptions.ofSize(4L << 20))) {
+      d.batch(x -> {
+        x.writeFile("/a", new byte[] {1});
+        assertThatThrownBy(() -> InodeMigration.start(x, List.of(Module.TAGS), MigrationOptions.defaults()))
+            .isInstanceOf(VdeInvalidArgumentException.class).hasMessageContaining("inside VirtualDisk.batch");
+      });
+      assertThat(InodeMigration.status(d)).isNull();
+      assertThat(d.readFile("/a")).containsExactly(1);
+    }
+  }
+
+  @Test
   void anEmptyModuleList_isRefusedAsSuch() throws Exception {
     try (VirtualDisk d = VirtualDisk.create(dir.resolve("none.vde"), CreateOptions.ofSize(4L << 20))) {
       assertThatThrownBy(() -> ModuleOrchestrator.executeRecommended(d, List.of(),
