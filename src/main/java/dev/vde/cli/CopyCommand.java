@@ -14,9 +14,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,7 +31,6 @@ import picocli.CommandLine.Parameters;
     })
 final class CopyCommand extends ImageCommand {
   /** How long an interrupted copy may take to remove its partial destination before the JVM exits anyway. */
-  private static final long CLEANUP_WAIT_SECONDS = 10;
 
   @Parameters(index = "1", paramLabel = "DEST", description = "The new image file; it must not exist (see --force).")
   Path destination;
@@ -155,42 +151,7 @@ final class CopyCommand extends ImageCommand {
     return ms.stream().map(Module::abbreviation).collect(Collectors.joining(","));
   }
 
-  /**
-   * Turns Ctrl-C (JVM shutdown) into a cancellation the copy sees at its next transfer, and holds the exit until
-   * the copy has removed DEST, for at most {@link #CLEANUP_WAIT_SECONDS}.
-   */
-  private static final class CancelOnExit implements AutoCloseable {
-    private final AtomicBoolean requested = new AtomicBoolean();
-    private final CountDownLatch finished = new CountDownLatch(1);
-    private final Thread hook = new Thread(this::cancelAndWait, "vde-copy-cancel");
 
-    CancelOnExit() {
-      Runtime.getRuntime().addShutdownHook(hook);
-    }
-
-    boolean requested() {
-      return requested.get();
-    }
-
-    private void cancelAndWait() {
-      requested.set(true);
-      try {
-        finished.await(CLEANUP_WAIT_SECONDS, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-
-    @Override
-    public void close() {
-      finished.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // The JVM is exiting and runs the hook anyway; the copy has finished, so it returns at once.
-      }
-    }
-  }
 
   /** The shape of {@code vde copy --json}; the component order is the key order. */
   record Report(String source, String destination, List<String> modulesAdded, List<String> modules,

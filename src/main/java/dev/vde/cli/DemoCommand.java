@@ -123,7 +123,7 @@ final class DemoCommand implements Callable<Integer> {
     VerifyReport report;
     try (VirtualDisk disk = VirtualDisk.open(image, OpenOptions.readOnlyOptions())) {
       out.println("3. reopened it without writing to it (as vde info does); vde info says:");
-      VolumeInfoText.lines(ReadOnlyView.volumeInfo(disk.info(), image)).forEach(line -> out.println(indented(line)));
+      VolumeInfoText.lines(ReadOnlyView.volumeInfo(disk, image)).forEach(line -> out.println(indented(line)));
       out.println("4. vde ls " + LISTED_FOLDER + ":");
       Listing.text(Listing.of(disk, LISTED_FOLDER, false)).forEach(line -> out.println(indented(line)));
       watch.lap();

@@ -10,12 +10,11 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import dev.vde.io.HostFiles;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.Set;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,8 +26,8 @@ import picocli.CommandLine.Parameters;
         "Copy a file from the image to the host, or to standard output with '-'.",
         "An existing host file is replaced only once the whole file has been read, keeping its permissions; if "
             + "HOST_FILE is a directory, the file keeps its name inside it. A symbolic link is followed (its target "
-            + "is replaced), and a device or pipe is written to, not replaced. The image itself, or a file another "
-            + "process holds locked (an image open elsewhere), is refused."
+            + "is replaced), a device or pipe is written to, not replaced, and /dev/stdout is standard output. The "
+            + "image itself, or a file another process holds locked (an image open elsewhere), is refused."
     })
 final class GetCommand extends ImageCommand {
   private static final String STDOUT = "-";
@@ -71,91 +70,87 @@ final class GetCommand extends ImageCommand {
   /**
    * Writes next to the destination and renames at the end, so a failed read never leaves a truncated file
    * where the user expects a complete one. What is at the destination decides how: a regular file is replaced
-   * (keeping its permissions) unless it is the image or locked by another process; a symbolic link is followed;
-   * a device or pipe is written to in place, since replacing it would put a regular file where it was.
+   * (keeping its permissions, and its owner where allowed) unless it is the image or locked by another process;
+   * a symbolic link is followed by the file system itself; a device, pipe or this process's own standard output
+   * is written to in place, since replacing it would put a regular file where it was.
    */
   private void copyToHostFile(VirtualDisk disk, String source, long size, ProgressReporter reporter)
       throws IOException, CliException {
-    Path target = followLinks(Path.of(destination));
+    if (STDOUT_NAMES.contains(destination)) {
+      copyToStdout(disk, source, size, reporter);
+      return;
+    }
+    Path target = Path.of(destination);
     if (Files.isDirectory(target)) {
-      target = followLinks(target.resolve(VdePath.name(source)));
+      target = target.resolve(VdePath.name(source));
+    } else if (destination.endsWith("/")) {
+      throw new CliException(destination + ": no such directory");
+    }
+    if (Files.exists(target)) {
+      // Followed by the file system, as any program opening the name would: no guessing from link texts.
+      if (Files.isSameFile(target, image)) {
+        throw new CliException(target + " is the image being read; not replaced");
+      }
+      BasicFileAttributes a = Files.readAttributes(target, BasicFileAttributes.class);
+      if (a.isDirectory()) {
+        throw new CliException(target + " is a directory; not replaced");
+      }
+      if (!a.isRegularFile() || target.toString().startsWith("/dev/") || target.toString().startsWith("/proc/")) {
+        // A device, a pipe, or a descriptor's name: written in place, as a shell redirection would.
+        try (OutputStream out = new MeteredOutputStream(new BufferedOutputStream(
+            Files.newOutputStream(target, StandardOpenOption.WRITE, StandardOpenOption.APPEND), BUFFER), reporter,
+            "reading", size)) {
+          disk.readFile(source, out);
+        }
+        return;
+      }
+      target = target.toRealPath();
+      if (lockedElsewhere(target)) {
+        throw new CliException(target + " is in use: another process holds a lock on it (an image open "
+            + "there?); not replaced");
+      }
+    } else if (Files.isSymbolicLink(target)) {
+      throw new CliException(target + " is a symbolic link to a missing file; name the file itself");
     }
     Path directory = target.toAbsolutePath().getParent();
     if (!Files.isDirectory(directory)) {
       throw new CliException(directory + ": no such directory");
     }
-    Set<PosixFilePermission> keep = null;
-    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-      if (Files.isSameFile(target, image)) {
-        throw new CliException(target + " is the image being read; not replaced");
-      }
-      BasicFileAttributes a = Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      if (a.isDirectory()) {
-        throw new CliException(target + " is a directory; not replaced");
-      }
-      if (!a.isRegularFile()) {
-        try (OutputStream out = new MeteredOutputStream(new BufferedOutputStream(
-            Files.newOutputStream(target, StandardOpenOption.WRITE), BUFFER), reporter, "reading", size)) {
-          disk.readFile(source, out);
-        }
-        return;
-      }
-      if (lockedElsewhere(target)) {
-        throw new CliException(target + " is locked by another process (an image open there?); not replaced");
-      }
-      keep = permissionsOf(target);
-    }
     // Created like any new file (not as a private temp file), so the result gets the usual permissions.
-    Path partial = directory.resolve("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".part");
+    Path partial = directory.resolve("." + ProcessHandle.current().pid() + "." + Long.toHexString(System.nanoTime())
+        + ".vde-get.part");
     // Also gone if the process is stopped (Ctrl-C) while it writes; after the rename this finds nothing.
     partial.toFile().deleteOnExit();
+    boolean created = false;
     try {
       try (OutputStream out = new MeteredOutputStream(new BufferedOutputStream(
           Files.newOutputStream(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), BUFFER),
           reporter, "reading", size)) {
+        created = true;
         disk.readFile(source, out);
       }
-      if (keep != null) {
-        Files.setPosixFilePermissions(partial, keep);
-      }
+      HostFiles.keepAttributes(target, partial);
       Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
     } finally {
-      Files.deleteIfExists(partial);
+      if (created) {
+        Files.deleteIfExists(partial);
+      }
     }
   }
 
-  /** {@code p} with symbolic links followed (a dangling link gives the path it points to), at most 40 deep. */
-  private static Path followLinks(Path p) throws IOException, CliException {
-    Path cur = p;
-    for (int i = 0; i < 40 && Files.isSymbolicLink(cur); i++) {
-      Path to = Files.readSymbolicLink(cur);
-      Path parent = cur.toAbsolutePath().getParent();
-      cur = parent == null ? to : parent.resolve(to).normalize();
-    }
-    if (Files.isSymbolicLink(cur)) {
-      throw new CliException(p + ": too many levels of symbolic links");
-    }
-    return cur;
-  }
+  /** Names of this process's standard output: writing to them means writing to it, not replacing a file. */
+  private static final Set<String> STDOUT_NAMES = Set.of("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1");
 
-  /** True when another process holds a lock on {@code p} (as an engine that has it open does). */
+  /** True when another process holds any lock on {@code p} (as an engine that has it open does, even read-only). */
   private static boolean lockedElsewhere(Path p) throws IOException {
-    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-      try (FileLock l = ch.tryLock(0, Long.MAX_VALUE, true)) {
+    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+      try (FileLock l = ch.tryLock(0, Long.MAX_VALUE, false)) {
         return l == null;
       } catch (OverlappingFileLockException e) {
         return true;
       }
     } catch (java.nio.file.AccessDeniedException e) {
-      return false; // unreadable: the rename decides whether it may be replaced
-    }
-  }
-
-  private static Set<PosixFilePermission> permissionsOf(Path p) throws IOException {
-    try {
-      return Files.getPosixFilePermissions(p);
-    } catch (UnsupportedOperationException e) {
-      return null;
+      return false; // not writable here: the rename decides whether it may be replaced
     }
   }
 }

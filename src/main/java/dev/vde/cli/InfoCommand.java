@@ -16,7 +16,7 @@ final class InfoCommand extends ImageCommand {
   public Integer call() throws Exception {
     VolumeInfo info;
     try (VirtualDisk disk = openReadOnly()) {
-      info = ReadOnlyView.volumeInfo(disk.info(), image);
+      info = ReadOnlyView.volumeInfo(disk, image);
     }
     if (json) {
       out().println(Json.pretty(VolumeInfoJson.of(info)));

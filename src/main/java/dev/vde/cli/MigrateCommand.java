@@ -35,9 +35,14 @@ final class MigrateCommand extends CommandGroup {
         m = disk.info().migration();
       } catch (VdeLockedException e) {
         // Open in another process, most likely the one migrating: its checkpoint records say how far it got.
-        MigrationCheckpoint c = InodeMigration.peek(image);
-        m = c == null ? null : new VolumeInfo.Migration(c.phase().name(), c.inodesMigrated(), c.totalInodes(),
-            Module.fromManifest(c.targetModules()));
+        try {
+          MigrationCheckpoint c = InodeMigration.peek(image);
+          m = c == null ? null : new VolumeInfo.Migration(c.phase().name(), c.inodesMigrated(), c.totalInodes(),
+              Module.fromManifest(c.targetModules()));
+        } catch (dev.vde.VdeCorruptedException damaged) {
+          // Both checkpoint records unreadable: said the same way as when the volume is closed.
+          m = new VolumeInfo.Migration("UNKNOWN", 0, 0, java.util.List.of());
+        }
         peeked = true;
       }
       if (json) {
@@ -45,7 +50,8 @@ final class MigrateCommand extends CommandGroup {
       } else {
         out().println("Migration: " + VolumeInfoText.migration(m));
         if (peeked) {
-          out().println("(the volume is open in another process: this is its migration's last durable checkpoint)");
+          out().println(m == null ? "(the volume is open in another process, with no migration checkpoint)"
+              : "(the volume is open in another process: this is its migration's last durable checkpoint)");
         }
       }
       return ExitCodes.OK;
@@ -74,8 +80,14 @@ final class MigrateCommand extends CommandGroup {
         throw usageError("--max-iops must be >= 0 and --checkpoint-every >= 1");
       }
       try (VirtualDisk disk = openWritable(); ProgressReporter reporter = progress.reporter(root())) {
-        return MigrationRunner.run(disk, image, out(), reporter, checkpointEvery, maxIops,
-            opts -> InodeMigration.resume(disk, opts));
+        try {
+          return MigrationRunner.run(disk, image, out(), reporter, checkpointEvery, maxIops,
+              opts -> InodeMigration.resume(disk, opts));
+        } catch (dev.vde.VdeCorruptedException e) {
+          // The user asked to go on, so nothing is undone here; but going on again would stop at the same block.
+          throw new CliException(e.getMessage() + "; a resume stops here every time: 'vde migrate rollback " + image
+              + "' undoes the migration, 'vde fsck " + image + "' shows the damage");
+        }
       }
     }
   }

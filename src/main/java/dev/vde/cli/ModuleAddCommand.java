@@ -81,7 +81,9 @@ final class ModuleAddCommand extends ImageCommand {
     } else if (force) {
       throw usageError("--force goes with --to DEST (it lets the copy replace an existing file)");
     }
-    try (VirtualDisk disk = dryRun ? openReadOnly() : openWritable()) {
+    // A copy only reads the image: it is opened read-only, so that nothing (not even recovery) writes to it and
+    // other readers may share it meanwhile.
+    try (VirtualDisk disk = dryRun || destination != null ? openReadOnly() : openWritable()) {
       ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
       AdditionOption how = chosen;
       if (how == null) {
@@ -137,10 +139,10 @@ final class ModuleAddCommand extends ImageCommand {
         }
       }
       case COPY -> {
-        try (ProgressReporter reporter = progress.reporter(root())) {
+        try (CancelOnExit exit = new CancelOnExit(); ProgressReporter reporter = progress.reporter(root())) {
           // This process holds the image's lock, so nothing else writes it: a pre-copy would only scan twice.
           CopyOptions co = CopyOptions.defaults().modulesToAdd(EnumSet.copyOf(modules)).force(force)
-              .maxIops(maxIops).progress(reporter).preCopy(false);
+              .maxIops(maxIops).progress(reporter).preCopy(false).cancellation(exit::requested);
           CopyResult r = ExtentAwareCopy.copy(disk, destination, co);
           reporter.close();
           out().println(String.format(Locale.ROOT, "Copied to %s with %s: %,d blocks copied, %,d skipped, %.1fx "

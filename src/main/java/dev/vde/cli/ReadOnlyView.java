@@ -1,6 +1,8 @@
 package dev.vde.cli;
 
+import dev.vde.fs.VirtualDisk;
 import dev.vde.fs.VolumeInfo;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -17,11 +19,16 @@ final class ReadOnlyView {
 
   private ReadOnlyView() {}
 
-  static VolumeInfo volumeInfo(VolumeInfo info, Path image) {
+  /** {@code disk.info()}, with the reason a writable open would meet in place of the on-request one. */
+  static VolumeInfo volumeInfo(VirtualDisk disk, Path image) throws IOException {
+    VolumeInfo info = disk.info();
     if (!REQUESTED_REASON.equals(info.readOnlyReason())) {
       return info;
     }
     String reason = Files.isWritable(image) ? null : HOST_FILE_READ_ONLY;
+    if (!disk.volume().unreadableBitmapBlocks().isEmpty()) {
+      reason = "the allocation bitmap is damaged, so a writable open refuses the volume (see 'vde fsck')";
+    }
     return new VolumeInfo(info.path(), info.formatMajor(), info.formatMinor(), info.blockSize(), info.totalBlocks(),
         info.freeBlocks(), info.inodeSize(), info.inodeCount(), info.inodesUsed(), info.modules(), info.regions(),
         info.uuid(), info.label(), info.created(), info.modified(), info.sequence(), info.paddingBytes(), reason,

@@ -349,8 +349,8 @@ public final class Volume {
       Volume v = new Volume(dev, j, sb, rd, bm, roReason);
       v.unreadableBitmapBlocks = List.copyOf(unreadable);
       for (String why : unreadableWhy) {
-        v.warnings.add(why + "; opened read-only, the blocks it covers are taken as allocated (free space is "
-            + "understated)");
+        v.warnings.add(why + "; opened read-only, with the blocks it covers taken as allocated (the free space "
+            + "shown may be too low)");
       }
       v.loadPendingMigration();
       Journal.Recovery r = j.recovery();

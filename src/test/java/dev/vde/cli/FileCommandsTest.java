@@ -348,4 +348,38 @@ class FileCommandsTest {
     assertThat(r.stderr()).contains("1 directory could not be listed")
         .contains(String.format("block %,d", dirBlock));
   }
+
+  @Test
+  void getOntoAFileHeldWithASharedLock_isRefused_andANamedMissingDirectoryIsAnError() throws IOException {
+    Cli.run("put", image, hostFile("s", 70, 30), "/s").ok();
+    Path other = Files.writeString(tmp.resolve("shared.vde"), "read by someone");
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(other,
+        java.nio.file.StandardOpenOption.READ);
+        java.nio.channels.FileLock shared = ch.lock(0, Long.MAX_VALUE, true)) {
+      assertThat(Cli.run("get", image, "/s", other).failsWith(ExitCodes.FAILED).stderr()).contains("in use");
+      assertThat(Files.readString(other)).isEqualTo("read by someone");
+    }
+    Cli.run("get", image, "/s", tmp.resolve("nodir") + "/").failsWith(ExitCodes.FAILED);
+    assertThat(tmp.resolve("nodir")).doesNotExist();
+  }
+
+  @Test
+  void copyForceOntoAPipe_isRefused_andThroughALinkReplacesTheTargetKeepingItsMode() throws Exception {
+    Path fifo = tmp.resolve("pipe.vde");
+    Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+    org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo is available");
+    Cli.run("copy", image, fifo, "--force", "--progress", "none").failsWith(ExitCodes.FAILED);
+    assertThat(Files.isRegularFile(fifo)).as("still a pipe").isFalse();
+
+    Path target = Files.writeString(tmp.resolve("old-image.vde"), "old");
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> mode =
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+    Files.setPosixFilePermissions(target, mode);
+    Path link = tmp.resolve("current.vde");
+    Files.createSymbolicLink(link, target.getFileName());
+    Cli.run("copy", image, link, "--force", "--progress", "none").ok();
+    assertThat(Files.isSymbolicLink(link)).isTrue();
+    assertThat(Files.getPosixFilePermissions(target)).isEqualTo(mode);
+    Cli.run("fsck", target).ok();
+  }
 }

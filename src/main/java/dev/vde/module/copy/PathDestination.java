@@ -6,6 +6,7 @@ import dev.vde.VdeNoSpaceException;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.io.BlockDevice;
 import dev.vde.io.FileBlockDevice;
+import dev.vde.io.HostFiles;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -20,6 +21,7 @@ import java.nio.file.StandardOpenOption;
  * only once the copy is complete ({@link #commit}), so a failed or killed copy leaves the old file as it was.
  */
 final class PathDestination {
+  /** The destination, with symbolic links followed: a link named as the destination stays, its target is replaced. */
   private final Path path;
   private final boolean force;
   /** Where the copy is written: {@link #path}, or a file beside it when an existing one is being replaced. */
@@ -48,6 +50,14 @@ final class PathDestination {
         throw new VdeInvalidArgumentException(path + " already exists; choose another name, or force the copy to "
             + "replace it");
       }
+      if (!Files.isRegularFile(path)) {
+        throw new VdeInvalidArgumentException(path + " is not a regular file (a device or a pipe?); a copy only "
+            + "replaces an image file");
+      }
+      return new PathDestination(path.toRealPath(), force);
+    }
+    if (Files.isSymbolicLink(path)) {
+      throw new VdeInvalidArgumentException(path + " is a symbolic link to a missing file; name the file itself");
     }
     return new PathDestination(path, force);
   }
@@ -95,6 +105,7 @@ final class PathDestination {
     if (writing == null || writing.equals(path)) {
       return;
     }
+    HostFiles.keepAttributes(path, writing);
     Files.move(writing, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     created = false;
     Path dir = path.toAbsolutePath().getParent();
