@@ -84,12 +84,30 @@ final class PathDestination {
       // under them.
       FileBlockDevice.open(path, false).close();
       Path abs = path.toAbsolutePath();
+      removeLeftovers(abs);
       writing = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + ".copy");
       Files.deleteIfExists(writing);
     }
     FileBlockDevice dev = FileBlockDevice.create(writing);
     created = true;
     return dev;
+  }
+
+  /**
+   * Removes what forced copies to {@code dest} that were killed left beside it ({@code .NAME.PID.copy} of a
+   * process that no longer runs): each is an incomplete copy no open accepts, often as large as the volume.
+   */
+  private static void removeLeftovers(Path dest) throws IOException {
+    String prefix = "." + dest.getFileName() + ".";
+    try (var siblings = Files.newDirectoryStream(dest.getParent(), prefix + "*.copy")) {
+      for (Path p : siblings) {
+        String pid = p.getFileName().toString().substring(prefix.length());
+        pid = pid.substring(0, pid.length() - ".copy".length());
+        if (pid.matches("[0-9]{1,18}") && ProcessHandle.of(Long.parseLong(pid)).isEmpty()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
   }
 
   /** The file being written (valid after {@link #create}). */

@@ -82,6 +82,25 @@ class CopyFailureTest {
   }
 
   @Test
+  void aForcedCopyRemovesWhatKilledForcedCopiesLeftBeside() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = Files.writeString(tmp.resolve("dst.vde"), "old");
+    Path dead = Files.writeString(tmp.resolve(".dst.vde.999999999.copy"), "left by a killed copy");
+    Path running = Files.writeString(tmp.resolve(".dst.vde.1.copy"), "being written by a live process");
+    Path unrelated = Files.writeString(tmp.resolve(".other.vde.999999999.copy"), "another destination's");
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.writeFile("/x", SeededBytes.bytes(1, 100));
+      ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true));
+    }
+    assertThat(dead).doesNotExist();
+    assertThat(running).exists();
+    assertThat(unrelated).exists();
+    try (VirtualDisk c = VirtualDisk.open(dst)) {
+      assertThat(c.readFile("/x")).isEqualTo(SeededBytes.bytes(1, 100));
+    }
+  }
+
+  @Test
   void aDestinationInUseIsNotReplaced() throws Exception {
     Path src = tmp.resolve("src.vde");
     Path dst = tmp.resolve("dst.vde");
