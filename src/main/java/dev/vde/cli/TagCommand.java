@@ -76,7 +76,7 @@ final class TagCommand extends CommandGroup {
         out().println(Json.pretty(tags));
       } else {
         List<String> lines = new ArrayList<>();
-        tags.forEach((k, v) -> lines.add(k + "=" + v));
+        tags.forEach((k, v) -> lines.add(Printable.of(k) + "=" + Printable.of(v)));
         lines.forEach(out()::println);
       }
       return ExitCodes.OK;

@@ -19,7 +19,7 @@ final class TextTable {
     }
     String[] text = new String[cells.length];
     for (int i = 0; i < cells.length; i++) {
-      text[i] = String.valueOf(cells[i]);
+      text[i] = Printable.of(String.valueOf(cells[i]));
     }
     rows.add(text);
     return this;

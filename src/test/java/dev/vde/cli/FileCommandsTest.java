@@ -382,4 +382,14 @@ class FileCommandsTest {
     assertThat(Files.getPosixFilePermissions(target)).isEqualTo(mode);
     Cli.run("fsck", target).ok();
   }
+
+  @Test
+  void controlCharactersInNamesAreShownEscapedInText_andExactInJson() throws IOException {
+    Cli.run("put", image, hostFile("n", 5, 40), "/two\nlines\u001b[31m").ok();
+    List<String> text = Cli.run("ls", image, "/").ok().stdout().lines().toList();
+    assertThat(text).hasSize(1);
+    assertThat(text.get(0)).endsWith("/two\\nlines\\x1b[31m").doesNotContain("\u001b");
+    JsonNode json = Cli.run("ls", image, "/", "--json").ok().json();
+    assertThat(json.get(0).get("path").asText()).isEqualTo("/two\nlines\u001b[31m");
+  }
 }
