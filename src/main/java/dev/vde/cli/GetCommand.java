@@ -6,13 +6,11 @@ import dev.vde.fs.VirtualDisk;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import dev.vde.io.FileBlockDevice;
 import dev.vde.io.HostFiles;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Set;
@@ -97,18 +95,12 @@ final class GetCommand extends ImageCommand {
       }
       if (!a.isRegularFile() || target.toString().startsWith("/dev/") || target.toString().startsWith("/proc/")) {
         // A device, a pipe, or a descriptor's name: written in place, as a shell redirection would.
-        try (OutputStream out = new MeteredOutputStream(new BufferedOutputStream(
-            Files.newOutputStream(target, StandardOpenOption.WRITE, StandardOpenOption.APPEND), BUFFER), reporter,
-            "reading", size)) {
-          disk.readFile(source, out);
-        }
+        writeTo(Files.newOutputStream(target, StandardOpenOption.WRITE, StandardOpenOption.APPEND), disk, source,
+            size, reporter);
         return;
       }
       target = target.toRealPath();
-      if (lockedElsewhere(target)) {
-        throw new CliException(target + " is in use: another process holds a lock on it (an image open "
-            + "there?); not replaced");
-      }
+      refuseIfInUse(target);
     } else if (Files.isSymbolicLink(target)) {
       throw new CliException(target + " is a symbolic link to a missing file; name the file itself");
     }
@@ -123,12 +115,9 @@ final class GetCommand extends ImageCommand {
     partial.toFile().deleteOnExit();
     boolean created = false;
     try {
-      try (OutputStream out = new MeteredOutputStream(new BufferedOutputStream(
-          Files.newOutputStream(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), BUFFER),
-          reporter, "reading", size)) {
-        created = true;
-        disk.readFile(source, out);
-      }
+      OutputStream file = Files.newOutputStream(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      created = true;
+      writeTo(file, disk, source, size, reporter);
       HostFiles.keepAttributes(target, partial);
       Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
     } finally {
@@ -141,16 +130,26 @@ final class GetCommand extends ImageCommand {
   /** Names of this process's standard output: writing to them means writing to it, not replacing a file. */
   private static final Set<String> STDOUT_NAMES = Set.of("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1");
 
-  /** True when another process holds any lock on {@code p} (as an engine that has it open does, even read-only). */
-  private static boolean lockedElsewhere(Path p) throws IOException {
-    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
-      try (FileLock l = ch.tryLock(0, Long.MAX_VALUE, false)) {
-        return l == null;
-      } catch (OverlappingFileLockException e) {
-        return true;
-      }
+  /** Streams the file into {@code file} (buffered, metered) and closes it. */
+  private static void writeTo(OutputStream file, VirtualDisk disk, String source, long size,
+      ProgressReporter reporter) throws IOException {
+    try (OutputStream out = new MeteredOutputStream(new BufferedOutputStream(file, BUFFER), reporter, "reading",
+        size)) {
+      disk.readFile(source, out);
+    }
+  }
+
+  /**
+   * Refuses a file that an engine has open, in this process or another, even read-only: the check a forced copy
+   * makes of its destination, through the same registry and lock, so it never unlocks this process's own volumes.
+   */
+  private static void refuseIfInUse(Path p) throws IOException, CliException {
+    try {
+      FileBlockDevice.open(p, false).close();
+    } catch (dev.vde.VdeLockedException e) {
+      throw new CliException(p + " is in use: another process or engine holds it open (an image?); not replaced");
     } catch (java.nio.file.AccessDeniedException e) {
-      return false; // not writable here: the rename decides whether it may be replaced
+      // Not writable here: the rename decides whether it may be replaced.
     }
   }
 }
