@@ -29,6 +29,13 @@ final class InodeStore {
   private long hint = 2;
   private final Set<Long> takenInTxn = new HashSet<>();
   private Txn takenBy;
+  /**
+   * Inode numbers that streamed writes still reading their streams hold (see {@link StreamedWrite}), with how many
+   * hold each: a new file's number, free in the table until the write commits, or an existing file's, which stays
+   * theirs if the file is deleted meanwhile. Nobody else is given them. Memory only: after a crash there is no
+   * such write. Guarded by the writer lock.
+   */
+  private final java.util.Map<Long, Integer> streaming = new java.util.HashMap<>();
 
   InodeStore(Volume vol) {
     this.vol = vol;
@@ -460,13 +467,13 @@ final class InodeStore {
       takenBy = t;
       takenInTxn.clear();
     }
-    if (sb.inodesUsed() + takenInTxn.size() >= sb.inodeCount() - 1) {
+    if (sb.inodesUsed() + takenInTxn.size() + freeButStreaming(t) >= sb.inodeCount() - 1) {
       throw new VdeNoSpaceException("no free inodes: all " + (sb.inodeCount() - 1) + " are in use; create the "
           + "volume with more (--inodes)");
     }
     long count = sb.inodeCount();
     for (long tries = 0, n = Math.max(2, hint % count); tries < count; tries++, n = n + 1 >= count ? 2 : n + 1) {
-      if (takenInTxn.contains(n)) {
+      if (takenInTxn.contains(n) || streaming.containsKey(n)) {
         continue;
       }
       if (read(t, n).isFree()) {
@@ -476,6 +483,42 @@ final class InodeStore {
       }
     }
     throw new VdeNoSpaceException("no free inodes left");
+  }
+
+  /**
+   * Holds an inode number for a streamed write, under the writer lock: {@code existing} (an existing file's, kept
+   * from reuse if the file goes away meanwhile) or, when it is 0, a free number nobody else will be given.
+   */
+  long holdForStream(long existing) throws IOException {
+    long n = existing;
+    if (n == 0) {
+      Txn probe = vol.begin();
+      try {
+        n = allocate(probe);
+      } finally {
+        vol.abort(probe);
+        takenBy = null;
+        takenInTxn.clear();
+      }
+    }
+    streaming.merge(n, 1, Integer::sum);
+    return n;
+  }
+
+  /** Ends one hold of {@link #holdForStream}; under the writer lock. */
+  void releaseStream(long n) {
+    streaming.computeIfPresent(n, (k, holds) -> holds == 1 ? null : holds - 1);
+  }
+
+  /** Held numbers still free in the table: they count as used when deciding whether any inode is left. */
+  private int freeButStreaming(Txn t) throws IOException {
+    int free = 0;
+    for (long n : streaming.keySet()) {
+      if (!takenInTxn.contains(n) && n < t.sb.inodeCount() && read(t, n).isFree()) {
+        free++;
+      }
+    }
+    return free;
   }
 
   /** Adjusts the used-inode count in {@code t}. */

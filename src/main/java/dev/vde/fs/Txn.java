@@ -1,7 +1,6 @@
 package dev.vde.fs;
 
 import dev.vde.VdeCorruptedException;
-import dev.vde.VdeNoSpaceException;
 import dev.vde.format.BlockType;
 import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
@@ -83,19 +82,9 @@ final class Txn {
     images.put(blockNo, new Image(content, type, generation));
   }
 
-  /**
-   * Reserves up to {@code max} contiguous blocks, preferring to start at {@code near}; returns {start, count}.
-   * Freed-but-unreleased blocks are released by a forced checkpoint when nothing else is left.
-   */
+  /** Reserves up to {@code max} contiguous blocks for this transaction ({@link Volume#reserveUpTo}). */
   long[] allocate(long max, long near) throws IOException {
-    long[] run = vol.bitmap().reserveUpTo(max, near);
-    if (run == null) {
-      vol.reclaimFreedBlocks();
-      run = vol.bitmap().reserveUpTo(max, near);
-    }
-    if (run == null) {
-      throw new VdeNoSpaceException("no free blocks left on the volume" + vol.spaceHeldByReads());
-    }
+    long[] run = vol.reserveUpTo(max, near);
     reserved.add(run);
     return run;
   }

@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -31,9 +32,8 @@ import java.util.List;
  * <p>Every mutating call is atomic and durable when it returns: its metadata goes through the WAL, its file data
  * is written to new blocks before the transaction that maps them commits. Concurrent callers share syncs
  * (group commit); {@link #batch} runs many operations with one sync. Reads run concurrently with each other
- * and with a writer; writers are serialized, so a writer that is slow holds the others back: in particular
- * {@link #writeFile(String, InputStream)} reads its stream while it holds the writer side (buffer a slow source
- * first). {@link #readFile(String, OutputStream)} holds nothing back, however slow its stream.
+ * and with a writer; writers are serialized, but neither {@link #writeFile(String, InputStream)} nor
+ * {@link #readFile(String, OutputStream)} holds anyone back while it waits for its stream, however slow.
  *
  * <p><b>Failures.</b> Every failure is a {@link dev.vde.VdeException} (an {@link IOException}) with a message
  * that names the path or block concerned; {@code NullPointerException} or {@code IllegalArgumentException} mean
@@ -407,6 +407,16 @@ public final class VirtualDisk implements AutoCloseable {
     return vol.directories.get(parent.inode());
   }
 
+  /** The entry a file written at {@code p} replaces, or null for a new file; a directory there is refused. */
+  private static Directories.Slot replaceable(Directories.Dir dir, String name, String p)
+      throws VdeInvalidArgumentException {
+    Directories.Slot s = dir.names.get(name);
+    if (s != null && s.type() == Inode.TYPE_DIRECTORY) {
+      throw new VdeInvalidArgumentException(p + " is a directory");
+    }
+    return s;
+  }
+
   private Inode requireFile(Txn t, String p) throws IOException {
     Directories.Slot s = require(p);
     if (s.type() != Inode.TYPE_FILE) {
@@ -452,58 +462,123 @@ public final class VirtualDisk implements AutoCloseable {
     });
   }
 
-  /** Creates or replaces a file with everything {@code in} yields; returns the bytes written. */
+  /**
+   * Creates or replaces a file with everything {@code in} yields; returns the bytes written. Atomic and durable
+   * like every operation: until it returns, readers see the old content (or no file). The stream is read without
+   * holding back other writers (outside {@link #batch}): up to 4 MiB are buffered and written as by
+   * {@link #writeFile(String, byte[])}; beyond that the content goes to reserved blocks as it arrives, and one
+   * short transaction maps them at the end. If the file is deleted or replaced meanwhile, this write still
+   * creates or replaces it when it ends (the last to finish wins); if it is renamed meanwhile, this write fails
+   * and changes nothing. A stream that throws changes nothing either.
+   */
   public long writeFile(String p, InputStream in) throws IOException {
     List<String> comps = parse(p);
-    return mutate(t -> {
-      Directories.Dir dir = parentOf(comps, p);
-      String name = comps.get(comps.size() - 1);
-      Directories.Slot existing = dir.names.get(name);
-      if (existing != null && existing.type() == Inode.TYPE_DIRECTORY) {
-        throw new VdeInvalidArgumentException(p + " is a directory");
+    checkOpen();
+    if (batchTicket.get() != null) {
+      // The batch holds the writer lock throughout anyway; its one transaction takes the content.
+      return mutate(t -> writeStreamLocked(t, comps, p, in));
+    }
+    byte[] chunk = new byte[FileData.IO_BLOCKS * 4 * vol.payload()];
+    int n = in.readNBytes(chunk, 0, chunk.length);
+    if (n < chunk.length) {
+      writeFile(p, Arrays.copyOf(chunk, n));
+      return n;
+    }
+    try (StreamedWrite w = stageFor(comps, p)) {
+      while (n > 0) {
+        w.append(chunk, n);
+        n = n < chunk.length ? 0 : in.readNBytes(chunk, 0, chunk.length);
       }
-      long ino = existing != null ? existing.inode() : vol.inodes.allocate(t);
-      int payload = vol.payload();
-      int chunkBlocks = FileData.IO_BLOCKS * 4;
-      byte[] chunk = new byte[chunkBlocks * payload];
-      List<Extent> xs = new ArrayList<>();
-      long total = 0;
-      long logical = 0;
-      long near = 0;
-      while (true) {
-        int n = in.readNBytes(chunk, 0, chunk.length);
-        if (n == 0) {
-          break;
-        }
-        long blocks = (n + (long) payload - 1) / payload;
-        final int got = n;
-        final long base = logical;
-        List<Extent> added = FileData.writeNew(t, ino, logical, blocks, near, (l, dst, off) -> {
-          int from = (int) ((l - base) * payload);
-          System.arraycopy(chunk, from, dst, off, Math.min(payload, got - from));
-        });
-        xs.addAll(added);
-        Extent last = added.get(added.size() - 1);
-        near = last.end();
-        total += n;
-        logical += blocks;
-        if (n < chunk.length) {
-          break;
-        }
+      w.syncIfLarge();
+      return mutate(t -> {
+        commitStreamed(t, comps, p, w);
+        return w.bytes();
+      });
+    }
+  }
+
+  /** Starts staging the content of {@code p}; the lookup and the hold are one step, so no delete comes between. */
+  private StreamedWrite stageFor(List<String> comps, String p) throws IOException {
+    vol.writerLock().lock();
+    try {
+      long existing = inspect(() -> {
+        Directories.Slot s = replaceable(parentOf(comps, p), comps.get(comps.size() - 1), p);
+        return s == null ? 0L : s.inode();
+      });
+      return StreamedWrite.begin(vol, this::checkOpen, existing);
+    } finally {
+      vol.writerLock().unlock();
+    }
+  }
+
+  /** Maps a staged content at {@code p} (see {@link StreamedWrite} and {@link #writeFile(String, InputStream)}). */
+  private void commitStreamed(Txn t, List<String> comps, String p, StreamedWrite w) throws IOException {
+    Directories.Dir dir = parentOf(comps, p);
+    String name = comps.get(comps.size() - 1);
+    Directories.Slot existing = replaceable(dir, name, p);
+    long ino = w.inode();
+    List<Extent> xs = ExtentMap.normalize(new ArrayList<>(w.extents()));
+    if (existing != null && existing.inode() == ino) {
+      w.adoptInto(t);
+      finishReplace(t, dir, name, existing, ino, xs, w.bytes());
+      return;
+    }
+    // The staged blocks are sealed with inode ino: they can become only that inode's content.
+    if (!vol.inodes.read(t, ino).isFree()) {
+      throw new VdeInvalidArgumentException(p + " was renamed while its new content was being written; nothing "
+          + "was changed");
+    }
+    if (existing != null) {
+      // Deleted and made again, or made by another writer, meanwhile: replaced, as writeFile replaces.
+      vol.directories.remove(t, dir, name);
+      vol.inodes.free(t, vol.inodes.read(t, existing.inode()));
+    }
+    w.adoptInto(t);
+    finishReplace(t, dir, name, null, ino, xs, w.bytes());
+  }
+
+  /** The stream read inside a batch, whose transaction holds the writer lock anyway. */
+  private long writeStreamLocked(Txn t, List<String> comps, String p, InputStream in) throws IOException {
+    Directories.Dir dir = parentOf(comps, p);
+    String name = comps.get(comps.size() - 1);
+    Directories.Slot existing = replaceable(dir, name, p);
+    long ino = existing != null ? existing.inode() : vol.inodes.allocate(t);
+    int payload = vol.payload();
+    int chunkBlocks = FileData.IO_BLOCKS * 4;
+    byte[] chunk = new byte[chunkBlocks * payload];
+    List<Extent> xs = new ArrayList<>();
+    long total = 0;
+    long logical = 0;
+    long near = 0;
+    while (true) {
+      int n = in.readNBytes(chunk, 0, chunk.length);
+      if (n == 0) {
+        break;
       }
-      finishReplace(t, dir, name, existing, ino, ExtentMap.normalize(xs), total);
-      return total;
-    });
+      long blocks = (n + (long) payload - 1) / payload;
+      final int got = n;
+      final long base = logical;
+      List<Extent> added = FileData.writeNew(t, ino, logical, blocks, near, (l, dst, off) -> {
+        int from = (int) ((l - base) * payload);
+        System.arraycopy(chunk, from, dst, off, Math.min(payload, got - from));
+      });
+      xs.addAll(added);
+      near = added.get(added.size() - 1).end();
+      total += n;
+      logical += blocks;
+      if (n < chunk.length) {
+        break;
+      }
+    }
+    finishReplace(t, dir, name, existing, ino, ExtentMap.normalize(xs), total);
+    return total;
   }
 
   private Void replaceContent(Txn t, List<String> comps, String p, long size, long blocks,
       FileData.BlockSource src) throws IOException {
     Directories.Dir dir = parentOf(comps, p);
     String name = comps.get(comps.size() - 1);
-    Directories.Slot existing = dir.names.get(name);
-    if (existing != null && existing.type() == Inode.TYPE_DIRECTORY) {
-      throw new VdeInvalidArgumentException(p + " is a directory");
-    }
+    Directories.Slot existing = replaceable(dir, name, p);
     long ino = existing != null ? existing.inode() : vol.inodes.allocate(t);
     List<Extent> xs = blocks == 0 ? List.of() : FileData.writeNew(t, ino, 0, blocks, 0, src);
     finishReplace(t, dir, name, existing, ino, ExtentMap.normalize(xs), size);

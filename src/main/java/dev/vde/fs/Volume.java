@@ -4,6 +4,7 @@ import dev.vde.VdeCorruptedException;
 import dev.vde.VdeException;
 import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
+import dev.vde.VdeNoSpaceException;
 import dev.vde.VdeReadOnlyException;
 import dev.vde.alloc.AllocationBitmap;
 import dev.vde.alloc.FreeSpaceScanner;
@@ -638,6 +639,23 @@ public final class Volume {
     synchronized (readPins) {
       return readPins.values().stream().mapToInt(Integer::intValue).sum();
     }
+  }
+
+  /**
+   * Reserves up to {@code max} contiguous blocks, preferring to start at {@code near}; returns {start, count}.
+   * Freed-but-unreleased blocks are released by a forced checkpoint when nothing else is left. The caller holds
+   * the writer lock and owns the reservation (a transaction publishes or returns it).
+   */
+  long[] reserveUpTo(long max, long near) throws IOException {
+    long[] run = bitmap.reserveUpTo(max, near);
+    if (run == null) {
+      reclaimFreedBlocks();
+      run = bitmap.reserveUpTo(max, near);
+    }
+    if (run == null) {
+      throw new VdeNoSpaceException("no free blocks left on the volume" + spaceHeldByReads());
+    }
+    return run;
   }
 
   /** Makes every pending free reusable by forcing a checkpoint; called when allocation runs dry. */

@@ -3,6 +3,8 @@ package dev.vde.crash;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.SeededBytes;
+import dev.vde.testing.TestVolumes;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -34,6 +36,8 @@ final class Workload {
   static final String OVERWRITE_TARGET = "/docs/big";
   /** Path of the file that must end up with more than 8 extents. */
   static final String FRAGMENTED = "/frag/file";
+  /** Path of the file written from a stream long enough to be staged (see {@link #build}). */
+  static final String STREAMED = "/streamed";
   /** Rounds of interleaved appends; each one adds a block that cannot be contiguous with the file's previous. */
   static final int INTERLEAVED_ROUNDS = 9;
 
@@ -169,6 +173,19 @@ final class Workload {
     delete("/empty");
     mkdir("/scratch");
     delete("/scratch");
+
+    // A stream longer than writeFile(InputStream)'s 1024-block buffer is staged in reserved blocks while it is read
+    // and mapped by one transaction at the end; once as a new file, once replacing it. Only where two such files fit
+    // the small test volume (512-byte blocks).
+    long streamed = 1024L * p + p + 3;
+    if (2 * streamed < TestVolumes.SIZE / 2) {
+      byte[] s1 = SeededBytes.bytes(seed++, (int) streamed);
+      byte[] s2 = SeededBytes.bytes(seed++, (int) streamed + 2 * p);
+      op("writeFile(stream) " + STREAMED + " (" + s1.length + " bytes)",
+          d -> d.writeFile(STREAMED, new ByteArrayInputStream(s1)), m -> m.writeFile(STREAMED, s1));
+      op("writeFile(stream) replacing " + STREAMED + " (" + s2.length + " bytes)",
+          d -> d.writeFile(STREAMED, new ByteArrayInputStream(s2)), m -> m.writeFile(STREAMED, s2));
+    }
 
     byte[] a = SeededBytes.bytes(seed++, 0);
     byte[] b = SeededBytes.bytes(seed++, p + 1);

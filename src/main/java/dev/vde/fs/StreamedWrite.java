@@ -1,0 +1,168 @@
+package dev.vde.fs;
+
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.inode.Extent;
+import dev.vde.wal.DataCheck;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The new content of a file written from a stream, staged while the stream is read without holding the writer
+ * lock, so a slow stream (a network upload, say) holds back no other writer. The writer lock is taken only
+ * briefly: to hold the inode number, to reserve each piece's blocks, and for the transaction that finally maps
+ * them ({@link #adoptInto}).
+ *
+ * <p><b>Invariant.</b> Every block this write has filled is reserved in the allocator's in-memory view and in no
+ * transaction's, so no one else allocates it; its inode number is held ({@link InodeStore#holdForStream}), so no
+ * other file gets it (data blocks name their owner in their trailer, and the blocks are sealed with it). Until
+ * {@link #adoptInto}, nothing durable refers to any of it. After adoption the transaction owns the reservations:
+ * its commit publishes them, its abort returns them. {@link #close} returns whatever was not adopted and ends
+ * the hold.
+ *
+ * <p><b>Crash.</b> Nothing is durable but file data in blocks the durable bitmap marks free, so recovery finds
+ * free space holding bytes nobody maps, which is what free space may hold. The transaction that maps the blocks
+ * is an ordinary one, in ordered mode: more than {@link Volume#DATA_SYNC_THRESHOLD} blocks are synced here,
+ * before the writer lock is taken for it (so the sync holds back no one either); fewer are listed in its commit
+ * by checksum, as any small transaction's are.
+ */
+final class StreamedWrite implements AutoCloseable {
+  /** Throws once the volume is closed; called under the writer lock, which closing takes. */
+  @FunctionalInterface
+  interface OpenCheck {
+    void check() throws IOException;
+  }
+
+  private final Volume vol;
+  private final OpenCheck open;
+  private final long ino;
+  private final List<long[]> runs = new ArrayList<>();
+  private final List<Extent> extents = new ArrayList<>();
+  private final List<DataCheck> checks = new ArrayList<>();
+  private final byte[] buf;
+  private long blocks;
+  private long bytes;
+  private long near;
+  private boolean synced;
+  private boolean adopted;
+
+  private StreamedWrite(Volume vol, OpenCheck open, long ino) {
+    this.vol = vol;
+    this.open = open;
+    this.ino = ino;
+    this.buf = new byte[FileData.IO_BLOCKS * vol.blockSize()];
+  }
+
+  /** Holds the inode number of {@code existing} (0: a new file's) and starts staging. */
+  static StreamedWrite begin(Volume vol, OpenCheck open, long existing) throws IOException {
+    vol.writerLock().lock();
+    try {
+      open.check();
+      vol.checkWritable();
+      return new StreamedWrite(vol, open, vol.inodes.holdForStream(existing));
+    } finally {
+      vol.writerLock().unlock();
+    }
+  }
+
+  /** The inode number the staged blocks are sealed with: the file's, once adopted. */
+  long inode() {
+    return ino;
+  }
+
+  long bytes() {
+    return bytes;
+  }
+
+  /** Appends {@code n} bytes of {@code data} to the staged content (every piece but the last fills whole blocks). */
+  void append(byte[] data, int n) throws IOException {
+    if (n % vol.payload() != 0 && bytes % vol.payload() != 0) {
+      throw new IllegalStateException("only the last piece may end inside a block");
+    }
+    int bs = vol.blockSize();
+    int payload = vol.payload();
+    long count = (n + (long) payload - 1) / payload;
+    long done = 0;
+    while (done < count) {
+      long[] run = reserve(count - done);
+      extents.add(new Extent(blocks + done, run[0], (int) run[1]));
+      for (long w = 0; w < run[1]; ) {
+        int k = (int) Math.min(FileData.IO_BLOCKS, run[1] - w);
+        for (int i = 0; i < k; i++) {
+          long from = (done + w + i) * payload;
+          int len = (int) Math.min(payload, n - from);
+          System.arraycopy(data, (int) from, buf, i * bs, len);
+          Arrays.fill(buf, i * bs + len, (i + 1) * bs, (byte) 0);
+          long sum = BlockCodec.sealAt(buf, i * bs, bs, BlockType.DATA, (int) ino);
+          checks.add(new DataCheck(run[0] + w + i, sum));
+        }
+        vol.device().write((run[0] + w) * bs, ByteBuffer.wrap(buf, 0, k * bs));
+        w += k;
+      }
+      done += run[1];
+      near = run[0] + run[1];
+    }
+    blocks += count;
+    bytes += n;
+  }
+
+  /** Reserves up to {@code max} contiguous blocks after the previous piece if it can, under the writer lock. */
+  private long[] reserve(long max) throws IOException {
+    vol.writerLock().lock();
+    try {
+      open.check();
+      vol.checkWritable();
+      long[] run = vol.reserveUpTo(max, near);
+      runs.add(run);
+      return run;
+    } finally {
+      vol.writerLock().unlock();
+    }
+  }
+
+  /**
+   * Makes a large staged content durable before its transaction, outside the writer lock; a small one is listed
+   * by checksum in the commit instead (one sync fewer).
+   */
+  void syncIfLarge() throws IOException {
+    if (blocks > Volume.DATA_SYNC_THRESHOLD) {
+      vol.device().sync();
+      synced = true;
+    }
+  }
+
+  /** The staged content's extents, from logical block 0. */
+  List<Extent> extents() {
+    return extents;
+  }
+
+  /** Hands the reservations (and the data's checks, unless synced) to {@code t}, which maps the blocks. */
+  void adoptInto(Txn t) {
+    t.reserved.addAll(runs);
+    if (!synced) {
+      t.checks.addAll(checks);
+      t.dataBlocks += blocks;
+    }
+    adopted = true;
+  }
+
+  /** Returns what {@link #adoptInto} did not hand over and ends the inode number's hold. */
+  @Override
+  public void close() {
+    vol.writerLock().lock();
+    try {
+      if (!adopted) {
+        for (long[] r : runs) {
+          vol.bitmap().unreserve(r[0], r[1]);
+        }
+      }
+      runs.clear();
+      vol.inodes.releaseStream(ino);
+    } finally {
+      vol.writerLock().unlock();
+    }
+  }
+}
