@@ -76,8 +76,10 @@ public final class Volume {
   private final String readOnlyReason;
   private final List<String> warnings = new ArrayList<>();
   private final ReentrantLock writerLock = new ReentrantLock();
-  /** Blocks released since a copy began tracking them (see {@link #trackReleases}); guarded by the writer lock. */
+  /** Blocks released since a copy began tracking them (see {@link #trackChanges}); guarded by the writer lock. */
   private long[] releasedSince;
+  /** Metadata blocks given new content since then (see {@link #trackChanges}); guarded by the writer lock. */
+  private long[] rewrittenSince;
   private final ReentrantReadWriteLock stateLock = new ReentrantReadWriteLock();
   private volatile Superblock sb;
   private volatile RegionDirectory regions;
@@ -526,6 +528,11 @@ public final class Volume {
       if (t.regionsChanged) {
         regions = t.regions;
       }
+      if (rewrittenSince != null) {
+        for (long b : t.images.keySet()) {
+          FreeSpaceScanner.setRange(rewrittenSince, b, 1, true);
+        }
+      }
       for (long[] r : t.freed) {
         pendingFrees.add(new PendingFree(ticket, r[0], r[1]));
       }
@@ -563,19 +570,32 @@ public final class Volume {
   }
 
   /**
-   * Starts (or, with false, stops) recording every block handed back to the allocator, for a copy that reads the
-   * volume while writers run. File data is never rewritten in place, so a block referenced when the copy looked
-   * can hold other bytes later only after it was freed, released here and allocated again: the released set
-   * covers every block whose earlier copy may be stale. The caller holds the writer lock, as release does.
+   * Starts (or, with false, stops) recording, for a copy that reads the volume while writers run, every block
+   * handed back to the allocator and every metadata block a transaction gives new content (inode-table,
+   * directory and extent blocks: those of its working copies). File data is never rewritten in place, so a data
+   * block referenced when the copy looked can hold other bytes later only after it was freed, released here and
+   * allocated again: the released set covers every data block whose earlier copy may be stale. Metadata changes
+   * only through transactions, recorded as they publish: the rewritten set covers every metadata block whose
+   * earlier copy may be stale. The caller holds the writer lock, as release and publish do.
    */
-  public void trackReleases(boolean on) {
+  public void trackChanges(boolean on) {
     if (!writerLock.isHeldByCurrentThread()) {
-      throw new IllegalStateException("release tracking changes need the writer lock");
+      throw new IllegalStateException("change tracking needs the writer lock");
     }
-    releasedSince = on ? new long[(int) ((superblock().totalBlocks() + 63) >>> 6)] : null;
+    int words = (int) ((superblock().totalBlocks() + 63) >>> 6);
+    releasedSince = on ? new long[words] : null;
+    rewrittenSince = on ? new long[words] : null;
   }
 
-  /** Blocks released since {@link #trackReleases} started, one bit each; the caller holds the writer lock. */
+  /** Metadata blocks given new content since {@link #trackChanges} started; the caller holds the writer lock. */
+  public long[] rewrittenBlocks() {
+    if (!writerLock.isHeldByCurrentThread()) {
+      throw new IllegalStateException("reading rewritten blocks needs the writer lock");
+    }
+    return rewrittenSince == null ? null : rewrittenSince.clone();
+  }
+
+  /** Blocks released since {@link #trackChanges} started, one bit each; the caller holds the writer lock. */
   public long[] releasedBlocks() {
     if (!writerLock.isHeldByCurrentThread()) {
       throw new IllegalStateException("reading released blocks needs the writer lock");

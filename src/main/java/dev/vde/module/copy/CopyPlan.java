@@ -18,14 +18,30 @@ import java.util.NavigableMap;
  * @param blocksCopied source blocks carried over (transferred, or re-encoded into a rebuilt block)
  * @param blocksRelocated of those, the ones placed at another block number
  * @param extentBlocksAdded rebuilt blocks that replace no source block (relocation split extents)
+ * @param tableFloor fewest inode-table blocks the destination initializes (see {@link #withTableBlocksAtLeast})
  */
 record CopyPlan(DestinationGeometry geometry, SourceInventory inventory, List<Transfer> transfers,
     NavigableMap<Long, byte[]> rebuiltBlocks, Map<Long, InodePatch> patches, AllocationBitmap destBitmap,
-    long blocksCopied, long blocksRelocated, long extentBlocksAdded) {
+    long blocksCopied, long blocksRelocated, long extentBlocksAdded, long tableFloor) {
 
-  /** Blocks of the inode table the destination initializes: up to the one holding the highest live inode. */
+  /**
+   * Blocks of the inode table the destination initializes: up to the one holding the highest live inode, or
+   * the floor if that is more.
+   */
   long inodeTableInitBlocks() {
-    return inventory.lastLiveInode() / inodesPerBlock() + 1;
+    return Math.max(tableFloor, inventory.lastLiveInode() / inodesPerBlock() + 1);
+  }
+
+  /**
+   * This plan with at least {@code blocks} initialized inode-table blocks. A pre-copy wrote that many; had the
+   * highest live inodes gone since, blocks past the new end would hold what the pre-copy wrote there, which
+   * nothing must find in a table's uninitialized part. Kept initialized, they are rewritten as the source's
+   * (their inodes' table blocks changed, so they are among the blocks the final pass writes), holding free
+   * records: a valid table that is longer than it needs to be.
+   */
+  CopyPlan withTableBlocksAtLeast(long blocks) {
+    return new CopyPlan(geometry, inventory, transfers, rebuiltBlocks, patches, destBitmap, blocksCopied,
+        blocksRelocated, extentBlocksAdded, Math.max(tableFloor, blocks));
   }
 
   int inodesPerBlock() {

@@ -55,13 +55,14 @@ import java.util.List;
  * <h2>A source in use</h2>
  * The source may be open and used by other threads; the copy is the state published at one instant, taken with
  * the writers held off ({@code Volume.withWritersPaused}: the writer lock, then the read side of the state lock);
- * readers carry on. To keep that pause short on a writable source, the file data is first copied while writers
- * run (the pre-copy, {@link CopyOptions#preCopy}): a scan with only publishing held still, then the data, checked
- * block by block, with the volume recording every block it hands back to the allocator. The final pass, writers
- * held off, scans again and copies only what the pre-copy does not cover (see {@link #stillToCopy}); it is exact
- * because file data is never rewritten in place: a block keeps its bytes until it is freed, released at a
- * checkpoint and allocated again, and releases are recorded from before the first scan. Directory and extent
- * blocks, which do change in place, and the inode table are always taken in the final pass. Once everything read
+ * readers carry on. To keep that pause short on a writable source, everything is first copied while writers
+ * run (the pre-copy, {@link CopyOptions#preCopy}): a scan with only publishing held still, then the blocks,
+ * checked one by one, and the converted inode table, with the volume recording every block it hands back to the
+ * allocator and every metadata block a transaction rewrites. The final pass, writers held off, scans again and
+ * copies only what the pre-copy does not cover (see {@link #stillToCopy} and
+ * {@link InodeTableWriter#stillToWrite}); it is exact because file data is never rewritten in place (a block
+ * keeps its bytes until it is freed, released at a checkpoint and allocated again) and metadata changes only
+ * through transactions, and both are recorded from before the first scan. Once everything read
  * from the source is written, the rest (region directory, bitmap, the sync of everything and the superblocks)
  * comes from the plan alone, so the writers resume before it; with {@code verify} they stay paused until the
  * comparison with the source is done. {@link CopyResult#pauseMillis} reports the pause, both scans included.
@@ -179,7 +180,7 @@ public final class ExtentAwareCopy {
    * What a pre-copy leaves for the final pass: the source as it was scanned, the data transfers it made (sorted
    * by source block), and one bit per source block written to the destination after passing its checks.
    */
-  private record PreCopy(SourceView src, List<Transfer> moved, long[] written) {}
+  private record PreCopy(SourceView src, CopyPlan plan, List<Transfer> moved, long[] written, long[] tableFailed) {}
 
   /** What the paused part of a copy leaves for the rest: the source as read, the plan, the destination's writer. */
   private record Copied(SourceView src, CopyPlan plan, DestinationWriter writer) {}
@@ -207,24 +208,35 @@ public final class ExtentAwareCopy {
         long t0 = System.nanoTime();
         try {
           long[] released = pre ? vol.releasedBlocks() : null;
+          long[] rewritten = pre ? vol.rewrittenBlocks() : null;
           SourceView src = SourceView.of(vol);
           CopyPlan plan = plan(src, options, cx);
           List<Transfer> transfers = plan.transfers();
           if (dev[0] == null) {
             dev[0] = target.open(plan.blocksToWrite() * src.blockSize);
           }
+          boolean restart = prior != null && (!DestinationGeometry.sameInputs(prior.src().sb, src.sb)
+              || prior.src().inodeTableStart() != src.inodeTableStart());
+          long[] tableStillToWrite = null;
+          if (prior != null && !restart) {
+            transfers = stillToCopy(transfers, prior.moved(), prior.written(), released, rewritten);
+            plan = plan.withTableBlocksAtLeast(prior.plan().inodeTableInitBlocks());
+            tableStillToWrite = InodeTableWriter.stillToWrite(prior.plan(), prior.tableFailed(), plan, src, rewritten);
+          }
           DestinationWriter writer = new DestinationWriter(dev[0], src, plan, cx);
           if (prior == null) {
             writer.begin();
-          } else if (!DestinationGeometry.sameInputs(prior.src().sb, src.sb)) {
+          } else if (restart) {
             dev[0].truncate(0);
             writer.begin();
-          } else {
-            transfers = stillToCopy(transfers, prior.moved(), prior.written(), released);
           }
           new BlockMover(src, dev[0], cx).move(transfers);
           writer.writeRebuiltBlocks();
-          new InodeTableWriter(src, plan, dev[0], cx).write();
+          if (tableStillToWrite == null) {
+            new InodeTableWriter(src, plan, dev[0], cx).write();
+          } else {
+            new InodeTableWriter(src, plan, dev[0], cx).write(tableStillToWrite);
+          }
           if (options.verify()) {
             // The copy is compared with the source, so the source must not change until then.
             complete(writer, cx);
@@ -254,7 +266,7 @@ public final class ExtentAwareCopy {
     } finally {
       if (pre) {
         vol.withWriterLock(() -> {
-          vol.trackReleases(false);
+          vol.trackChanges(false);
           return null;
         });
       }
@@ -269,7 +281,7 @@ public final class ExtentAwareCopy {
   private static PreCopy preCopy(Volume vol, Target target, CopyOptions options, CopyContext cx,
       BlockDevice[] dev, long[] pausedNanos) throws IOException {
     vol.withWriterLock(() -> {
-      vol.trackReleases(true);
+      vol.trackChanges(true);
       return null;
     });
     long t0 = System.nanoTime();
@@ -284,27 +296,30 @@ public final class ExtentAwareCopy {
     }
     dev[0] = target.open(p.plan().blocksToWrite() * p.src().blockSize);
     new DestinationWriter(dev[0], p.src(), p.plan(), cx).begin();
-    List<Transfer> data = new ArrayList<>();
+    List<Transfer> kept = new ArrayList<>();
     for (Transfer t : p.plan().transfers()) {
-      if (t.type() == BlockType.DATA && !t.relocated()) {
-        data.add(t);
+      if (!t.relocated()) {
+        kept.add(t);
       }
     }
     long[] written = new long[(int) ((p.src().totalBlocks() + 63) >>> 6)];
-    BlockMover.preCopy(p.src(), dev[0], cx, written).move(data);
-    return new PreCopy(p.src(), data, written);
+    BlockMover.preCopy(p.src(), dev[0], cx, written).move(kept);
+    long[] tableFailed = InodeTableWriter.preCopy(p.src(), p.plan(), dev[0], cx);
+    return new PreCopy(p.src(), p.plan(), kept, written, tableFailed);
   }
 
   /**
-   * The final pass's transfers minus what the pre-copy already placed: a block of file data kept at its number is
-   * skipped when the pre-copy wrote it, for the same inode, and it was not released since. Both lists are sorted
-   * by source block and do not overlap within themselves.
+   * The final pass's transfers minus what the pre-copy already placed: a block kept at its number is skipped when
+   * the pre-copy wrote it, for the same inode, and since change tracking began it was neither released (file
+   * data changes only that way) nor given new content by a transaction (directory and extent blocks change in
+   * place, through transactions). Both lists are sorted by source block and do not overlap within themselves.
    */
-  static List<Transfer> stillToCopy(List<Transfer> now, List<Transfer> before, long[] written, long[] released) {
+  static List<Transfer> stillToCopy(List<Transfer> now, List<Transfer> before, long[] written, long[] released,
+      long[] rewritten) {
     List<Transfer> out = new ArrayList<>();
     int j = 0;
     for (Transfer t : now) {
-      if (t.type() != BlockType.DATA || t.relocated()) {
+      if (t.relocated()) {
         out.add(t);
         continue;
       }
@@ -315,12 +330,13 @@ public final class ExtentAwareCopy {
           j++;
         }
         Transfer b = j < before.size() ? before.get(j) : null;
-        boolean covered = b != null && b.src() <= x && b.owner() == t.owner();
+        boolean covered = b != null && b.src() <= x && b.owner() == t.owner() && b.type() == t.type();
         long segEnd = b == null ? t.srcEnd()
             : b.src() <= x ? Math.min(t.srcEnd(), b.srcEnd()) : Math.min(t.srcEnd(), b.src());
         for (; x < segEnd; x++) {
           boolean need = !covered || !FreeSpaceScanner.isSet(written, x)
-              || (released != null && FreeSpaceScanner.isSet(released, x));
+              || (released != null && FreeSpaceScanner.isSet(released, x))
+              || (rewritten != null && FreeSpaceScanner.isSet(rewritten, x));
           if (need && run < 0) {
             run = x;
           } else if (!need && run >= 0) {

@@ -24,6 +24,9 @@ import java.util.Map;
  * naming the block.
  */
 final class InventoryScanner {
+  /** Inode-table blocks per read (1 MiB of 4 KiB blocks). */
+  private static final int TABLE_BATCH_BLOCKS = 256;
+
   private final SourceView src;
   private final CopyContext cx;
   private final long relocationZoneEnd;
@@ -51,15 +54,17 @@ final class InventoryScanner {
     int perBlock = InodeCodec.perBlock(src.blockSize, layout.inodeSize());
     long initBlocks = src.sb.inodeTableInitBlocks();
     long tableStart = src.inodeTableStart();
+    TableReader table = new TableReader(src, tableStart, initBlocks, TABLE_BATCH_BLOCKS);
     for (long i = 0; i < initBlocks; i++) {
       cx.io(1);
-      byte[] b = src.readMetadata(tableStart + i, BlockType.INODE_TABLE);
+      int at = table.locate(i);
+      byte[] b = table.array();
       for (int k = 0; k < perBlock; k++) {
         long n = i * perBlock + k;
         if (n == 0 || n >= src.sb.inodeCount()) {
           continue;
         }
-        int off = k * layout.inodeSize();
+        int off = at + k * layout.inodeSize();
         if (b[off + 4] != Inode.TYPE_FREE) {
           addInode(b, off, n, tableStart + i);
         }

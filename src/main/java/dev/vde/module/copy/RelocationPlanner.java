@@ -80,7 +80,7 @@ final class RelocationPlanner {
       moved += t.relocated() ? t.count() : 0;
     }
     return new CopyPlan(geometry, inventory, List.copyOf(transfers), rebuilt, Map.copyOf(patches), dest,
-        copied + chainBlocksReplaced, moved, chainBlocksAdded);
+        copied + chainBlocksReplaced, moved, chainBlocksAdded, 0);
   }
 
   /** Plans the blocks at or past the destination's metadata end as they are; returns the parts below it. */

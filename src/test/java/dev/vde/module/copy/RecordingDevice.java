@@ -25,6 +25,12 @@ class RecordingDevice extends ForwardingBlockDevice {
     return bytes;
   }
 
+  /** Forgets what was written so far: what is recorded from now on is what the rest of a copy writes. */
+  void reset() {
+    written.clear();
+    bytes = 0;
+  }
+
   @Override
   public void write(long pos, ByteBuffer src) throws IOException {
     int n = src.remaining();
