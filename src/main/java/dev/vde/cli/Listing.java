@@ -14,8 +14,8 @@ import java.util.List;
 final class Listing {
   private Listing() {}
 
-  /** One listed entry; also the shape of each element of {@code vde ls --json}. */
-  record Item(String path, String type, long size) {}
+  /** One listed entry; also the shape of each element of {@code vde ls --json}. A null size: not readable. */
+  record Item(String path, String type, Long size) {}
 
   /** A file lists as itself; a directory lists its entries (and, recursively, theirs). */
   static List<Item> of(VirtualDisk disk, String path, boolean recursive) throws IOException {
@@ -23,9 +23,10 @@ final class Listing {
   }
 
   /**
-   * Like {@link #of(VirtualDisk, String, boolean)}, but a subdirectory below {@code path} that cannot be read
-   * (damage) is noted in {@code unreadable} and skipped instead of ending the listing, so that a damaged
-   * directory hides only itself. With {@code unreadable} null, the first damage ends it.
+   * Like {@link #of(VirtualDisk, String, boolean)}, but damage is noted in {@code unreadable} instead of ending
+   * the listing, so that it hides only what it hides: a directory whose own blocks are damaged is listed without
+   * its entries; an entry whose inode lies in a damaged inode-table block is listed by name with no size (and
+   * not descended into). With {@code unreadable} null, the first damage ends it.
    */
   static List<Item> of(VirtualDisk disk, String path, boolean recursive, List<VdeCorruptedException> unreadable)
       throws IOException {
@@ -41,10 +42,30 @@ final class Listing {
 
   private static void addChildren(VirtualDisk disk, String dir, boolean recursive, List<Item> items,
       List<VdeCorruptedException> unreadable) throws IOException {
-    List<DirEntry> entries = new ArrayList<>(disk.list(dir));
+    List<DirEntry> entries;
+    try {
+      entries = new ArrayList<>(disk.list(dir));
+    } catch (VdeCorruptedException damage) {
+      if (unreadable == null) {
+        throw damage;
+      }
+      // Perhaps only some entries' inodes are unreadable: the directory's own blocks may still name them all.
+      entries = new ArrayList<>(disk.listEntries(dir));
+    }
     entries.sort(Comparator.comparing(DirEntry::name));
     for (DirEntry e : entries) {
-      items.add(new Item(e.path(), e.type().jsonName(), e.size()));
+      Long size = e.size();
+      if (e.size() < 0) {
+        // Listed from the directory's blocks alone: each entry's own inode says whether it can be read.
+        try {
+          size = disk.stat(e.path()).size();
+        } catch (VdeCorruptedException damage) {
+          unreadable.add(damage);
+          items.add(new Item(e.path(), e.type().jsonName(), null));
+          continue;
+        }
+      }
+      items.add(new Item(e.path(), e.type().jsonName(), size));
       if (recursive && e.type() == FileType.DIRECTORY) {
         try {
           addChildren(disk, e.path(), true, items, unreadable);
@@ -63,7 +84,8 @@ final class Listing {
     TextTable table = new TextTable(false, true, false);
     for (Item item : items) {
       boolean directory = FileType.DIRECTORY.jsonName().equals(item.type());
-      table.row(item.type(), directory ? "-" : Long.toString(item.size()), item.path());
+      String size = item.size() == null ? "?" : directory ? "-" : Long.toString(item.size());
+      table.row(item.type(), size, item.path());
     }
     return table.lines("");
   }

@@ -36,8 +36,8 @@ final class LsCommand extends ImageCommand {
     }
     if (!unreadable.isEmpty()) {
       // What could be read is listed above; the failure says what is missing from it.
-      throw new CliException(unreadable.size() + " director" + (unreadable.size() == 1 ? "y" : "ies")
-          + " could not be listed (damaged; 'vde fsck' has the details), the first: "
+      throw new CliException(unreadable.size() + (unreadable.size() == 1 ? " entry" : " entries")
+          + " could not be read (damaged; 'vde fsck' has the details), the first: "
           + unreadable.get(0).getMessage());
     }
     return ExitCodes.OK;

@@ -889,6 +889,20 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** Entries of a directory, sorted by name (an unmodifiable list, a snapshot of the directory). */
   public List<DirEntry> list(String p) throws IOException {
+    return entries(p, true);
+  }
+
+  /**
+   * The entries of a directory as its own blocks record them (name, inode number, type), without reading the
+   * entries' inodes: every {@code size} is -1. For salvage: where {@link #list} fails because an entry's inode
+   * lies in a damaged inode-table block, this still names every entry, and {@link #stat} of each tells which
+   * ones can be read.
+   */
+  public List<DirEntry> listEntries(String p) throws IOException {
+    return entries(p, false);
+  }
+
+  private List<DirEntry> entries(String p, boolean sizes) throws IOException {
     return inspect(() -> {
       Directories.Slot s = require(p);
       if (s.type() != Inode.TYPE_DIRECTORY) {
@@ -897,9 +911,9 @@ public final class VirtualDisk implements AutoCloseable {
       String base = p.endsWith("/") ? p : p + "/";
       List<DirEntry> out = new ArrayList<>();
       for (DirectoryBlockCodec.Entry e : vol.directories.get(s.inode()).entries()) {
-        long size = e.type() == Inode.TYPE_FILE ? vol.inodes.read(null, e.inode()).size() : 0;
-        out.add(new DirEntry(e.name(), base + e.name(), e.inode(),
-            e.type() == Inode.TYPE_FILE ? FileType.FILE : FileType.DIRECTORY, size));
+        boolean file = e.type() == Inode.TYPE_FILE;
+        long size = !sizes ? -1 : file ? vol.inodes.read(null, e.inode()).size() : 0;
+        out.add(new DirEntry(e.name(), base + e.name(), e.inode(), file ? FileType.FILE : FileType.DIRECTORY, size));
       }
       return java.util.Collections.unmodifiableList(out);
     });

@@ -345,8 +345,37 @@ class FileCommandsTest {
     }
     Cli.Result r = Cli.run("ls", image, "/", "-R").failsWith(ExitCodes.FAILED);
     assertThat(r.stdout()).contains("/a/x").contains("/c/z").contains("/b").doesNotContain("/b/y");
-    assertThat(r.stderr()).contains("1 directory could not be listed")
+    assertThat(r.stderr()).contains("1 entry could not be read")
         .contains(String.format("block %,d", dirBlock));
+  }
+
+  @Test
+  void ls_namesEveryEntryOfADirectory_whenSomeOfTheirInodesAreInADamagedBlock() throws IOException {
+    Cli.run("mkdir", image, "/d").ok();
+    for (int i = 0; i < 30; i++) {
+      Cli.run("put", image, hostFile("f" + i, 10 + i, 40 + i), "/d/f" + i).ok();
+    }
+    long tableBlock;
+    long perBlock;
+    try (dev.vde.fs.VirtualDisk d = dev.vde.fs.VirtualDisk.open(image)) {
+      perBlock = BLOCK / d.volume().superblock().inodeSize();
+      long ino = d.stat("/d/f29").inode();
+      tableBlock = d.volume().regions().find(dev.vde.format.RegionDirectory.TAG_INODES).start() + ino / perBlock;
+    }
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(image,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(new byte[] {0x5a}), tableBlock * BLOCK + 100);
+    }
+    Cli.Result r = Cli.run("ls", image, "/d").failsWith(ExitCodes.FAILED);
+    List<String> lines = r.stdout().lines().toList();
+    for (int i = 0; i < 30; i++) {
+      String path = " /d/f" + i;
+      assertThat(lines).as(path).anyMatch(l -> l.endsWith(path));
+    }
+    assertThat(lines).anyMatch(l -> l.matches("file +\\? +/d/f29")).anyMatch(l -> l.matches("file +10 +/d/f0"));
+    assertThat(r.stderr()).contains("could not be read").contains(String.format("block %,d", tableBlock));
+    Cli.Result json = Cli.run("ls", image, "/d", "--json").failsWith(ExitCodes.FAILED);
+    assertThat(json.stdout()).contains("\"size\" : null").contains("\"size\" : 10");
   }
 
   @Test
