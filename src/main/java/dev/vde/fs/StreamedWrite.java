@@ -85,6 +85,11 @@ final class StreamedWrite implements AutoCloseable {
     int bs = vol.blockSize();
     int payload = vol.payload();
     long count = (n + (long) payload - 1) / payload;
+    // Checks are listed only for a content small enough to be committed with them; a larger one is synced.
+    boolean listing = blocks + count <= Volume.DATA_SYNC_THRESHOLD;
+    if (!listing) {
+      checks.clear();
+    }
     long done = 0;
     while (done < count) {
       long[] run = reserve(count - done);
@@ -97,7 +102,9 @@ final class StreamedWrite implements AutoCloseable {
           System.arraycopy(data, (int) from, buf, i * bs, len);
           Arrays.fill(buf, i * bs + len, (i + 1) * bs, (byte) 0);
           long sum = BlockCodec.sealAt(buf, i * bs, bs, BlockType.DATA, (int) ino);
-          checks.add(new DataCheck(run[0] + w + i, sum));
+          if (listing) {
+            checks.add(new DataCheck(run[0] + w + i, sum));
+          }
         }
         vol.device().write((run[0] + w) * bs, ByteBuffer.wrap(buf, 0, k * bs));
         w += k;
@@ -117,6 +124,7 @@ final class StreamedWrite implements AutoCloseable {
       vol.checkWritable();
       long[] run = vol.reserveUpTo(max, near);
       runs.add(run);
+      vol.streamReserved(run[1]);
       return run;
     } finally {
       vol.writerLock().unlock();
@@ -134,6 +142,19 @@ final class StreamedWrite implements AutoCloseable {
     }
   }
 
+  /** Checks held for the commit; none once the content is past the size that is committed with them. */
+  int listedChecks() {
+    return checks.size();
+  }
+
+  private long reservedBlocks() {
+    long n = 0;
+    for (long[] r : runs) {
+      n += r[1];
+    }
+    return n;
+  }
+
   /** The staged content's extents, from logical block 0. */
   List<Extent> extents() {
     return extents;
@@ -142,6 +163,7 @@ final class StreamedWrite implements AutoCloseable {
   /** Hands the reservations (and the data's checks, unless synced) to {@code t}, which maps the blocks. */
   void adoptInto(Txn t) {
     t.reserved.addAll(runs);
+    vol.streamReserved(-reservedBlocks());
     if (!synced) {
       t.checks.addAll(checks);
       t.dataBlocks += blocks;
@@ -155,6 +177,7 @@ final class StreamedWrite implements AutoCloseable {
     vol.writerLock().lock();
     try {
       if (!adopted) {
+        vol.streamReserved(-reservedBlocks());
         for (long[] r : runs) {
           vol.bitmap().unreserve(r[0], r[1]);
         }

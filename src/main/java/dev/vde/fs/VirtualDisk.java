@@ -441,7 +441,7 @@ public final class VirtualDisk implements AutoCloseable {
     long free = vol.bitmap().allocatableFree();
     if (free < blocks) {
       throw new VdeNoSpaceException(what + " needs " + blocks + " blocks of " + vol.blockSize() + " bytes but only "
-          + free + " are free" + vol.spaceHeldByReads());
+          + free + " are free" + vol.spaceHeldByStreams());
     }
   }
 
@@ -478,6 +478,11 @@ public final class VirtualDisk implements AutoCloseable {
       // The batch holds the writer lock throughout anyway; its one transaction takes the content.
       return mutate(t -> writeStreamLocked(t, comps, p, in));
     }
+    // What can be refused now is refused before the stream is read (the checks are made again at the end).
+    inspect(() -> {
+      vol.checkWritable();
+      return replaceable(parentOf(comps, p), comps.get(comps.size() - 1), p);
+    });
     byte[] chunk = new byte[FileData.IO_BLOCKS * 4 * vol.payload()];
     int n = in.readNBytes(chunk, 0, chunk.length);
     if (n < chunk.length) {

@@ -76,10 +76,10 @@ public final class Volume {
   private final String readOnlyReason;
   private final List<String> warnings = new ArrayList<>();
   private final ReentrantLock writerLock = new ReentrantLock();
-  /** Blocks released since a copy began tracking them (see {@link #trackChanges}); guarded by the writer lock. */
-  private long[] releasedSince;
-  /** Metadata blocks given new content since then (see {@link #trackChanges}); guarded by the writer lock. */
-  private long[] rewrittenSince;
+  /** The change trackers of live copies in progress (see {@link #startTracking}); guarded by the writer lock. */
+  private final List<ChangeTracker> trackers = new ArrayList<>();
+  /** Blocks reserved by streamed writes still reading their streams ({@link StreamedWrite}); writer lock. */
+  private long streamReserved;
   private final ReentrantReadWriteLock stateLock = new ReentrantReadWriteLock();
   private volatile Superblock sb;
   private volatile RegionDirectory regions;
@@ -528,9 +528,9 @@ public final class Volume {
       if (t.regionsChanged) {
         regions = t.regions;
       }
-      if (rewrittenSince != null) {
+      for (ChangeTracker tracker : trackers) {
         for (long b : t.images.keySet()) {
-          FreeSpaceScanner.setRange(rewrittenSince, b, 1, true);
+          tracker.rewritten(b);
         }
       }
       for (long[] r : t.freed) {
@@ -563,44 +563,32 @@ public final class Volume {
     while ((f = pendingFrees.peek()) != null && f.ticket() <= upTo) {
       pendingFrees.poll();
       bitmap.release(f.start(), f.count());
-      if (releasedSince != null) {
-        FreeSpaceScanner.setRange(releasedSince, f.start(), f.count(), true);
+      for (ChangeTracker tracker : trackers) {
+        tracker.released(f.start(), f.count());
       }
     }
   }
 
   /**
-   * Starts (or, with false, stops) recording, for a copy that reads the volume while writers run, every block
-   * handed back to the allocator and every metadata block a transaction gives new content (inode-table,
-   * directory and extent blocks: those of its working copies). File data is never rewritten in place, so a data
-   * block referenced when the copy looked can hold other bytes later only after it was freed, released here and
-   * allocated again: the released set covers every data block whose earlier copy may be stale. Metadata changes
-   * only through transactions, recorded as they publish: the rewritten set covers every metadata block whose
-   * earlier copy may be stale. The caller holds the writer lock, as release and publish do.
+   * Starts recording, for a copy that reads the volume while writers run, every block handed back to the
+   * allocator and every metadata block a transaction gives new content (see {@link ChangeTracker}). The caller
+   * holds the writer lock, as release and publish do, and ends it with {@link #stopTracking}.
    */
-  public void trackChanges(boolean on) {
+  public ChangeTracker startTracking() {
     if (!writerLock.isHeldByCurrentThread()) {
       throw new IllegalStateException("change tracking needs the writer lock");
     }
-    int words = (int) ((superblock().totalBlocks() + 63) >>> 6);
-    releasedSince = on ? new long[words] : null;
-    rewrittenSince = on ? new long[words] : null;
+    ChangeTracker t = new ChangeTracker(superblock().totalBlocks());
+    trackers.add(t);
+    return t;
   }
 
-  /** Metadata blocks given new content since {@link #trackChanges} started; the caller holds the writer lock. */
-  public long[] rewrittenBlocks() {
+  /** Ends one tracker of {@link #startTracking}; the caller holds the writer lock. */
+  public void stopTracking(ChangeTracker t) {
     if (!writerLock.isHeldByCurrentThread()) {
-      throw new IllegalStateException("reading rewritten blocks needs the writer lock");
+      throw new IllegalStateException("change tracking needs the writer lock");
     }
-    return rewrittenSince == null ? null : rewrittenSince.clone();
-  }
-
-  /** Blocks released since {@link #trackChanges} started, one bit each; the caller holds the writer lock. */
-  public long[] releasedBlocks() {
-    if (!writerLock.isHeldByCurrentThread()) {
-      throw new IllegalStateException("reading released blocks needs the writer lock");
-    }
-    return releasedSince == null ? null : releasedSince.clone();
+    trackers.remove(t);
   }
 
   boolean hasUnreleasedFrees() {
@@ -645,13 +633,24 @@ public final class Volume {
     return unreadableBitmapBlocks;
   }
 
-  /** A note for a no-space error when read pins hold freed space back ("" when none do). */
-  String spaceHeldByReads() {
+  /**
+   * A note for a no-space error when streams in progress hold space: read pins keeping freed space from reuse, or
+   * blocks reserved by streamed writes ("" when neither does).
+   */
+  String spaceHeldByStreams() {
     long pin = oldestReadPin();
     long upTo = releasableUpTo.get();
     // Only frees a checkpoint has made releasable and a pin holds back: those a pin alone keeps from use.
     boolean held = pin != Long.MAX_VALUE && pendingFrees.stream().anyMatch(f -> f.ticket() > pin && f.ticket() <= upTo);
-    return held ? "; space freed while a streaming read is in progress becomes reusable when it ends" : "";
+    String reads = held ? "; space freed while a streaming read is in progress becomes reusable when it ends" : "";
+    long streams = streamReserved;
+    return reads + (streams > 0 ? "; " + streams + " blocks are reserved by writes from streams still being read"
+        : "");
+  }
+
+  /** Counts blocks reserved ({@code delta} > 0) or handed on or back by a {@link StreamedWrite}; writer lock. */
+  void streamReserved(long delta) {
+    streamReserved += delta;
   }
 
   /** Number of read pins held, for tests. */
@@ -673,7 +672,7 @@ public final class Volume {
       run = bitmap.reserveUpTo(max, near);
     }
     if (run == null) {
-      throw new VdeNoSpaceException("no free blocks left on the volume" + spaceHeldByReads());
+      throw new VdeNoSpaceException("no free blocks left on the volume" + spaceHeldByStreams());
     }
     return run;
   }

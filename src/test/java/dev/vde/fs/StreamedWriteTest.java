@@ -158,8 +158,11 @@ class StreamedWriteTest {
     VirtualDisk d = VirtualDisk.create(dev, options());
     d.mkdir("/dir");
     assertThat(d.writeFile("/f", new GatedStream(content, -1))).isEqualTo(content.length);
-    assertThatThrownBy(() -> d.writeFile("/dir", new GatedStream(content, -1)))
+    GatedStream untouched = new GatedStream(content, -1);
+    assertThatThrownBy(() -> d.writeFile("/dir", untouched))
         .isInstanceOf(VdeInvalidArgumentException.class).hasMessageContaining("/dir is a directory");
+    assertThatThrownBy(() -> d.writeFile("/missing/f", untouched)).isInstanceOf(VdeNotFoundException.class);
+    assertThat(untouched.pos).as("bytes read from a stream that was refused").isZero();
     // Only what was synced survives: the streamed file was durable when writeFile returned.
     try (TestVolumes.Volume again = TestVolumes.closeAndVerify(new TestVolumes.Volume(dev, d))) {
       assertThat(again.disk().readFile("/f")).isEqualTo(content);
@@ -182,6 +185,26 @@ class StreamedWriteTest {
     try (VirtualDisk again = TestVolumes.open(dev.powerLoss(PowerLossDevice.KeepPolicy.NONE))) {
       assertThat(again.readFile("/f")).isEqualTo(old);
       TestVolumes.assertClean(again.verify(Progress.NONE), "after a close during a streamed write");
+    }
+  }
+
+  @Test
+  void aLongStream_keepsNoPerBlockRecord_andANoSpaceErrorNamesTheStreamsHoldingSpace() throws Exception {
+    try (VirtualDisk d = VirtualDisk.create(new PowerLossDevice("long"), CreateOptions.ofSize(16L << 20).blockSize(BS))) {
+      Volume vol = d.volume();
+      byte[] chunk = new byte[FileData.IO_BLOCKS * 4 * vol.payload()];
+      try (StreamedWrite w = StreamedWrite.begin(vol, () -> { }, 0)) {
+        for (int i = 0; i < 8; i++) {
+          w.append(chunk, chunk.length);
+        }
+        // A synced content needs no checks: memory would otherwise grow with the stream (tens of MiB per GiB).
+        assertThat(w.listedChecks()).isZero();
+        // What is left is less than another file needs: the error says who holds the space.
+        long left = vol.bitmap().allocatableFree();
+        assertThatThrownBy(() -> d.writeFile("/big", new byte[(int) ((left + 10) * vol.payload())]))
+            .hasMessageContaining("blocks are reserved by writes from streams still being read");
+      }
+      assertThat(vol.spaceHeldByStreams()).isEmpty();
     }
   }
 

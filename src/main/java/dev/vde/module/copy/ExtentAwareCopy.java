@@ -7,6 +7,7 @@ import dev.vde.VdeNoSpaceException;
 import dev.vde.format.Superblock;
 import dev.vde.alloc.FreeSpaceScanner;
 import dev.vde.format.BlockType;
+import dev.vde.fs.ChangeTracker;
 import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.fs.Volume;
@@ -202,13 +203,14 @@ public final class ExtentAwareCopy {
     long[] pausedNanos = {0};
     BlockDevice[] dev = {null};
     boolean pre = options.preCopy() && !source.isReadOnly();
+    ChangeTracker tracker = pre ? vol.withWriterLock(vol::startTracking) : null;
     try {
       PreCopy prior = pre ? preCopy(vol, target, options, cx, dev, pausedNanos) : null;
       Copied copied = vol.withWritersPaused(() -> {
         long t0 = System.nanoTime();
         try {
-          long[] released = pre ? vol.releasedBlocks() : null;
-          long[] rewritten = pre ? vol.rewrittenBlocks() : null;
+          long[] released = pre ? tracker.releasedBlocks() : null;
+          long[] rewritten = pre ? tracker.rewrittenBlocks() : null;
           SourceView src = SourceView.of(vol);
           CopyPlan plan = plan(src, options, cx);
           List<Transfer> transfers = plan.transfers();
@@ -264,9 +266,9 @@ public final class ExtentAwareCopy {
       target.fail(dev[0]);
       throw e;
     } finally {
-      if (pre) {
+      if (tracker != null) {
         vol.withWriterLock(() -> {
-          vol.trackChanges(false);
+          vol.stopTracking(tracker);
           return null;
         });
       }
@@ -274,16 +276,12 @@ public final class ExtentAwareCopy {
   }
 
   /**
-   * Starts tracking released blocks, scans the source with its state held still (writers may prepare but not
-   * publish), marks the destination incomplete and copies the file data that keeps its block numbers, while
-   * writers run. A piece that fails its checks (reused meanwhile) is left for the final pass.
+   * With changes already being tracked: scans the source with its state held still (writers may prepare but not
+   * publish), marks the destination incomplete and copies every block that keeps its number, then the inode
+   * table, while writers run. A piece that fails its checks (changed meanwhile) is left for the final pass.
    */
   private static PreCopy preCopy(Volume vol, Target target, CopyOptions options, CopyContext cx,
       BlockDevice[] dev, long[] pausedNanos) throws IOException {
-    vol.withWriterLock(() -> {
-      vol.trackChanges(true);
-      return null;
-    });
     long t0 = System.nanoTime();
     Planned p;
     try {

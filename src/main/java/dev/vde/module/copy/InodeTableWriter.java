@@ -40,7 +40,10 @@ final class InodeTableWriter {
   private final InodeConverter converter;
   private final int srcPerBlock;
   private final int dstPerBlock;
-  private final TableReader table;
+  /** Source blocks per read when only some destination blocks are written: no long runs for isolated blocks. */
+  private static final int SPARSE_BATCH_BLOCKS = 8;
+
+  private TableReader table;
   private byte[] srcBlock;
   private int srcBlockOff;
   private long srcBlockIndex = -1;
@@ -61,7 +64,6 @@ final class InodeTableWriter {
     this.converter = new InodeConverter(from, to);
     this.srcPerBlock = InodeCodec.perBlock(bs, from.inodeSize());
     this.dstPerBlock = plan.inodesPerBlock();
-    this.table = new TableReader(src, src.inodeTableStart(), src.sb.inodeTableInitBlocks(), BATCH_BLOCKS);
   }
 
   /** Writes the destination's initialized inode-table blocks; returns how many. */
@@ -96,6 +98,7 @@ final class InodeTableWriter {
    * current. {@code now} must span at least {@code before}'s table ({@link CopyPlan#withTableBlocksAtLeast}).
    */
   static long[] stillToWrite(CopyPlan before, long[] failed, CopyPlan now, SourceView src, long[] rewritten) {
+    java.util.Objects.requireNonNull(rewritten, "rewritten: without a record of changes every block is stale");
     long blocks = now.inodeTableInitBlocks();
     long[] out = new long[(int) ((blocks + 63) >>> 6)];
     int srcPer = InodeCodec.perBlock(src.blockSize, src.sb.layout().inodeSize());
@@ -128,6 +131,9 @@ final class InodeTableWriter {
   }
 
   private long write(long[] only, long[] failed) throws IOException {
+    table = new TableReader(src, src.inodeTableStart(), src.sb.inodeTableInitBlocks(),
+        only == null ? BATCH_BLOCKS : SPARSE_BATCH_BLOCKS);
+    srcBlockIndex = -1;
     long blocks = plan.inodeTableInitBlocks();
     int batch = (int) Math.max(1, Math.min(BATCH_BLOCKS, blocks));
     byte[] out = new byte[batch * bs];
