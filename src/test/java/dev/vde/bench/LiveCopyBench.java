@@ -98,7 +98,7 @@ public final class LiveCopyBench {
     }
     r.text(String.format("A %s volume holding %s of files (16 MiB each), copied in-process while a writer thread "
         + "rewrites 200 files of 4 KiB over and over, each write durable when it returns. \"Writers held off\" is "
-        + "`CopyResult.pauseMillis()`: both inode scans and the final pass for the pre-copy; the whole read of the "
+        + "`CopyResult.pauseMillis()`: the final pass (and the first scan, when it had to be made again with publishing held) for the pre-copy; the whole read of the "
         + "source without it. Neither includes the destination's final sync, which runs after the writers resume. "
         + "The page cache is not dropped (the source stays cached between copies). Repetitions: %d, alternating "
         + "which way goes first.", Tools.gib(volume), Tools.mib(live), a.reps));

@@ -1,6 +1,7 @@
 package dev.vde.module.copy;
 
 import dev.vde.VdeCorruptedException;
+import dev.vde.VdeException;
 import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
@@ -57,7 +58,8 @@ import java.util.List;
  * The source may be open and used by other threads; the copy is the state published at one instant, taken with
  * the writers held off ({@code Volume.withWritersPaused}: the writer lock, then the read side of the state lock);
  * readers carry on. To keep that pause short on a writable source, everything is first copied while writers
- * run (the pre-copy, {@link CopyOptions#preCopy}): a scan with only publishing held still, then the blocks,
+ * run (the pre-copy, {@link CopyOptions#preCopy}): a scan (made again with publishing held still if what it read
+ * while writers ran does not fit together), then the blocks,
  * checked one by one, and the converted inode table, with the volume recording every block it hands back to the
  * allocator and every metadata block a transaction rewrites. The final pass, writers held off, scans again and
  * copies only what the pre-copy does not cover (see {@link #stillToCopy} and
@@ -282,15 +284,17 @@ public final class ExtentAwareCopy {
    */
   private static PreCopy preCopy(Volume vol, Target target, CopyOptions options, CopyContext cx,
       BlockDevice[] dev, long[] pausedNanos) throws IOException {
-    long t0 = System.nanoTime();
-    Planned p;
-    try {
-      p = vol.withStableState(() -> {
-        SourceView src = SourceView.of(vol);
-        return new Planned(src, plan(src, options, cx));
-      });
-    } finally {
-      pausedNanos[0] += System.nanoTime() - t0;
+    Planned p = planWhileRunning(vol, options, cx);
+    if (p == null) {
+      long t0 = System.nanoTime();
+      try {
+        p = vol.withStableState(() -> {
+          SourceView src = SourceView.of(vol);
+          return new Planned(src, plan(src, options, cx));
+        });
+      } finally {
+        pausedNanos[0] += System.nanoTime() - t0;
+      }
     }
     dev[0] = target.open(p.plan().blocksToWrite() * p.src().blockSize);
     new DestinationWriter(dev[0], p.src(), p.plan(), cx).begin();
@@ -304,6 +308,22 @@ public final class ExtentAwareCopy {
     BlockMover.preCopy(p.src(), dev[0], cx, written).move(kept);
     long[] tableFailed = InodeTableWriter.preCopy(p.src(), p.plan(), dev[0], cx);
     return new PreCopy(p.src(), p.plan(), kept, written, tableFailed);
+  }
+
+  /**
+   * The pre-copy's plan, made without holding anything back, or null when it has to be made again with publishing
+   * held (the scan met states published at different moments that do not fit together: a block seen in two
+   * inodes, say). It only guides the pre-copy, whose every block is checked as it is read and corrected by the
+   * final pass through the change tracker, which was started before this scan: nothing it reads is older than
+   * that, and whatever changed since is recorded. A real fault of the source shows again in the held scan.
+   */
+  private static Planned planWhileRunning(Volume vol, CopyOptions options, CopyContext cx) throws IOException {
+    SourceView src = SourceView.whileRunning(vol);
+    try {
+      return new Planned(src, plan(src, options, cx));
+    } catch (VdeException | RuntimeException mixedStates) {
+      return null;
+    }
   }
 
   /**

@@ -34,13 +34,14 @@ final class SourceView {
   /** The source's metadata as sorted {start, end} ranges: blocks 0 to the region directory's end, every region. */
   private final List<long[]> metadata;
 
-  private SourceView(Volume vol) {
+  private SourceView(Volume vol, boolean running) {
     this.vol = vol;
     this.sb = vol.superblock();
     this.regions = vol.regions();
     this.blockSize = sb.blockSize();
     this.resource = vol.resource();
-    this.bitmapWords = vol.bitmap().durableWords();
+    // While writers run, the bitmap changes under a reader: a copy of it at least stays put.
+    this.bitmapWords = running ? vol.bitmap().durableWords().clone() : vol.bitmap().durableWords();
     this.journal = vol.journal();
     this.device = vol.device();
     List<long[]> ranges = new ArrayList<>();
@@ -54,7 +55,15 @@ final class SourceView {
 
   /** Captures the source's published state; the caller holds its writers paused. */
   static SourceView of(Volume vol) {
-    return new SourceView(vol);
+    return new SourceView(vol, false);
+  }
+
+  /**
+   * The source while its writers run: what is read through it may mix states published at different moments
+   * (each no older than the moment this is called), so a plan made from it may fail its own consistency checks.
+   */
+  static SourceView whileRunning(Volume vol) {
+    return new SourceView(vol, true);
   }
 
   long totalBlocks() {

@@ -138,6 +138,51 @@ class PreCopyTest {
     }
   }
 
+  /**
+   * The pre-copy's scan runs while writers publish, so it can see one state in the table blocks it read first and
+   * another in those it read later. Here a file is made, after the scan took its view of the bitmap, in a table
+   * block the scan has not read yet: the scan finds the file's block free in its bitmap, takes that for what it is
+   * (states that do not fit together, not damage), scans again with publishing held, and the copy is exact.
+   */
+  @Test
+  void aScanThatMeetsTwoStatesIsMadeAgainWithPublishingHeld() throws Exception {
+    Path src = tmp.resolve("mixed.vde");
+    Path dst = tmp.resolve("mixed-copy.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20, 8192)) {
+      d.writeFile("/a", SeededBytes.bytes(31, PAYLOAD));
+      d.mkdir("/e");
+      // Enough inodes that the file made during the scan lands past the table blocks the scan has read so far.
+      d.batch(x -> {
+        for (int i = 0; i < 3200; i++) {
+          x.writeFile("/e/f" + i, new byte[0]);
+        }
+      });
+      // Its number is free again, so the file made during the scan takes it: inside the table the scan reads.
+      d.delete("/e/f3100");
+      List<String> events = new ArrayList<>();
+      Progress during = (phase, done, total, unit) -> {
+        events.add(phase + " " + done);
+        if (phase.equals("scanning inodes") && done == 1 && events.size() == 1) {
+          try {
+            d.writeFile("/c", SeededBytes.bytes(32, 3 * PAYLOAD));
+          } catch (IOException e) {
+            throw new IllegalStateException(e);
+          }
+        }
+      };
+      ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().progress(during));
+      assertThat(d.stat("/c").inode()).as("in a table block the scan reads later").isGreaterThan(3072);
+      int preCopy = events.indexOf("pre-copying 0");
+      assertThat(events.subList(1, preCopy)).as("the scan started over before the pre-copy")
+          .contains("scanning inodes 1");
+      Map<String, String> expected = CopyFixtures.tree(d);
+      try (VirtualDisk c = VirtualDisk.open(dst)) {
+        CopyFixtures.assertClean(c, "mixed-copy");
+        assertThat(CopyFixtures.tree(c)).isEqualTo(expected);
+      }
+    }
+  }
+
   /** The path of the file or directory with the highest inode number. */
   private static String highestInode(VirtualDisk d) throws IOException {
     String best = null;
