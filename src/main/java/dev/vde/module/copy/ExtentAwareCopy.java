@@ -1,7 +1,6 @@
 package dev.vde.module.copy;
 
 import dev.vde.VdeCorruptedException;
-import dev.vde.VdeException;
 import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
@@ -68,7 +67,8 @@ import java.util.List;
  * through transactions, and both are recorded from before the first scan. Once everything read
  * from the source is written, the rest (region directory, bitmap, the sync of everything and the superblocks)
  * comes from the plan alone, so the writers resume before it; with {@code verify} they stay paused until the
- * comparison with the source is done. {@link CopyResult#pauseMillis} reports the pause, both scans included.
+ * comparison with the source is done. {@link CopyResult#pauseMillis} reports the pause: the final pass, and the first scan when
+ * it had to be made with publishing held.
  * Blocks pre-copied and freed before the final pass stay written in the destination, as free blocks.
  */
 public final class ExtentAwareCopy {
@@ -278,9 +278,10 @@ public final class ExtentAwareCopy {
   }
 
   /**
-   * With changes already being tracked: scans the source with its state held still (writers may prepare but not
-   * publish), marks the destination incomplete and copies every block that keeps its number, then the inode
-   * table, while writers run. A piece that fails its checks (changed meanwhile) is left for the final pass.
+   * With changes already being tracked: scans the source while writers run (again with its state held still,
+   * writers preparing but not publishing, if what it read does not fit together: {@link #planWhileRunning}),
+   * marks the destination incomplete and copies every block that keeps its number, then the inode table, while
+   * writers run. A piece that fails its checks (changed meanwhile) is left for the final pass.
    */
   private static PreCopy preCopy(Volume vol, Target target, CopyOptions options, CopyContext cx,
       BlockDevice[] dev, long[] pausedNanos) throws IOException {
@@ -313,15 +314,17 @@ public final class ExtentAwareCopy {
   /**
    * The pre-copy's plan, made without holding anything back, or null when it has to be made again with publishing
    * held (the scan met states published at different moments that do not fit together: a block seen in two
-   * inodes, say). It only guides the pre-copy, whose every block is checked as it is read and corrected by the
-   * final pass through the change tracker, which was started before this scan: nothing it reads is older than
-   * that, and whatever changed since is recorded. A real fault of the source shows again in the held scan.
+   * inodes, a chain that ends early, a torn block, all of which it reports as damage). It only guides the
+   * pre-copy, whose every block is checked as it is read and corrected by the final pass through the change
+   * tracker, which was started before this scan: nothing it reads is older than that, and whatever changed since
+   * is recorded. Real damage shows again in the held scan. Every other failure (cancellation, the caller's
+   * progress callback, an I/O error) ends the copy as it would have there.
    */
   private static Planned planWhileRunning(Volume vol, CopyOptions options, CopyContext cx) throws IOException {
     SourceView src = SourceView.whileRunning(vol);
     try {
       return new Planned(src, plan(src, options, cx));
-    } catch (VdeException | RuntimeException mixedStates) {
+    } catch (VdeCorruptedException mixedStates) {
       return null;
     }
   }

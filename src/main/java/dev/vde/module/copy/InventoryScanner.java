@@ -163,7 +163,7 @@ final class InventoryScanner {
         throw corrupt(Math.max(r.start(), meta[0]), "allocation", "inode " + r.owner() + " maps a block of the "
             + src.describeMetadata(meta));
       }
-      long free = src.firstFreeIn(r.start(), r.count());
+      long free = src.running ? -1 : src.firstFreeIn(r.start(), r.count());
       if (free >= 0) {
         throw corrupt(free, "allocation bitmap", "block " + free + " is used by inode " + r.owner()
             + " but free in the bitmap");

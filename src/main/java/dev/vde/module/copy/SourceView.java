@@ -29,6 +29,8 @@ final class SourceView {
   final int blockSize;
   final String resource;
   private final long[] bitmapWords;
+  /** Read while writers run ({@link #whileRunning}): what the bitmap says may be older or newer than any inode. */
+  final boolean running;
   private final Journal journal;
   private final BlockDevice device;
   /** The source's metadata as sorted {start, end} ranges: blocks 0 to the region directory's end, every region. */
@@ -40,8 +42,8 @@ final class SourceView {
     this.regions = vol.regions();
     this.blockSize = sb.blockSize();
     this.resource = vol.resource();
-    // While writers run, the bitmap changes under a reader: a copy of it at least stays put.
-    this.bitmapWords = running ? vol.bitmap().durableWords().clone() : vol.bitmap().durableWords();
+    this.running = running;
+    this.bitmapWords = vol.bitmap().durableWords();
     this.journal = vol.journal();
     this.device = vol.device();
     List<long[]> ranges = new ArrayList<>();
@@ -60,7 +62,9 @@ final class SourceView {
 
   /**
    * The source while its writers run: what is read through it may mix states published at different moments
-   * (each no older than the moment this is called), so a plan made from it may fail its own consistency checks.
+   * (each no older than the moment this is called), so a plan made from it may fail its own consistency checks,
+   * and its bitmap is not compared with the inodes at all (a file rewritten while the scan runs would fail that
+   * comparison nearly every time; counts taken from the bitmap are approximate).
    */
   static SourceView whileRunning(Volume vol) {
     return new SourceView(vol, true);

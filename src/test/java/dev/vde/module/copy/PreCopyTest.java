@@ -1,6 +1,7 @@
 package dev.vde.module.copy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.Progress;
 import dev.vde.format.Module;
@@ -140,38 +141,38 @@ class PreCopyTest {
 
   /**
    * The pre-copy's scan runs while writers publish, so it can see one state in the table blocks it read first and
-   * another in those it read later. Here a file is made, after the scan took its view of the bitmap, in a table
-   * block the scan has not read yet: the scan finds the file's block free in its bitmap, takes that for what it is
-   * (states that do not fit together, not damage), scans again with publishing held, and the copy is exact.
+   * another in what it reads later. Here a fragmented file's inode has been read (in a run of table blocks read
+   * at once) when another writer appends to the file: its extent chain, read afterwards, holds one extent more
+   * than the inode says. The scan takes that for what it is (states that do not fit together, not damage), is made
+   * again with publishing held, and the copy is exact.
    */
   @Test
   void aScanThatMeetsTwoStatesIsMadeAgainWithPublishingHeld() throws Exception {
     Path src = tmp.resolve("mixed.vde");
     Path dst = tmp.resolve("mixed-copy.vde");
-    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20, 8192)) {
-      d.writeFile("/a", SeededBytes.bytes(31, PAYLOAD));
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
       d.mkdir("/e");
-      // Enough inodes that the file made during the scan lands past the table blocks the scan has read so far.
-      d.batch(x -> {
-        for (int i = 0; i < 3200; i++) {
-          x.writeFile("/e/f" + i, new byte[0]);
-        }
-      });
-      // Its number is free again, so the file made during the scan takes it: inside the table the scan reads.
-      d.delete("/e/f3100");
+      // Inodes enough that the fragmented file's lies past the first table block, after which the source changes.
+      for (int i = 0; i < 20; i++) {
+        d.writeFile("/e/f" + i, new byte[0]);
+      }
+      CopyFixtures.fragmented(d, "/frag", 12);
+      int perBlock = CopyFixtures.BS / d.volume().superblock().inodeSize();
+      assertThat(d.stat("/frag").inode() / perBlock).as("table block of /frag").isBetween(1L, 255L);
       List<String> events = new ArrayList<>();
       Progress during = (phase, done, total, unit) -> {
         events.add(phase + " " + done);
         if (phase.equals("scanning inodes") && done == 1 && events.size() == 1) {
           try {
-            d.writeFile("/c", SeededBytes.bytes(32, 3 * PAYLOAD));
+            d.writeFile("/spacer", SeededBytes.bytes(33, 10));
+            d.append("/frag", SeededBytes.bytes(34, PAYLOAD));
           } catch (IOException e) {
             throw new IllegalStateException(e);
           }
         }
       };
       ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().progress(during));
-      assertThat(d.stat("/c").inode()).as("in a table block the scan reads later").isGreaterThan(3072);
+      assertThat(d.stat("/frag").extentCount()).as("the append added an extent").isEqualTo(13);
       int preCopy = events.indexOf("pre-copying 0");
       assertThat(events.subList(1, preCopy)).as("the scan started over before the pre-copy")
           .contains("scanning inodes 1");
@@ -180,6 +181,25 @@ class PreCopyTest {
         CopyFixtures.assertClean(c, "mixed-copy");
         assertThat(CopyFixtures.tree(c)).isEqualTo(expected);
       }
+    }
+  }
+
+  /** A failure that is not the scan's own (here the caller's progress callback) ends the copy, as it always did. */
+  @Test
+  void anExceptionFromTheProgressCallbackDuringTheFirstScanEndsTheCopy() throws Exception {
+    Path dst = tmp.resolve("aborted.vde");
+    try (VirtualDisk d = CopyFixtures.create(tmp.resolve("abort-src.vde"), 8L << 20)) {
+      d.writeFile("/a", SeededBytes.bytes(1, 3 * PAYLOAD));
+      boolean[] thrown = {false};
+      Progress abortOnce = (phase, done, total, unit) -> {
+        if (phase.equals("scanning inodes") && !thrown[0]) {
+          thrown[0] = true;
+          throw new IllegalStateException("caller aborts the copy");
+        }
+      };
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().progress(abortOnce)))
+          .isInstanceOf(IllegalStateException.class).hasMessage("caller aborts the copy");
+      assertThat(dst).doesNotExist();
     }
   }
 
