@@ -4,7 +4,6 @@ import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentMap;
-import dev.vde.io.BlockDevice;
 import dev.vde.io.BlockScratch;
 import dev.vde.wal.BlockImage;
 import dev.vde.wal.DataCheck;
@@ -47,7 +46,6 @@ final class FileData {
     Volume v = t.vol;
     int bs = v.blockSize();
     int payload = v.payload();
-    BlockDevice dev = v.device();
     List<Extent> out = new ArrayList<>();
     // A transaction may mix both kinds: each block is either in the WAL or in place under a check or a sync.
     if (!t.held && t.dataBlocks + count <= Volume.JOURNALED_DATA_BLOCKS && v.journalsSmallData()) {
@@ -61,18 +59,7 @@ final class FileData {
       long start = run[0];
       long n = run[1];
       out.add(new Extent(first + done, start, (int) n));
-      long w = 0;
-      while (w < n) {
-        int k = (int) Math.min(IO_BLOCKS, n - w);
-        java.util.Arrays.fill(buf, 0, k * bs, (byte) 0);
-        for (int i = 0; i < k; i++) {
-          src.fill(first + done + w + i, buf, i * bs);
-          long sum = BlockCodec.sealAt(buf, i * bs, bs, BlockType.DATA, (int) owner);
-          t.checks.add(new DataCheck(start + w + i, sum));
-        }
-        dev.write((start + w) * bs, ByteBuffer.wrap(buf, 0, k * bs));
-        w += k;
-      }
+      writeRun(v, owner, start, n, first + done, src, buf, t.checks);
       t.dataBlocks += n;
       done += n;
       hint = start + n;
@@ -82,6 +69,29 @@ final class FileData {
     }
     assert payload > 0;
     return out;
+  }
+
+  /**
+   * Seals logical blocks {@code [first, first+n)} from {@code src} as data of {@code owner} and writes them in
+   * place from block {@code start}, up to {@link #IO_BLOCKS} per device call through {@code buf} (room for at
+   * least that many blocks, or {@code n}); {@code checks}, unless null, gets each block's checksum.
+   */
+  static void writeRun(Volume v, long owner, long start, long n, long first, BlockSource src, byte[] buf,
+      List<DataCheck> checks) throws IOException {
+    int bs = v.blockSize();
+    for (long w = 0; w < n; ) {
+      int k = (int) Math.min(IO_BLOCKS, n - w);
+      java.util.Arrays.fill(buf, 0, k * bs, (byte) 0);
+      for (int i = 0; i < k; i++) {
+        src.fill(first + w + i, buf, i * bs);
+        long sum = BlockCodec.sealAt(buf, i * bs, bs, BlockType.DATA, (int) owner);
+        if (checks != null) {
+          checks.add(new DataCheck(start + w + i, sum));
+        }
+      }
+      v.device().write((start + w) * bs, ByteBuffer.wrap(buf, 0, k * bs));
+      w += k;
+    }
   }
 
   /** Small transaction: the sealed blocks ride in the WAL with the metadata, so one contiguous write is synced. */

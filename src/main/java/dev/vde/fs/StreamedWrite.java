@@ -1,13 +1,9 @@
 package dev.vde.fs;
 
-import dev.vde.format.BlockCodec;
-import dev.vde.format.BlockType;
 import dev.vde.inode.Extent;
 import dev.vde.wal.DataCheck;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -82,7 +78,6 @@ final class StreamedWrite implements AutoCloseable {
     if (n % vol.payload() != 0 && bytes % vol.payload() != 0) {
       throw new IllegalStateException("only the last piece may end inside a block");
     }
-    int bs = vol.blockSize();
     int payload = vol.payload();
     long count = (n + (long) payload - 1) / payload;
     // Checks are listed only for a content small enough to be committed with them; a larger one is synced.
@@ -90,25 +85,16 @@ final class StreamedWrite implements AutoCloseable {
     if (!listing) {
       checks.clear();
     }
+    long base = blocks;
+    FileData.BlockSource src = (l, dst, off) -> {
+      int from = (int) ((l - base) * payload);
+      System.arraycopy(data, from, dst, off, Math.min(payload, n - from));
+    };
     long done = 0;
     while (done < count) {
       long[] run = reserve(count - done);
       extents.add(new Extent(blocks + done, run[0], (int) run[1]));
-      for (long w = 0; w < run[1]; ) {
-        int k = (int) Math.min(FileData.IO_BLOCKS, run[1] - w);
-        for (int i = 0; i < k; i++) {
-          long from = (done + w + i) * payload;
-          int len = (int) Math.min(payload, n - from);
-          System.arraycopy(data, (int) from, buf, i * bs, len);
-          Arrays.fill(buf, i * bs + len, (i + 1) * bs, (byte) 0);
-          long sum = BlockCodec.sealAt(buf, i * bs, bs, BlockType.DATA, (int) ino);
-          if (listing) {
-            checks.add(new DataCheck(run[0] + w + i, sum));
-          }
-        }
-        vol.device().write((run[0] + w) * bs, ByteBuffer.wrap(buf, 0, k * bs));
-        w += k;
-      }
+      FileData.writeRun(vol, ino, run[0], run[1], blocks + done, src, buf, listing ? checks : null);
       done += run[1];
       near = run[0] + run[1];
     }

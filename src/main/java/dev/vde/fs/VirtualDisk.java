@@ -465,7 +465,7 @@ public final class VirtualDisk implements AutoCloseable {
   /**
    * Creates or replaces a file with everything {@code in} yields; returns the bytes written. Atomic and durable
    * like every operation: until it returns, readers see the old content (or no file). The stream is read without
-   * holding back other writers (outside {@link #batch}): up to 4 MiB are buffered and written as by
+   * holding back other writers (inside {@link #batch} the batch holds them back anyway): up to 4 MiB are buffered and written as by
    * {@link #writeFile(String, byte[])}; beyond that the content goes to reserved blocks as it arrives, and one
    * short transaction maps them at the end. If the file is deleted or replaced meanwhile, this write still
    * creates or replaces it when it ends (the last to finish wins); if it is renamed meanwhile, this write fails
@@ -474,10 +474,6 @@ public final class VirtualDisk implements AutoCloseable {
   public long writeFile(String p, InputStream in) throws IOException {
     List<String> comps = parse(p);
     checkOpen();
-    if (batchTicket.get() != null) {
-      // The batch holds the writer lock throughout anyway; its one transaction takes the content.
-      return mutate(t -> writeStreamLocked(t, comps, p, in));
-    }
     // What can be refused now is refused before the stream is read (the checks are made again at the end).
     inspect(() -> {
       vol.checkWritable();
@@ -540,43 +536,6 @@ public final class VirtualDisk implements AutoCloseable {
     }
     w.adoptInto(t);
     finishReplace(t, dir, name, null, ino, xs, w.bytes());
-  }
-
-  /** The stream read inside a batch, whose transaction holds the writer lock anyway. */
-  private long writeStreamLocked(Txn t, List<String> comps, String p, InputStream in) throws IOException {
-    Directories.Dir dir = parentOf(comps, p);
-    String name = comps.get(comps.size() - 1);
-    Directories.Slot existing = replaceable(dir, name, p);
-    long ino = existing != null ? existing.inode() : vol.inodes.allocate(t);
-    int payload = vol.payload();
-    int chunkBlocks = FileData.IO_BLOCKS * 4;
-    byte[] chunk = new byte[chunkBlocks * payload];
-    List<Extent> xs = new ArrayList<>();
-    long total = 0;
-    long logical = 0;
-    long near = 0;
-    while (true) {
-      int n = in.readNBytes(chunk, 0, chunk.length);
-      if (n == 0) {
-        break;
-      }
-      long blocks = (n + (long) payload - 1) / payload;
-      final int got = n;
-      final long base = logical;
-      List<Extent> added = FileData.writeNew(t, ino, logical, blocks, near, (l, dst, off) -> {
-        int from = (int) ((l - base) * payload);
-        System.arraycopy(chunk, from, dst, off, Math.min(payload, got - from));
-      });
-      xs.addAll(added);
-      near = added.get(added.size() - 1).end();
-      total += n;
-      logical += blocks;
-      if (n < chunk.length) {
-        break;
-      }
-    }
-    finishReplace(t, dir, name, existing, ino, ExtentMap.normalize(xs), total);
-    return total;
   }
 
   private Void replaceContent(Txn t, List<String> comps, String p, long size, long blocks,

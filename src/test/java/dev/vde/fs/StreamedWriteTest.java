@@ -170,6 +170,24 @@ class StreamedWriteTest {
   }
 
   @Test
+  void aLongStreamInsideABatch_commitsWithTheBatch_andSurvivesReopen() throws Exception {
+    PowerLossDevice dev = new PowerLossDevice("batch");
+    byte[] content = SeededBytes.bytes(17, STAGED);
+    byte[] small = SeededBytes.bytes(18, 700);
+    VirtualDisk d = VirtualDisk.create(dev, options());
+    d.writeFile("/f", SeededBytes.bytes(19, 3000));
+    d.batch(x -> {
+      assertThat(x.writeFile("/f", new GatedStream(content, -1))).isEqualTo(content.length);
+      x.writeFile("/g", small);
+      assertThat(x.readFile("/f")).isEqualTo(content);
+    });
+    try (TestVolumes.Volume again = TestVolumes.closeAndVerify(new TestVolumes.Volume(dev, d))) {
+      assertThat(again.disk().readFile("/f")).isEqualTo(content);
+      assertThat(again.disk().readFile("/g")).isEqualTo(small);
+    }
+  }
+
+  @Test
   void aVolumeClosedWhileStreaming_failsTheWriteCleanly_andReopensWithTheOldFile() throws Exception {
     PowerLossDevice dev = new PowerLossDevice("closed");
     VirtualDisk d = VirtualDisk.create(dev, options());

@@ -67,8 +67,8 @@ import java.util.List;
  * through transactions, and both are recorded from before the first scan. Once everything read
  * from the source is written, the rest (region directory, bitmap, the sync of everything and the superblocks)
  * comes from the plan alone, so the writers resume before it; with {@code verify} they stay paused until the
- * comparison with the source is done. {@link CopyResult#pauseMillis} reports the pause: the final pass, and the first scan when
- * it had to be made with publishing held.
+ * comparison with the source is done. {@link CopyResult#pauseMillis} reports the pause: the final pass, and the
+ * first scan when it had to be made with publishing held.
  * Blocks pre-copied and freed before the final pass stay written in the destination, as free blocks.
  */
 public final class ExtentAwareCopy {
@@ -236,11 +236,7 @@ public final class ExtentAwareCopy {
           }
           new BlockMover(src, dev[0], cx).move(transfers);
           writer.writeRebuiltBlocks();
-          if (tableStillToWrite == null) {
-            new InodeTableWriter(src, plan, dev[0], cx).write();
-          } else {
-            new InodeTableWriter(src, plan, dev[0], cx).write(tableStillToWrite);
-          }
+          new InodeTableWriter(src, plan, dev[0], cx).write(tableStillToWrite);
           if (options.verify()) {
             // The copy is compared with the source, so the source must not change until then.
             complete(writer, cx);

@@ -82,8 +82,8 @@ final class InodeTableWriter {
   }
 
   /**
-   * Writes only the destination blocks with their bit set in {@code only}; returns how many. The source's
-   * writers are held off, so every source block must pass its check.
+   * Writes only the destination blocks with their bit set in {@code only} (null: all of them); returns how many.
+   * The source's writers are held off, so every source block must pass its check.
    */
   long write(long[] only) throws IOException {
     return write(only, null);
