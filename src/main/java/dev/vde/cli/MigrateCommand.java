@@ -68,7 +68,8 @@ final class MigrateCommand extends CommandGroup {
 
     @Option(names = "--checkpoint-every", paramLabel = "N",
         defaultValue = "" + MigrationOptions.DEFAULT_CHECKPOINT_EVERY,
-        description = "Inodes between durable checkpoints. Default: ${DEFAULT-VALUE}.")
+        description = "Inodes between durable checkpoints (a slow migration also checkpoints at least once a "
+            + "second). Default: ${DEFAULT-VALUE}.")
     int checkpointEvery;
 
     @Mixin

@@ -38,8 +38,8 @@ final class ModuleAddCommand extends ImageCommand {
   boolean dryRun;
 
   @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "" + MigrationOptions.DEFAULT_CHECKPOINT_EVERY,
-      description = "Migration: inodes between durable checkpoints (at most this many are redone after a crash). "
-          + "Default: ${DEFAULT-VALUE}.")
+      description = "Migration: inodes between durable checkpoints (at most this many are redone after a crash; "
+          + "a slow migration also checkpoints at least once a second). Default: ${DEFAULT-VALUE}.")
   int checkpointEvery;
 
   @Option(names = "--max-iops", paramLabel = "N", defaultValue = "0",

@@ -46,7 +46,8 @@ import java.util.concurrent.locks.LockSupport;
  * superblock's incompat bit MIGRATION_PENDING; an ALLOCATING checkpoint is written and synced just before that
  * commit. (2) Batches of inodes are copied under the writer lock: old-table blocks are read, every inode
  * converted (InodeConverter), the new-table blocks written directly, and the watermark raised (see
- * {@link MigrationTarget} for why no foreground change is lost). Every N inodes the device is synced and then a
+ * {@link MigrationTarget} for why no foreground change is lost). Every N inodes (and after the first batch that ends
+ * a set time after the last checkpoint, so that a throttled copy checkpoints too) the device is synced and then a
  * checkpoint recording the watermark is written and synced, so a checkpoint never counts blocks that are not
  * durable. (3) The swap is one WAL transaction: the region directory's INOD entry points at the new table, the
  * old table becomes region INOO, and the superblock takes the target manifest, layout and inode size. The
@@ -336,6 +337,8 @@ public final class InodeMigration {
     long startW = v.migrationTarget().watermark();
     BatchBuffers buffers = new BatchBuffers();
     MigrationCheckpoint ck = c;
+    long maxGap = opts.maxNanosBetweenCheckpoints();
+    long lastCheckpoint = System.nanoTime();
     while (true) {
       while (ctl.isPaused() && !ctl.isCancelled()) {
         LockSupport.parkNanos(20_000_000L);
@@ -365,8 +368,11 @@ public final class InodeMigration {
       if (newW >= total) {
         break;
       }
-      if (newW / n > w / n) {
+      // By count: every multiple of N crossed (a batch ends at the next one). By time: a slow (throttled, yielding)
+      // copy still checkpoints at least every maxGap, which only adds checkpoints and so keeps the count bound.
+      if (newW / n > w / n || (newW > ck.inodesMigrated() && System.nanoTime() - lastCheckpoint >= maxGap)) {
         ck = durableCheckpoint(v, ck, newW, total);
+        lastCheckpoint = System.nanoTime();
       }
       // Every batch: listeners that draw bars throttle themselves; tests use it to interleave foreground work.
       report(opts, Phase.COPYING_INODES, total, newW, startW, t0);

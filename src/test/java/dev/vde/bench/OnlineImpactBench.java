@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -152,7 +153,9 @@ public final class OnlineImpactBench {
         + "two blocks). Each run: %.1f s of foreground alone, then the migration (unthrottled: until it completes; "
         + "throttled: %.1f s, then `MigrationControl.cancel()`; idle: %.1f s of nothing), then %.1f s alone again. "
         + "Throughput and latency percentiles count the operations that started inside the migration window. The "
-        + "migration uses `MigrationOptions.defaults()` (checkpoint every 10,000 inodes, yielding to the "
+        + "migration uses `MigrationOptions.defaults()` (checkpoint every "
+        + String.format(Locale.ROOT, "%,d", MigrationOptions.DEFAULT_CHECKPOINT_EVERY) + " inodes and at least "
+        + "once a second, yielding to the "
         + "foreground unless the row says otherwise) with `MigrationControl.setMaxIops`. Repetitions: %d; every operation of the first "
         + "repetition is in `bench/out/latency/*.csv` (start ms, latency µs; the first line gives the migration window).", base.inodesUsed(),
         Tools.mib(fgBytes), lead, window, window, lead, a.reps));

@@ -35,6 +35,7 @@ import dev.vde.testing.PowerLossDevice.PowerCutException;
 import dev.vde.testing.SeededBytes;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -691,6 +692,89 @@ class InodeMigrationTest {
 
     assertThat(seconds).as("seconds to get 1 token from a bucket idle for 1.7 s at %d IOPS", rate)
         .isLessThan(0.5);
+  }
+
+  // ------------------------------------------------------------------------------------------------ checkpoints by time
+
+  /** A throttled copy of the small volume: batches of 10 new-table blocks (90 inodes), three or more of them. */
+  private static MigrationOptions throttled(Duration maxTimeBetweenCheckpoints) {
+    return every(1_000_000).maxTimeBetweenCheckpoints(maxTimeBetweenCheckpoints).maxIops(100);
+  }
+
+  @Test
+  void aThrottledMigration_checkpointsByTime_farFromAnyMultipleOfTheInterval_andACrashResumesFromThere()
+      throws IOException {
+    Image img = MigrationFixture.build(MigrationFixture.smallSpec(4, 50, true));
+    PowerLossDevice dev = img.device("checkpoints by time");
+    VirtualDisk disk = MigrationFixture.open(dev);
+    List<long[]> seen = new ArrayList<>();
+    // An interval no batch reaches, and a record due after every batch: any record comes from the time rule.
+    MigrationOptions o = throttled(Duration.ofNanos(1)).listener(p -> {
+      if (p.phase() == Phase.COPYING_INODES) {
+        seen.add(new long[] {p.migrated(), p.total(), InodeMigration.status(disk).inodesMigrated()});
+        if (seen.size() == 2) {
+          throw new IllegalStateException("power cut after the second batch");
+        }
+      }
+    });
+
+    assertThatThrownBy(() -> InodeMigration.start(disk, TAGS, o)).hasMessageContaining("power cut");
+
+    assertThat(seen).hasSize(2);
+    assertThat(seen.get(0)[0]).as("the first batch copied part of the table").isPositive()
+        .isLessThan(seen.get(0)[1]);
+    for (long[] s : seen) {
+      assertThat(s[2]).as("the record written after the batch that reported %d inodes", s[0]).isEqualTo(s[0]);
+    }
+    // The power fails: only what was synced is left.
+    PowerLossDevice after = dev.powerLoss(KeepPolicy.NONE);
+    VirtualDisk reopened = MigrationFixture.open(after);
+    MigrationCheckpoint st = InodeMigration.status(reopened);
+    assertThat(st).isNotNull();
+    assertThat(st.phase()).isEqualTo(Phase.COPYING_INODES);
+    assertThat(st.inodesMigrated()).as("the last record, written by time").isEqualTo(seen.get(1)[0]);
+
+    MigrationResult rest = InodeMigration.resume(reopened, every(EVERY));
+
+    assertThat(rest.inodesCopied()).as("nothing recorded is copied again").isEqualTo(rest.totalInodes()
+        - seen.get(1)[0]);
+    assertThat(reopened.info().inodeSize()).isEqualTo(TAGS_INODE_SIZE);
+    assertThat(MigrationFixture.treeDiff(reopened, img.model())).isEmpty();
+    assertThat(MigrationFixture.transitDiff(reopened, img.transit())).isEmpty();
+    try (TestVolumes.Volume v = TestVolumes.closeAndVerify(new TestVolumes.Volume(after, reopened))) {
+      assertThat(MigrationFixture.treeDiff(v.disk(), img.model())).as("after reopen").isEmpty();
+    }
+  }
+
+  @Test
+  void withTheTimeRuleOff_aThrottledMigration_writesNoRecordBeforeTheInterval_andStillCompletes()
+      throws IOException {
+    Image img = MigrationFixture.build(MigrationFixture.smallSpec(4, 50, false));
+    VirtualDisk disk = MigrationFixture.open(img.device("checkpoints by count only"));
+    List<Long> recorded = new ArrayList<>();
+    MigrationResult r = InodeMigration.start(disk, TAGS, throttled(null).listener(p -> {
+      if (p.phase() == Phase.COPYING_INODES) {
+        recorded.add(InodeMigration.status(disk).inodesMigrated());
+      }
+    }));
+
+    assertThat(r.cancelled()).isFalse();
+    assertThat(recorded).as("several batches, none followed by a record").hasSizeGreaterThanOrEqualTo(2)
+        .containsOnly(0L);
+    assertThat(disk.info().inodeSize()).isEqualTo(TAGS_INODE_SIZE);
+    assertThat(MigrationFixture.treeDiff(disk, img.model())).isEmpty();
+    disk.close();
+  }
+
+  @Test
+  void maxTimeBetweenCheckpoints_mustBePositive_orNullForOff() {
+    assertThat(MigrationOptions.defaults().maxTimeBetweenCheckpoints())
+        .isEqualTo(MigrationOptions.DEFAULT_MAX_TIME_BETWEEN_CHECKPOINTS);
+    assertThat(MigrationOptions.defaults().maxTimeBetweenCheckpoints(null).maxTimeBetweenCheckpoints()).isNull();
+    assertThatThrownBy(() -> MigrationOptions.defaults().maxTimeBetweenCheckpoints(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be positive");
+    assertThatThrownBy(() -> MigrationOptions.defaults().maxTimeBetweenCheckpoints(Duration.ofMillis(-1)))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
