@@ -86,7 +86,7 @@ final class FileData {
         src.fill(first + w + i, buf, i * bs);
         long sum = BlockCodec.sealAt(buf, i * bs, bs, BlockType.DATA, (int) owner);
         if (checks != null) {
-          checks.add(new DataCheck(start + w + i, sum));
+          checks.add(new DataCheck(start + w + i, sum, (int) owner));
         }
       }
       v.device().write((start + w) * bs, ByteBuffer.wrap(buf, 0, k * bs));

@@ -464,16 +464,17 @@ public final class Volume {
     }
     int rdBlocks = t.regionsChanged ? t.sb.regionDirBlocks() : 0;
     long need = WalCodec.blocksNeeded(blockSize, t.images.size() + t.dataImages.size() + bitmapBlocks.size()
-        + rdBlocks + 1, t.checks.size());
+        + rdBlocks + 1, t.checks.size(), WalCodec.checkRuns(t.checks));
     if (need > journal.walCapacity() && !t.dataImages.isEmpty()) {
       // Journaled data must not make a transaction too large for a small WAL: it goes in place, checked.
       for (BlockImage im : t.dataImages) {
         dev.write(im.blockNo() * blockSize, ByteBuffer.wrap(im.data()));
-        t.checks.add(new DataCheck(im.blockNo(), BlockCodec.storedChecksum(im.data())));
+        t.checks.add(new DataCheck(im.blockNo(), BlockCodec.storedChecksum(im.data()),
+            BlockCodec.storedGeneration(im.data())));
       }
       t.dataImages.clear();
       need = WalCodec.blocksNeeded(blockSize, t.images.size() + bitmapBlocks.size() + rdBlocks + 1,
-          t.checks.size());
+          t.checks.size(), WalCodec.checkRuns(t.checks));
     }
     if (need > journal.walCapacity()) {
       abort(t);

@@ -89,6 +89,8 @@ public final class Journal implements AutoCloseable {
     boolean held;
     final LinkedHashMap<Long, byte[]> images = new LinkedHashMap<>();
     final List<DataCheck> checks = new ArrayList<>();
+    /** Runs of one generation in {@link #checks}, counted per merged transaction (an upper bound). */
+    long checkRuns;
   }
 
   private final BlockDevice dev;
@@ -237,6 +239,9 @@ public final class Journal implements AutoCloseable {
    * {@code into} and returns the blocks it occupies, else returns 0. Never throws on bad content: a WAL that
    * ends in garbage simply ends.
    */
+  /** A data check as read back: its descriptor's {@code checkGeneration} field (0 when not recorded). */
+  private record RecordedCheck(long blockNo, long checksum, long checkGeneration) {}
+
   private static long scanTransaction(BlockDevice dev, Superblock sb, long pos, long txId,
       Map<Long, byte[]> into) throws IOException {
     int bs = sb.blockSize();
@@ -244,7 +249,7 @@ public final class Journal implements AutoCloseable {
     long p = pos;
     List<Long> chain = new ArrayList<>();
     LinkedHashMap<Long, byte[]> images = new LinkedHashMap<>();
-    List<DataCheck> checks = new ArrayList<>();
+    List<RecordedCheck> checks = new ArrayList<>();
     int descriptors = 0;
     long totalEntries = 0;
     while (true) {
@@ -262,12 +267,13 @@ public final class Journal implements AutoCloseable {
       chain.add(BlockCodec.storedChecksum(d));
       descriptors++;
       p++;
+      long checkGeneration = Bytes.i64(d, WalCodec.CHECK_GENERATION_OFFSET);
       int e = WalCodec.DESCRIPTOR_HEADER;
       for (int i = 0; i < n; i++, e += WalCodec.ENTRY_SIZE) {
         long ref = Bytes.i64(d, e);
         long sum = Bytes.i64(d, e + 8);
         if ((ref & WalCodec.DATA_CHECK_FLAG) != 0) {
-          checks.add(new DataCheck(ref & ~WalCodec.DATA_CHECK_FLAG, sum));
+          checks.add(new RecordedCheck(ref & ~WalCodec.DATA_CHECK_FLAG, sum, checkGeneration));
           continue;
         }
         if (p >= sb.walBlocks() || ref < 0 || ref >= sb.totalBlocks()) {
@@ -295,13 +301,20 @@ public final class Journal implements AutoCloseable {
         || Bytes.i64(c, 24) != WalCodec.chainHash(chain)) {
       return 0;
     }
-    for (DataCheck dc : checks) {
+    for (RecordedCheck dc : checks) {
       if (dc.blockNo() < 0 || dc.blockNo() >= sb.totalBlocks()) {
         return 0;
       }
       byte[] data = readBlock(dev, dc.blockNo(), bs);
-      // Ordered mode without a second sync: the transaction counts only if its data arrived too.
+      // Ordered mode without a second sync: the transaction counts only if its data arrived too. The checksum
+      // covers the payload only; the recorded generation (when the writer recorded one) also tells the block
+      // written from an older one with the same payload, which the write may never have replaced.
       if (!BlockCodec.checksumMatches(data) || BlockCodec.storedChecksum(data) != dc.checksum()) {
+        return 0;
+      }
+      if ((dc.checkGeneration() & WalCodec.CHECK_GENERATION_PRESENT) != 0
+          && (BlockCodec.storedTag(data) != BlockType.DATA.tag()
+              || BlockCodec.storedGeneration(data) != (int) dc.checkGeneration())) {
         return 0;
       }
     }
@@ -522,8 +535,9 @@ public final class Journal implements AutoCloseable {
       Pending tail = queue.peekLast();
       // Unheld entries stay under half the WAL so that groups form; a held batch may use all of it.
       long limit = held ? walBlocks : walBlocks / 2;
+      int runs = WalCodec.checkRuns(checks);
       if (tail == null || tail.held != held || WalCodec.blocksNeeded(blockSize, tail.images.size() + images.size(),
-          tail.checks.size() + checks.size()) > limit) {
+          tail.checks.size() + checks.size(), tail.checkRuns + runs) > limit) {
         tail = new Pending();
         tail.held = held;
         queue.add(tail);
@@ -533,6 +547,7 @@ public final class Journal implements AutoCloseable {
         tail.images.put(im.blockNo(), im.data());
       }
       tail.checks.addAll(checks);
+      tail.checkRuns += runs;
       tail.ticket = t;
       tail.txns++;
       if (!held) {
@@ -762,6 +777,7 @@ public final class Journal implements AutoCloseable {
     while (i < batch.size()) {
       LinkedHashMap<Long, byte[]> merged = new LinkedHashMap<>();
       List<DataCheck> checks = new ArrayList<>();
+      long runs = 0;
       int j = i;
       long remaining = walBlocks - walPos;
       while (j < batch.size()) {
@@ -771,12 +787,14 @@ public final class Journal implements AutoCloseable {
           trial.remove(im.getKey());
           trial.put(im.getKey(), im.getValue());
         }
-        long need = WalCodec.blocksNeeded(blockSize, trial.size(), checks.size() + p.checks.size());
+        long need = WalCodec.blocksNeeded(blockSize, trial.size(), checks.size() + p.checks.size(),
+            runs + p.checkRuns);
         if (need > remaining) {
           break;
         }
         merged = trial;
         checks.addAll(p.checks);
+        runs += p.checkRuns;
         j++;
       }
       if (j == i) {
