@@ -289,4 +289,18 @@ class StreamedWriteTest {
       return n;
     }
   }
+
+  /** Only the last piece may end inside a block: a piece after it, even a whole-block one, would leave a gap. */
+  @Test
+  void aPieceAfterOneEndingInsideABlock_isRefused() throws Exception {
+    try (VirtualDisk d = VirtualDisk.create(new PowerLossDevice("pieces"), TestVolumes.options(512));
+        StreamedWrite w = StreamedWrite.begin(d.volume(), () -> { }, 0)) {
+      int payload = d.volume().payload();
+      w.append(new byte[payload], payload);
+      w.append(new byte[10], 10);
+      assertThatThrownBy(() -> w.append(new byte[payload], payload)).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("only the last piece");
+      assertThatThrownBy(() -> w.append(new byte[10], 10)).isInstanceOf(IllegalStateException.class);
+    }
+  }
 }

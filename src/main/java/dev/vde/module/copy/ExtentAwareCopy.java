@@ -310,17 +310,18 @@ public final class ExtentAwareCopy {
   /**
    * The pre-copy's plan, made without holding anything back, or null when it has to be made again with publishing
    * held (the scan met states published at different moments that do not fit together: a block seen in two
-   * inodes, a chain that ends early, a torn block, all of which it reports as damage). It only guides the
+   * inodes, a chain that ends early, a torn block, all of which it reports as damage; or, counting a file deleted
+   * meanwhile next to one grown meanwhile, more data than the destination holds). It only guides the
    * pre-copy, whose every block is checked as it is read and corrected by the final pass through the change
    * tracker, which was started before this scan: nothing it reads is older than that, and whatever changed since
-   * is recorded. Real damage shows again in the held scan. Every other failure (cancellation, the caller's
-   * progress callback, an I/O error) ends the copy as it would have there.
+   * is recorded. Real damage, and a real shortage of room, show again in the held scan. Every other failure
+   * (cancellation, the caller's progress callback, an I/O error) ends the copy as it would have there.
    */
   private static Planned planWhileRunning(Volume vol, CopyOptions options, CopyContext cx) throws IOException {
     SourceView src = SourceView.whileRunning(vol);
     try {
       return new Planned(src, plan(src, options, cx));
-    } catch (VdeCorruptedException mixedStates) {
+    } catch (VdeCorruptedException | VdeNoSpaceException mixedStates) {
       return null;
     }
   }

@@ -21,6 +21,9 @@ import java.nio.file.StandardOpenOption;
  * only once the copy is complete ({@link #commit}), so a failed or killed copy leaves the old file as it was.
  */
 final class PathDestination {
+  /** Forced copies this process started: numbers the files they write beside their destinations. */
+  private static final java.util.concurrent.atomic.AtomicLong COPIES = new java.util.concurrent.atomic.AtomicLong();
+
   /** The destination, with symbolic links followed: a link named as the destination stays, its target is replaced. */
   private final Path path;
   private final boolean force;
@@ -85,7 +88,10 @@ final class PathDestination {
       FileBlockDevice.open(path, false).close();
       Path abs = path.toAbsolutePath();
       removeLeftovers(abs);
-      writing = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + ".copy");
+      // The process and a number of its own: two forced copies to one destination in one process must not
+      // share (and delete) one file. A file of that name is what a killed process with our pid left.
+      writing = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + "-"
+          + COPIES.incrementAndGet() + ".copy");
       Files.deleteIfExists(writing);
     }
     FileBlockDevice dev = FileBlockDevice.create(writing);
@@ -94,15 +100,16 @@ final class PathDestination {
   }
 
   /**
-   * Removes what forced copies to {@code dest} that were killed left beside it ({@code .NAME.PID.copy} of a
-   * process that no longer runs): each is an incomplete copy no open accepts, often as large as the volume.
+   * Removes what forced copies to {@code dest} that were killed left beside it ({@code .NAME.PID-N.copy}, or
+   * {@code .NAME.PID.copy} from older versions, of a process that no longer runs): each is an incomplete copy no
+   * open accepts, often as large as the volume.
    */
   private static void removeLeftovers(Path dest) throws IOException {
     String prefix = "." + dest.getFileName() + ".";
     try (var siblings = Files.newDirectoryStream(dest.getParent(), prefix + "*.copy")) {
       for (Path p : siblings) {
         String pid = p.getFileName().toString().substring(prefix.length());
-        pid = pid.substring(0, pid.length() - ".copy".length());
+        pid = pid.substring(0, pid.length() - ".copy".length()).replaceFirst("-[0-9]{1,18}$", "");
         if (pid.matches("[0-9]{1,18}") && ProcessHandle.of(Long.parseLong(pid)).isEmpty()) {
           Files.deleteIfExists(p);
         }

@@ -5,6 +5,7 @@ import static dev.vde.module.copy.CopyFixtures.PAYLOAD;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.vde.Progress;
 import dev.vde.VdeCorruptedException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
@@ -22,6 +23,9 @@ import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -85,18 +89,57 @@ class CopyFailureTest {
   void aForcedCopyRemovesWhatKilledForcedCopiesLeftBeside() throws Exception {
     Path src = tmp.resolve("src.vde");
     Path dst = Files.writeString(tmp.resolve("dst.vde"), "old");
-    Path dead = Files.writeString(tmp.resolve(".dst.vde.999999999.copy"), "left by a killed copy");
-    Path running = Files.writeString(tmp.resolve(".dst.vde.1.copy"), "being written by a live process");
-    Path unrelated = Files.writeString(tmp.resolve(".other.vde.999999999.copy"), "another destination's");
+    Path dead = Files.writeString(tmp.resolve(".dst.vde.999999999-2.copy"), "left by a killed copy");
+    Path deadOlder = Files.writeString(tmp.resolve(".dst.vde.999999999.copy"), "left by an older version's copy");
+    Path running = Files.writeString(tmp.resolve(".dst.vde.1-1.copy"), "being written by a live process");
+    Path unrelated = Files.writeString(tmp.resolve(".other.vde.999999999-1.copy"), "another destination's");
     try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
       d.writeFile("/x", SeededBytes.bytes(1, 100));
       ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true));
     }
     assertThat(dead).doesNotExist();
+    assertThat(deadOlder).doesNotExist();
     assertThat(running).exists();
     assertThat(unrelated).exists();
     try (VirtualDisk c = VirtualDisk.open(dst)) {
       assertThat(c.readFile("/x")).isEqualTo(SeededBytes.bytes(1, 100));
+    }
+  }
+
+  /**
+   * Two forced copies to one destination in one process: each writes its own file beside it (they used to share
+   * one name per process, so the second deleted the first's file and the first then failed to rename it).
+   */
+  @Test
+  void twoForcedCopiesToOneDestinationInOneProcess_bothComplete() throws Exception {
+    Path dst = tmp.resolve("dst.vde");
+    try (VirtualDisk d = CopyFixtures.create(tmp.resolve("src.vde"), 16L << 20)) {
+      CopyFixtures.populate(d);
+      ExtentAwareCopy.copy(d, dst, CopyOptions.defaults());
+      List<Object> second = new ArrayList<>();
+      Progress during = (phase, done, total, unit) -> {
+        if (phase.equals("pre-copying") && done == total && second.isEmpty()) {
+          try {
+            second.add(ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true)));
+          } catch (IOException e) {
+            second.add(e);
+          }
+        }
+      };
+
+      ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true).progress(during));
+
+      assertThat(second).hasSize(1);
+      assertThat(second.get(0)).as("the copy started meanwhile").isInstanceOf(CopyResult.class);
+      Map<String, String> expected = CopyFixtures.tree(d);
+      try (VirtualDisk c = VirtualDisk.open(dst)) {
+        CopyFixtures.assertClean(c, "after both copies");
+        assertThat(CopyFixtures.tree(c)).isEqualTo(expected);
+      }
+      try (var left = Files.list(tmp)) {
+        assertThat(left.map(p -> p.getFileName().toString()).toList()).as("nothing left beside")
+            .containsExactlyInAnyOrder("src.vde", "dst.vde");
+      }
     }
   }
 

@@ -184,6 +184,62 @@ class PreCopyTest {
     }
   }
 
+  /**
+   * The unpaused scan reads the inode table in runs; a file deleted after its run was read and another grown
+   * before its run is read are both counted, more data than the source ever held at once. With a module that makes
+   * the destination's metadata larger, that mix did not fit and the copy was refused for room although the source
+   * fits at every instant: such a plan is made again with publishing held, like any other mix of states.
+   */
+  @Test
+  void aScanThatCountsADeletedFileNextToAGrownOne_tooMuchForTheDestination_isMadeAgainWithPublishingHeld()
+      throws Exception {
+    try (VirtualDisk d = CopyFixtures.create(tmp.resolve("mixed-space.vde"), 16L << 20, 4000)) {
+      CopyOptions withModule = CopyOptions.defaults().addModule(Module.OBSERVABILITY);
+      int perBlock = PAYLOAD / d.volume().superblock().inodeSize();
+      d.writeFile("/x", SeededBytes.bytes(1, 400 * PAYLOAD));
+      d.batch(x -> {
+        for (int i = 0; i < 31; i++) {
+          x.mkdir("/e" + i);
+          for (int j = 0; j < 100; j++) {
+            x.writeFile("/e" + i + "/" + j, new byte[0]);
+          }
+        }
+      });
+      d.writeFile("/y", SeededBytes.bytes(2, PAYLOAD));
+      assertThat(d.stat("/x").inode() / perBlock).as("/x in the scan's first run").isLessThan(256);
+      assertThat(d.stat("/y").inode() / perBlock).as("/y in a later run").isGreaterThanOrEqualTo(256);
+      // Fill the source so that the destination, with its larger metadata, has room for 5 blocks more.
+      DestinationGeometry g = DestinationGeometry.of(d.volume().superblock(), withModule);
+      long fill = g.totalBlocks() - g.metadataEnd() - 5 - ExtentAwareCopy.estimateCopyBlocks(d);
+      d.writeFile("/fill", new byte[(int) (fill * PAYLOAD)]);
+      List<String> events = new ArrayList<>();
+      Progress between = (phase, done, total, unit) -> {
+        events.add(phase + " " + done);
+        if (phase.equals("scanning inodes") && done == 256 && !events.contains("changed")) {
+          events.add("changed");
+          try {
+            d.delete("/x");
+            d.append("/y", SeededBytes.bytes(3, 200 * PAYLOAD));
+          } catch (IOException e) {
+            throw new IllegalStateException(e);
+          }
+        }
+      };
+      Path dst = tmp.resolve("mixed-space-copy.vde");
+
+      ExtentAwareCopy.copy(d, dst, withModule.progress(between));
+
+      assertThat(events).contains("changed");
+      assertThat(events.subList(events.indexOf("changed"), events.indexOf("pre-copying 0")))
+          .as("the scan started over").contains("scanning inodes 1");
+      Map<String, String> expected = CopyFixtures.tree(d);
+      try (VirtualDisk c = VirtualDisk.open(dst)) {
+        CopyFixtures.assertClean(c, "mixed-space-copy");
+        assertThat(CopyFixtures.tree(c)).isEqualTo(expected);
+      }
+    }
+  }
+
   /** A failure that is not the scan's own (here the caller's progress callback) ends the copy, as it always did. */
   @Test
   void anExceptionFromTheProgressCallbackDuringTheFirstScanEndsTheCopy() throws Exception {
