@@ -919,10 +919,16 @@ public final class VirtualDisk implements AutoCloseable {
 
   /**
    * Runs {@code work} as one atomic, durable metadata transaction that may change the superblock's manifest and
-   * layout, the region directory and block allocation. Other writers wait; readers continue.
+   * layout, the region directory and block allocation. Other writers wait; readers continue. Durable when it
+   * returns even with a commit window ({@link #setCommitWindow}): what follows a format change (a migration
+   * clearing its checkpoint record, say) may rely on it. Inside a batch it is durable with the batch.
    */
   public <T> T changeFormat(FormatWork<T> work) throws IOException {
-    return mutate(t -> work.run(new FormatTransaction(t)));
+    T result = mutate(t -> work.run(new FormatTransaction(t)));
+    if (batchTicket.get() == null && commitWindowNanos != 0) {
+      vol.journal().awaitDurable(vol.journal().lastTicket());
+    }
+    return result;
   }
 
   private InodeLayout.Field activeField(Superblock sb, Module m) throws VdeInvalidArgumentException {

@@ -403,14 +403,37 @@ public final class Volume {
     boolean matches = c != null && (inom != null && c.newTableStart() == inom.start()
         || inoo != null && c.oldTableStart() == inoo.start());
     if (!matches) {
-      warnings.add("migration pending but no checkpoint describes it; roll it back with 'vde migrate rollback'");
+      warnings.add(inoo != null
+          ? "migration pending but no checkpoint describes it; its region swap committed, so finish it with 'vde "
+              + "migrate resume'"
+          : "migration pending but no checkpoint describes it; roll it back with 'vde migrate rollback'");
       return;
     }
     pendingMigration = c;
     if (inom != null && c.phase() != MigrationCheckpoint.Phase.ROLLING_BACK) {
       migrationTarget = new MigrationTarget(c.newTableStart(), c.newTableBlocks(), c.originalLayout(),
-          c.targetLayout(), blockSize, c.inodesMigrated());
+          c.targetLayout(), blockSize, trustedWatermark(c));
     }
+  }
+
+  /**
+   * The watermark to reinstall: the recorded one, unless it lies inside a new-table block that no longer reads
+   * back whole. Such a block held copied inodes below the watermark (durable when the record was written) and
+   * the copier was rewriting it in place, outside the WAL, to add the inodes after them when the crash tore that
+   * write. Its inodes are then taken as not yet copied: the old table has every change to them, the resumed
+   * copy rewrites the block, and inode writes meanwhile do not read it.
+   */
+  private long trustedWatermark(MigrationCheckpoint c) throws IOException {
+    long w = c.inodesMigrated();
+    int ipb = InodeCodec.perBlock(blockSize, c.targetLayout().inodeSize());
+    if (w % ipb == 0 || w / ipb >= c.newTableBlocks()) {
+      return w;
+    }
+    long blockNo = c.newTableStart() + w / ipb;
+    byte[] b = journal.readRaw(blockNo);
+    boolean whole = BlockCodec.checksumMatches(b) && BlockCodec.storedTag(b) == BlockType.INODE_TABLE.tag()
+        && BlockCodec.storedGeneration(b) == (int) (w / ipb);
+    return whole ? w : w / ipb * ipb;
   }
 
   // ---------------------------------------------------------------- transactions

@@ -258,15 +258,19 @@ public final class InodeMigration {
     }
     MigrationCheckpoint c = v.pendingMigration();
     RegionDirectory rd = v.regions();
+    if (rd.find(RegionDirectory.TAG_INODES_OLD) != null) {
+      // The swap committed: only freeing the old table is left, which needs no record (there may be none, if a
+      // crash came after the record was cleared and before the transaction freeing it was durable).
+      long t0 = System.currentTimeMillis();
+      complete(disk, c);
+      Superblock sb = v.superblock();
+      long total = c != null ? c.totalInodes() : sb.inodesUsed();
+      return new MigrationResult(c != null ? c.migrationId() : 0, total, 0, System.currentTimeMillis() - t0,
+          c != null ? c.targetLayout() : sb.layout(), false);
+    }
     if (c == null) {
       throw new VdeException("the pending migration's checkpoint is unreadable, so it cannot be resumed; undo it "
           + "with 'vde migrate rollback'");
-    }
-    if (rd.find(RegionDirectory.TAG_INODES_OLD) != null) {
-      long t0 = System.currentTimeMillis();
-      complete(disk, c);
-      return new MigrationResult(c.migrationId(), c.totalInodes(), 0, System.currentTimeMillis() - t0,
-          c.targetLayout(), false);
     }
     if (c.phase() == Phase.ROLLING_BACK) {
       throw new VdeInvalidArgumentException("the pending migration was being rolled back; finish that with "
