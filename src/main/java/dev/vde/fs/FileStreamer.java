@@ -10,7 +10,6 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -65,27 +64,37 @@ final class FileStreamer {
   /** Writes the first {@code size} bytes of the file mapped by {@code xs} to {@code out}; returns the count. */
   static long stream(Volume v, long owner, List<Extent> xs, long size, OutputStream out) throws IOException {
     int payload = v.payload();
-    List<Piece> pieces = pieces(xs, (size + payload - 1) / payload, Math.max(1, PIECE_BYTES / v.blockSize()));
-    if (pieces.size() == 1) {
-      // One piece: a handoff would only add latency.
-      Piece p = pieces.get(0);
-      byte[] buf = fill(v, owner, p, new byte[p.count() * payload]);
-      out.write(buf, 0, (int) size);
-      return size;
+    int max = Math.max(1, PIECE_BYTES / v.blockSize());
+    long blocks = (size + payload - 1) / payload;
+    Pieces pieces = new Pieces(xs, blocks, max);
+    if (blocks <= max && pieces.hasNext()) {
+      Piece p = pieces.next();
+      if (!pieces.hasNext()) {
+        // One piece: a handoff would only add latency.
+        byte[] buf = fill(v, owner, p, new byte[p.count() * payload]);
+        out.write(buf, 0, (int) size);
+        return size;
+      }
+      pieces = new Pieces(xs, blocks, max);
     }
+    ArrayDeque<Piece> ahead = new ArrayDeque<>();
     ArrayDeque<Future<byte[]>> inFlight = new ArrayDeque<>();
     ArrayDeque<byte[]> spare = new ArrayDeque<>();
-    int bufferBytes = pieces.stream().mapToInt(Piece::count).max().orElse(0) * payload;
+    int bufferBytes = (int) Math.min(max, blocks) * payload;
     AtomicBoolean abandoned = new AtomicBoolean();
-    int next = 0;
     long written = 0;
     try {
-      for (Piece p : pieces) {
-        while (next < pieces.size() && inFlight.size() < IN_FLIGHT) {
-          Piece ahead = pieces.get(next++);
+      while (true) {
+        while (pieces.hasNext() && inFlight.size() < IN_FLIGHT) {
+          Piece next = pieces.next();
           byte[] buf = spare.isEmpty() ? new byte[bufferBytes] : spare.pop();
-          inFlight.add(WORKERS.submit(() -> abandoned.get() ? buf : fill(v, owner, ahead, buf)));
+          ahead.add(next);
+          inFlight.add(WORKERS.submit(() -> abandoned.get() ? buf : fill(v, owner, next, buf)));
         }
+        if (inFlight.isEmpty()) {
+          break;
+        }
+        Piece p = ahead.poll();
         byte[] buf = ReadAhead.join(inFlight.poll());
         int n = (int) Math.min((long) p.count() * payload, size - p.logical() * payload);
         out.write(buf, 0, n);
@@ -102,21 +111,54 @@ final class FileStreamer {
     return written;
   }
 
-  /** Splits logical blocks {@code [0, blocks)} into physically contiguous pieces of at most {@code max} blocks. */
-  private static List<Piece> pieces(List<Extent> xs, long blocks, int max) {
-    List<Piece> pieces = new ArrayList<>();
-    long l = 0;
-    while (l < blocks) {
-      long phys = ExtentMap.physical(xs, l);
-      int n = 1;
-      while (l + n < blocks && n < max
-          && (phys < 0 ? ExtentMap.physical(xs, l + n) < 0 : ExtentMap.physical(xs, l + n) == phys + n)) {
-        n++;
-      }
-      pieces.add(new Piece(l, phys, n));
-      l += n;
+  /**
+   * Logical blocks {@code [0, blocks)} cut into physically contiguous pieces of at most {@code max} blocks, made
+   * one at a time: a sparse file may be far larger than the list of its pieces could be. A hole is measured up to
+   * the next extent at once, not block by block.
+   */
+  private static final class Pieces {
+    private final List<Extent> xs;
+    private final long blocks;
+    private final int max;
+    private long l;
+
+    Pieces(List<Extent> xs, long blocks, int max) {
+      this.xs = xs;
+      this.blocks = blocks;
+      this.max = max;
     }
-    return pieces;
+
+    boolean hasNext() {
+      return l < blocks;
+    }
+
+    Piece next() {
+      long phys = ExtentMap.physical(xs, l);
+      long limit = Math.min(blocks, l + max);
+      int n;
+      if (phys < 0) {
+        n = (int) (Math.min(limit, nextMapped(l)) - l);
+      } else {
+        n = 1;
+        while (l + n < limit && ExtentMap.physical(xs, l + n) == phys + n) {
+          n++;
+        }
+      }
+      Piece p = new Piece(l, phys, n);
+      l += n;
+      return p;
+    }
+
+    /** The first logical block at or after {@code from} that an extent maps, or {@link Long#MAX_VALUE}. */
+    private long nextMapped(long from) {
+      long best = Long.MAX_VALUE;
+      for (Extent e : xs) {
+        if (e.logicalEnd() > from) {
+          best = Math.min(best, Math.max(from, e.logical()));
+        }
+      }
+      return best;
+    }
   }
 
   /**

@@ -76,7 +76,7 @@ final class InodeStore {
       bad = "slot of inode " + n + " holds inode number " + ino.number();
     } else if (ino.type() != Inode.TYPE_FILE && ino.type() != Inode.TYPE_DIRECTORY) {
       bad = "inode " + n + " has unknown type " + ino.type();
-    } else if (ino.size() < 0 || extentCount > sb.totalBlocks()) {
+    } else if (ino.size() < 0 || ino.size() > Inode.MAX_FILE_SIZE || extentCount > sb.totalBlocks()) {
       bad = "inode " + n + " has size " + ino.size() + " and " + extentCount + " extents";
     } else if (extentCount > Inode.INLINE_EXTENTS && (ino.indirectBlock() <= 0
         || ino.indirectBlock() >= sb.totalBlocks())) {
@@ -467,7 +467,7 @@ final class InodeStore {
       takenBy = t;
       takenInTxn.clear();
     }
-    if (sb.inodesUsed() + takenInTxn.size() + freeButStreaming(t) >= sb.inodeCount() - 1) {
+    if (sb.inodesUsed() + takenNotYetWritten(t) + freeButStreaming(t) >= sb.inodeCount() - 1) {
       throw new VdeNoSpaceException("no free inodes: all " + (sb.inodeCount() - 1) + " are in use; create the "
           + "volume with more (--inodes)");
     }
@@ -508,6 +508,20 @@ final class InodeStore {
   /** Ends one hold of {@link #holdForStream}; under the writer lock. */
   void releaseStream(long n) {
     streaming.computeIfPresent(n, (k, holds) -> holds == 1 ? null : holds - 1);
+  }
+
+  /**
+   * Numbers this transaction took whose records it has not written yet. Once written, a new inode is in the
+   * transaction's used count ({@link #countUsed}), so counting every taken number as well would count it twice.
+   */
+  private int takenNotYetWritten(Txn t) throws IOException {
+    int n = 0;
+    for (long taken : takenInTxn) {
+      if (read(t, taken).isFree()) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Held numbers still free in the table: they count as used when deciding whether any inode is left. */

@@ -623,6 +623,7 @@ public final class VirtualDisk implements AutoCloseable {
       throw new VdeInvalidArgumentException("bad write range: position " + position + ", offset " + off
           + ", length " + len + ", buffer " + data.length);
     }
+    checkEnd(p, position, len);
     mutate(t -> {
       writeAt(t, p, position < 0 ? 0 : position, data, off, len, false);
       return null;
@@ -644,6 +645,7 @@ public final class VirtualDisk implements AutoCloseable {
     if (len == 0) {
       return;
     }
+    checkEnd(p, pos, len);
     int payload = vol.payload();
     long firstL = pos / payload;
     long lastL = (pos + len - 1) / payload;
@@ -671,10 +673,18 @@ public final class VirtualDisk implements AutoCloseable {
         System.currentTimeMillis()), old);
   }
 
+  /** Refuses a write of {@code len} bytes at {@code pos} that would end past {@link Inode#MAX_FILE_SIZE}. */
+  private static void checkEnd(String p, long pos, long len) throws VdeInvalidArgumentException {
+    if (pos > Inode.MAX_FILE_SIZE - len) {
+      throw new VdeInvalidArgumentException("writing " + len + " bytes at " + pos + " would make " + p
+          + " larger than the largest file size, 2^62 bytes");
+    }
+  }
+
   /** Sets a file's size; growing adds zeros (a hole), shrinking frees the blocks past the new end. */
   public void truncate(String p, long size) throws IOException {
-    if (size < 0) {
-      throw new VdeInvalidArgumentException("negative size " + size);
+    if (size < 0 || size > Inode.MAX_FILE_SIZE) {
+      throw new VdeInvalidArgumentException("size " + size + " is outside 0 .. 2^62 bytes");
     }
     mutate(t -> {
       Inode old = requireFile(t, p);

@@ -34,6 +34,11 @@ public record Inode(
   public static final int TYPE_DIRECTORY = 2;
   public static final int INLINE_EXTENTS = 8;
   public static final long ROOT = 1;
+  /**
+   * Largest file size, 2^62 bytes: far beyond any volume (at most 2^48 blocks), and small enough that a position
+   * plus a length, or a size rounded up to whole blocks, never overflows a long.
+   */
+  public static final long MAX_FILE_SIZE = 1L << 62;
 
   public Inode {
     // Lists from ExtentMap are already immutable: a rewrite of a fragmented file's inode copies its list once.
