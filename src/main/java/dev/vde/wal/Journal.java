@@ -250,6 +250,7 @@ public final class Journal implements AutoCloseable {
     List<Long> chain = new ArrayList<>();
     LinkedHashMap<Long, byte[]> images = new LinkedHashMap<>();
     List<RecordedCheck> checks = new ArrayList<>();
+    java.io.ByteArrayOutputStream trailers = new java.io.ByteArrayOutputStream();
     int descriptors = 0;
     long totalEntries = 0;
     while (true) {
@@ -284,6 +285,7 @@ public final class Journal implements AutoCloseable {
           return 0;
         }
         chain.add(sum);
+        trailers.write(img, bs - BlockCodec.TRAILER_SIZE, 8);
         images.put(ref, img);
         p++;
       }
@@ -300,6 +302,15 @@ public final class Journal implements AutoCloseable {
         || Bytes.u32(c, 16) != descriptors || Bytes.u32(c, 20) != totalEntries
         || Bytes.i64(c, 24) != WalCodec.chainHash(chain)) {
       return 0;
+    }
+    // The checksums cover payloads only. An image lost in the crash can leave at its place an older block (of an
+    // earlier WAL epoch) with the same payload, a zero-filled one say, under another tag or owner; the commit's
+    // hash of the images' tags and generations tells it from the image written.
+    if ((Bytes.i32(c, WalCodec.COMMIT_FLAGS_OFFSET) & WalCodec.COMMIT_FLAG_IMAGE_TRAILERS) != 0) {
+      byte[] t = trailers.toByteArray();
+      if (Bytes.i64(c, WalCodec.IMAGE_TRAILERS_OFFSET) != BlockCodec.hash(t, 0, t.length)) {
+        return 0;
+      }
     }
     for (RecordedCheck dc : checks) {
       if (dc.blockNo() < 0 || dc.blockNo() >= sb.totalBlocks()) {

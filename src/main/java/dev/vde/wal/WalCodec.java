@@ -18,7 +18,9 @@ import java.util.List;
  *             ref bit 63 clear: metadata image of block ref, which follows (its trailer checksum = checksum)
  *             ref bit 63 set:   data check for block (ref &amp; ~bit63), no image follows
  * commit:     0 u64 txId, 8 u64 salt, 16 u32 descriptorCount, 20 u32 totalEntries,
- *             24 u64 chain = XXH3-64 of the trailer checksums (u64 each, in order) of every descriptor and image
+ *             24 u64 chain = XXH3-64 of the trailer checksums (u64 each, in order) of every descriptor and image,
+ *             32 u64 imageTrailers = XXH3-64 of the tag and generation (bytes bs-16..bs-8) of every image, in
+ *                 order, 40 u32 flags (bit 0: imageTrailers present; older engines wrote zeros here)
  * </pre>
  * Trailer generation of both kinds: the low 32 bits of txId. One descriptor's data checks share one generation,
  * so a descriptor ends early where the generation of the next data check differs. An engine that ignores
@@ -33,6 +35,11 @@ public final class WalCodec {
   public static final int CHECK_GENERATION_OFFSET = 24;
   /** Set in {@code checkGeneration} when the field holds a generation. */
   public static final long CHECK_GENERATION_PRESENT = 1L << 32;
+  /** Offset in a commit block of the hash of the images' tags and generations, and of its flags. */
+  public static final int IMAGE_TRAILERS_OFFSET = 32;
+  public static final int COMMIT_FLAGS_OFFSET = 40;
+  /** Set in a commit block's flags when {@code imageTrailers} is present. */
+  public static final int COMMIT_FLAG_IMAGE_TRAILERS = 1;
 
   private WalCodec() {}
 
@@ -69,6 +76,7 @@ public final class WalCodec {
     long total = images.size() + checks.size();
     List<byte[]> blocks = new ArrayList<>();
     List<Long> chain = new ArrayList<>();
+    byte[] trailers = new byte[images.size() * 8];
     int imageIdx = 0;
     int checkIdx = 0;
     int descriptors = 0;
@@ -80,7 +88,9 @@ public final class WalCodec {
       int n = 0;
       int p = DESCRIPTOR_HEADER;
       while (n < per && imageIdx < images.size()) {
-        BlockImage im = images.get(imageIdx++);
+        BlockImage im = images.get(imageIdx);
+        System.arraycopy(im.data(), blockSize - BlockCodec.TRAILER_SIZE, trailers, imageIdx * 8, 8);
+        imageIdx++;
         Bytes.put64(d, p, im.blockNo());
         Bytes.put64(d, p + 8, BlockCodec.storedChecksum(im.data()));
         follow.add(im);
@@ -115,6 +125,8 @@ public final class WalCodec {
     Bytes.put32(c, 16, descriptors);
     Bytes.put32(c, 20, (int) total);
     Bytes.put64(c, 24, chainHash(chain));
+    Bytes.put64(c, IMAGE_TRAILERS_OFFSET, BlockCodec.hash(trailers, 0, trailers.length));
+    Bytes.put32(c, COMMIT_FLAGS_OFFSET, COMMIT_FLAG_IMAGE_TRAILERS);
     BlockCodec.seal(c, BlockType.WAL_COMMIT, (int) txId);
     blocks.add(c);
     byte[] out = new byte[blocks.size() * blockSize];
