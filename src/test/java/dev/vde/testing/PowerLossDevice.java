@@ -72,6 +72,10 @@ public final class PowerLossDevice implements BlockDevice {
       return new RandomBlocks(unit, seed);
     }
 
+    static KeepPolicy loseOne(int unit, int piece) {
+      return new LoseOne(unit, piece);
+    }
+
     static KeepPolicy prefix(int n) {
       return new Prefix(n);
     }
@@ -119,6 +123,24 @@ public final class PowerLossDevice implements BlockDevice {
       @Override
       public String toString() {
         return "RANDOM_BLOCKS(unit=" + unit + ", seed=" + seed + ")";
+      }
+    }
+
+    /**
+     * Keep every pending write except one {@code unit}-aligned piece: piece {@code piece} of them all, counted in
+     * issue order ({@link PowerLossDevice#pendingPieces}). The case random choices rarely make: everything of an
+     * unsynced transaction arrived but one block, so whatever that block held before shows through.
+     */
+    record LoseOne(int unit, int piece) implements KeepPolicy {
+      public LoseOne {
+        if (unit <= 0 || piece < 0) {
+          throw new IllegalArgumentException("unit must be > 0 and piece >= 0: " + unit + ", " + piece);
+        }
+      }
+
+      @Override
+      public String toString() {
+        return "LOSE_ONE(unit=" + unit + ", piece=" + piece + ")";
       }
     }
 
@@ -308,6 +330,8 @@ public final class PowerLossDevice implements BlockDevice {
       randomChoice(keep, r.seed());
     } else if (policy instanceof KeepPolicy.RandomBlocks rb) {
       return keepRandomBlocks(rb);
+    } else if (policy instanceof KeepPolicy.LoseOne lo) {
+      return keepAllPiecesBut(lo);
     } else if (policy instanceof KeepPolicy.Prefix p) {
       if (p.n() > writes) {
         throw new IllegalArgumentException("prefix " + p.n() + " exceeds the " + writes + " pending writes");
@@ -364,6 +388,50 @@ public final class PowerLossDevice implements BlockDevice {
         // As for a torn write: a write that partly landed extends the file to its full end.
         size = Math.max(size, p.pos() + p.data().length);
       }
+    }
+    return new PowerLossDevice(name, image, size);
+  }
+
+  /** How many {@code unit}-aligned pieces the pending writes make (what {@link KeepPolicy.LoseOne} counts). */
+  public synchronized int pendingPieces(int unit) {
+    int count = 0;
+    for (Pending p : pending) {
+      if (p.isWrite()) {
+        for (int off = 0; off < p.data().length; count++) {
+          off += pieceLength(p, off, unit);
+        }
+      }
+    }
+    return count;
+  }
+
+  /** Length of the piece of pending write {@code p} that starts at {@code off}: up to the next unit boundary. */
+  private static int pieceLength(Pending p, int off, int unit) {
+    long at = p.pos() + off;
+    return (int) Math.min(p.data().length - off, unit - Math.floorMod(at, (long) unit));
+  }
+
+  private PowerLossDevice keepAllPiecesBut(KeepPolicy.LoseOne lo) {
+    if (lo.piece() >= pendingPieces(lo.unit())) {
+      throw new IllegalArgumentException("piece " + lo.piece() + " but only " + pendingPieces(lo.unit())
+          + " pending pieces of " + lo.unit() + " bytes");
+    }
+    TreeMap<Long, byte[]> image = deepCopy(durable);
+    long size = durableSize;
+    int index = 0;
+    for (Pending p : pending) {
+      if (!p.isWrite()) {
+        size = apply(image, size, p, 0);
+        continue;
+      }
+      for (int off = 0; off < p.data().length; index++) {
+        int n = pieceLength(p, off, lo.unit());
+        if (index != lo.piece()) {
+          applyTo(image, p.pos() + off, p.data(), off, n);
+        }
+        off += n;
+      }
+      size = Math.max(size, p.pos() + p.data().length);
     }
     return new PowerLossDevice(name, image, size);
   }
