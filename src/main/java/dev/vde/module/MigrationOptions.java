@@ -9,9 +9,9 @@ import java.time.Duration;
  *
  * <p>Why 100,000 inodes: every checkpoint syncs the new-table blocks copied since the last one and then writes
  * and syncs its record, and on a sparse host file each sync also makes the host file system allocate and journal
- * the blocks written since the one before, so many small syncs cost far more than a few large ones. Measured on a
- * 1,000,000-inode migration (docs/BENCHMARKS.md, migration section), checkpoints every 10,000 inodes took about
- * 1.2 times as long as every 100,000, and a single checkpoint at the end saved only about 10% more. A crash then
+ * the blocks written since the one before, so many small syncs cost more than a few large ones. Measured on a
+ * 1,000,000-inode migration (docs/BENCHMARKS.md, migration section), checkpoints every 10,000 inodes took 1.02 to
+ * 1.23 times as long as every 100,000, and a single checkpoint at the end saved only 10–18% more. A crash then
  * redoes at most 100,000 inodes: about 43 MiB of new table, a tenth of a second of copying at full speed.
  *
  * <p>Why also once a second: a throttled or yielding migration copies slowly, and an interval counted only in
