@@ -135,8 +135,8 @@ final class InodeChecks {
             + "slot " + i + " is not zero");
       }
     }
-    if (ino.size() < 0 || ino.size() > Inode.MAX_FILE_SIZE) {
-      cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has size " + ino.size() + ", outside 0 .. 2^62");
+    if (ino.size() < 0) {
+      cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has negative size " + ino.size());
     }
     if (ino.isFile() && ino.linkCount() != 1) {
       cx.problems.add(blockNo, STRUCTURE, "file inode " + n + " has link count " + ino.linkCount() + ", expected 1");

@@ -57,7 +57,7 @@ final class FileStreamer {
   private static final ThreadLocal<ByteBuffer> RAW = new ThreadLocal<>();
 
   /** {@code count} logical blocks from {@code logical}, at {@code phys} (-1: a hole). */
-  private record Piece(long logical, long phys, int count) {}
+  record Piece(long logical, long phys, int count) {}
 
   private FileStreamer() {}
 
@@ -65,7 +65,8 @@ final class FileStreamer {
   static long stream(Volume v, long owner, List<Extent> xs, long size, OutputStream out) throws IOException {
     int payload = v.payload();
     int max = Math.max(1, PIECE_BYTES / v.blockSize());
-    long blocks = (size + payload - 1) / payload;
+    // Without overflow: an older engine allowed sizes up to Long.MAX_VALUE.
+    long blocks = size / payload + (size % payload == 0 ? 0 : 1);
     Pieces pieces = new Pieces(xs, blocks, max);
     if (blocks <= max && pieces.hasNext()) {
       Piece p = pieces.next();
@@ -116,7 +117,7 @@ final class FileStreamer {
    * one at a time: a sparse file may be far larger than the list of its pieces could be. A hole is measured up to
    * the next extent at once, not block by block.
    */
-  private static final class Pieces {
+  static final class Pieces {
     private final List<Extent> xs;
     private final long blocks;
     private final int max;
@@ -137,7 +138,8 @@ final class FileStreamer {
       long limit = Math.min(blocks, l + max);
       int n;
       if (phys < 0) {
-        n = (int) (Math.min(limit, nextMapped(l)) - l);
+        // At least one block, whatever a damaged (unsorted) list says, so that the cut always moves on.
+        n = (int) Math.max(1, Math.min(limit, nextMapped(l)) - l);
       } else {
         n = 1;
         while (l + n < limit && ExtentMap.physical(xs, l + n) == phys + n) {
@@ -149,15 +151,23 @@ final class FileStreamer {
       return p;
     }
 
-    /** The first logical block at or after {@code from} that an extent maps, or {@link Long#MAX_VALUE}. */
+    /**
+     * The first logical block at or after {@code from} that an extent maps, or {@link Long#MAX_VALUE}: a binary
+     * search, since the list is sorted and its extents do not overlap (a file of tens of thousands of extents
+     * alternating with holes would otherwise cost a scan of them all per hole).
+     */
     private long nextMapped(long from) {
-      long best = Long.MAX_VALUE;
-      for (Extent e : xs) {
-        if (e.logicalEnd() > from) {
-          best = Math.min(best, Math.max(from, e.logical()));
+      int lo = 0;
+      int hi = xs.size();
+      while (lo < hi) {
+        int mid = (lo + hi) >>> 1;
+        if (xs.get(mid).logicalEnd() <= from) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
         }
       }
-      return best;
+      return lo == xs.size() ? Long.MAX_VALUE : Math.max(from, xs.get(lo).logical());
     }
   }
 

@@ -76,7 +76,7 @@ final class InodeStore {
       bad = "slot of inode " + n + " holds inode number " + ino.number();
     } else if (ino.type() != Inode.TYPE_FILE && ino.type() != Inode.TYPE_DIRECTORY) {
       bad = "inode " + n + " has unknown type " + ino.type();
-    } else if (ino.size() < 0 || ino.size() > Inode.MAX_FILE_SIZE || extentCount > sb.totalBlocks()) {
+    } else if (ino.size() < 0 || extentCount > sb.totalBlocks()) {
       bad = "inode " + n + " has size " + ino.size() + " and " + extentCount + " extents";
     } else if (extentCount > Inode.INLINE_EXTENTS && (ino.indirectBlock() <= 0
         || ino.indirectBlock() >= sb.totalBlocks())) {

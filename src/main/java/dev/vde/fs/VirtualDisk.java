@@ -219,6 +219,11 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** Runs {@code work} in a transaction under the writer lock, commits, then waits for durability. */
   <T> T mutate(TxnWork<T> work) throws IOException {
+    return mutate(work, false);
+  }
+
+  /** {@link #mutate}; with {@code durable}, waits for the transaction's durability even under a commit window. */
+  private <T> T mutate(TxnWork<T> work, boolean durable) throws IOException {
     checkOpen();
     long ticket;
     T result;
@@ -241,7 +246,7 @@ public final class VirtualDisk implements AutoCloseable {
       batch[0] = Math.max(batch[0], ticket);
     } else if (ticket > 0) {
       long window = commitWindowNanos;
-      if (window == 0) {
+      if (window == 0 || durable) {
         vol.journal().awaitDurable(ticket);
       } else {
         flusher.committed(ticket, window);
@@ -934,11 +939,7 @@ public final class VirtualDisk implements AutoCloseable {
    * clearing its checkpoint record, say) may rely on it. Inside a batch it is durable with the batch.
    */
   public <T> T changeFormat(FormatWork<T> work) throws IOException {
-    T result = mutate(t -> work.run(new FormatTransaction(t)));
-    if (batchTicket.get() == null && commitWindowNanos != 0) {
-      vol.journal().awaitDurable(vol.journal().lastTicket());
-    }
-    return result;
+    return mutate(t -> work.run(new FormatTransaction(t)), true);
   }
 
   private InodeLayout.Field activeField(Superblock sb, Module m) throws VdeInvalidArgumentException {
