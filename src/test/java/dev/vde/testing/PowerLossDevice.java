@@ -365,21 +365,28 @@ public final class PowerLossDevice implements BlockDevice {
   }
 
   private PowerLossDevice keepRandomBlocks(KeepPolicy.RandomBlocks rb) {
-    TreeMap<Long, byte[]> image = deepCopy(durable);
     SplittableRandom rnd = new SplittableRandom(rb.seed());
+    return keepPieces(rb.unit(), index -> rnd.nextBoolean());
+  }
+
+  /**
+   * A device with the pending writes split at {@code unit}-aligned offsets and each piece kept when {@code keep}
+   * says so, asked in issue order with the piece's index among all pieces.
+   */
+  private PowerLossDevice keepPieces(int unit, java.util.function.IntPredicate keep) {
+    TreeMap<Long, byte[]> image = deepCopy(durable);
     long size = durableSize;
+    int index = 0;
     for (Pending p : pending) {
       if (!p.isWrite()) {
         size = apply(image, size, p, 0);
         continue;
       }
-      int off = 0;
       boolean any = false;
-      while (off < p.data().length) {
-        long at = p.pos() + off;
-        int n = (int) Math.min(p.data().length - off, rb.unit() - Math.floorMod(at, (long) rb.unit()));
-        if (rnd.nextBoolean()) {
-          applyTo(image, at, p.data(), off, n);
+      for (int off = 0; off < p.data().length; index++) {
+        int n = pieceLength(p, off, unit);
+        if (keep.test(index)) {
+          applyTo(image, p.pos() + off, p.data(), off, n);
           any = true;
         }
         off += n;
@@ -416,24 +423,7 @@ public final class PowerLossDevice implements BlockDevice {
       throw new IllegalArgumentException("piece " + lo.piece() + " but only " + pendingPieces(lo.unit())
           + " pending pieces of " + lo.unit() + " bytes");
     }
-    TreeMap<Long, byte[]> image = deepCopy(durable);
-    long size = durableSize;
-    int index = 0;
-    for (Pending p : pending) {
-      if (!p.isWrite()) {
-        size = apply(image, size, p, 0);
-        continue;
-      }
-      for (int off = 0; off < p.data().length; index++) {
-        int n = pieceLength(p, off, lo.unit());
-        if (index != lo.piece()) {
-          applyTo(image, p.pos() + off, p.data(), off, n);
-        }
-        off += n;
-      }
-      size = Math.max(size, p.pos() + p.data().length);
-    }
-    return new PowerLossDevice(name, image, size);
+    return keepPieces(lo.unit(), index -> index != lo.piece());
   }
 
   /** Number of {@code write()} calls so far, including an interrupted one; also the index the next write gets. */

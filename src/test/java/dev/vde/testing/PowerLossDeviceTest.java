@@ -59,6 +59,26 @@ class PowerLossDeviceTest {
     return d;
   }
 
+  /** LOSE_ONE keeps every pending piece but the one named, counting pieces over all pending writes in order. */
+  @Test
+  void loseOne_keepsEveryPendingPieceButOne() throws IOException {
+    PowerLossDevice d = syncedThenPending(2);
+    byte[] two = new byte[2 * BLOCK];
+    Arrays.fill(two, 0, BLOCK, (byte) 0x90);
+    Arrays.fill(two, BLOCK, 2 * BLOCK, (byte) 0x91);
+    write(d, 2L * BLOCK, two);
+    assertThat(d.pendingPieces(BLOCK)).as("two one-block writes and one two-block write").isEqualTo(4);
+    for (int lost = 0; lost < 4; lost++) {
+      byte[] image = d.powerLoss(KeepPolicy.loseOne(BLOCK, lost)).snapshot();
+      byte[][] expected = {lost == 0 ? block(0x10) : block(0x80), lost == 1 ? block(0x11) : block(0x81),
+          lost == 2 ? block(0) : block(0x90), lost == 3 ? block(0) : block(0x91)};
+      for (int b = 0; b < 4; b++) {
+        assertThat(blockOf(image, b)).as("piece %d lost, block %d", lost, b).isEqualTo(expected[b]);
+      }
+    }
+    assertThatThrownBy(() -> d.powerLoss(KeepPolicy.loseOne(BLOCK, 4))).isInstanceOf(IllegalArgumentException.class);
+  }
+
   // ------------------------------------------------------------------------------------------------ reads & writes
 
   @Test
