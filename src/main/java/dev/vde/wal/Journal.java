@@ -222,9 +222,12 @@ public final class Journal implements AutoCloseable {
     try {
       j.recoveryDone = false;
       j.durable.putAll(replay);
-      if (!replay.isEmpty() || loaded.otherSlotProblem() != null) {
+      if (!replay.isEmpty() || loaded.otherSlotProblem() != null || mayHoldThisEpoch(dev, sb, pos)) {
         // Replayed images go in place now, and the checkpoint rewrites both slots, the damaged or stale one
-        // included.
+        // included. It also gives the WAL a new salt, which retires for good whatever of this epoch was left
+        // where replay stopped: a transaction that failed a data check would become valid again if its data
+        // blocks, free once more, came to hold those bytes (the same file written again), and be replayed by a
+        // later recovery although it was never acknowledged.
         j.checkpointLocked();
       }
     } finally {
@@ -343,11 +346,7 @@ public final class Journal implements AutoCloseable {
    */
   static long laterCommitted(BlockDevice dev, Superblock sb, long pos, long txId) throws IOException {
     int bs = sb.blockSize();
-    if (pos >= sb.walBlocks()) {
-      return -1;
-    }
-    byte[] b = readBlock(dev, sb.walStart() + pos, bs);
-    if (Bytes.isZero(b, 0, bs) || BlockCodec.checksumMatches(b) && Bytes.i64(b, 8) != sb.walSalt()) {
+    if (!mayHoldThisEpoch(dev, sb, pos)) {
       return -1;
     }
     for (long p = pos + 1; p < sb.walBlocks(); p++) {
@@ -357,6 +356,19 @@ public final class Journal implements AutoCloseable {
       }
     }
     return -1;
+  }
+
+  /**
+   * Whether the WAL block at {@code pos}, where replay stopped, may hold something of the current epoch: it is
+   * neither all zero nor a valid block whose bytes 8–15 differ from the current salt (what an older epoch left).
+   */
+  static boolean mayHoldThisEpoch(BlockDevice dev, Superblock sb, long pos) throws IOException {
+    int bs = sb.blockSize();
+    if (pos >= sb.walBlocks()) {
+      return false;
+    }
+    byte[] b = readBlock(dev, sb.walStart() + pos, bs);
+    return !(Bytes.isZero(b, 0, bs) || BlockCodec.checksumMatches(b) && Bytes.i64(b, 8) != sb.walSalt());
   }
 
   private static boolean validBlock(byte[] b, BlockType t) {
