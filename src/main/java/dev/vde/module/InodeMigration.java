@@ -259,8 +259,8 @@ public final class InodeMigration {
     MigrationCheckpoint c = v.pendingMigration();
     RegionDirectory rd = v.regions();
     if (rd.find(RegionDirectory.TAG_INODES_OLD) != null) {
-      // The swap committed: only freeing the old table is left, which needs no record (there may be none, if a
-      // crash came after the record was cleared and before the transaction freeing it was durable).
+      // The swap committed: only freeing the old table is left, which needs no record (there may be none left:
+      // both record blocks damaged, or cleared by an engine whose format changes could return before durable).
       long t0 = System.currentTimeMillis();
       complete(disk, c);
       Superblock sb = v.superblock();

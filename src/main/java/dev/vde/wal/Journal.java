@@ -6,6 +6,7 @@ import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
 import dev.vde.format.Superblock;
 import dev.vde.io.BlockDevice;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
@@ -202,7 +203,8 @@ public final class Journal implements AutoCloseable {
       recovered = img.withCheckpoint(sb.sequence(), sb.checkpointTxId(), sb.walSalt());
     }
     boolean readOnly = admission.readOnlyReason(recovered) != null;
-    long later = laterCommitted(dev, sb, pos, txId);
+    boolean leftover = mayHoldThisEpoch(dev, sb, pos);
+    long later = leftover ? laterCommitted(dev, sb, pos, txId) : -1;
     String damage = later < 0 ? null : "WAL transaction " + txId + " (from block " + (sb.walStart() + pos)
         + ") is damaged, and transaction " + later + " was committed after it: the acknowledged transactions from "
         + txId + " on cannot be replayed";
@@ -222,7 +224,7 @@ public final class Journal implements AutoCloseable {
     try {
       j.recoveryDone = false;
       j.durable.putAll(replay);
-      if (!replay.isEmpty() || loaded.otherSlotProblem() != null || mayHoldThisEpoch(dev, sb, pos)) {
+      if (!replay.isEmpty() || loaded.otherSlotProblem() != null || leftover) {
         // Replayed images go in place now, and the checkpoint rewrites both slots, the damaged or stale one
         // included. It also gives the WAL a new salt, which retires for good whatever of this epoch was left
         // where replay stopped: a transaction that failed a data check would become valid again if its data
@@ -237,14 +239,14 @@ public final class Journal implements AutoCloseable {
     return j;
   }
 
+  /** A data check as read back: its descriptor's {@code checkGeneration} field (0 when not recorded). */
+  private record RecordedCheck(long blockNo, long checksum, long checkGeneration) {}
+
   /**
    * Validates one WAL transaction at {@code pos}; when it is complete and committed, adds its images to
    * {@code into} and returns the blocks it occupies, else returns 0. Never throws on bad content: a WAL that
    * ends in garbage simply ends.
    */
-  /** A data check as read back: its descriptor's {@code checkGeneration} field (0 when not recorded). */
-  private record RecordedCheck(long blockNo, long checksum, long checkGeneration) {}
-
   private static long scanTransaction(BlockDevice dev, Superblock sb, long pos, long txId,
       Map<Long, byte[]> into) throws IOException {
     int bs = sb.blockSize();
@@ -253,7 +255,7 @@ public final class Journal implements AutoCloseable {
     List<Long> chain = new ArrayList<>();
     LinkedHashMap<Long, byte[]> images = new LinkedHashMap<>();
     List<RecordedCheck> checks = new ArrayList<>();
-    java.io.ByteArrayOutputStream trailers = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream trailers = new ByteArrayOutputStream();
     int descriptors = 0;
     long totalEntries = 0;
     while (true) {
@@ -341,14 +343,11 @@ public final class Journal implements AutoCloseable {
    * replay at {@code pos}; -1 when there is none. The leader writes a transaction only once the one before it is
    * durable, so a later one proves that {@code txId} was complete and synced once and has been damaged since:
    * the transactions from {@code txId} on were acknowledged and are lost to replay. A WAL that merely ends (never
-   * written, an older epoch's blocks, or a last transaction torn by a crash) has none. The rest of the WAL is
-   * read only when the block at {@code pos} is neither all zero nor a valid block of an older epoch.
+   * written, an older epoch's blocks, or a last transaction torn by a crash) has none. Asked only when the block
+   * at {@code pos} may hold this epoch ({@link #mayHoldThisEpoch}): all zero or an older epoch's, the WAL ends.
    */
   static long laterCommitted(BlockDevice dev, Superblock sb, long pos, long txId) throws IOException {
     int bs = sb.blockSize();
-    if (!mayHoldThisEpoch(dev, sb, pos)) {
-      return -1;
-    }
     for (long p = pos + 1; p < sb.walBlocks(); p++) {
       byte[] d = readBlock(dev, sb.walStart() + p, bs);
       if (validBlock(d, BlockType.WAL_DESCRIPTOR) && Bytes.i64(d, 8) == sb.walSalt() && Bytes.i64(d, 0) > txId) {
