@@ -197,6 +197,13 @@ final class CrashCampaign {
 
   // ------------------------------------------------------------------------------------------------ policies
 
+  /**
+   * {@code -Dvde.reliability.loseOne=true}: the subset model also keeps every unsynced block but one (chosen at
+   * random), the case random subsets rarely make and the one that lets an older block stand in for a lost newer
+   * one ({@link KeepPolicy#loseOne}).
+   */
+  static final boolean LOSE_ONE = Boolean.getBoolean("vde.reliability.loseOne");
+
   /** The three crash models of the campaign. */
   enum Model {
     /** (a) every unsynced write lost. */
@@ -216,10 +223,15 @@ final class CrashCampaign {
     PowerLossDevice dev = deviceCut(run);
     return switch (model) {
       case LOSE_UNSYNCED -> KeepPolicy.NONE;
-      case KEEP_SUBSET -> switch ((int) Math.floorMod(seed, 3L)) {
+      case KEEP_SUBSET -> switch ((int) Math.floorMod(seed, LOSE_ONE ? 4L : 3L)) {
         case 0 -> KeepPolicy.randomSubset(seed);
         case 1 -> KeepPolicy.randomBlocks(script.blockSize, seed);
-        default -> KeepPolicy.randomBlocks(512, seed);
+        case 2 -> KeepPolicy.randomBlocks(512, seed);
+        default -> {
+          int pieces = dev.pendingPieces(script.blockSize);
+          yield pieces == 0 ? KeepPolicy.NONE
+              : KeepPolicy.loseOne(script.blockSize, new SplittableRandom(seed).nextInt(pieces));
+        }
       };
       case TEAR_ONE -> {
         int pending = dev.pendingWriteCount();
@@ -239,6 +251,12 @@ final class CrashCampaign {
     }
     if (policy instanceof KeepPolicy.Prefix p && p.n() > pending) {
       return KeepPolicy.prefix(pending);
+    }
+    if (policy instanceof KeepPolicy.LoseOne lo) {
+      int pieces = dev.pendingPieces(lo.unit());
+      if (lo.piece() >= pieces) {
+        return pieces == 0 ? KeepPolicy.NONE : KeepPolicy.loseOne(lo.unit(), lo.piece() % pieces);
+      }
     }
     return policy;
   }

@@ -20,12 +20,26 @@ final class RandomWorkload {
   /** Checkpoint interval of the migrations: a few inodes, so a cut finds many checkpoints. */
   static final int CHECKPOINT_EVERY = 8;
 
+  /**
+   * {@code -Dvde.reliability.content=degenerate}: file contents are mostly zeros, one repeated block, or bytes
+   * written before (under another name), instead of distinct random bytes. Distinct content makes every stale
+   * block differ from the one that replaced it, so a recovery that mistook one for the other would be caught by
+   * its checksum; with degenerate content an older block can pass for a lost newer one, which is what found two
+   * recovery defects (docs/RELIABILITY.md, defects 6 and 11). The script's operations are the same for a seed
+   * either way; only the bytes differ.
+   */
+  static final boolean DEGENERATE = "degenerate".equals(System.getProperty("vde.reliability.content", "random"));
+
   private final SplittableRandom rnd;
+  /** Picks degenerate contents; separate from {@link #rnd} so that the content mode leaves the operations alone. */
+  private final SplittableRandom contentRnd;
+  private final List<byte[]> written = new ArrayList<>();
   private final Script s;
   private long dataSeed;
 
   private RandomWorkload(long seed, CreateOptions create) {
     this.rnd = new SplittableRandom(seed);
+    this.contentRnd = new SplittableRandom(seed ^ 0xC0FFEE);
     this.s = new Script(create, CHECKPOINT_EVERY);
     this.dataSeed = seed * 31;
   }
@@ -274,6 +288,30 @@ final class RandomWorkload {
   }
 
   private byte[] data(int n) {
-    return SeededBytes.bytes(dataSeed++, n);
+    byte[] random = SeededBytes.bytes(dataSeed++, n);
+    if (!DEGENERATE) {
+      return random;
+    }
+    byte[] b = new byte[n];
+    switch (contentRnd.nextInt(4)) {
+      case 0 -> { } // all zeros
+      case 1 -> {
+        // One 64-byte pattern over and over: every block of it (at one offset) has the same payload.
+        byte[] unit = SeededBytes.bytes(7, 64);
+        for (int i = 0; i < n; i++) {
+          b[i] = unit[i % unit.length];
+        }
+      }
+      case 2 -> {
+        // Bytes written before, as far as they go (zeros after): the same blocks under another name.
+        if (!written.isEmpty()) {
+          byte[] old = written.get(contentRnd.nextInt(written.size()));
+          System.arraycopy(old, 0, b, 0, Math.min(n, old.length));
+        }
+      }
+      default -> b = random;
+    }
+    written.add(b);
+    return b;
   }
 }

@@ -22,6 +22,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>Workload {@code w} uses seed {@code vde.reliability.seed + w}; every failure names its workload seed, and
  * {@code -Dvde.reliability.seed=<that seed> -Dvde.reliability.workloads=1} replays exactly that workload.
  * {@code -Dvde.reliability.samples=N} changes the number of uniform samples per workload.
+ * {@code -Dvde.reliability.content=degenerate} gives the workloads zero, repeated and reused contents
+ * ({@link RandomWorkload#DEGENERATE}) and {@code -Dvde.reliability.loseOne=true} adds the lose-one-block policy
+ * to the subset model ({@link CrashCampaign#LOSE_ONE}); both are off by default, and the seeds then replay as before.
  */
 class RandomWorkloadCrashTest {
   static final long SEED = Long.getLong("vde.reliability.seed", 0x5EED_2025L);
@@ -48,8 +51,9 @@ class RandomWorkloadCrashTest {
   @ParameterizedTest(name = "bs={0}")
   @ValueSource(ints = {512, 4096})
   void seededRandomWorkloads_recoverAndContinue_atSampledCrashIndices(int blockSize) throws IOException {
-    System.out.printf("[reliability] random workloads bs=%d: base seed %d (-Dvde.reliability.seed), %d workload(s)%n",
-        blockSize, SEED, WORKLOADS);
+    System.out.printf("[reliability] random workloads bs=%d: base seed %d (-Dvde.reliability.seed), %d workload(s), "
+        + "%s content, lose-one %s%n", blockSize, SEED, WORKLOADS, RandomWorkload.DEGENERATE ? "degenerate" : "random",
+        CrashCampaign.LOSE_ONE ? "on" : "off");
     Findings f = new Findings("random workloads bs=" + blockSize + " base seed " + SEED);
     for (int w = 0; w < WORKLOADS; w++) {
       long seed = SEED + w;
