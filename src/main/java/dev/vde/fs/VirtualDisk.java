@@ -55,6 +55,12 @@ public final class VirtualDisk implements AutoCloseable {
   private final Path path;
   private volatile boolean closed;
   private final ThreadLocal<long[]> batchTicket = new ThreadLocal<>();
+  /**
+   * Set while this thread runs the work of a transaction (a {@link FieldUpdate}, a {@link FormatWork}). A change
+   * made from inside it would commit a second transaction in the middle of the first, which then writes back what
+   * it read before: the inner change lost, its freed blocks still mapped. {@link #mutate} refuses it.
+   */
+  private final ThreadLocal<Boolean> inTransaction = new ThreadLocal<>();
   /** See {@link #setCommitWindow}; 0: every operation durable when it returns. */
   private volatile long commitWindowNanos;
   private final CommitFlusher flusher;
@@ -225,6 +231,10 @@ public final class VirtualDisk implements AutoCloseable {
   /** {@link #mutate}; with {@code durable}, waits for the transaction's durability even under a commit window. */
   private <T> T mutate(TxnWork<T> work, boolean durable) throws IOException {
     checkOpen();
+    if (inTransaction.get() != null) {
+      throw new VdeInvalidArgumentException("a FieldUpdate or FormatWork must not change the volume: it runs inside "
+          + "the transaction that applies it; make the change before or after that call");
+    }
     long ticket;
     T result;
     vol.writerLock().lock();
@@ -232,7 +242,12 @@ public final class VirtualDisk implements AutoCloseable {
       Txn t = vol.begin();
       t.held = batchTicket.get() != null;
       try {
-        result = work.run(t);
+        inTransaction.set(Boolean.TRUE);
+        try {
+          result = work.run(t);
+        } finally {
+          inTransaction.remove();
+        }
         ticket = vol.commit(t);
       } catch (IOException | RuntimeException e) {
         vol.abort(t);
@@ -263,13 +278,22 @@ public final class VirtualDisk implements AutoCloseable {
    * {@value CommitFlusher#MAX_UNSYNCED} operations wait. A crash then loses at most the operations of the last
    * window, and always the newest ones: what survives is every operation up to some point in commit order. Many
    * writers thus share one sync without batching their work. {@link #batch} is unaffected: it returns durable.
+   * The window is at most {@link #MAX_COMMIT_WINDOW}.
    */
   public void setCommitWindow(Duration window) throws VdeInvalidArgumentException {
     if (window == null || window.isNegative()) {
       throw new VdeInvalidArgumentException("commit window must be zero or positive, not " + window);
     }
+    if (window.compareTo(MAX_COMMIT_WINDOW) > 0) {
+      // Operations would stay unsynced (and lost by a crash) that long; and nanoseconds past ~292 years overflow.
+      throw new VdeInvalidArgumentException("commit window " + window + " is longer than the longest allowed, "
+          + MAX_COMMIT_WINDOW);
+    }
     commitWindowNanos = window.toNanos();
   }
+
+  /** The longest commit window {@link #setCommitWindow} takes. */
+  public static final Duration MAX_COMMIT_WINDOW = Duration.ofHours(1);
 
   /** The commit window set by {@link #setCommitWindow}. */
   public Duration commitWindow() {
@@ -355,6 +379,12 @@ public final class VirtualDisk implements AutoCloseable {
       if (c.indexOf('\0') >= 0) {
         throw new VdeInvalidArgumentException("path '" + p + "' contains a NUL character");
       }
+      int bad = unpairedSurrogate(c);
+      if (bad >= 0) {
+        // UTF-8 cannot encode it: the name would be stored as '?' in its place, and differ from what was asked.
+        throw new VdeInvalidArgumentException("name '" + c + "' is not valid Unicode: an unpaired surrogate "
+            + String.format("U+%04X", (int) c.charAt(bad)) + " at index " + bad + "; names are stored as UTF-8");
+      }
       int len = c.getBytes(StandardCharsets.UTF_8).length;
       if (len > DirectoryBlockCodec.MAX_NAME_BYTES) {
         throw new VdeInvalidArgumentException("name '" + c.substring(0, 20) + "...' is " + len + " bytes; at most "
@@ -363,6 +393,19 @@ public final class VirtualDisk implements AutoCloseable {
       out.add(c);
     }
     return out;
+  }
+
+  /** The index of the first surrogate char of {@code s} that is not half of a pair, or -1. */
+  private static int unpairedSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char ch = s.charAt(i);
+      if (Character.isHighSurrogate(ch) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(ch)) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   static String join(List<String> comps, int n) {
@@ -609,10 +652,7 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** Reads up to {@code len} bytes at {@code position}; returns the count, or -1 at end of file. */
   public int read(String p, long position, byte[] buf, int off, int len) throws IOException {
-    if (position < 0 || off < 0 || len < 0 || off + len > buf.length) {
-      throw new VdeInvalidArgumentException("bad read range: position " + position + ", offset " + off + ", length "
-          + len + ", buffer " + buf.length);
-    }
+    checkRange("read", position, buf, off, len);
     return inspect(() -> {
       Inode ino = requireFile(null, p);
       return FileData.read(vol, ino.number(), ino.extents(), ino.size(), position, buf, off, len);
@@ -624,15 +664,24 @@ public final class VirtualDisk implements AutoCloseable {
    * affected blocks are written anew and switched in the transaction (copy-on-write).
    */
   public void write(String p, long position, byte[] data, int off, int len) throws IOException {
-    if (position < 0 || off < 0 || len < 0 || off + len > data.length) {
-      throw new VdeInvalidArgumentException("bad write range: position " + position + ", offset " + off
-          + ", length " + len + ", buffer " + data.length);
-    }
+    checkRange("write", position, data, off, len);
     checkEnd(p, position, len);
     mutate(t -> {
       writeAt(t, p, position < 0 ? 0 : position, data, off, len, false);
       return null;
     });
+  }
+
+  /** Refuses a range that does not lie inside {@code buf} (compared without overflow) or a negative position. */
+  private static void checkRange(String what, long position, byte[] buf, int off, int len)
+      throws VdeInvalidArgumentException {
+    if (buf == null) {
+      throw new VdeInvalidArgumentException(what + ": the buffer is null");
+    }
+    if (position < 0 || off < 0 || len < 0 || len > buf.length - off) {
+      throw new VdeInvalidArgumentException("bad " + what + " range: position " + position + ", offset " + off
+          + ", length " + len + ", buffer " + buf.length);
+    }
   }
 
   /** Appends {@code data} to a file. */
@@ -926,7 +975,10 @@ public final class VirtualDisk implements AutoCloseable {
 
   // ---------------------------------------------------------------- modules
 
-  /** Work inside a format transaction. */
+  /**
+   * Work inside a format transaction. It changes the volume only through its {@link FormatTransaction}: another
+   * operation on the volume from inside it is refused ({@link VdeInvalidArgumentException}).
+   */
   @FunctionalInterface
   public interface FormatWork<T> {
     T run(FormatTransaction tx) throws IOException;
@@ -972,7 +1024,11 @@ public final class VirtualDisk implements AutoCloseable {
     });
   }
 
-  /** Transforms the field bytes of one inode atomically (read, change, write in one transaction). */
+  /**
+   * Transforms the field bytes of one inode atomically (read, change, write in one transaction). It runs inside
+   * that transaction, under the writer lock: it may read the volume but not change it (refused with
+   * {@link VdeInvalidArgumentException}), and should be quick.
+   */
   @FunctionalInterface
   public interface FieldUpdate {
     byte[] apply(byte[] current) throws IOException;

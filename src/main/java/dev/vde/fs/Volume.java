@@ -620,6 +620,20 @@ public final class Volume {
   }
 
   /**
+   * The allocator's view (1 = not available) with the blocks freed but not yet released counted free: what a
+   * plan that must not write (a module addition's pre-flight, the planner) may count on, since the transaction
+   * that then allocates releases them when it runs short ({@link Txn#allocateFirstFit}). Planning on the
+   * allocator's view alone refused, after a delete, room that the delete had just made.
+   */
+  public long[] plannableWords() {
+    long[] words = bitmap.allocatableWordsCopy();
+    for (PendingFree f : pendingFrees) {
+      FreeSpaceScanner.setRange(words, f.start(), f.count(), false);
+    }
+    return words;
+  }
+
+  /**
    * Pins the published state for a read that goes on after the state lock is let go (class comment, "read
    * pin"): until {@link #unpinRead} with the returned value, no block freed by a later transaction becomes
    * allocatable again. The caller holds the state lock's read side, so the state it saw is the one named.

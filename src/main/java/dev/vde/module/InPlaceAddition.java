@@ -37,7 +37,7 @@ public final class InPlaceAddition {
           + sb.layout().paddingBytes() + " bytes of inode padding are free; add with --option migrate (grows every"
           + " inode online) or --option copy (new volume)");
     }
-    RegionPlan plan = RegionPlan.plan(disk.volume().bitmap().allocatableWordsCopy(), sb.totalBlocks(), modules);
+    RegionPlan plan = RegionPlan.plan(disk.volume().plannableWords(), sb.totalBlocks(), modules);
     if (!plan.feasible()) {
       throw new VdeNoSpaceException("not enough contiguous free space for region " + plan.failedRegion()
           + ": the modules need " + plan.neededBlocks() + " blocks in " + countRegions(modules)

@@ -1,6 +1,7 @@
 package dev.vde.module;
 
 import dev.vde.VdeException;
+import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.format.BlockCodec;
@@ -83,12 +84,32 @@ public final class InodeMigration {
   public record Plan(boolean feasible, String reason, InodeLayout targetLayout, long newTableBlocks,
       long regionBlocks, long inodesToCopy, long oldTableBlocks) {}
 
+  /**
+   * Why this engine must not migrate a volume that uses features it does not know, or null. The target layout is
+   * built from the modules this engine knows: the inode field of one it does not know would be dropped from every
+   * inode while its manifest bit stayed.
+   */
+  static String unknownFeatures(Superblock sb) {
+    long compat = sb.compat() & ~Superblock.KNOWN_COMPAT;
+    long roCompat = sb.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
+    if (compat == 0 && roCompat == 0) {
+      return null;
+    }
+    return String.format("volume uses features this engine does not know (compat bits 0x%016x, roCompat bits "
+        + "0x%016x); a migration would drop their inode fields; add modules with the newer engine that wrote it",
+        compat, roCompat);
+  }
+
+  /** The layout a migration adding {@code modules} to a volume with superblock {@code sb} converts to. */
+  private static InodeLayout layoutFor(Superblock sb, List<Module> modules) {
+    return InodeLayout.canonical(sb.moduleManifest() | Module.manifestOf(modules));
+  }
+
   /** Plans adding {@code modules} by migration. */
   public static Plan plan(VirtualDisk disk, List<Module> modules) throws IOException {
     Volume v = disk.volume();
     Superblock sb = v.superblock();
-    long target = sb.moduleManifest() | Module.manifestOf(modules);
-    InodeLayout layout = InodeLayout.canonical(target);
+    InodeLayout layout = layoutFor(sb, modules);
     long oldBlocks = v.regions().find(RegionDirectory.TAG_INODES).blocks();
     if (layout.inodeSize() > BlockCodec.payloadSize(sb.blockSize())) {
       return new Plan(false, "inodes of " + layout.inodeSize() + " bytes do not fit in " + sb.blockSize()
@@ -100,14 +121,18 @@ public final class InodeMigration {
     if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0) {
       return new Plan(false, "another inode migration is pending", layout, newBlocks, 0, toCopy, oldBlocks);
     }
+    String unknown = unknownFeatures(sb);
+    if (unknown != null) {
+      return new Plan(false, unknown, layout, newBlocks, 0, toCopy, oldBlocks);
+    }
     List<Module> withTable = new ArrayList<>();
     withTable.addAll(modules);
-    long[] words = v.bitmap().allocatableWordsCopy();
+    long[] words = v.plannableWords();
     long s = dev.vde.alloc.FreeSpaceScanner.firstFreeRun(words, sb.totalBlocks(), newBlocks, 0);
     if (s < 0) {
       return new Plan(false, "not enough contiguous free space for the new inode table: it needs " + newBlocks
-          + " blocks, the largest free run is " + v.bitmap().largestFreeRun() + " blocks", layout, newBlocks, 0,
-          toCopy, oldBlocks);
+          + " blocks, the largest free run is " + dev.vde.alloc.FreeSpaceScanner.largestFreeRun(words,
+          sb.totalBlocks()) + " blocks", layout, newBlocks, 0, toCopy, oldBlocks);
     }
     dev.vde.alloc.FreeSpaceScanner.setRange(words, s, newBlocks, true);
     RegionPlan rp = RegionPlan.plan(words, sb.totalBlocks(), withTable);
@@ -203,9 +228,13 @@ public final class InodeMigration {
           + " inodes copied)") + "; finish it with 'vde migrate resume' or undo it with 'vde migrate rollback'");
     }
     InPlaceAddition.checkInactive(v.superblock(), modules);
-    Plan plan = plan(disk, modules);
-    if (!plan.feasible()) {
-      throw new VdeNoSpaceException(plan.reason() + "; add the module with --option copy instead, which writes a"
+    String unknown = unknownFeatures(v.superblock());
+    if (unknown != null) {
+      throw new VdeFormatTooNewException(unknown, v.resource());
+    }
+    Plan early = plan(disk, modules);
+    if (!early.feasible()) {
+      throw new VdeNoSpaceException(early.reason() + "; add the module with --option copy instead, which writes a"
           + " new volume with the module");
     }
     long id = new SecureRandom().nextLong();
@@ -216,6 +245,14 @@ public final class InodeMigration {
         throw new VdeInvalidArgumentException("another inode migration started meanwhile");
       }
       InPlaceAddition.checkInactive(sb, modules);
+      // The plan above was made before this transaction held the writer lock. If another module was added in
+      // between (a padding claim, say), its layout lacks that module's field, and converting by it would drop
+      // the field from every inode: plan again on what is now published (this transaction has changed nothing).
+      Plan plan = layoutFor(sb, modules).equals(early.targetLayout()) ? early : plan(disk, modules);
+      if (!plan.feasible()) {
+        throw new VdeNoSpaceException(plan.reason() + "; add the module with --option copy instead, which writes "
+            + "a new volume with the module");
+      }
       long start = tx.allocateContiguous(plan.newTableBlocks());
       RegionDirectory rd = tx.regions().with(
           new RegionDirectory.Entry(RegionDirectory.TAG_INODES_NEW, 0, start, plan.newTableBlocks()));

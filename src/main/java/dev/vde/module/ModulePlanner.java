@@ -65,7 +65,7 @@ public final class ModulePlanner {
     boolean needsRegions = modules.stream().anyMatch(m -> !m.regions().isEmpty());
     int fieldBytes = modules.stream().mapToInt(Module::inodeBytes).sum();
     InodeLayout claimed = PaddingClaim.claimAll(sb.layout(), modules);
-    RegionPlan regions = RegionPlan.plan(v.bitmap().allocatableWordsCopy(), sb.totalBlocks(), modules);
+    RegionPlan regions = RegionPlan.plan(v.plannableWords(), sb.totalBlocks(), modules);
     int rdRoom = RegionDirectory.entriesPerBlock(bs) * sb.regionDirBlocks() - v.regions().entries().size();
     String regionProblem = !regions.feasible()
         ? "not enough contiguous free space for region " + regions.failedRegion() + " (largest free run "
