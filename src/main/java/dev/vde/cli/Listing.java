@@ -6,8 +6,10 @@ import dev.vde.fs.FileStat;
 import dev.vde.fs.FileType;
 import dev.vde.fs.VirtualDisk;
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 
 /** What {@code vde ls} shows: entries under a path, sorted by name, optionally the whole tree below it. */
@@ -40,20 +42,22 @@ final class Listing {
     return items;
   }
 
+  /**
+   * Adds the entries below {@code dir}, depth first, each directory's sorted by name. A stack of its own rather
+   * than recursion, so that a deep tree cannot exhaust the thread's stack; the engine refuses an entry that would
+   * lead back up the tree (its inode's parent is another directory), so a damaged image cannot make it endless.
+   */
   private static void addChildren(VirtualDisk disk, String dir, boolean recursive, List<Item> items,
       List<VdeCorruptedException> unreadable) throws IOException {
-    List<DirEntry> entries;
-    try {
-      entries = new ArrayList<>(disk.list(dir));
-    } catch (VdeCorruptedException damage) {
-      if (unreadable == null) {
-        throw damage;
+    ArrayDeque<Iterator<DirEntry>> stack = new ArrayDeque<>();
+    stack.push(sortedEntries(disk, dir, unreadable).iterator());
+    while (!stack.isEmpty()) {
+      Iterator<DirEntry> it = stack.peek();
+      if (!it.hasNext()) {
+        stack.pop();
+        continue;
       }
-      // Perhaps only some entries' inodes are unreadable: the directory's own blocks may still name them all.
-      entries = new ArrayList<>(disk.listEntries(dir));
-    }
-    entries.sort(Comparator.comparing(DirEntry::name));
-    for (DirEntry e : entries) {
+      DirEntry e = it.next();
       Long size = e.size();
       if (e.size() < 0) {
         // Listed from the directory's blocks alone: each entry's own inode says whether it can be read.
@@ -68,7 +72,7 @@ final class Listing {
       items.add(new Item(e.path(), e.type().jsonName(), size));
       if (recursive && e.type() == FileType.DIRECTORY) {
         try {
-          addChildren(disk, e.path(), true, items, unreadable);
+          stack.push(sortedEntries(disk, e.path(), unreadable).iterator());
         } catch (VdeCorruptedException damage) {
           if (unreadable == null) {
             throw damage;
@@ -77,6 +81,23 @@ final class Listing {
         }
       }
     }
+  }
+
+  /** The entries of {@code dir} sorted by name; with {@code unreadable}, from its blocks alone if need be. */
+  private static List<DirEntry> sortedEntries(VirtualDisk disk, String dir, List<VdeCorruptedException> unreadable)
+      throws IOException {
+    List<DirEntry> entries;
+    try {
+      entries = new ArrayList<>(disk.list(dir));
+    } catch (VdeCorruptedException damage) {
+      if (unreadable == null) {
+        throw damage;
+      }
+      // Perhaps only some entries' inodes are unreadable: the directory's own blocks may still name them all.
+      entries = new ArrayList<>(disk.listEntries(dir));
+    }
+    entries.sort(Comparator.comparing(DirEntry::name));
+    return entries;
   }
 
   /** Aligned columns: type, size in bytes (a dash for directories), path. */

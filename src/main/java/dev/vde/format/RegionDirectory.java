@@ -24,6 +24,8 @@ public record RegionDirectory(List<Entry> entries) {
   public static final int TAG_INODES = BlockType.INODE_TABLE.tag();
   public static final int TAG_WAL = BlockType.WAL_DESCRIPTOR.tag();
   public static final int TAG_CHECKPOINT = BlockType.MIGRATION_CHECKPOINT.tag();
+  /** The migration-checkpoint region's size: one block for each of its two record slots. */
+  public static final long CHECKPOINT_BLOCKS = 2;
   /** The new inode table of a pending migration, before the swap. */
   public static final int TAG_INODES_NEW = BlockType.tagOf("INOM");
   /** The previous inode table of a migration, after the swap and until it is freed. */
@@ -147,6 +149,19 @@ public record RegionDirectory(List<Entry> entries) {
       if (find(t) == null) {
         out.add("required region " + BlockType.describeTag(t) + " is missing");
       }
+    }
+    // The engine finds a region by its tag: a second entry with the same tag would be ignored by some steps and
+    // used by none, or worse, taken for the first by a later change.
+    for (int t : new int[] {TAG_BITMAP, TAG_INODES, TAG_WAL, TAG_CHECKPOINT, TAG_INODES_NEW, TAG_INODES_OLD}) {
+      long n = entries.stream().filter(e -> e.tag() == t).count();
+      if (n > 1) {
+        out.add("region " + BlockType.describeTag(t) + " is listed " + n + " times");
+      }
+    }
+    Entry chk = find(TAG_CHECKPOINT);
+    if (chk != null && chk.blocks() != CHECKPOINT_BLOCKS) {
+      // Its two record slots are written at start and start + 1: a shorter region would put one on a neighbour.
+      out.add("region " + chk.tagText() + " has " + chk.blocks() + " blocks; it must have " + CHECKPOINT_BLOCKS);
     }
     return out;
   }

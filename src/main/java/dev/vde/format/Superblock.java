@@ -227,7 +227,7 @@ public record Superblock(
     String bad = null;
     if (total < 16 || total > (1L << 48)) {
       bad = "total blocks " + total + " out of range";
-    } else if (rdStart < 2 || rdBlocks < 1 || rdBlocks > 64 || rdStart + rdBlocks > total) {
+    } else if (rdStart < 2 || rdBlocks < 1 || rdBlocks > 64 || rdStart > total - rdBlocks) {
       bad = "region directory at " + rdStart + "+" + rdBlocks + " outside the volume";
     } else if (walBlocks < MIN_WAL_BLOCKS) {
       bad = "metadata WAL of " + walBlocks + " blocks is smaller than the minimum of " + MIN_WAL_BLOCKS;

@@ -4,6 +4,7 @@ import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
+import dev.vde.inode.Inode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,7 +84,24 @@ public final class DirectoryBlockCodec {
     Bytes.put16(b, 2, used + ENTRY_OVERHEAD + name.length);
   }
 
-  /** Decodes a verified DIRE block, checking every length against the block. */
+  /** The UTF-8 name at {@code b[off, off + len)}, or null when those bytes are not valid UTF-8. */
+  private static String decodeName(byte[] b, int off, int len) {
+    String name = new String(b, off, len, StandardCharsets.UTF_8);
+    if (name.indexOf('\uFFFD') < 0) {
+      return name;
+    }
+    // The replacement character: either in the name itself, or standing for bytes that are not UTF-8.
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(b, off, len)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Decodes a verified DIRE block, checking every length against the block and every entry's inode (not 0),
+   * type (file or directory) and name (UTF-8, without '/' or NUL, neither "." nor "..").
+   */
   public static List<Entry> read(byte[] b, long blockNo, String resource) throws VdeCorruptedException {
     int count = Bytes.u16(b, 0);
     int used = Bytes.u16(b, 2);
@@ -105,7 +123,17 @@ public final class DirectoryBlockCodec {
       if (len == 0 || p + ENTRY_OVERHEAD + len > end) {
         throw new VdeCorruptedException(blockNo, "directory", "entry " + i + " has bad name length " + len, resource);
       }
-      String name = new String(b, p + ENTRY_OVERHEAD, len, StandardCharsets.UTF_8);
+      String name = decodeName(b, p + ENTRY_OVERHEAD, len);
+      String bad = ino == 0 ? "names inode 0, which is never used"
+          : type != Inode.TYPE_FILE && type != Inode.TYPE_DIRECTORY ? "has unknown type " + type
+          : name == null ? "has a name that is not valid UTF-8"
+          : name.equals(".") || name.equals("..") ? "is named '" + name + "'"
+          : name.indexOf('/') >= 0 || name.indexOf('\0') >= 0 ? "has a name with '/' or NUL in it" : null;
+      if (bad != null) {
+        // Paths are split at '/', and "." or ".." would name another directory: such an entry could make a path
+        // lead back up the tree (and a recursive walk never end), or hide another entry.
+        throw new VdeCorruptedException(blockNo, "directory", "entry " + i + " " + bad, resource);
+      }
       out.add(new Entry(name, ino, type));
       p += ENTRY_OVERHEAD + len;
     }

@@ -51,6 +51,25 @@ final class InodeStore {
   }
 
   /** Reads inode {@code n} as transaction {@code t} sees it (null: the published state). */
+  /**
+   * The inode that an entry of directory {@code dir} names as {@code type}, for a reader: refused as damage unless
+   * it is in use, of that type, and has {@code dir} as its parent, as every entry's inode has (there are no hard
+   * links). An entry naming a free inode read as an empty file, and its inode went to the next new file; one
+   * naming an ancestor made a recursive walk endless.
+   */
+  Inode readEntry(long dir, long n, int type, String path) throws IOException {
+    Inode ino = read(null, n);
+    String bad = ino.isFree() ? "which is free"
+        : ino.type() != type ? "of type " + ino.type() + " where the entry says " + type
+        : ino.parent() != dir ? "whose parent is inode " + ino.parent() + ", not directory inode " + dir : null;
+    if (bad != null) {
+      Superblock sb = vol.superblock();
+      throw new VdeCorruptedException(tableStart(null) + n / perBlock(sb), "inode table", path + ": its directory "
+          + "entry names inode " + n + ", " + bad, vol.resource());
+    }
+    return ino;
+  }
+
   Inode read(Txn t, long n) throws IOException {
     Superblock sb = t != null ? t.sb : vol.superblock();
     if (n < 1 || n >= sb.inodeCount()) {

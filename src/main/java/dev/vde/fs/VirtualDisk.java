@@ -470,7 +470,17 @@ public final class VirtualDisk implements AutoCloseable {
     if (s.type() != Inode.TYPE_FILE) {
       throw new VdeInvalidArgumentException(p + " is a directory");
     }
+    if (t == null) {
+      // A read: the entry's inode must be the file the entry names (InodeStore.readEntry).
+      return vol.inodes.readEntry(parentInode(p), s.inode(), Inode.TYPE_FILE, p);
+    }
     return vol.inodes.read(t, s.inode());
+  }
+
+  /** The inode number of the directory holding {@code p}, which exists and is not the root. */
+  private long parentInode(String p) throws IOException {
+    List<String> comps = parse(p);
+    return comps.size() == 1 ? Inode.ROOT : lookup(comps.subList(0, comps.size() - 1), p).inode();
   }
 
   /** A random inode generation, so a reused inode number is told apart from its previous life. */
@@ -801,12 +811,31 @@ public final class VirtualDisk implements AutoCloseable {
       throw new VdeInvalidArgumentException("the root directory cannot be the target of this operation");
     }
     Directories.Slot s = inspect(() -> require(p));
-    if (s.type() == Inode.TYPE_DIRECTORY) {
-      for (DirEntry e : list(p)) {
-        deleteRecursively(e.path());
+    if (s.type() != Inode.TYPE_DIRECTORY) {
+      delete(p);
+      return;
+    }
+    // Depth first with a stack of its own, not by recursion, so that a deep tree cannot exhaust the thread's
+    // stack; a directory goes once its entries have. A damaged entry leading back up the tree fails in list().
+    java.util.ArrayDeque<String> dirs = new java.util.ArrayDeque<>();
+    java.util.ArrayDeque<java.util.Iterator<DirEntry>> pending = new java.util.ArrayDeque<>();
+    dirs.push(p);
+    pending.push(list(p).iterator());
+    while (!dirs.isEmpty()) {
+      java.util.Iterator<DirEntry> it = pending.peek();
+      if (!it.hasNext()) {
+        pending.pop();
+        delete(dirs.pop());
+      } else {
+        DirEntry e = it.next();
+        if (e.type() == FileType.DIRECTORY) {
+          dirs.push(e.path());
+          pending.push(list(e.path()).iterator());
+        } else {
+          delete(e.path());
+        }
       }
     }
-    delete(p);
   }
 
   private void adjustLinks(Txn t, long dirIno, int delta) throws IOException {
@@ -940,7 +969,11 @@ public final class VirtualDisk implements AutoCloseable {
       List<DirEntry> out = new ArrayList<>();
       for (DirectoryBlockCodec.Entry e : vol.directories.get(s.inode()).entries()) {
         boolean file = e.type() == Inode.TYPE_FILE;
-        long size = !sizes ? -1 : file ? vol.inodes.read(null, e.inode()).size() : 0;
+        long size = -1;
+        if (sizes) {
+          Inode ino = vol.inodes.readEntry(s.inode(), e.inode(), e.type(), base + e.name());
+          size = file ? ino.size() : 0;
+        }
         out.add(new DirEntry(e.name(), base + e.name(), e.inode(), file ? FileType.FILE : FileType.DIRECTORY, size));
       }
       return java.util.Collections.unmodifiableList(out);
@@ -955,7 +988,8 @@ public final class VirtualDisk implements AutoCloseable {
   public FileStat stat(String p) throws IOException {
     return inspect(() -> {
       Directories.Slot s = require(p);
-      Inode ino = vol.inodes.read(null, s.inode());
+      Inode ino = s.inode() == Inode.ROOT && parse(p).isEmpty() ? vol.inodes.read(null, s.inode())
+          : vol.inodes.readEntry(parentInode(p), s.inode(), s.type(), p);
       return new FileStat(p, ino.number(), ino.isDirectory() ? FileType.DIRECTORY : FileType.FILE,
           ino.isDirectory() ? 0 : ino.size(), ino.linkCount(), ino.created(), ino.modified(), ino.extents().size());
     });

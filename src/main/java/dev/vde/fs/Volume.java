@@ -314,6 +314,16 @@ public final class Volume {
       if (!rdProblems.isEmpty()) {
         throw new VdeCorruptedException(sb.regionDirStart(), "region directory", String.join("; ", rdProblems), res);
       }
+      if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0) {
+        for (int tag : new int[] {RegionDirectory.TAG_INODES_NEW, RegionDirectory.TAG_INODES_OLD}) {
+          if (rd.find(tag) != null) {
+            // A migration adds these with the pending bit and removes them with it; a later migration would take
+            // this one for its own table (FORMAT.md section 7).
+            throw new VdeCorruptedException(sb.regionDirStart(), "region directory", "region "
+                + BlockType.describeTag(tag) + " is listed but no inode migration is pending", res);
+          }
+        }
+      }
       RegionDirectory.Entry bmr = rd.find(RegionDirectory.TAG_BITMAP);
       long need = AllocationBitmap.blocksFor(sb.totalBlocks(), sb.blockSize());
       if (bmr.blocks() < need) {
@@ -349,7 +359,15 @@ public final class Volume {
         }
       }
       AllocationBitmap bm = AllocationBitmap.read(bmb, bmr.start(), sb.totalBlocks(), sb.blockSize(), res);
+      String unmarked = metadataMarkedFree(bm, sb, rd);
+      if (unmarked != null && roReason == null) {
+        roReason = unmarked + "; opened read-only so that no new block is placed there: copy out what you need, "
+            + "or restore the volume from a backup";
+      }
       Volume v = new Volume(dev, j, sb, rd, bm, roReason);
+      if (unmarked != null) {
+        v.warnings.add(unmarked);
+      }
       v.unreadableBitmapBlocks = List.copyOf(unreadable);
       for (String why : unreadableWhy) {
         v.warnings.add(why + "; opened read-only, with the blocks it covers taken as allocated (the free space "
@@ -377,6 +395,26 @@ public final class Volume {
       dev.close();
       throw e;
     }
+  }
+
+  /**
+   * Metadata the bitmap calls free, described; null when every block of the superblocks, the region directory and
+   * every region is marked allocated. A writable engine allocates from the bitmap, so such a block would be
+   * handed to a file and overwritten: an inode-table block, say, with every inode in it.
+   */
+  private static String metadataMarkedFree(AllocationBitmap bm, Superblock sb, RegionDirectory rd) {
+    List<String> where = new ArrayList<>();
+    long rdEnd = sb.regionDirStart() + sb.regionDirBlocks();
+    if (!bm.rangeDurablyAllocated(0, rdEnd)) {
+      where.add("superblocks and region directory (blocks 0.." + (rdEnd - 1) + ")");
+    }
+    for (RegionDirectory.Entry e : rd.entries()) {
+      if (!bm.rangeDurablyAllocated(e.start(), e.blocks())) {
+        where.add("region " + e.tagText() + " (blocks " + e.start() + ".." + (e.end() - 1) + ")");
+      }
+    }
+    return where.isEmpty() ? null : "allocation bitmap marks blocks of the " + String.join(", ", where)
+        + " free";
   }
 
   /**
@@ -409,11 +447,52 @@ public final class Volume {
           : "migration pending but no checkpoint describes it; roll it back with 'vde migrate rollback'");
       return;
     }
+    String mismatch = checkpointMismatch(c, inom);
+    if (mismatch != null) {
+      warnings.add("migration pending but its checkpoint does not fit the volume (" + mismatch + "); roll it back "
+          + "with 'vde migrate rollback'");
+      return;
+    }
     pendingMigration = c;
     if (inom != null && c.phase() != MigrationCheckpoint.Phase.ROLLING_BACK) {
       migrationTarget = new MigrationTarget(c.newTableStart(), c.newTableBlocks(), c.originalLayout(),
           c.targetLayout(), blockSize, trustedWatermark(c));
     }
+  }
+
+  /**
+   * Why checkpoint {@code c}, whose table location matches the region directory, still cannot describe this
+   * volume; null when it can. A record is checked by its own checksum, not against the volume: one whose sizes
+   * do not fit the blocks or whose layouts do not convert into each other would make the migration target, built
+   * from it at every open, fail with an arithmetic or argument error instead of a report.
+   */
+  private String checkpointMismatch(MigrationCheckpoint c, RegionDirectory.Entry inom) {
+    int payload = BlockCodec.payloadSize(blockSize);
+    for (InodeLayout l : List.of(c.originalLayout(), c.targetLayout())) {
+      if (l.inodeSize() > payload) {
+        return "inodes of " + l.inodeSize() + " bytes do not fit " + blockSize + "-byte blocks";
+      }
+    }
+    for (InodeLayout.Field f : c.originalLayout().fields()) {
+      InodeLayout.Field g = c.targetLayout().fieldFor(f.moduleId());
+      if (g != null && g.size() != f.size()) {
+        return "module " + f.moduleId() + "'s field has " + f.size() + " bytes before and " + g.size() + " after";
+      }
+    }
+    InodeLayout current = inom != null ? c.originalLayout() : c.targetLayout();
+    if (!current.equals(sb.layout())) {
+      return "its " + (inom != null ? "original" : "target") + " layout " + current + " is not the volume's "
+          + sb.layout();
+    }
+    int ipb = InodeCodec.perBlock(blockSize, c.targetLayout().inodeSize());
+    if (inom != null && (c.newTableBlocks() != inom.blocks() || c.newTableBlocks() * ipb < sb.inodeCount())) {
+      return "its new table of " + c.newTableBlocks() + " blocks does not match region INOM of " + inom.blocks()
+          + " blocks for " + sb.inodeCount() + " inodes";
+    }
+    if (c.totalInodes() > sb.inodeCount() || c.inodesMigrated() < 0 || c.inodesMigrated() > c.totalInodes()) {
+      return c.inodesMigrated() + " of " + c.totalInodes() + " inodes copied, on a volume of " + sb.inodeCount();
+    }
+    return null;
   }
 
   /**

@@ -126,8 +126,9 @@ public final class ExtentMap {
   private static boolean invalid(Extent e, long prevEnd, long totalBlocks) {
     long start = e.start();
     int count = e.count();
-    // A logical end past Long.MAX_VALUE would wrap and let a lower extent through after it.
-    return count <= 0 || start <= 0 || start + count > totalBlocks || e.logical() < prevEnd
+    // Ends compared without overflow: a physical start near Long.MAX_VALUE would otherwise wrap past the volume
+    // check, and a logical end past Long.MAX_VALUE would let a lower extent through after it.
+    return count <= 0 || start <= 0 || start > totalBlocks - count || e.logical() < prevEnd
         || e.logical() > Long.MAX_VALUE - count;
   }
 

@@ -1,0 +1,101 @@
+package dev.vde.reliability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import dev.vde.VdeException;
+import dev.vde.cli.ExitCodes;
+import dev.vde.cli.Main;
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
+import dev.vde.fs.OpenOptions;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.testing.PowerLossDevice;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A directory that contains its ancestor: the plain seed with the entry "b" of directory /a (inode of /a/b)
+ * pointing at the root directory (inode 1) instead, the directory block resealed. Everything else is intact, and
+ * each path resolves; but /a/b is now /, so the tree is infinite (/a/b/a/b/...). The engine must notice the
+ * cycle, or at least its recursive operations must end with an error instead of running forever.
+ */
+class DirectoryCycleTest {
+  @TempDir
+  Path tmp;
+
+  private static byte[] cycleImage() throws IOException {
+    FuzzCorpus.Seed plain = FuzzCorpus.plain();
+    byte[] image = plain.image();
+    long a;
+    long b;
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(image), OpenOptions.readOnlyOptions())) {
+      a = d.stat("/a").inode();
+      b = d.stat("/a/b").inode();
+    }
+    int bs = Reseal.blockSize(image);
+    // The DIRE block owned by /a, holding the entry naming inode b.
+    for (long blk = 2; blk < image.length / bs; blk++) {
+      byte[] x = ImageEdit.block(image, blk, bs);
+      if (BlockCodec.checksumMatches(x) && BlockCodec.storedTag(x) == BlockType.DIRECTORY.tag()
+          && BlockCodec.storedGeneration(x) == (int) a) {
+        int count = Bytes.u16(x, 0);
+        int p = 8;
+        for (int k = 0; k < count; k++) {
+          if (Bytes.u32(x, p) == b) {
+            int at = p;
+            Reseal.editBlock(image, blk, y -> Bytes.put32(y, at, 1));
+            return image;
+          }
+          p += 6 + (x[p + 5] & 0xff);
+        }
+      }
+    }
+    throw new AssertionError("entry b of /a not found");
+  }
+
+  @Test
+  void cliRecursiveListing_ofADirectoryCycle_endsWithAnError() throws IOException {
+    Path image = Files.write(tmp.resolve("cycle.vde"), cycleImage());
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Object result = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+      try {
+        return Main.run(new String[] {"ls", image.toString(), "/", "-R"},
+            new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+      } catch (Throwable t) {
+        return t;
+      }
+    }, "vde ls -R on a directory cycle did not finish in 30 s");
+    assertThat(result).as("vde ls IMAGE / -R: Main.run let an error escape (the JVM prints a stack trace)")
+        .isInstanceOf(Integer.class);
+    int code = (Integer) result;
+    String stderr = err.toString(StandardCharsets.UTF_8);
+    assertThat(code).as("exit code; stderr: " + stderr.substring(0, Math.min(400, stderr.length())))
+        .isEqualTo(ExitCodes.FAILED);
+  }
+
+  @Test
+  void deleteRecursively_ofADirectoryInACycle_endsWithAVdeException() throws IOException {
+    byte[] image = cycleImage();
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(image), OpenOptions.defaults())) {
+      Throwable t = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+        try {
+          d.deleteRecursively("/a");
+          return null;
+        } catch (Throwable e) {
+          return e;
+        }
+      }, "deleteRecursively(/a) did not finish in 30 s");
+      assertThat(t).as("deleteRecursively(/a) through the cycle /a/b -> /").isInstanceOf(VdeException.class);
+    }
+  }
+}

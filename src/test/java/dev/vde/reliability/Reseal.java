@@ -1,0 +1,71 @@
+package dev.vde.reliability;
+
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
+import dev.vde.format.MigrationCheckpoint;
+import dev.vde.format.RegionDirectory;
+import dev.vde.format.Superblock;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/** Field-level edits of a closed image that reseal what they touch, so the damage is internally consistent. */
+final class Reseal {
+  private Reseal() {}
+
+  static int blockSize(byte[] image) {
+    return Bytes.i32(image, 8);
+  }
+
+  static RegionDirectory regions(byte[] image) throws IOException {
+    Superblock sb = ImageEdit.newestSuperblock(image);
+    List<byte[]> rd = new ArrayList<>();
+    for (int i = 0; i < sb.regionDirBlocks(); i++) {
+      rd.add(ImageEdit.block(image, sb.regionDirStart() + i, sb.blockSize()));
+    }
+    return RegionDirectory.read(rd, sb.regionDirStart(), "edit");
+  }
+
+  /** Applies {@code edit} to the payload of block {@code blockNo} and reseals it with its tag and generation. */
+  static void editBlock(byte[] image, long blockNo, Consumer<byte[]> edit) {
+    int bs = blockSize(image);
+    byte[] b = ImageEdit.block(image, blockNo, bs);
+    BlockType t = BlockType.fromTag(BlockCodec.storedTag(b));
+    int gen = BlockCodec.storedGeneration(b);
+    edit.accept(b);
+    BlockCodec.seal(b, t, gen);
+    System.arraycopy(b, 0, image, (int) (blockNo * bs), bs);
+  }
+
+  /** Edits both superblock copies (each keeps its sequence and trailer generation). */
+  static void editSuperblocks(byte[] image, Consumer<byte[]> edit) {
+    editBlock(image, 0, edit);
+    editBlock(image, 1, edit);
+  }
+
+  /** Edits every non-empty MCHK record and fixes its payload checksum. */
+  static void editCheckpoints(byte[] image, Consumer<byte[]> edit) throws IOException {
+    RegionDirectory.Entry chk = regions(image).find(RegionDirectory.TAG_CHECKPOINT);
+    int bs = blockSize(image);
+    for (long b = chk.start(); b < chk.start() + 2; b++) {
+      if (Bytes.isZero(ImageEdit.block(image, b, bs), 0, bs)) {
+        continue;
+      }
+      editBlock(image, b, x -> {
+        edit.accept(x);
+        Bytes.put64(x, MigrationCheckpoint.PAYLOAD_BYTES, BlockCodec.hash(x, 0, MigrationCheckpoint.PAYLOAD_BYTES));
+      });
+    }
+  }
+
+  /** Rewrites the region directory (all its blocks) with {@code rd}. */
+  static void writeRegions(byte[] image, RegionDirectory rd) throws IOException {
+    Superblock sb = ImageEdit.newestSuperblock(image);
+    List<byte[]> blocks = rd.write(sb.blockSize(), sb.regionDirBlocks());
+    for (int i = 0; i < blocks.size(); i++) {
+      System.arraycopy(blocks.get(i), 0, image, (int) ((sb.regionDirStart() + i) * sb.blockSize()), sb.blockSize());
+    }
+  }
+}
