@@ -96,6 +96,29 @@ final class SuperblockChecks {
     if (cx.sb.inodeSize() > cx.payload) {
       cx.problems.add(-1, STRUCTURE, "inode size " + cx.sb.inodeSize() + " exceeds the block payload " + cx.payload);
     }
+    checkManifestAgainstLayout(cx);
+  }
+
+  /**
+   * Every active module with inode bytes has its field in the layout, of its size, and every field belongs to an
+   * active module: a module active without its field has lost its values and cannot get them back (adding it
+   * again is refused as already active).
+   */
+  private static void checkManifestAgainstLayout(CheckContext cx) {
+    long manifest = cx.sb.moduleManifest();
+    for (dev.vde.format.Module m : dev.vde.format.Module.fromManifest(manifest)) {
+      dev.vde.format.InodeLayout.Field f = cx.sb.layout().fieldFor(m);
+      if (m.inodeBytes() > 0 && (f == null || f.size() != m.inodeBytes())) {
+        cx.problems.add(-1, STRUCTURE, "module " + m.displayName() + " is active but the inode layout "
+            + (f == null ? "has no field for it" : "gives it " + f.size() + " bytes, not " + m.inodeBytes()));
+      }
+    }
+    for (dev.vde.format.InodeLayout.Field f : cx.sb.layout().fields()) {
+      if (f.moduleId() < 0 || f.moduleId() >= 64 || (manifest & 1L << f.moduleId()) == 0) {
+        cx.problems.add(-1, STRUCTURE, "the inode layout has a field for module " + f.moduleId() + ", which the "
+            + "module manifest does not list as active");
+      }
+    }
   }
 
   /** Compares the superblock's used-inode count with the inode table; skipped when part of it was unreadable. */

@@ -64,4 +64,21 @@ public final class Bytes {
     }
     return true;
   }
+
+  /**
+   * The index of the first char of {@code s} that is a surrogate but not half of a pair, or -1. Such a string has
+   * no UTF-8 form: {@code getBytes(UTF_8)} silently puts '?' in its place, so what is stored would differ from
+   * what was asked.
+   */
+  public static int unpairedSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char ch = s.charAt(i);
+      if (Character.isHighSurrogate(ch) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(ch)) {
+        return i;
+      }
+    }
+    return -1;
+  }
 }

@@ -7,6 +7,7 @@ import dev.vde.VdeNoSpaceException;
 import dev.vde.VdeNotFoundException;
 import dev.vde.check.Verifier;
 import dev.vde.check.VerifyReport;
+import dev.vde.format.Bytes;
 import dev.vde.format.InodeLayout;
 import dev.vde.format.Module;
 import dev.vde.format.Superblock;
@@ -379,7 +380,7 @@ public final class VirtualDisk implements AutoCloseable {
       if (c.indexOf('\0') >= 0) {
         throw new VdeInvalidArgumentException("path '" + p + "' contains a NUL character");
       }
-      int bad = unpairedSurrogate(c);
+      int bad = Bytes.unpairedSurrogate(c);
       if (bad >= 0) {
         // UTF-8 cannot encode it: the name would be stored as '?' in its place, and differ from what was asked.
         throw new VdeInvalidArgumentException("name '" + c + "' is not valid Unicode: an unpaired surrogate "
@@ -393,19 +394,6 @@ public final class VirtualDisk implements AutoCloseable {
       out.add(c);
     }
     return out;
-  }
-
-  /** The index of the first surrogate char of {@code s} that is not half of a pair, or -1. */
-  private static int unpairedSurrogate(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char ch = s.charAt(i);
-      if (Character.isHighSurrogate(ch) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(ch)) {
-        return i;
-      }
-    }
-    return -1;
   }
 
   static String join(List<String> comps, int n) {
@@ -1082,6 +1070,9 @@ public final class VirtualDisk implements AutoCloseable {
       int from = f.offset() - InodeLayout.CORE_SIZE;
       byte[] area = ino.moduleArea().clone();
       byte[] value = update.apply(java.util.Arrays.copyOfRange(area, from, from + f.size()));
+      if (value == null) {
+        throw new VdeInvalidArgumentException(m.displayName() + " field value is null");
+      }
       if (value.length != f.size()) {
         throw new VdeInvalidArgumentException(m.displayName() + " field is " + f.size() + " bytes, got "
             + value.length);

@@ -2,6 +2,7 @@ package dev.vde.module;
 
 import dev.vde.VdeCorruptedException;
 import dev.vde.VdeInvalidArgumentException;
+import dev.vde.format.Bytes;
 import dev.vde.format.Module;
 import dev.vde.fs.VirtualDisk;
 import java.io.IOException;
@@ -88,9 +89,10 @@ public final class Tags {
 
   static void checkKey(String key) throws VdeInvalidArgumentException {
     int n = utf8(key).length;
-    if (n == 0 || n > MAX_KEY_BYTES || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0) {
+    if (n == 0 || n > MAX_KEY_BYTES || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0
+        || Bytes.unpairedSurrogate(key) >= 0) {
       throw new VdeInvalidArgumentException("tag key '" + key + "' must be 1.." + MAX_KEY_BYTES
-          + " bytes of UTF-8 without '=' or NUL");
+          + " bytes of UTF-8 (valid Unicode) without '=' or NUL");
     }
   }
 
@@ -108,9 +110,9 @@ public final class Tags {
   /** Sets (adds or replaces) one tag, atomically. */
   public static void set(VirtualDisk disk, String path, String key, String value) throws IOException {
     checkKey(key);
-    if (utf8(value).length > MAX_VALUE_BYTES || value.indexOf('\0') >= 0) {
+    if (utf8(value).length > MAX_VALUE_BYTES || value.indexOf('\0') >= 0 || Bytes.unpairedSurrogate(value) >= 0) {
       throw new VdeInvalidArgumentException("tag value must be at most " + MAX_VALUE_BYTES
-          + " bytes of UTF-8 without NUL");
+          + " bytes of UTF-8 (valid Unicode) without NUL");
     }
     disk.updateModuleField(path, Module.TAGS, cur -> {
       TreeMap<String, String> tags = decode(cur, path);
