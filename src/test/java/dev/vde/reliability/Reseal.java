@@ -1,11 +1,18 @@
 package dev.vde.reliability;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
 import dev.vde.format.MigrationCheckpoint;
 import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
+import dev.vde.fs.OpenOptions;
+import dev.vde.fs.VirtualDisk;
+import dev.vde.testing.PowerLossDevice;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,6 +73,20 @@ final class Reseal {
     List<byte[]> blocks = rd.write(sb.blockSize(), sb.regionDirBlocks());
     for (int i = 0; i < blocks.size(); i++) {
       System.arraycopy(blocks.get(i), 0, image, (int) ((sb.regionDirStart() + i) * sb.blockSize()), sb.blockSize());
+    }
+  }
+
+  /**
+   * Asserts that {@code image} is refused at a writable and at a read-only open with a {@link VdeCorruptedException}
+   * containing {@code message}, and that neither open changed a byte of it.
+   */
+  static void assertRefusedAtOpen(byte[] image, String message) {
+    for (OpenOptions o : List.of(OpenOptions.defaults(), OpenOptions.readOnlyOptions())) {
+      // A refused open closes its device: each try gets its own.
+      PowerLossDevice dev = PowerLossDevice.fromImage(image);
+      assertThatThrownBy(() -> VirtualDisk.open(dev, o).close()).isInstanceOf(VdeCorruptedException.class)
+          .hasMessageContaining(message);
+      assertThat(dev.snapshot()).as("the image after a refused open").isEqualTo(image);
     }
   }
 }
