@@ -53,6 +53,12 @@ record Failure(String message, int exitCode) {
     if (ex instanceof FileSystemException fs) {
       return new Failure(oneLine(describe(fs)), ExitCodes.FAILED);
     }
+    if (ex instanceof java.nio.file.InvalidPathException bad) {
+      // A name the host cannot take: a NUL, or characters outside the file-name encoding of a non-UTF-8 locale.
+      boolean nonAscii = bad.getInput().chars().anyMatch(c -> c > 0x7f);
+      return new Failure(oneLine("cannot use '" + bad.getInput() + "' as a host file name: " + bad.getReason()
+          + (nonAscii ? " (the host's locale is not UTF-8; set LANG=C.UTF-8)" : "")), ExitCodes.FAILED);
+    }
     if (ex instanceof IOException io && io.getCause() != null && io.getCause().toString().equals(io.getMessage())) {
       // new IOException(cause) copies the cause's class name into its message; describe the cause instead.
       return of(io.getCause(), image);

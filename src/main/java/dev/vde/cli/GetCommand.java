@@ -95,8 +95,8 @@ final class GetCommand extends ImageCommand {
       }
       if (!a.isRegularFile() || target.toString().startsWith("/dev/") || target.toString().startsWith("/proc/")) {
         // A device, a pipe, or a descriptor's name: written in place, as a shell redirection would.
-        writeTo(Files.newOutputStream(target, StandardOpenOption.WRITE, StandardOpenOption.APPEND), disk, source,
-            size, reporter);
+        writeTo(Files.newOutputStream(target, StandardOpenOption.WRITE, StandardOpenOption.APPEND), target, disk,
+            source, size, reporter);
         return;
       }
       target = target.toRealPath();
@@ -117,7 +117,7 @@ final class GetCommand extends ImageCommand {
     try {
       OutputStream file = Files.newOutputStream(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       created = true;
-      writeTo(file, disk, source, size, reporter);
+      writeTo(file, target, disk, source, size, reporter);
       HostFiles.keepAttributes(target, partial);
       Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
     } finally {
@@ -130,12 +130,66 @@ final class GetCommand extends ImageCommand {
   /** Names of this process's standard output: writing to them means writing to it, not replacing a file. */
   private static final Set<String> STDOUT_NAMES = Set.of("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1");
 
-  /** Streams the file into {@code file} (buffered, metered) and closes it. */
-  private static void writeTo(OutputStream file, VirtualDisk disk, String source, long size,
-      ProgressReporter reporter) throws IOException {
-    try (OutputStream out = new MeteredOutputStream(new BufferedOutputStream(file, BUFFER), reporter, "reading",
+  /**
+   * Streams the file into {@code file} (buffered, metered) and closes it. A failure to write {@code target} (a
+   * full disk, say) is reported naming it: the image was only read.
+   */
+  private static void writeTo(OutputStream file, Path target, VirtualDisk disk, String source, long size,
+      ProgressReporter reporter) throws IOException, CliException {
+    TargetStream dest = new TargetStream(file);
+    try (OutputStream out = new MeteredOutputStream(new BufferedOutputStream(dest, BUFFER), reporter, "reading",
         size)) {
       disk.readFile(source, out);
+    } catch (IOException e) {
+      if (dest.failure != null) {
+        throw new CliException(target + ": cannot write: " + Failure.oneLine(String.valueOf(
+            dest.failure.getMessage())));
+      }
+      throw e;
+    }
+  }
+
+  /** The destination stream, remembering its own failure so that it is not taken for one of the image's. */
+  private static final class TargetStream extends java.io.FilterOutputStream {
+    IOException failure;
+
+    TargetStream(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      try {
+        out.write(b, off, len);
+      } catch (IOException e) {
+        failure = e;
+        throw e;
+      }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void flush() throws IOException {
+      try {
+        out.flush();
+      } catch (IOException e) {
+        failure = e;
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      try {
+        out.close();
+      } catch (IOException e) {
+        failure = e;
+        throw e;
+      }
     }
   }
 

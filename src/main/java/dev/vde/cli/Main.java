@@ -23,14 +23,23 @@ public final class Main {
 
   static int run(String[] args, PrintStream out, PrintStream err, boolean errIsTerminal) {
     CommandLine cli = commandLine(out, err, errIsTerminal, args);
+    int code;
     try {
-      return cli.execute(args);
+      code = cli.execute(args);
     } finally {
       cli.getOut().flush();
       cli.getErr().flush();
       out.flush();
       err.flush();
     }
+    // A PrintStream keeps its write errors to itself: without this, output lost to a full disk or a closed pipe
+    // (a 'get -' cut short, say) would still exit 0, and a script would take the truncated result as complete.
+    if (code == ExitCodes.OK && out.checkError()) {
+      err.println("vde: cannot write standard output; what it shows is incomplete");
+      err.flush();
+      return ExitCodes.FAILED;
+    }
+    return code;
   }
 
   static CommandLine commandLine(PrintStream out, PrintStream err, boolean errIsTerminal, String[] args) {

@@ -45,7 +45,8 @@ final class PutCommand extends ImageCommand {
     // A pipe or device has no size to show progress against, and no position: the JDK's channel stream asks
     // for one (and fails with "Illegal seek"), FileInputStream does not.
     boolean regular = !stdin && Files.isRegularFile(hostFile);
-    long size = regular ? Files.size(hostFile) : 0;
+    // Unknown (-1) for standard input, a pipe or a device: progress then shows no total and no ETA.
+    long size = regular ? Files.size(hostFile) : -1;
     try (InputStream source = stdin ? nonClosing(System.in)
             : regular ? Files.newInputStream(hostFile) : new java.io.FileInputStream(hostFile.toFile());
         VirtualDisk disk = openWritable();

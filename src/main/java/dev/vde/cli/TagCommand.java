@@ -47,6 +47,9 @@ final class TagCommand extends CommandGroup {
     @Parameters(index = "2", paramLabel = "KEY", description = "The tag key.")
     String key;
 
+    @Option(names = "--json", description = "Print the value as a JSON string (exact, nothing escaped).")
+    boolean json;
+
     @Override
     public Integer call() throws Exception {
       String v;
@@ -56,7 +59,8 @@ final class TagCommand extends CommandGroup {
       if (v == null) {
         throw new CliException(path + " has no tag '" + key + "'");
       }
-      out().println(v);
+      // Text output escapes control characters, as every listing does; --json carries the exact value.
+      out().println(json ? Json.compact(v) : Printable.of(v));
       return ExitCodes.OK;
     }
   }
