@@ -1,5 +1,6 @@
 package dev.vde.wal;
 
+import dev.vde.VdeCorruptedException;
 import dev.vde.VdeException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
@@ -239,6 +240,37 @@ public final class Journal implements AutoCloseable {
     return j;
   }
 
+  /**
+   * Whether replay may write an image to block {@code ref}. Never slot 1 (the superblock image is ref 0 and goes
+   * to both slots at a checkpoint) nor a block of the WAL itself: the checkpoint that applies a replay writes in
+   * block order, so an image aimed at the WAL would overwrite the very transaction it belongs to before its
+   * other images were in place, and a crash then would lose a committed transaction that recovery must be able
+   * to apply again. No engine writes such a ref; a transaction holding one is treated as not committed.
+   */
+  private static boolean replayable(Superblock sb, long ref) {
+    return ref >= 0 && ref < sb.totalBlocks() && ref != 1
+        && (ref < sb.walStart() || ref >= sb.walStart() + sb.walBlocks());
+  }
+
+  /**
+   * Whether a replayed superblock image describes the same volume as the copy in place: no engine changes the
+   * block size, the block count, the identity, the region directory's or the WAL's place after create. An image
+   * that does would describe another volume: one larger than the host file (the next open refuses it as
+   * truncated, or a read-only open reads millions of blocks past the end), or with its WAL elsewhere.
+   */
+  private static boolean sameGeometry(Superblock sb, byte[] image, String resource) {
+    Superblock img;
+    try {
+      img = Superblock.read(image, 0, resource);
+    } catch (VdeCorruptedException e) {
+      return false;
+    }
+    return img.blockSize() == sb.blockSize() && img.totalBlocks() == sb.totalBlocks()
+        && img.uuid().equals(sb.uuid()) && img.createdMillis() == sb.createdMillis()
+        && img.regionDirStart() == sb.regionDirStart() && img.regionDirBlocks() == sb.regionDirBlocks()
+        && img.walStart() == sb.walStart() && img.walBlocks() == sb.walBlocks();
+  }
+
   /** A data check as read back: its descriptor's {@code checkGeneration} field (0 when not recorded). */
   private record RecordedCheck(long blockNo, long checksum, long checkGeneration) {}
 
@@ -282,11 +314,14 @@ public final class Journal implements AutoCloseable {
           checks.add(new RecordedCheck(ref & ~WalCodec.DATA_CHECK_FLAG, sum, checkGeneration));
           continue;
         }
-        if (p >= sb.walBlocks() || ref < 0 || ref >= sb.totalBlocks()) {
+        if (p >= sb.walBlocks() || !replayable(sb, ref)) {
           return 0;
         }
         byte[] img = readBlock(dev, sb.walStart() + p, bs);
         if (!BlockCodec.checksumMatches(img) || BlockCodec.storedChecksum(img) != sum) {
+          return 0;
+        }
+        if (ref == 0 && !sameGeometry(sb, img, dev.describe())) {
           return 0;
         }
         chain.add(sum);

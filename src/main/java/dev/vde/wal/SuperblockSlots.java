@@ -84,7 +84,8 @@ public final class SuperblockSlots {
       }
       throw new VdeCorruptedException(-1, "superblock", "not a vde image: no superblock with magic VDE1 found", res);
     }
-    if (size < best.totalBlocks() * bestBs) {
+    // Compared by division: 2^48 blocks of 64 KiB would overflow a product to 0.
+    if (best.totalBlocks() > size / bestBs) {
       // The missing tail cannot be told from a sparse hole that was cut off, so nothing guesses; if the file was
       // merely shortened (a copy tool that dropped a trailing hole), extending it back restores the volume.
       throw new VdeCorruptedException(-1, "host file", "truncated: volume needs " + best.totalBlocks() * bestBs
