@@ -151,11 +151,47 @@ public final class ExtentAwareCopy {
 
       @Override
       public void fail(BlockDevice dev) {
-        // The device keeps what was written: an incomplete copy that no open accepts.
+        // The device keeps what was written: an incomplete copy that no open accepts. A failure after the final
+        // superblocks (a verification that found the copy wrong, or was cancelled) marks it incomplete again.
+        markIncomplete(destination, source.volume().blockSize());
       }
     };
     return run(source, target, options, new CopyContext(options, destination.describe()), destination.describe(),
         "the device holds an incomplete copy");
+  }
+
+  /**
+   * Gives each superblock slot of {@code dev} that holds a finished copy's superblock the incomplete-copy bit
+   * again, and syncs: after a failure, no open accepts what the copy wrote. Best effort: a device that cannot be
+   * written keeps what it has (a copy failing this late failed its verification, which the caller is told).
+   */
+  private static void markIncomplete(BlockDevice dev, int blockSize) {
+    try {
+      boolean changed = false;
+      for (int slot = 0; slot < 2; slot++) {
+        if (dev.size() < (long) (slot + 1) * blockSize) {
+          return;
+        }
+        byte[] b = new byte[blockSize];
+        dev.read((long) slot * blockSize, java.nio.ByteBuffer.wrap(b));
+        Superblock sb;
+        try {
+          sb = Superblock.read(b, slot, dev.describe());
+        } catch (VdeCorruptedException notOne) {
+          continue;
+        }
+        if ((sb.incompat() & Superblock.INCOMPAT_INCOMPLETE_COPY) == 0) {
+          byte[] marked = sb.withIncompat(sb.incompat() | Superblock.INCOMPAT_INCOMPLETE_COPY).write();
+          dev.write((long) slot * blockSize, java.nio.ByteBuffer.wrap(marked));
+          changed = true;
+        }
+      }
+      if (changed) {
+        dev.sync();
+      }
+    } catch (IOException e) {
+      // Nothing more can be done with a device that fails here.
+    }
   }
 
   /** Where a copy goes: a new host file, or an empty device the caller owns. */

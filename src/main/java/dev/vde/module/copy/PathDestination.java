@@ -106,7 +106,11 @@ final class PathDestination {
    */
   private static void removeLeftovers(Path dest) throws IOException {
     String prefix = "." + dest.getFileName() + ".";
-    try (var siblings = Files.newDirectoryStream(dest.getParent(), prefix + "*.copy")) {
+    // A filter on the literal name, not a glob: a name with '[' or '{' in it would be read as a pattern.
+    try (var siblings = Files.newDirectoryStream(dest.getParent(), p -> {
+      String n = p.getFileName().toString();
+      return n.startsWith(prefix) && n.endsWith(".copy") && n.length() > prefix.length() + ".copy".length();
+    })) {
       for (Path p : siblings) {
         String pid = p.getFileName().toString().substring(prefix.length());
         pid = pid.substring(0, pid.length() - ".copy".length()).replaceFirst("-[0-9]{1,18}$", "");

@@ -107,6 +107,27 @@ class CopyFailureTest {
   }
 
   /**
+   * A destination name with glob characters: the leftovers beside it were found with a glob built from the name,
+   * so '[' made the forced copy fail with a raw PatternSyntaxException, and '*' or '{a,b}' matched other files.
+   */
+  @Test
+  void aForcedCopyOverANameWithGlobCharactersRemovesOnlyItsOwnLeftovers() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = Files.writeString(tmp.resolve("backup[1*.vde"), "old");
+    Path dead = Files.writeString(tmp.resolve(".backup[1*.vde.999999999-2.copy"), "left by a killed copy");
+    Path lookalike = Files.writeString(tmp.resolve(".backup[1xyz.vde.999999999-2.copy"), "another destination's");
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.writeFile("/x", SeededBytes.bytes(1, 100));
+      ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true));
+    }
+    assertThat(dead).doesNotExist();
+    assertThat(lookalike).exists();
+    try (VirtualDisk c = VirtualDisk.open(dst)) {
+      assertThat(c.readFile("/x")).isEqualTo(SeededBytes.bytes(1, 100));
+    }
+  }
+
+  /**
    * Two forced copies to one destination in one process: each writes its own file beside it (they used to share
    * one name per process, so the second deleted the first's file and the first then failed to rename it).
    */

@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.VdeCorruptedException;
+import dev.vde.VdeException;
 import dev.vde.format.Module;
 import dev.vde.format.RegionDirectory;
 import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.io.BlockDevice;
 import dev.vde.testing.PowerLossDevice;
+import dev.vde.testing.SeededBytes;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.BitSet;
@@ -109,5 +111,57 @@ class DeviceCopyTest {
         super.write(pos, src);
       }
     };
+  }
+
+  /**
+   * A device copy writes its final superblocks before it compares the copy with the source; a comparison that
+   * failed (or was cancelled) used to leave those in place, so the device opened as a valid volume with wrong
+   * content. A failure now marks the copy incomplete again.
+   */
+  @Test
+  void aCopyThatFailsItsVerificationLeavesADeviceThatNoOpenAccepts() throws Exception {
+    PowerLossDevice target = new PowerLossDevice("swapping disk");
+    // Swaps two data blocks of /big as they are written: their trailers stay valid, the content is wrong.
+    BlockDevice swapping = new RecordingDevice(target, BS) {
+      private boolean done;
+
+      @Override
+      public void write(long pos, ByteBuffer src) throws java.io.IOException {
+        if (!done && src.remaining() >= 8 * BS) {
+          done = true;
+          ByteBuffer copy = ByteBuffer.allocate(src.remaining()).put(src).flip();
+          byte[] first = new byte[BS];
+          byte[] second = new byte[BS];
+          copy.get(2 * BS, first);
+          copy.get(3 * BS, second);
+          copy.put(2 * BS, second);
+          copy.put(3 * BS, first);
+          super.write(pos, copy);
+          return;
+        }
+        super.write(pos, src);
+      }
+    };
+    try (VirtualDisk d = CopyFixtures.create(tmp.resolve("src.vde"), 16L << 20)) {
+      d.writeFile("/big", SeededBytes.bytes(9, 40 * CopyFixtures.PAYLOAD));
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, swapping, CopyOptions.defaults().verify(true)))
+          .isInstanceOf(VdeException.class).hasMessageContaining("differs from the source's");
+    }
+    assertThatThrownBy(() -> VirtualDisk.open(target, OpenOptions.readOnlyOptions()).close())
+        .isInstanceOf(VdeException.class).hasMessageContaining("incomplete");
+  }
+
+  @Test
+  void aCopyCancelledDuringVerificationLeavesADeviceThatNoOpenAccepts() throws Exception {
+    PowerLossDevice target = new PowerLossDevice("disk");
+    boolean[] cancel = {false};
+    try (VirtualDisk d = CopyFixtures.create(tmp.resolve("src.vde"), 16L << 20)) {
+      d.writeFile("/big", SeededBytes.bytes(9, 40 * CopyFixtures.PAYLOAD));
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, target, CopyOptions.defaults().verify(true)
+          .progress((phase, n, total, unit) -> cancel[0] |= phase.startsWith("verifying"))
+          .cancellation(() -> cancel[0]))).isInstanceOf(CopyCancelledException.class);
+    }
+    assertThatThrownBy(() -> VirtualDisk.open(target, OpenOptions.readOnlyOptions()).close())
+        .isInstanceOf(VdeException.class).hasMessageContaining("incomplete");
   }
 }
