@@ -303,7 +303,7 @@ public final class EngineBench {
           Stats.num(st[i].median() / counts[i] * 1e6));
     }
     double plainPerSync = (double) many * a.reps / Math.max(1, plainSyncs);
-    t.row("plain file, 4 threads, 4 KiB pwrite each + shared fdatasync (ceiling)", String.format("%,d", many),
+    t.row("plain file, 4 threads, 4 KiB pwrite each + shared fdatasync", String.format("%,d", many),
         plain4.seconds(), Stats.num(many / plain4.median()), String.format("%,d", plainSyncs / a.reps),
         Stats.num(1 / plainPerSync), Stats.num(plainPerSync), Stats.num(plain4.median() / many * 1e6));
     r.table(t);
@@ -319,11 +319,12 @@ public final class EngineBench {
         + COMMIT_WINDOW.toMillis() + " ms later (`VirtualDisk.setCommitWindow`); its time includes the final "
         + "`sync()`, so every file is durable when the clock stops. For reference, a plain 4 KiB pwrite + "
         + "fdatasync on this file system takes %s µs at the median and %s µs at p99 (%d samples). The last row is "
-        + "the ceiling of the group-commit rows on this host: the same 4 threads, each writing 4 KiB to a plain "
+        + "the reference for the group-commit rows: the same 4 threads, each writing 4 KiB to a plain "
         + "file (written and synced in full first, so no sync commits an allocation) and returning once it is "
         + "durable, through one `force(false)` shared by every write done when it starts; a thread about to sync "
         + "first waits up to %d µs for the other threads' writes. It writes only each file's 4 KiB "
-        + "and no metadata: with each create durable on return, 4 threads finish at most 4 creates per sync.",
+        + "and no metadata: what the group-commit rows would reach if a create cost nothing but its data's write "
+        + "and its share of a sync (with each create durable on return, 4 threads finish at most 4 per sync).",
         Stats.percentile(fsync, 0.5, 1e-3), Stats.percentile(fsync, 0.99, 1e-3), fsync.length,
         PlainGroupCommit.GATHER_NANOS / 1000));
     double rate4 = many / s4.median();

@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * else is written (no metadata, no checksum, no journal), the file is written and synced in full first so that no
  * sync has to commit a block allocation, and a thread that would start a sync first waits (up to
  * {@link #GATHER_NANOS}) until every other running thread has written its block, so each sync serves all of them.
- * It bounds what any engine can reach here with each operation durable on return.
+ * A reference for the engine's group commit: the same pattern with none of the engine's own writes or checks.
  */
 final class PlainGroupCommit {
   /** Longest a syncing thread waits for the others' writes; far more than one 4 KiB pwrite takes. */
