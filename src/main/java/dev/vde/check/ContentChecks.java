@@ -136,18 +136,24 @@ final class ContentChecks {
     long lastLogical = size <= 0 ? -1 : (size - 1) / cx.payload;
     int tail = (int) (Math.max(0, size) % cx.payload);
     int perRun = runBytes / cx.blockSize;
+    FirstVisits seen = new FirstVisits();
     for (InodeReader.Located l : xs) {
       Extent e = l.extent();
       if (!cx.inVolume(e.start(), e.count())) {
         continue;
       }
-      for (long at = 0; at < e.count(); ) {
-        int k = (int) Math.min(perRun, e.count() - at);
-        // The journal is asked here, on the thread that holds the state lock, not by the worker.
-        byte[][] journaled = cx.vol.journal().dataImages(e.start() + at, k);
-        submit(new DataRun(n, e.start() + at, e.logical() + at, k, journaled, lastLogical, tail));
-        at += k;
-      }
+      // A block this inode maps twice was reported by the inode phase; it is read once. (Not "done += visit(..)":
+      // the runs handed out inside it add to done themselves.)
+      long skipped = seen.visit(e.start(), e.count(), (start, count, offset) -> {
+        for (long at = 0; at < count; ) {
+          int k = (int) Math.min(perRun, count - at);
+          // The journal is asked here, on the thread that holds the state lock, not by the worker.
+          byte[][] journaled = cx.vol.journal().dataImages(start + at, k);
+          submit(new DataRun(n, start + at, e.logical() + offset + at, k, journaled, lastLogical, tail));
+          at += k;
+        }
+      });
+      done += skipped;
     }
   }
 
@@ -249,19 +255,22 @@ final class ContentChecks {
 
   /** Every block of a directory must be a sound DIRE block of that directory. */
   private void checkDirectoryBlocks(long n, List<InodeReader.Located> xs) throws IOException {
+    FirstVisits seen = new FirstVisits();
     for (InodeReader.Located l : xs) {
       Extent e = l.extent();
       if (!cx.inVolume(e.start(), e.count())) {
         continue;
       }
-      for (long i = 0; i < e.count(); i++) {
-        long blockNo = e.start() + i;
-        byte[] b = cx.readMetadata(blockNo, BlockType.DIRECTORY, "directory inode " + n + " block "
-            + (e.logical() + i));
-        if (b != null) {
-          cx.checkGeneration(b, blockNo, BlockType.DIRECTORY, n, "the directory inode that maps it");
+      seen.visit(e.start(), e.count(), (start, count, offset) -> {
+        for (long i = 0; i < count; i++) {
+          long blockNo = start + i;
+          byte[] b = cx.readMetadata(blockNo, BlockType.DIRECTORY, "directory inode " + n + " block "
+              + (e.logical() + offset + i));
+          if (b != null) {
+            cx.checkGeneration(b, blockNo, BlockType.DIRECTORY, n, "the directory inode that maps it");
+          }
         }
-      }
+      });
       done += e.count();
       cx.progress(PHASE, done, facts.contentBlocks, "blocks");
     }

@@ -71,17 +71,24 @@ final class TreeChecks {
     long subdirs = 0;
     // Walk the mapped blocks, not every logical index: a damaged size may claim far more blocks than exist, and
     // holes (reported by the inode phase) hold no entries anyway.
+    // A block the directory maps twice (reported by the inode phase) is walked once.
+    FirstVisits seen = new FirstVisits();
+    long[] found = {0};
     for (InodeReader.Located loc : dd.extents()) {
       Extent x = loc.extent();
-      for (long j = 0; j < x.count() && x.logical() + j < blocks; j++) {
-        long phys = x.start() + j;
-        // Blocks outside the volume were reported by the inode phase; the rest of this extent is outside too.
-        if (!cx.inVolume(phys, 1)) {
-          break;
+      long within = Math.max(0, Math.min(x.count(), blocks - x.logical()));
+      seen.visit(x.start(), within, (start, count, offset) -> {
+        for (long j = 0; j < count; j++) {
+          long phys = start + j;
+          // Blocks outside the volume were reported by the inode phase; the rest of this run is outside too.
+          if (!cx.inVolume(phys, 1)) {
+            break;
+          }
+          found[0] += walkDirectoryBlock(d, x.logical() + offset + j, phys, names);
         }
-        subdirs += walkDirectoryBlock(d, x.logical() + j, phys, names);
-      }
+      });
     }
+    subdirs += found[0];
     long expected = 2 + subdirs;
     if (facts.linkCount(d) != expected) {
       cx.problems.add(tableBlock, InodeChecks.STRUCTURE, "directory inode " + d + " has link count "
