@@ -593,7 +593,18 @@ public final class Journal implements AutoCloseable {
       // Unheld entries stay under half the WAL so that groups form; a held batch may use all of it.
       long limit = held ? walBlocks : walBlocks / 2;
       int runs = WalCodec.checkRuns(checks);
-      if (tail == null || tail.held != held || WalCodec.blocksNeeded(blockSize, tail.images.size() + images.size(),
+      // The merged entry's real size: a block both change (the superblock, a bitmap or directory block) is
+      // written once. Adding the two sizes split batches that fit the WAL into two WAL transactions, and a crash
+      // between them kept half of the batch.
+      int merged = tail == null ? images.size() : tail.images.size();
+      if (tail != null) {
+        for (BlockImage im : images) {
+          if (!tail.images.containsKey(im.blockNo())) {
+            merged++;
+          }
+        }
+      }
+      if (tail == null || tail.held != held || WalCodec.blocksNeeded(blockSize, merged,
           tail.checks.size() + checks.size(), tail.checkRuns + runs) > limit) {
         tail = new Pending();
         tail.held = held;
@@ -903,6 +914,25 @@ public final class Journal implements AutoCloseable {
         throw failed();
       }
     }
+    try {
+      checkpointSteps();
+    } catch (IOException | RuntimeException e) {
+      // Fail-stop, whoever called: once the first superblock copy may have gone out with a new salt, which salt
+      // the disk names is unknown, and a transaction appended under the old one could be ignored by recovery
+      // after it was acknowledged. Reopening recovers from what is on disk.
+      IOException io = e instanceof IOException x ? x : new IOException(e.toString(), e);
+      synchronized (monitor) {
+        if (failure == null) {
+          failure = io;
+        }
+        monitor.notifyAll();
+      }
+      throw e;
+    }
+  }
+
+  /** The checkpoint proper (steps 5 to 6b of DESIGN.md section 2); {@link #checkpointLocked} fail-stops on error. */
+  private void checkpointSteps() throws IOException {
     TreeMap<Long, byte[]> inPlace = new TreeMap<>(durable);
     byte[] sbImage = inPlace.remove(0L);
     writeInPlace(inPlace);
