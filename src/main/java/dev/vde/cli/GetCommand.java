@@ -157,39 +157,38 @@ final class GetCommand extends ImageCommand {
       super(out);
     }
 
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
+    /** One call on the destination, its failure noted. */
+    private interface Call {
+      void run() throws IOException;
+    }
+
+    private void noting(Call call) throws IOException {
       try {
-        out.write(b, off, len);
+        call.run();
       } catch (IOException e) {
         failure = e;
         throw e;
       }
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      noting(() -> out.write(b, off, len));
     }
 
     @Override
     public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
+      noting(() -> out.write(b));
     }
 
     @Override
     public void flush() throws IOException {
-      try {
-        out.flush();
-      } catch (IOException e) {
-        failure = e;
-        throw e;
-      }
+      noting(out::flush);
     }
 
     @Override
     public void close() throws IOException {
-      try {
-        out.close();
-      } catch (IOException e) {
-        failure = e;
-        throw e;
-      }
+      noting(out::close);
     }
   }
 
