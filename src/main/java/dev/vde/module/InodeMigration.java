@@ -282,7 +282,7 @@ public final class InodeMigration {
     });
     MigrationCheckpoint copying = started.with(Phase.COPYING_INODES, 0, started.totalInodes(),
         System.currentTimeMillis());
-    writeCheckpoint(v, copying);
+    recordWhileRunning(v, copying);
     return run(disk, copying, opts);
   }
 
@@ -330,14 +330,16 @@ public final class InodeMigration {
   public static void rollback(VirtualDisk disk) throws IOException {
     refuseInsideBatch(disk);
     Volume v = disk.volume();
-    if (!isPending(disk)) {
-      throw new VdeInvalidArgumentException("no inode migration is pending on this volume");
-    }
-    if (v.regions().find(RegionDirectory.TAG_INODES_OLD) != null) {
-      throw new VdeInvalidArgumentException("the migration already completed (its region swap committed) and "
-          + "cannot be rolled back; run 'vde migrate resume' to finish freeing the old inode table");
-    }
     v.withWriterLock(() -> {
+      // Decided under the writer lock, which the swap holds: a rollback that waited for it behind a running
+      // migration's swap must see that the swap committed, not undo a pending bit the migration still needs.
+      if (!isPending(disk)) {
+        throw new VdeInvalidArgumentException("no inode migration is pending on this volume");
+      }
+      if (v.regions().find(RegionDirectory.TAG_INODES_OLD) != null) {
+        throw new VdeInvalidArgumentException("the migration already completed (its region swap committed) and "
+            + "cannot be rolled back; run 'vde migrate resume' to finish freeing the old inode table");
+      }
       v.setMigrationTarget(null);
       MigrationCheckpoint c = v.pendingMigration();
       if (c != null) {
@@ -375,7 +377,7 @@ public final class InodeMigration {
     MigrationControl ctl = opts.control();
     long n = opts.checkpointEvery();
     long t0 = System.nanoTime();
-    long startW = v.migrationTarget().watermark();
+    long startW = requireTarget(v, c).watermark();
     BatchBuffers buffers = new BatchBuffers();
     MigrationCheckpoint ck = c;
     long maxGap = opts.maxNanosBetweenCheckpoints();
@@ -405,7 +407,8 @@ public final class InodeMigration {
       long[] res = v.withWriterLock(() -> copyBatch(v, c, n, batchBlocks, buffers));
       long newW = res[0];
       long total = res[1];
-      ctl.throttle.acquire(res[2]);
+      // A cancel or pause ends the wait: at a lowered limit a batch taken at the old one may cost minutes.
+      ctl.throttle.acquire(res[2], () -> ctl.isCancelled() || ctl.isPaused());
       if (newW >= total) {
         break;
       }
@@ -589,8 +592,21 @@ public final class InodeMigration {
     v.device().sync();
     MigrationCheckpoint c = prev.with(Phase.COPYING_INODES, watermark, Math.max(total, watermark),
         System.currentTimeMillis());
-    writeCheckpoint(v, c);
+    recordWhileRunning(v, c);
     return c;
+  }
+
+  /**
+   * Writes a record of the running migration, under the writer lock and only while it is still the pending one:
+   * a rollback from another thread (which holds that lock) may have ended it meanwhile and zeroed the records,
+   * and a record written after that would describe a migration that no longer exists.
+   */
+  private static void recordWhileRunning(Volume v, MigrationCheckpoint c) throws IOException {
+    v.withWriterLock(() -> {
+      requireTarget(v, c);
+      writeCheckpoint(v, c);
+      return null;
+    });
   }
 
   private static void writeCheckpoint(Volume v, MigrationCheckpoint c) throws IOException {

@@ -35,7 +35,15 @@ public final class IopsThrottle {
   }
 
   /** Blocks until {@code ops} operations may proceed. */
-  public synchronized void acquire(long ops) throws InterruptedIOException {
+  public void acquire(long ops) throws InterruptedIOException {
+    acquire(ops, () -> false);
+  }
+
+  /**
+   * Blocks until {@code ops} operations may proceed, or until {@code stop} says to give up waiting (checked at
+   * least every 0.1 s): a cancel or pause must not wait out a debt that a lowered limit made long.
+   */
+  public synchronized void acquire(long ops, java.util.function.BooleanSupplier stop) throws InterruptedIOException {
     while (true) {
       long r = ratePerSecond;
       long now = System.nanoTime();
@@ -51,6 +59,9 @@ public final class IopsThrottle {
       last = now;
       if (tokens >= ops) {
         tokens -= ops;
+        return;
+      }
+      if (stop.getAsBoolean()) {
         return;
       }
       long waitNanos = (long) ((ops - tokens) * 1e9 / r);
