@@ -96,7 +96,10 @@ final class FileStreamer {
           break;
         }
         Piece p = ahead.poll();
-        byte[] buf = ReadAhead.join(inFlight.poll());
+        // Left queued until it has come back: if the wait ends in an exception (an interrupt), the cleanup below
+        // waits for this piece's worker too, so none reads after the caller lets its pin go.
+        byte[] buf = ReadAhead.join(inFlight.peek());
+        inFlight.poll();
         int n = (int) Math.min((long) p.count() * payload, size - p.logical() * payload);
         out.write(buf, 0, n);
         written += n;

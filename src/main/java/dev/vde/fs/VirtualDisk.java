@@ -518,6 +518,7 @@ public final class VirtualDisk implements AutoCloseable {
    * and changes nothing. A stream that throws changes nothing either.
    */
   public long writeFile(String p, InputStream in) throws IOException {
+    java.util.Objects.requireNonNull(in, "in");
     List<String> comps = parse(p);
     checkOpen();
     // What can be refused now is refused before the stream is read (the checks are made again at the end).
@@ -684,6 +685,7 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** Appends {@code data} to a file. */
   public void append(String p, byte[] data) throws IOException {
+    java.util.Objects.requireNonNull(data, "data");
     mutate(t -> {
       writeAt(t, p, 0, data, 0, data.length, true);
       return null;
