@@ -1,25 +1,21 @@
 package dev.vde.module.migration;
 
+import dev.vde.format.MigrationCheckpoint;
 import dev.vde.io.BlockDevice;
+import dev.vde.io.ForwardingBlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-/** Delegates to another device, calling a hook before every write (not under the delegate's monitor). */
-final class HookDevice implements BlockDevice {
+/** Passes every call to another device, calling a hook before each write (not under the delegate's monitor). */
+final class HookDevice extends ForwardingBlockDevice {
   interface Hook {
     void beforeWrite(long pos, byte[] data) throws IOException;
   }
 
-  private final BlockDevice d;
   volatile Hook hook = (p, b) -> {};
 
   HookDevice(BlockDevice d) {
-    this.d = d;
-  }
-
-  @Override
-  public void read(long pos, ByteBuffer dst) throws IOException {
-    d.read(pos, dst);
+    super(d);
   }
 
   @Override
@@ -27,31 +23,22 @@ final class HookDevice implements BlockDevice {
     byte[] b = new byte[src.remaining()];
     src.duplicate().get(b);
     hook.beforeWrite(pos, b);
-    d.write(pos, src);
+    delegate.write(pos, src);
   }
 
-  @Override
-  public void sync() throws IOException {
-    d.sync();
-  }
-
-  @Override
-  public long size() throws IOException {
-    return d.size();
-  }
-
-  @Override
-  public void truncate(long size) throws IOException {
-    d.truncate(size);
-  }
-
-  @Override
-  public String describe() {
-    return d.describe();
-  }
-
-  @Override
-  public void close() throws IOException {
-    d.close();
+  /**
+   * The migration record that {@code data}, a one-block write at {@code pos}, puts into checkpoint slot
+   * {@code chk} or {@code chk + 1}; null for any other write.
+   */
+  static MigrationCheckpoint recordWritten(long pos, byte[] data, int blockSize, long chk) {
+    long block = pos / blockSize;
+    if (data.length != blockSize || (block != chk && block != chk + 1)) {
+      return null;
+    }
+    try {
+      return MigrationCheckpoint.read(data, block, "hook");
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
   }
 }

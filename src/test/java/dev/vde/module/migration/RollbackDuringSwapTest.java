@@ -66,15 +66,7 @@ class RollbackDuringSwapTest {
         if (Thread.currentThread() != migrating) {
           return;
         }
-        if (data.length != bs || (block != chk && block != chk + 1)) {
-          return;
-        }
-        MigrationCheckpoint c;
-        try {
-          c = MigrationCheckpoint.read(data, block, "hook");
-        } catch (Exception e) {
-          return;
-        }
+        MigrationCheckpoint c = HookDevice.recordWritten(pos, data, bs, chk);
         if (c != null && c.phase() == Phase.SWAPPING_REGIONS) {
           // The migrating thread holds the writer lock for the swap; the user asks for a rollback now.
           r[0] = new Thread(() -> {
