@@ -405,6 +405,11 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** The slot of an existing path (the root gives a synthetic slot), or null when a component is missing. */
   private Directories.Slot lookup(List<String> comps, String original) throws IOException {
+    return lookup(comps, original, null);
+  }
+
+  /** {@link #lookup}; {@code holder}, when given, receives the inode number of the directory holding the result. */
+  private Directories.Slot lookup(List<String> comps, String original, long[] holder) throws IOException {
     Directories.Slot cur = new Directories.Slot(Inode.ROOT, Inode.TYPE_DIRECTORY, -1);
     for (int i = 0; i < comps.size(); i++) {
       if (cur.type() != Inode.TYPE_DIRECTORY) {
@@ -414,14 +419,22 @@ public final class VirtualDisk implements AutoCloseable {
       if (next == null) {
         return null;
       }
+      if (holder != null) {
+        holder[0] = cur.inode();
+      }
       cur = next;
     }
     return cur;
   }
 
   private Directories.Slot require(String p) throws IOException {
+    return require(p, null);
+  }
+
+  /** {@link #require}; {@code holder} as for {@link #lookup(List, String, long[])} (left alone for the root). */
+  private Directories.Slot require(String p, long[] holder) throws IOException {
     List<String> comps = parse(p);
-    Directories.Slot s = lookup(comps, p);
+    Directories.Slot s = lookup(comps, p, holder);
     if (s == null) {
       throw new VdeNotFoundException(p + ": no such file or directory");
     }
@@ -454,21 +467,16 @@ public final class VirtualDisk implements AutoCloseable {
   }
 
   private Inode requireFile(Txn t, String p) throws IOException {
-    Directories.Slot s = require(p);
+    long[] holder = {-1};
+    Directories.Slot s = require(p, holder);
     if (s.type() != Inode.TYPE_FILE) {
       throw new VdeInvalidArgumentException(p + " is a directory");
     }
     if (t == null) {
       // A read: the entry's inode must be the file the entry names (InodeStore.readEntry).
-      return vol.inodes.readEntry(parentInode(p), s.inode(), Inode.TYPE_FILE, p);
+      return vol.inodes.readEntry(holder[0], s.inode(), Inode.TYPE_FILE, p);
     }
     return vol.inodes.read(t, s.inode());
-  }
-
-  /** The inode number of the directory holding {@code p}, which exists and is not the root. */
-  private long parentInode(String p) throws IOException {
-    List<String> comps = parse(p);
-    return comps.size() == 1 ? Inode.ROOT : lookup(comps.subList(0, comps.size() - 1), p).inode();
   }
 
   /** A random inode generation, so a reused inode number is told apart from its previous life. */
@@ -977,9 +985,11 @@ public final class VirtualDisk implements AutoCloseable {
    */
   public FileStat stat(String p) throws IOException {
     return inspect(() -> {
-      Directories.Slot s = require(p);
-      Inode ino = s.inode() == Inode.ROOT && parse(p).isEmpty() ? vol.inodes.read(null, s.inode())
-          : vol.inodes.readEntry(parentInode(p), s.inode(), s.type(), p);
+      long[] holder = {-1};
+      Directories.Slot s = require(p, holder);
+      // The root has no entry to check it against (holder untouched).
+      Inode ino = holder[0] < 0 ? vol.inodes.read(null, s.inode())
+          : vol.inodes.readEntry(holder[0], s.inode(), s.type(), p);
       return new FileStat(p, ino.number(), ino.isDirectory() ? FileType.DIRECTORY : FileType.FILE,
           ino.isDirectory() ? 0 : ino.size(), ino.linkCount(), ino.created(), ino.modified(), ino.extents().size());
     });

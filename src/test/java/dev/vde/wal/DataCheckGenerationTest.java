@@ -108,9 +108,7 @@ class DataCheckGenerationTest {
   private record WalView(Superblock sb, List<Long> descriptors, long commit) {}
 
   private static WalView wal(byte[] image) throws IOException {
-    Superblock a = Superblock.read(Arrays.copyOfRange(image, 0, BS), 0, "test");
-    Superblock b = Superblock.read(Arrays.copyOfRange(image, BS, 2 * BS), 1, "test");
-    Superblock sb = a.sequence() >= b.sequence() ? a : b;
+    Superblock sb = SuperblockSlots.load(PowerLossDevice.fromImage(image)).superblock();
     List<Long> descriptors = new ArrayList<>();
     for (long p = 0; p < sb.walBlocks(); p++) {
       long at = sb.walStart() + p;

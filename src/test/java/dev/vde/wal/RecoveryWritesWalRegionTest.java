@@ -91,9 +91,7 @@ class RecoveryWritesWalRegionTest {
   }
 
   private static Superblock current(byte[] img) throws IOException {
-    Superblock a = Superblock.read(Arrays.copyOfRange(img, 0, BS), 0, "t");
-    Superblock b = Superblock.read(Arrays.copyOfRange(img, BS, 2 * BS), 1, "t");
-    return a.sequence() >= b.sequence() ? a : b;
+    return SuperblockSlots.load(PowerLossDevice.fromImage(img)).superblock();
   }
 
   /** The images and data checks of the WAL transaction at WAL block 0. */

@@ -18,7 +18,6 @@ import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -82,7 +81,7 @@ class ReplayedSuperblockGeometryTest {
     RegionDirectory rd = d.volume().regions();
     d.close();
     byte[] image = dev.durableSnapshot();
-    Superblock sb = current(image, BS4K);
+    Superblock sb = current(image);
 
     long total = 1L << 40;
     byte[] sbImage = sb.write();
@@ -111,12 +110,6 @@ class ReplayedSuperblockGeometryTest {
   }
 
   private static Superblock current(byte[] img) throws IOException {
-    return current(img, BS);
-  }
-
-  private static Superblock current(byte[] img, int bs) throws IOException {
-    Superblock a = Superblock.read(Arrays.copyOfRange(img, 0, bs), 0, "t");
-    Superblock b = Superblock.read(Arrays.copyOfRange(img, bs, 2 * bs), 1, "t");
-    return a.sequence() >= b.sequence() ? a : b;
+    return SuperblockSlots.load(PowerLossDevice.fromImage(img)).superblock();
   }
 }

@@ -81,9 +81,7 @@ class WalImageTrailerTest {
     byte[] content = SeededBytes.bytes(11, 1000);
     d.writeFile("/f", content);
     byte[] image = dev.durableSnapshot();
-    Superblock a = Superblock.read(Arrays.copyOfRange(image, 0, BS), 0, "test");
-    Superblock b = Superblock.read(Arrays.copyOfRange(image, BS, 2 * BS), 1, "test");
-    Superblock sb = a.sequence() >= b.sequence() ? a : b;
+    Superblock sb = SuperblockSlots.load(PowerLossDevice.fromImage(image)).superblock();
     int commits = 0;
     for (long p = 0; p < sb.walBlocks(); p++) {
       int at = (int) ((sb.walStart() + p) * BS);
