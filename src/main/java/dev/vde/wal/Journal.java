@@ -777,11 +777,13 @@ public final class Journal implements AutoCloseable {
       List<Pending> batch;
       synchronized (monitor) {
         while (true) {
-          if (failure != null) {
-            throw failed();
-          }
+          // Durable first: a group that failed after this ticket's was synced does not undo it, and reporting the
+          // operation as failed would mislead a caller into retrying or giving up on data that every open replays.
           if (durableTicket >= ticket) {
             return;
+          }
+          if (failure != null) {
+            throw failed();
           }
           if (!leaderActive) {
             break;
