@@ -30,6 +30,8 @@ final class RandomWorkload {
    */
   static final boolean DEGENERATE = "degenerate".equals(System.getProperty("vde.reliability.content", "random"));
 
+  private final boolean degenerate;
+
   private final SplittableRandom rnd;
   /** Picks degenerate contents; separate from {@link #rnd} so that the content mode leaves the operations alone. */
   private final SplittableRandom contentRnd;
@@ -37,17 +39,26 @@ final class RandomWorkload {
   private final Script s;
   private long dataSeed;
 
-  private RandomWorkload(long seed, CreateOptions create) {
+  private RandomWorkload(long seed, CreateOptions create, boolean degenerate) {
+    this.degenerate = degenerate;
     this.rnd = new SplittableRandom(seed);
     this.contentRnd = new SplittableRandom(seed ^ 0xC0FFEE);
     this.s = new Script(create, CHECKPOINT_EVERY);
     this.dataSeed = seed * 31;
   }
 
-  /** A script of about {@code fileOps} file operations plus the module operations. */
+  /**
+   * A script of about {@code fileOps} file operations plus the module operations, with the content mode the
+   * system property chooses ({@link #DEGENERATE}).
+   */
   static Script build(long seed, int blockSize, long sizeBytes, int fileOps) {
+    return build(seed, blockSize, sizeBytes, fileOps, DEGENERATE);
+  }
+
+  /** {@link #build(long, int, long, int)} with degenerate or distinct random contents as asked. */
+  static Script build(long seed, int blockSize, long sizeBytes, int fileOps, boolean degenerate) {
     RandomWorkload w = new RandomWorkload(seed,
-        CreateOptions.ofSize(sizeBytes).blockSize(blockSize).label("random " + seed));
+        CreateOptions.ofSize(sizeBytes).blockSize(blockSize).label("random " + seed), degenerate);
     w.generate(fileOps);
     return w.s;
   }
@@ -289,7 +300,7 @@ final class RandomWorkload {
 
   private byte[] data(int n) {
     byte[] random = SeededBytes.bytes(dataSeed++, n);
-    if (!DEGENERATE) {
+    if (!degenerate) {
       return random;
     }
     byte[] b = new byte[n];
