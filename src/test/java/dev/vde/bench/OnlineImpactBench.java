@@ -45,16 +45,29 @@ public final class OnlineImpactBench {
   /** What runs beside the foreground: nothing, or a migration with an IOPS limit (0 = unthrottled). */
   record Condition(String label, boolean migrate, long iops, boolean yield) {}
 
-  /** The operations of one run, and the window they are judged in (seconds since the foreground started). */
-  record Run(long[] start, long[] latency, double windowStart, double windowEnd, long inodesCopied,
-      boolean completed) {
+  /**
+   * The operations of one run, the window they are judged in, and when the foreground stopped (seconds since the
+   * foreground started).
+   */
+  record Run(long[] start, long[] latency, double windowStart, double windowEnd, double foregroundEnd,
+      long inodesCopied, boolean completed) {
     double throughput() {
-      return inWindow().length / (windowEnd - windowStart);
+      return between(windowStart, windowEnd).length / (windowEnd - windowStart);
     }
 
     long[] inWindow() {
-      long a = (long) (windowStart * 1e9);
-      long b = (long) (windowEnd * 1e9);
+      return between(windowStart, windowEnd);
+    }
+
+    /** Operations per second among those that started in {@code [from, to)}. */
+    double throughputBetween(double from, double to) {
+      return between(from, to).length / (to - from);
+    }
+
+    /** Sorted latencies of the operations that started in {@code [from, to)} (seconds). */
+    long[] between(double from, double to) {
+      long a = (long) (from * 1e9);
+      long b = (long) (to * 1e9);
       long[] out = new long[start.length];
       int n = 0;
       for (int i = 0; i < start.length; i++) {
@@ -100,40 +113,65 @@ public final class OnlineImpactBench {
 
     // results[workload][condition] over repetitions
     Stats[][] tput = new Stats[Workload.values().length][conditions.size()];
-    Stats[][] ratio = new Stats[Workload.values().length][conditions.size()];
+    Stats[][] idleSame = new Stats[Workload.values().length][conditions.size()];
     Stats[][] p50 = new Stats[Workload.values().length][conditions.size()];
     Stats[][] p99 = new Stats[Workload.values().length][conditions.size()];
     Stats[][] maxLat = new Stats[Workload.values().length][conditions.size()];
     Stats[][] migSecs = new Stats[Workload.values().length][conditions.size()];
     Stats[][] migRate = new Stats[Workload.values().length][conditions.size()];
-    for (Stats[][] s : List.of(tput, ratio, p50, p99, maxLat, migSecs, migRate)) {
+    for (Stats[][] s : List.of(tput, idleSame, p50, p99, maxLat, migSecs, migRate)) {
       for (Stats[] row : s) {
         for (int c = 0; c < row.length; c++) {
           row[c] = new Stats();
         }
       }
     }
+    // The longest migration window seen so far per workload, to size an idle run that goes first.
+    double[] longestWindow = new double[Workload.values().length];
+    int clipped = 0;
     List<LatencyChart.Panel> chartPanels = new ArrayList<>();
     for (int rep = 0; rep < a.reps; rep++) {
       for (Workload w : workloads) {
-        double idle = Double.NaN;
+        // The idle run is the baseline of every migration row, compared over the same stretch of the foreground's
+        // life. It must last as long as the longest migration window: it goes last in even repetitions (sized
+        // from this repetition's windows) and first in odd ones (sized from the earlier ones, with a margin).
+        boolean idleFirst = rep % 2 == 1 && longestWindow[w.ordinal()] > 0;
+        Run[] runs = new Run[conditions.size()];
+        if (idleFirst) {
+          runs[0] = runOne(online, a.work.resolve("online.vde"), w, conditions.get(0), fgBytes, lead,
+              Math.max(window, 1.5 * longestWindow[w.ordinal()]));
+        }
+        double longest = 0;
+        for (int c = 1; c < conditions.size(); c++) {
+          runs[c] = runOne(online, a.work.resolve("online.vde"), w, conditions.get(c), fgBytes, lead, window);
+          longest = Math.max(longest, runs[c].windowEnd() - runs[c].windowStart());
+        }
+        longestWindow[w.ordinal()] = Math.max(longestWindow[w.ordinal()], longest);
+        if (!idleFirst) {
+          runs[0] = runOne(online, a.work.resolve("online.vde"), w, conditions.get(0), fgBytes, lead,
+              Math.max(window, longest));
+        }
         for (int c = 0; c < conditions.size(); c++) {
           Condition cond = conditions.get(c);
-          Run run = runOne(online, a.work.resolve("online.vde"), w, cond, fgBytes, lead, window);
+          Run run = runs[c];
           long[] lat = run.inWindow();
-          double tp = run.throughput();
-          if (c == 0) {
-            idle = tp;
+          tput[w.ordinal()][c].add(run.throughput());
+          if (c > 0) {
+            // The idle run's foreground over the same interval since its start; it ran on past its own window
+            // for the trailing quiet part, which is idle too. Only an idle run that went first and was still
+            // too short is cut to the part it covers.
+            double to = Math.min(run.windowEnd(), runs[0].foregroundEnd());
+            if (to < run.windowEnd()) {
+              clipped++;
+            }
+            idleSame[w.ordinal()][c].add(runs[0].throughputBetween(run.windowStart(), to));
           }
-          tput[w.ordinal()][c].add(tp);
-          ratio[w.ordinal()][c].add(tp / idle);
           p50[w.ordinal()][c].add(Stats.at(lat, 0.5) / 1e3);
           p99[w.ordinal()][c].add(Stats.at(lat, 0.99) / 1e3);
           maxLat[w.ordinal()][c].add(lat.length == 0 ? Double.NaN : lat[lat.length - 1] / 1e3);
+          migSecs[w.ordinal()][c].add(run.windowEnd() - run.windowStart());
           if (cond.migrate()) {
-            double secs = run.windowEnd() - run.windowStart();
-            migSecs[w.ordinal()][c].add(secs);
-            migRate[w.ordinal()][c].add(run.inodesCopied() / secs);
+            migRate[w.ordinal()][c].add(run.inodesCopied() / (run.windowEnd() - run.windowStart()));
           }
           if (rep == 0) {
             writeCsv(csvDir.resolve(String.format("%s-%s.csv", w.name().toLowerCase(), slug(cond.label()))), run);
@@ -150,25 +188,35 @@ public final class OnlineImpactBench {
     r.text(String.format("The volume holds %,d inodes in use (as in scenario 1) plus a %s file that the foreground "
         + "reads or overwrites at random 4096-byte-aligned offsets (`VirtualDisk.read` / `VirtualDisk.write`; a "
         + "write is durable when it returns, and since blocks hold 4080 bytes of payload each 4 KiB write rewrites "
-        + "two blocks). Each run: %.1f s of foreground alone, then the migration (unthrottled: until it completes; "
-        + "throttled: %.1f s, then `MigrationControl.cancel()`; idle: %.1f s of nothing), then %.1f s alone again. "
-        + "Throughput and latency percentiles count the operations that started inside the migration window. The "
+        + "two blocks). Each run: %s s of foreground alone, then the migration (unthrottled: until it completes; "
+        + "throttled: %s s, then `MigrationControl.cancel()`; idle: nothing, for at least %s s and at least as "
+        + "long as the longest migration window of the same workload), then %s s alone again. "
+        + "Throughput and latency percentiles count the operations that started inside the migration window "
+        + "(the idle row: its own window); p50, p99 and max are medians over the repetitions of each run's "
+        + "figure. \"vs idle\" is the median ops/s of the row over the median ops/s of the idle runs counted over "
+        + "the same interval since the foreground started (the column before it), so that both cover the same "
+        + "stretch of the foreground file's life (random writes fragment it, and a more fragmented file is "
+        + "slower). The idle run goes after the migration runs in the first repetition and before them in the "
+        + "second, alternating, sized from the windows seen before it with half again as margin%s. The "
         + "migration uses `MigrationOptions.defaults()` (checkpoint every "
         + String.format(Locale.ROOT, "%,d", MigrationOptions.DEFAULT_CHECKPOINT_EVERY) + " inodes and at least "
         + "once a second, yielding to the "
         + "foreground unless the row says otherwise) with `MigrationControl.setMaxIops`. Repetitions: %d; every operation of the first "
         + "repetition is in `bench/out/latency/*.csv` (start ms, latency µs; the first line gives the migration window).", base.inodesUsed(),
-        Tools.mib(fgBytes), lead, window, window, lead, a.reps));
+        Tools.mib(fgBytes), Stats.num(lead), Stats.num(window), Stats.num(window), Stats.num(lead),
+        clipped == 0 ? "" : String.format(Locale.ROOT, " (%d migration window%s outlasted an idle run that went "
+            + "first; %s compared with the part the idle run covered)", clipped, clipped == 1 ? "" : "s",
+            clipped == 1 ? "it is" : "they are"), a.reps));
     for (Workload w : workloads) {
       r.heading("4 KiB random " + w.label);
-      Table t = new Table("condition", "ops/s: median (min–max)", "vs idle", "p50 µs", "p99 µs", "max µs",
-          "migration window", "inodes/s migrated");
+      Table t = new Table("condition", "ops/s: median (min–max)", "idle ops/s, same interval", "vs idle",
+          "p50 µs", "p99 µs", "max µs", "migration window", "inodes/s migrated");
       for (int c = 0; c < conditions.size(); c++) {
         int i = w.ordinal();
-        t.row(conditions.get(c).label(), tput[i][c].scaled(1, ""), c == 0 ? "1x" : Stats.ratio(ratio[i][c].median()),
+        t.row(conditions.get(c).label(), tput[i][c].scaled(1, ""), c == 0 ? "" : idleSame[i][c].scaled(1, ""),
+            c == 0 ? "1x" : Stats.ratio(vsIdle(tput[i][c], idleSame[i][c])),
             Stats.num(p50[i][c].median()), Stats.num(p99[i][c].median()), Stats.num(maxLat[i][c].median()),
-            conditions.get(c).migrate() ? migSecs[i][c].seconds() : Stats.secs(window),
-            conditions.get(c).migrate() ? Stats.num(migRate[i][c].median()) : "");
+            migSecs[i][c].seconds(), conditions.get(c).migrate() ? Stats.num(migRate[i][c].median()) : "");
       }
       r.table(t);
     }
@@ -178,24 +226,36 @@ public final class OnlineImpactBench {
           + "adding Tags), 100 ms bins", n), chartPanels, 0.1);
       r.text("![Foreground latency over time during a migration](migration-latency.png)");
     }
-    double worst = Double.MAX_VALUE;
+    // A ratio that cannot be computed (no operation in a window) fails the target rather than being skipped.
+    double worst = Double.POSITIVE_INFINITY;
     String worstName = "";
     for (Workload w : workloads) {
-      double v = ratio[w.ordinal()][1].median();
-      if (v < worst) {
+      double v = vsIdle(tput[w.ordinal()][1], idleSame[w.ordinal()][1]);
+      if (Double.isNaN(v) || v < worst) {
         worst = v;
         worstName = w.label;
+        if (Double.isNaN(v)) {
+          break;
+        }
       }
     }
     StringBuilder all = new StringBuilder();
     for (Workload w : workloads) {
+      double v = vsIdle(tput[w.ordinal()][1], idleSame[w.ordinal()][1]);
       all.append(all.length() == 0 ? "" : ", ").append(w.name().toLowerCase().replace('_', '×'))
-          .append(' ').append(Math.round(100 * ratio[w.ordinal()][1].median())).append('%');
+          .append(' ').append(Double.isFinite(v) ? Math.round(100 * v) + "%" : "n/a");
     }
     r.target("migration", "foreground keeps ≥ 50% of idle throughput during an unthrottled migration",
-        String.format("worst %.0f%% (4 KiB random %s); %s", 100 * worst, worstName, all), worst >= 0.5,
-        String.format("%,d-inode migration", n));
+        String.format("worst %s (4 KiB random %s); %s", Double.isFinite(worst) ? Math.round(100 * worst) + "%"
+            : "n/a", worstName, all), worst >= 0.5 && Double.isFinite(worst),
+        String.format("%,d-inode migration; idle counted over the same interval of the foreground's run", n));
     r.flush();
+  }
+
+  /** Median ops/s of a condition over the median ops/s of the idle runs over the same intervals. */
+  private static double vsIdle(Stats condition, Stats idle) {
+    double i = idle.median();
+    return i > 0 ? condition.median() / i : Double.NaN;
   }
 
   private static String slug(String s) {
@@ -303,6 +363,7 @@ public final class OnlineImpactBench {
       }
       double we = (System.nanoTime() - t0) / 1e9;
       sleep(lead);
+      double fe = (System.nanoTime() - t0) / 1e9;
       stop.set(true);
       for (Thread th : threads) {
         th.join();
@@ -322,7 +383,7 @@ public final class OnlineImpactBench {
         System.arraycopy(lats[k].a, 0, la, at, lats[k].n);
         at += starts[k].n;
       }
-      return new Run(st, la, ws, we, copied, completed);
+      return new Run(st, la, ws, we, fe, copied, completed);
     } finally {
       Files.deleteIfExists(img);
     }
