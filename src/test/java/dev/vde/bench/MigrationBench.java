@@ -63,7 +63,9 @@ public final class MigrationBench {
         + "comparison favours it). Only tune2fs itself is timed; `+ fsync` adds an fsync of the image so that it "
         + "is as durable as the other two. " + (drop ? "The page cache is dropped before every timed run."
             : "The page cache could not be dropped (not root), so runs start warm.")
-        + " Repetitions: " + a.reps + ", after one untimed warm-up migration.");
+        + " Repetitions: " + a.reps + ", after one untimed warm-up migration; within each repetition the four "
+        + "methods run in turn, and which goes first rotates from one repetition to the next (so do the "
+        + "intervals of the checkpoint tables).");
     if (!ext4) {
       r.text("tune2fs/mke2fs: missing (e2fsprogs not installed), so the ext4 comparison was not run.");
     }
@@ -90,25 +92,42 @@ public final class MigrationBench {
         oldBytes = sb.inodeTableInitBlocks() * bs;
       }
       Stats vde = new Stats();
-      long migrated = 0;
-      for (int rep = 0; rep < a.reps; rep++) {
-        Timed res = migrateCopy(base.image(), work.resolve("m.vde"), MigrationOptions.DEFAULT_CHECKPOINT_EVERY);
-        vde.add(res.seconds());
-        migrated = res.result().totalInodes();
-      }
       Stats cli = new Stats();
-      for (int rep = 0; rep < a.reps; rep++) {
-        cli.add(migrateProcess(Tools.vdeCommand(a), base.image(), work.resolve("m.vde")));
-      }
-      int ipbNew = InodeCodec.perBlock(bs, NEW_INODE_SIZE);
-      long newBytes = (migrated + ipbNew - 1) / ipbNew * bs;
-      Stats floor = floor(work, oldBytes, newBytes, a.reps);
+      Stats floor = new Stats();
       Stats tune = new Stats();
       Stats tuneSync = new Stats();
-      String ext4Note = "";
-      if (ext4) {
-        ext4Note = tune2fs(images, work, n, MigrationImages.volumeBytes(n), a.reps, tune, tuneSync);
+      Tune2fs tuner = ext4 ? new Tune2fs(images, work, n, MigrationImages.volumeBytes(n)) : null;
+      Path floorSrc = work.resolve("floor-old.bin");
+      Tools.writePlain(floorSrc, oldBytes, Tools.randomBytes(7, CHUNK));
+      int ipbNew = InodeCodec.perBlock(bs, NEW_INODE_SIZE);
+      long migrated = 0;
+      // The methods take turns within each repetition, and the one that goes first rotates, so that a change in
+      // the host's speed during the scenario lands on all of them alike. The first repetition starts with the
+      // in-process migration, which tells the floor how many inodes the new table holds.
+      for (int rep = 0; rep < a.reps; rep++) {
+        for (int k = 0; k < 4; k++) {
+          switch ((k + rep) % 4) {
+            case 0 -> {
+              Timed res = migrateCopy(base.image(), work.resolve("m.vde"), MigrationOptions.DEFAULT_CHECKPOINT_EVERY);
+              vde.add(res.seconds());
+              migrated = res.result().totalInodes();
+            }
+            case 1 -> cli.add(migrateProcess(Tools.vdeCommand(a), base.image(), work.resolve("m.vde")));
+            case 2 -> floor.add(floorOnce(floorSrc, work.resolve("floor-new.bin"), oldBytes,
+                (migrated + ipbNew - 1) / ipbNew * bs));
+            default -> {
+              if (tuner != null) {
+                double[] tf = tuner.once();
+                tune.add(tf[0]);
+                tuneSync.add(tf[0] + tf[1]);
+              }
+            }
+          }
+        }
       }
+      Files.deleteIfExists(floorSrc);
+      long newBytes = (migrated + ipbNew - 1) / ipbNew * bs;
+      String ext4Note = tuner != null ? tuner.note() : "";
       Table t = new Table("method", "time: median (min–max)", "inodes/s", "vs floor", "vs tune2fs -I + fsync");
       double v = vde.median();
       double f = floor.median();
@@ -254,51 +273,48 @@ public final class MigrationBench {
     }
   }
 
-  /** Sequential read of {@code oldBytes} from one plain file, write of {@code newBytes} to another, fsync. */
-  static Stats floor(Path work, long oldBytes, long newBytes, int reps) throws IOException {
-    Path src = work.resolve("floor-old.bin");
-    Path dst = work.resolve("floor-new.bin");
-    Tools.writePlain(src, oldBytes, Tools.randomBytes(7, CHUNK));
-    Stats s = new Stats();
+  /**
+   * One run of the floor: drops the page cache, then reads {@code oldBytes} sequentially from {@code src} (a plain
+   * file of at least that size) while writing {@code newBytes} to a new file {@code dst}, and fsyncs it; returns
+   * the seconds from opening both files to the end of the fsync.
+   */
+  static double floorOnce(Path src, Path dst, long oldBytes, long newBytes) throws IOException {
     ByteBuffer in = ByteBuffer.allocate(CHUNK);
     byte[] outBuf = Tools.randomBytes(8, (int) Math.min(Integer.MAX_VALUE, (long) CHUNK * newBytes / oldBytes + 1));
-    for (int rep = 0; rep < reps; rep++) {
-      Files.deleteIfExists(dst);
-      Tools.dropCaches();
-      long t0 = System.nanoTime();
-      try (FileChannel r = FileChannel.open(src, StandardOpenOption.READ);
-          FileChannel w = FileChannel.open(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        long read = 0;
-        long written = 0;
-        while (read < oldBytes || written < newBytes) {
-          if (read < oldBytes) {
-            in.clear();
-            int n = r.read(in);
-            if (n < 0) {
-              throw new IOException("short floor source");
-            }
-            read += n;
+    Files.deleteIfExists(dst);
+    Tools.dropCaches();
+    long t0 = System.nanoTime();
+    try (FileChannel r = FileChannel.open(src, StandardOpenOption.READ);
+        FileChannel w = FileChannel.open(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      long read = 0;
+      long written = 0;
+      while (read < oldBytes || written < newBytes) {
+        if (read < oldBytes) {
+          in.clear();
+          in.limit((int) Math.min(CHUNK, oldBytes - read));
+          int n = r.read(in);
+          if (n < 0) {
+            throw new IOException("short floor source");
           }
-          // Writes keep pace with reads: after reading x% of the old table, x% of the new one is out.
-          long due = read >= oldBytes ? newBytes : (long) ((double) read / oldBytes * newBytes);
-          while (written < due) {
-            int m = (int) Math.min(outBuf.length, due - written);
-            ByteBuffer b = ByteBuffer.wrap(outBuf, 0, m);
-            while (b.hasRemaining()) {
-              written += w.write(b);
-            }
+          read += n;
+        }
+        // Writes keep pace with reads: after reading x% of the old table, x% of the new one is out.
+        long due = read >= oldBytes ? newBytes : (long) ((double) read / oldBytes * newBytes);
+        while (written < due) {
+          int m = (int) Math.min(outBuf.length, due - written);
+          ByteBuffer b = ByteBuffer.wrap(outBuf, 0, m);
+          while (b.hasRemaining()) {
+            written += w.write(b);
           }
         }
-        w.force(false);
       }
-      s.add((System.nanoTime() - t0) / 1e9);
+      w.force(false);
     }
-    Files.deleteIfExists(src);
+    double secs = (System.nanoTime() - t0) / 1e9;
     Files.deleteIfExists(dst);
-    return s;
+    return secs;
   }
 
-  /** Times {@code tune2fs -I 512} on copies of an ext4 image with {@code n} inodes; returns a note. */
   /** One checkpoint-interval table: {@code intervals} at {@code n} inodes, compared with {@code reference}. */
   private static void intervalTable(Report r, Path images, Path work, long n, int[] intervals, int reference,
       int reps) throws IOException {
@@ -311,13 +327,17 @@ public final class MigrationBench {
     Stats ref = null;
     for (int i = 0; i < intervals.length; i++) {
       ck[i] = new Stats();
-      for (int rep = 0; rep < reps; rep++) {
+      if (intervals[i] == reference) {
+        ref = ck[i];
+      }
+    }
+    // The intervals take turns within each repetition, the first rotating, like the methods above.
+    for (int rep = 0; rep < reps; rep++) {
+      for (int k = 0; k < intervals.length; k++) {
+        int i = (k + rep) % intervals.length;
         Timed res = migrateCopy(base.image(), work.resolve("m.vde"), intervals[i]);
         ck[i].add(res.seconds());
         migrated = res.result().totalInodes();
-      }
-      if (intervals[i] == reference) {
-        ref = ck[i];
       }
     }
     for (int i = 0; i < intervals.length; i++) {
@@ -329,50 +349,67 @@ public final class MigrationBench {
     r.table(ct);
   }
 
-  static String tune2fs(Path images, Path work, long n, long bytes, int reps, Stats process, Stats durable)
-      throws IOException {
-    Path base = images.resolve("ext4-" + n + ".img");
-    if (!Files.exists(base)) {
-      Tools.time(List.of("mke2fs", "-F", "-q", "-t", "ext4", "-O", "^flex_bg,^metadata_csum", "-I", "256", "-N",
-          Long.toString(n), base.toString(), Long.toString(bytes / 1024) + "k"));
+  /**
+   * {@code tune2fs -I 512} on fresh copies of an empty ext4 image with {@code n} inodes (made once, untimed), one
+   * run per {@link #once} call.
+   */
+  static final class Tune2fs {
+    private final Path base;
+    private final Path img;
+    private String note = "";
+    private long inodeCount = -1;
+
+    Tune2fs(Path images, Path work, long n, long bytes) throws IOException {
+      base = images.resolve("ext4-" + n + ".img");
+      img = work.resolve("t.img");
+      if (!Files.exists(base)) {
+        Tools.time(List.of("mke2fs", "-F", "-q", "-t", "ext4", "-O", "^flex_bg,^metadata_csum", "-I", "256", "-N",
+            Long.toString(n), base.toString(), Long.toString(bytes / 1024) + "k"));
+      }
     }
-    Path img = work.resolve("t.img");
-    String note = "";
-    long inodeCount = 0;
-    for (int rep = 0; rep < reps; rep++) {
+
+    /** Copies the image, drops the page cache, runs tune2fs; returns its seconds and those of the fsync after. */
+    double[] once() throws IOException {
       Tools.copySparse(base, img);
       Tools.dropCaches();
-      double t;
       try {
-        t = Tools.time(List.of("tune2fs", "-I", "512", img.toString()));
-      } catch (IOException e) {
-        if (!String.valueOf(e.getMessage()).contains("e2fsck")) {
-          throw e;
+        double t;
+        try {
+          t = Tools.time(List.of("tune2fs", "-I", "512", img.toString()));
+        } catch (IOException e) {
+          if (!String.valueOf(e.getMessage()).contains("e2fsck")) {
+            throw e;
+          }
+          // tune2fs asks for a fresh check first; that check is not part of the timed work, nor is the failed
+          // attempt.
+          Tools.time(List.of("e2fsck", "-fy", img.toString()));
+          Tools.dropCaches();
+          t = Tools.time(List.of("tune2fs", "-I", "512", img.toString()));
+          note = "tune2fs demanded `e2fsck -f` first; it ran untimed before each tune2fs. ";
         }
-        // tune2fs asks for a fresh check first; that check is not part of the timed work.
-        Tools.time(List.of("e2fsck", "-fy", img.toString()));
-        Tools.dropCaches();
-        t = Tools.time(List.of("tune2fs", "-I", "512", img.toString()));
-        note = "tune2fs demanded `e2fsck -f` first; it ran untimed before each tune2fs. ";
-      }
-      double f = Tools.fsync(img);
-      process.add(t);
-      durable.add(t + f);
-      if (rep == 0) {
-        String h = Tools.run(List.of("dumpe2fs", "-h", img.toString())).output();
-        if (!h.matches("(?s).*Inode size:\\s+512.*")) {
-          throw new IOException("tune2fs -I 512 did not change the inode size:\n" + h);
-        }
-        for (String line : h.split("\n")) {
-          if (line.startsWith("Inode count:")) {
-            inodeCount = Long.parseLong(line.substring(12).strip());
+        double f = Tools.fsync(img);
+        if (inodeCount < 0) {
+          String h = Tools.run(List.of("dumpe2fs", "-h", img.toString())).output();
+          if (!h.matches("(?s).*Inode size:\\s+512.*")) {
+            throw new IOException("tune2fs -I 512 did not change the inode size:\n" + h);
+          }
+          inodeCount = 0;
+          for (String line : h.split("\n")) {
+            if (line.startsWith("Inode count:")) {
+              inodeCount = Long.parseLong(line.substring(12).strip());
+            }
           }
         }
+        return new double[] {t, f};
+      } finally {
+        Files.deleteIfExists(img);
       }
     }
-    Files.deleteIfExists(img);
-    return note + String.format("The ext4 image has %,d inodes (mke2fs rounds -N up to whole groups); after "
-        + "tune2fs, `dumpe2fs -h` shows 512-byte inodes.", inodeCount);
+
+    String note() {
+      return note + String.format("The ext4 image has %,d inodes (mke2fs rounds -N up to whole groups); after "
+          + "tune2fs, `dumpe2fs -h` shows 512-byte inodes.", inodeCount);
+    }
   }
 
   /** Runs inside a -Xmx64m JVM: migrates {@code image} and prints the peak heap use. */
