@@ -65,8 +65,9 @@ public final class CopyBench {
         + "(it opens the source read-only, plans, copies and syncs the destination); the targets are judged on "
         + "the command. Every method that runs as a process has an fsync of "
         + "the destination added to its time, so that all of them are durable. %s Repetitions: %d for vde, the cp "
-        + "floor and e2image (at least 5 at 10%% and 1%% in a full run); cp --sparse=never and qemu-img (which move the whole image whatever the fraction) "
-        + "run once per fraction.", Tools.gib(volume), Tools.mib(fileSize), vde.files().size(),
+        + "floor and e2image (at least 5 at 10%% and 1%% in a full run), which take turns within each repetition, the "
+        + "first rotating; cp --sparse=never and qemu-img (which move the whole image whatever the fraction) "
+        + "run once per fraction, after them.", Tools.gib(volume), Tools.mib(fileSize), vde.files().size(),
         Stats.secs(vdeBuild), hasExt4 ? Stats.secs(ext4Build) : "n/a (e2fsprogs missing)",
         Tools.describeVdeCommand(a),
         drop ? "The page cache is dropped before every timed copy, so sources are read from the device."
@@ -123,17 +124,28 @@ public final class CopyBench {
       CopyResult last = null;
       // The small fractions are cheap, so they get more repetitions against the host's noise.
       int reps = a.quick || frac >= 0.5 ? a.reps : Math.max(a.reps, 5);
+      // The methods take turns within each repetition and the first rotates, so that neither a drift in the
+      // host's speed nor the position after a given method favours one of them.
       for (int rep = 0; rep < reps; rep++) {
-        Files.deleteIfExists(dst);
-        Tools.dropCaches();
-        long c0 = System.nanoTime();
-        last = ExtentAwareCopy.copy(vde.path(), dst, CopyOptions.defaults());
-        vdeT.add((System.nanoTime() - c0) / 1e9);
-        Files.deleteIfExists(dst);
-        vdeP.add(peer(Tools.concat(vdeCmd, "copy", vde.path().toString(), dst.toString(), "--progress", "none"), dst));
-        floorT.add(peer(List.of("cp", live.toString(), dst.toString()), dst));
-        if (hasExt4) {
-          e2T.add(peer(List.of("e2image", "-ra", ext4.path().toString(), dst.toString()), dst));
+        for (int k = 0; k < 4; k++) {
+          switch ((k + rep) % 4) {
+            case 0 -> {
+              Files.deleteIfExists(dst);
+              Tools.dropCaches();
+              long c0 = System.nanoTime();
+              last = ExtentAwareCopy.copy(vde.path(), dst, CopyOptions.defaults());
+              vdeT.add((System.nanoTime() - c0) / 1e9);
+              Files.deleteIfExists(dst);
+            }
+            case 1 -> vdeP.add(peer(Tools.concat(vdeCmd, "copy", vde.path().toString(), dst.toString(),
+                "--progress", "none"), dst));
+            case 2 -> floorT.add(peer(List.of("cp", live.toString(), dst.toString()), dst));
+            default -> {
+              if (hasExt4) {
+                e2T.add(peer(List.of("e2image", "-ra", ext4.path().toString(), dst.toString()), dst));
+              }
+            }
+          }
         }
       }
       neverT.add(peer(List.of("cp", "--sparse=never", vde.path().toString(), dst.toString()), dst));
@@ -185,14 +197,21 @@ public final class CopyBench {
       Files.deleteIfExists(dst);
     }
     // Start-up alone, for what separates the command from the in-process figure.
+    // The command rows start after the page cache was dropped, so the start-up is measured that way too (the JVM's
+    // own files are then read from the device); with the cache warm for comparison.
     Stats jvm = new Stats();
+    Stats jvmWarm = new Stats();
     String jvmNote;
     try {
       for (int i = 0; i < 3; i++) {
+        Tools.dropCaches();
         jvm.add(Tools.time(Tools.concat(vdeCmd, "--version")));
+        jvmWarm.add(Tools.time(Tools.concat(vdeCmd, "--version")));
       }
       jvmNote = "Starting the tool (`vde --version`, the same launcher) takes " + jvm.seconds()
-          + ", part of what separates the command from the in-process times above.";
+          + (drop ? " with the page cache dropped first, as before each command row, and " + jvmWarm.seconds()
+              + " right after, with it warm" : "")
+          + ": part of what separates the command from the in-process times above.";
     } catch (IOException e) {
       jvmNote = "The CLI start-up could not be measured: " + e.getMessage();
     }
