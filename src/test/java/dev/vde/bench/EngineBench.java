@@ -43,8 +43,8 @@ public final class EngineBench {
         + "to new blocks: an unbatched transaction with at most 16 data blocks sends them through the WAL with its "
         + "metadata, a larger one writes them in place before the WAL commit that maps them and, above 256 blocks, "
         + "syncs them first, else records their checksums in the commit; then the commit is synced). The "
-        + "plain-file side uses `FileChannel` with 1 MiB buffers and `force(false)` (fdatasync) at the end. "
-        + "Repetitions: " + a.reps + ".");
+        + "plain-file side uses `FileChannel` (writes of 8 MiB, reads of 1 MiB) and `force(false)` (fdatasync) at the "
+        + "end of a write. Repetitions: " + a.reps + " (the sequential part: at least 5).");
     // --only sequential|small|open runs one part (for working on it); the suite runs all three.
     String only = a.get("only", "all");
     if (only.equals("all") || only.equals("sequential")) {
@@ -215,7 +215,16 @@ public final class EngineBench {
     long[] groups = new long[5];
     long[] ops = new long[5];
     Path img = a.work.resolve("small.vde");
+    Stats plain4 = new Stats();
+    long plainSyncs = 0;
     for (int rep = 0; rep < a.reps; rep++) {
+      // The reference for the group-commit rows: the same pattern on a plain file, writing only each file's 4 KiB.
+      // It runs in every repetition, after the vde rows in even ones and before them in odd ones.
+      if (rep % 2 == 1) {
+        PlainGroupCommit.Run run = PlainGroupCommit.run(a.work.resolve("group.bin"), 4, many);
+        plain4.add(run.seconds());
+        plainSyncs += run.syncs();
+      }
       // single-threaded, durable each
       try (VirtualDisk d = freshSmall(img, single, false)) {
         long g0 = d.volume().journal().groupsWritten();
@@ -278,16 +287,13 @@ public final class EngineBench {
         ops[2] += many;
       }
       Files.deleteIfExists(img);
+      if (rep % 2 == 0) {
+        PlainGroupCommit.Run run = PlainGroupCommit.run(a.work.resolve("group.bin"), 4, many);
+        plain4.add(run.seconds());
+        plainSyncs += run.syncs();
+      }
     }
     long[] fsync = plainFsyncLatencies(a.work.resolve("fsync.bin"), a.quick ? 500 : 2000);
-    // The ceiling of the group-commit rows: the same pattern on a plain file, writing only each file's 4 KiB.
-    Stats plain4 = new Stats();
-    long plainSyncs = 0;
-    for (int rep = 0; rep < a.reps; rep++) {
-      PlainGroupCommit.Run run = PlainGroupCommit.run(a.work.resolve("group.bin"), 4, many);
-      plain4.add(run.seconds());
-      plainSyncs += run.syncs();
-    }
     r.heading("Small files: 4 KiB creations");
     Table t = new Table("mode", "files", "time: median (min–max)", "files/s (median)", "WAL groups written",
         "groups per file", "files per sync", "µs per file");
@@ -322,21 +328,25 @@ public final class EngineBench {
         + "the reference for the group-commit rows: the same 4 threads, each writing 4 KiB to a plain "
         + "file (written and synced in full first, so no sync commits an allocation) and returning once it is "
         + "durable, through one `force(false)` shared by every write done when it starts; a thread about to sync "
-        + "first waits up to %d µs for the other threads' writes. It writes only each file's 4 KiB "
+        + "first waits up to %d µs for the other threads' writes; it runs once in each repetition, after the vde "
+        + "rows in the first, third, ... and before them in the others. It writes only each file's 4 KiB "
         + "and no metadata: what the group-commit rows would reach if a create cost nothing but its data's write "
         + "and its share of a sync (with each create durable on return, 4 threads finish at most 4 per sync).",
         Stats.percentile(fsync, 0.5, 1e-3), Stats.percentile(fsync, 0.99, 1e-3), fsync.length,
         PlainGroupCommit.GATHER_NANOS / 1000));
+    // Judged on the default (sparse) volume: taking the better of two configurations after the fact would pick
+    // whichever the host's noise favoured. The preallocated volume is reported beside it.
     double rate4 = many / s4.median();
     double rate4p = many / s4p.median();
     r.target("engine", "≥ 20,000 files/s from 4 threads with group commit",
         String.format("%s files/s (%s files per sync); preallocated volume %s files/s", Stats.num(rate4),
             Stats.num((double) ops[1] / Math.max(1, groups[1])), Stats.num(rate4p)),
-        Math.max(rate4, rate4p) >= 20_000,
-        String.format("plain fdatasync p50 %s µs here; 4 waiting threads share at most 4 operations per sync; "
-            + "a plain file doing the same with 4 KiB each reaches %s files/s (%.0f%% of it)",
+        rate4 >= 20_000,
+        String.format("judged on the default (sparse) volume; plain fdatasync p50 %s µs here; 4 waiting threads "
+            + "share at most 4 operations per sync; a plain file doing the same with 4 KiB each reaches %s files/s "
+            + "(%.0f%% of it)",
             Stats.percentile(fsync, 0.5, 1e-3), Stats.num(many / plain4.median()),
-            100 * Math.max(rate4, rate4p) / (many / plain4.median())));
+            100 * rate4 / (many / plain4.median())));
     double rate4w = many / s4w.median();
     r.target("engine", "≥ 20,000 files/s from 4 threads with group commit, each create durable within a "
             + COMMIT_WINDOW.toMillis() + " ms commit window",
