@@ -102,6 +102,11 @@ JAVA=(java -Xmx2g -cp "$CP")
 # ---------------------------------------------------------------- scenarios
 MODE=()
 [ "$QUICK" = 1 ] && MODE=(--quick)
+failed_target() {
+  printf '%s\t%s\t%s\t%s\t%s\n' "$2" "every target of this part" "failed" "not run" \
+    "see its section and logs/$3.log; targets listed above, if any, come from what ran before the failure" \
+    >>"$OUT/$1.targets"
+}
 scenario() {
   local file="$1" title="$2" class="$3"; shift 3
   say "running $title"
@@ -111,6 +116,9 @@ scenario() {
     say "  FAILED: $title (see $OUT/logs/$file.log)"
     { echo "## $title"; echo; echo "This scenario failed; the end of its log:"; echo; echo '```';
       tail -15 "$OUT/logs/$file.log"; echo '```'; echo; } >>"$OUT/$file.md"
+    # The summary lists targets from what each scenario wrote; a failed scenario says so there too, so that the
+    # targets it did not reach are not simply absent from the table.
+    failed_target "$file" "$title" "$file"
   fi
   say "  done in $(( $(date +%s) - t0 )) s"
 }
@@ -121,14 +129,21 @@ rm -rf "$WORK/images"
 scenario 20-copy "2. extent-aware copy" CopyBench "${VDE_ARGS[@]}"
 scenario 25-live-copy "2b. copy of a volume in use" LiveCopyBench
 
+jmh_failed() {
+  say "  $1 (see $OUT/logs/jmh.log)"
+  { echo "## Micro-benchmarks (JMH)"; echo; echo "This part failed ($1); the end of its log:"; echo; echo '```';
+    tail -15 "$OUT/logs/jmh.log"; echo '```'; echo; } >"$OUT/50-jmh.md"
+  rm -f "$OUT/50-jmh.targets"
+  failed_target 50-jmh "JMH micro-benchmarks" jmh
+}
 say "running JMH micro-benchmarks"
 if [ "$QUICK" = 1 ]; then JMH_ARGS=(-f 1 -wi 1 -w 300ms -i 2 -r 300ms); else JMH_ARGS=(-f 1 -wi 2 -w 1s -i 3 -r 1s); fi
 if java -cp "$CP" org.openjdk.jmh.Main 'dev\.vde\.bench\.jmh\..*' "${JMH_ARGS[@]}" -rf csv -rff "$OUT/jmh.csv" \
     >"$OUT/logs/jmh.log" 2>&1; then
   "${JAVA[@]}" dev.vde.bench.JmhReport --work "$WORK/jmh" --out "$OUT" --jmh-args "${JMH_ARGS[*]}" \
-    >>"$OUT/logs/jmh.log" 2>&1 || say "  JMH report failed (see $OUT/logs/jmh.log)"
+    >>"$OUT/logs/jmh.log" 2>&1 || jmh_failed "the JMH report failed"
 else
-  say "  JMH failed (see $OUT/logs/jmh.log)"
+  jmh_failed "JMH failed"
 fi
 
 # ---------------------------------------------------------------- results

@@ -1,5 +1,6 @@
 package dev.vde.bench;
 
+import dev.vde.format.InodeLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +27,9 @@ public final class JmhReport {
     Table t = new Table("benchmark", "pattern", "score (99.9% CI)", "unit", "samples", "derived");
     double worstRealistic = 0;
     String worstRealisticName = "";
+    int realisticRows = 0;
+    // Inode records in one 4 KiB inode-table block of the layout InodeConversionBenchmark.convertBlock converts.
+    int inodesPerBlock = (4096 - 16) / InodeLayout.canonical(0).inodeSize();
     double randomFirstFit = Double.NaN;
     for (String line : lines.subList(1, lines.size())) {
       if (line.isBlank()) {
@@ -42,7 +46,7 @@ public final class JmhReport {
       if (name.startsWith("ChecksumBenchmark")) {
         derived = Stats.num(4096 / score) + " GB/s of block";
       } else if (name.equals("InodeConversionBenchmark.convertBlock")) {
-        derived = Stats.num(12 / score * 1e9 / 1e6) + " M inodes/s";
+        derived = Stats.num(inodesPerBlock / score * 1e9 / 1e6) + " M inodes/s";
       } else if (name.equals("InodeConversionBenchmark.convertOne")) {
         derived = Stats.num(1 / score * 1e9 / 1e6) + " M inodes/s";
       } else if (name.startsWith("BitmapScanBenchmark")) {
@@ -51,9 +55,12 @@ public final class JmhReport {
           if (name.endsWith("firstFreeRun256")) {
             randomFirstFit = score;
           }
-        } else if (score > worstRealistic) {
-          worstRealistic = score;
-          worstRealisticName = name.replace("BitmapScanBenchmark.", "") + " (" + pattern + ")";
+        } else {
+          realisticRows++;
+          if (score > worstRealistic) {
+            worstRealistic = score;
+            worstRealisticName = name.replace("BitmapScanBenchmark.", "") + " (" + pattern + ")";
+          }
         }
       }
       t.row(name, pattern.isEmpty() ? "" : pattern,
@@ -63,10 +70,18 @@ public final class JmhReport {
         + "MiB (2^28 blocks = 1 TiB of 4 KiB blocks) and every first-fit search walks all of it (the only fitting "
         + "run is at the end).");
     r.table(t);
-    r.target("engine", "bitmap scan of 32 MiB (1 TiB of 4 KiB blocks) well under 100 ms",
-        String.format("worst %s ms (%s); random-bit worst case: first fit %s ms", Stats.num(worstRealistic),
-            worstRealisticName, Stats.num(randomFirstFit)), worstRealistic < 100,
-        "full and fragmented patterns; the random pattern is reported, not judged");
+    // Both scans over both judged patterns must be there: a benchmark that failed leaves its rows out of the file,
+    // and a verdict over the rows that remain would judge less than the target names.
+    if (realisticRows < 4) {
+      r.notMeasured("engine", "bitmap scan of 32 MiB (1 TiB of 4 KiB blocks) well under 100 ms",
+          String.format("only %d of the 4 judged results (countFree and firstFreeRun256, full and fragmented) are in "
+              + "JMH's results; see logs/jmh.log", realisticRows));
+    } else {
+      r.target("engine", "bitmap scan of 32 MiB (1 TiB of 4 KiB blocks) well under 100 ms",
+          String.format("worst %s ms (%s); random-bit worst case: first fit %s ms", Stats.num(worstRealistic),
+              worstRealisticName, Stats.num(randomFirstFit)), worstRealistic < 100,
+          "full and fragmented patterns; the random pattern is reported, not judged");
+    }
     r.flush();
   }
 

@@ -1,5 +1,6 @@
 package dev.vde.bench;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -70,7 +71,10 @@ final class Tools {
   static Result run(List<String> cmd) throws IOException {
     Path log = Files.createTempFile("bench-proc", ".log");
     try {
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+      // No input: a tool that stops to ask a question gets end-of-file and fails, instead of waiting unseen
+      // (with its wait timed) on a pipe nobody writes to.
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
       long t0 = System.nanoTime();
       Process p = pb.start();
       int rc;
