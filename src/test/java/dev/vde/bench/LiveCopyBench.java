@@ -112,8 +112,8 @@ public final class LiveCopyBench {
       }
     }
     Files.deleteIfExists(dst);
-    Table t = new Table("copy", "time: median (min–max)", "writers held off", "longest 4 KiB write overlapping the copy",
-        "writes completed during the copy");
+    Table t = new Table("copy", "time: median (min–max)", "writers held off",
+        "longest 4 KiB write overlapping the copy", "writes completed during the copy");
     String[] names = {"writers paused for the whole read (preCopy(false))", "pre-copy, then a paused final pass "
         + "(default)"};
     for (int way = 0; way < 2; way++) {
