@@ -1,5 +1,6 @@
 package dev.vde.fs;
 
+import dev.vde.VdeException;
 import dev.vde.wal.Journal;
 import java.io.IOException;
 
@@ -11,6 +12,10 @@ import java.io.IOException;
  * go to the WAL in commit order, as with every other group, so a crash keeps a prefix of them. A committing
  * thread that finds {@link #MAX_UNSYNCED} transactions not yet durable leads a group itself, which bounds the
  * memory the queue holds and how much a crash can take back.
+ *
+ * <p>A flush that fails stops the volume (the journal keeps the failure, and every later write and sync reports
+ * it), but the operations it was writing have returned already, and nobody waits for them. {@link #checkNothingLost}
+ * lets {@code close()}, which promises durability, report them instead of returning normally.
  */
 final class CommitFlusher {
   /** Transactions that may wait for the flusher; past this the committing thread syncs them itself. */
@@ -89,6 +94,23 @@ final class CommitFlusher {
         // checkpoint over it. Nothing more can become durable here.
         return;
       }
+    }
+  }
+
+  /**
+   * Throws when the journal stopped with operations handed to this flusher still not durable: their callers
+   * returned under the window and were told of no failure.
+   */
+  void checkNothingLost() throws IOException {
+    long w;
+    synchronized (lock) {
+      w = wanted;
+    }
+    long durable = journal.durableTicket();
+    if (journal.isFailed() && durable < w) {
+      throw new VdeException("operations that returned under the commit window were not made durable (the "
+          + "newest " + (w - durable) + " transaction(s)); the volume stopped after an I/O error: "
+          + journal.failureMessage(), name, null);
     }
   }
 

@@ -161,7 +161,11 @@ public final class VirtualDisk implements AutoCloseable {
     return d;
   }
 
-  /** Makes everything durable, checkpoints the WAL and releases the host file. */
+  /**
+   * Makes everything durable, checkpoints the WAL and releases the host file. The host file is released even when
+   * this throws; it throws, among other cases, when the volume had stopped after an I/O error with operations that
+   * returned under the {@linkplain #setCommitWindow commit window} never made durable.
+   */
   @Override
   public void close() throws IOException {
     if (closed) {
@@ -176,6 +180,8 @@ public final class VirtualDisk implements AutoCloseable {
     } finally {
       vol.writerLock().unlock();
     }
+    // A background flush that failed told nobody: the operations it lost returned normally.
+    flusher.checkNothingLost();
   }
 
   /** The host file, or null for a volume on another device. */

@@ -986,6 +986,13 @@ public final class Journal implements AutoCloseable {
     return checkpoints;
   }
 
+  /** The I/O error that stopped the journal, described, or null when it has not stopped. */
+  public String failureMessage() {
+    synchronized (monitor) {
+      return failure == null ? null : failure.getMessage();
+    }
+  }
+
   public boolean isFailed() {
     synchronized (monitor) {
       return failure != null;
