@@ -6,7 +6,8 @@ import java.io.IOException;
 
 /**
  * Makes deferred commits durable (see {@link VirtualDisk#setCommitWindow}): a daemon thread that, once a commit
- * has waited for the window, leads one group commit of everything queued by then.
+ * has waited for the window it returned under (or a shorter one set since), leads one group commit of everything
+ * queued by then. A window changed later never makes a waiting commit wait longer.
  *
  * <p>It changes only who waits for a transaction and when, never what is written or in which order: transactions
  * go to the WAL in commit order, as with every other group, so a crash keeps a prefix of them. A committing
@@ -26,9 +27,13 @@ final class CommitFlusher {
   private final Object lock = new Object();
   /** Newest ticket handed over and not yet durable through this flusher (guarded by {@code lock}). */
   private long wanted;
-  /** When the oldest commit not yet handed to a group arrived (System.nanoTime), or 0 (guarded). */
-  private long pendingSince;
-  private long windowNanos;
+  /**
+   * When the next group is due (System.nanoTime): the earliest of each waiting commit's arrival plus the window it
+   * returned under, so a window changed later never makes a waiting commit wait longer (guarded by {@code lock}).
+   */
+  private long deadline;
+  /** Whether a commit waits for the next group (guarded by {@code lock}). */
+  private boolean pending;
   private boolean stopped;
   private Thread thread;
 
@@ -47,14 +52,8 @@ final class CommitFlusher {
       if (ticket > wanted) {
         wanted = ticket;
       }
-      // A new first commit starts the wait; a shorter window shortens the one under way.
-      if (pendingSince == 0 || window < windowNanos) {
-        lock.notifyAll();
-      }
-      if (pendingSince == 0) {
-        pendingSince = System.nanoTime();
-      }
-      windowNanos = window;
+      due(System.nanoTime() + window);
+      pending = true;
       if (thread == null && !stopped) {
         thread = new Thread(this::run, "vde-commit " + name);
         thread.setDaemon(true);
@@ -68,11 +67,11 @@ final class CommitFlusher {
       long target;
       synchronized (lock) {
         try {
-          while (!stopped && pendingSince == 0) {
+          while (!stopped && !pending) {
             lock.wait();
           }
           while (!stopped) {
-            long left = pendingSince + windowNanos - System.nanoTime();
+            long left = deadline - System.nanoTime();
             if (left <= 0) {
               break;
             }
@@ -85,7 +84,7 @@ final class CommitFlusher {
           return;
         }
         target = wanted;
-        pendingSince = 0;
+        pending = false;
       }
       try {
         journal.awaitDurable(target);
@@ -111,6 +110,26 @@ final class CommitFlusher {
       throw new VdeException("operations that returned under the commit window were not made durable (the "
           + "newest " + (w - durable) + " transaction(s)); the volume stopped after an I/O error: "
           + journal.failureMessage(), name, null);
+    }
+  }
+
+  /**
+   * The window became {@code window}: commits already waiting become due no later than {@code window} from now (a
+   * longer window leaves them as they are, a shorter one, zero included, brings their group forward).
+   */
+  void windowChanged(long window) {
+    synchronized (lock) {
+      if (pending) {
+        due(System.nanoTime() + window);
+      }
+    }
+  }
+
+  /** Makes the next group due at {@code at} at the latest; wakes the thread if that is earlier. Holds lock. */
+  private void due(long at) {
+    if (!pending || at - deadline < 0) {
+      deadline = at;
+      lock.notifyAll();
     }
   }
 

@@ -285,7 +285,8 @@ public final class VirtualDisk implements AutoCloseable {
    * {@value CommitFlusher#MAX_UNSYNCED} operations wait. A crash then loses at most the operations of the last
    * window, and always the newest ones: what survives is every operation up to some point in commit order. Many
    * writers thus share one sync without batching their work. {@link #batch} is unaffected: it returns durable.
-   * The window is at most {@link #MAX_COMMIT_WINDOW}.
+   * The window is at most {@link #MAX_COMMIT_WINDOW}. Changing it never makes an operation that already returned
+   * wait longer than the window it returned under; a shorter window (zero included) applies to those too.
    */
   public void setCommitWindow(Duration window) throws VdeInvalidArgumentException {
     if (window == null || window.isNegative()) {
@@ -297,6 +298,8 @@ public final class VirtualDisk implements AutoCloseable {
           + MAX_COMMIT_WINDOW);
     }
     commitWindowNanos = window.toNanos();
+    // Operations already waiting keep the window they returned under, or get this one if it is shorter.
+    flusher.windowChanged(commitWindowNanos);
   }
 
   /** The longest commit window {@link #setCommitWindow} takes. */
