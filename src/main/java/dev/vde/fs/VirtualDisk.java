@@ -164,7 +164,8 @@ public final class VirtualDisk implements AutoCloseable {
   /**
    * Makes everything durable, checkpoints the WAL and releases the host file. The host file is released even when
    * this throws; it throws, among other cases, when the volume had stopped after an I/O error with operations that
-   * returned under the {@linkplain #setCommitWindow commit window} never made durable.
+   * returned under the {@linkplain #setCommitWindow commit window} never made durable. Called inside
+   * {@link #batch}, it makes the batch's operations so far durable with the rest; later ones fail as closed.
    */
   @Override
   public void close() throws IOException {
@@ -176,6 +177,11 @@ public final class VirtualDisk implements AutoCloseable {
     vol.writerLock().lock();
     try {
       closed = true;
+      if (batchTicket.get() != null) {
+        // Called inside batch(): the batch's operations so far returned, and are held back for its end, which
+        // would find the device closed. Close promises them durable too: the batch ends here.
+        vol.journal().release();
+      }
       vol.close();
     } finally {
       vol.writerLock().unlock();
