@@ -18,6 +18,10 @@ import java.util.List;
  * chain such as RAID then Compression), their regions placed one after the other, and a migration adds them
  * all at once. Analysis reads only in-memory state and writes nothing.
  *
+ * <p>A volume whose recovery found acknowledged WAL transactions it cannot replay has no feasible option: it stays
+ * read-only, and a copy of it is refused. Nor has one with roCompat features this engine does not know: it opens
+ * read-only, and neither a migration nor a copy rebuilds structures it does not know.
+ *
  * <p>Durations are estimates from documented defaults ({@link #SEQUENTIAL_BYTES_PER_SECOND},
  * {@link #SYNC_SECONDS}); they are for comparing options, not promises.
  */
@@ -74,11 +78,22 @@ public final class ModulePlanner {
     // A WAL transaction writes its images twice (log, then in place) plus descriptor, commit and superblock.
     long bitmapBlocks = regions.entries();
     long inPlaceWritten = 2 * (bitmapBlocks + sb.regionDirBlocks() + 1) + 2;
+    // Recovery found acknowledged transactions it cannot replay: the volume stays read-only so that no checkpoint
+    // discards them, and a copy is refused because it would drop them silently. No option can run.
+    String walDamage = v.journal().recovery().walDamage();
+    // A volume with roCompat features this engine does not know opens read-only: nothing can be added in place
+    // (the migration and the copy refuse unknown features anyway, and say so themselves).
+    long unknownRo = sb.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
+    String unwritable = walDamage != null ? walDamage + "; the volume stays read-only and cannot be copied: copy"
+        + " files out with 'vde get', or restore it from a backup"
+        : unknownRo != 0 ? String.format("the volume uses features this engine cannot keep up to date (roCompat "
+            + "bits 0x%016x), so it opens read-only; use an engine that knows them", unknownRo) : null;
     double inPlaceSeconds = 3 * SYNC_SECONDS;
 
     List<OptionAnalysis> out = new ArrayList<>();
     // Option 2: padding.
-    String padReason = !needsFields ? "the modules add no inode fields; nothing to claim"
+    String padReason = unwritable != null ? unwritable
+        : !needsFields ? "the modules add no inode fields; nothing to claim"
         : claimed == null ? "the modules need " + fieldBytes + " inode bytes, the padding has "
             + sb.layout().paddingBytes()
         : regionProblem;
@@ -88,7 +103,8 @@ public final class ModulePlanner {
             : "") + "; no inode is rewritten",
         0, inPlaceWritten, inPlaceSeconds, "none", "low: one WAL transaction", false));
     // Option 1: regions.
-    String regReason = !needsRegions ? "the modules have no regions"
+    String regReason = unwritable != null ? unwritable
+        : !needsRegions ? "the modules have no regions"
         : needsFields && claimed == null ? "their inode fields (" + fieldBytes + " bytes) do not fit in the "
             + sb.layout().paddingBytes() + " padding bytes; they need a migration"
         : regionProblem;
@@ -104,7 +120,8 @@ public final class ModulePlanner {
     long readOld = (mp.inodesToCopy() + ipbOld - 1) / ipbOld;
     long writeNew = (mp.inodesToCopy() + ipbNew - 1) / ipbNew;
     long checkpoints = mp.inodesToCopy() / MigrationOptions.DEFAULT_CHECKPOINT_EVERY + 3;
-    String migReason = !needsFields ? "the modules add no inode fields; there is nothing to grow"
+    String migReason = walDamage != null ? unwritable
+        : !needsFields ? "the modules add no inode fields; there is nothing to grow"
         : mp.feasible() ? null : mp.reason();
     out.add(new OptionAnalysis(AdditionOption.MIGRATE, migReason == null, migReason,
         (mp.targetLayout().inodeSize() == sb.inodeSize()
@@ -119,7 +136,8 @@ public final class ModulePlanner {
     // Option 4: copy.
     long live = ExtentAwareCopy.estimateCopyBlocks(disk);
     long newInodeBlocks = mp.newTableBlocks();
-    String copyReason = ExtentAwareCopy.copyProblem(sb, java.util.EnumSet.copyOf(modules), live);
+    String copyReason = walDamage != null ? unwritable
+        : ExtentAwareCopy.copyProblem(sb, java.util.EnumSet.copyOf(modules), live);
     out.add(new OptionAnalysis(AdditionOption.COPY, copyReason == null, copyReason,
         "writes a new volume with the modules: copies " + live + " allocated blocks of " + sb.totalBlocks()
             + " and rewrites " + mp.inodesToCopy() + " inodes; the source is not changed",
