@@ -625,7 +625,21 @@ public final class Volume {
       Superblock next = t.sb.withCounts(t.sb.inodesUsed(), bitmap.durableFree(), t.sb.inodeTableInitBlocks(),
           System.currentTimeMillis());
       imgs.add(new BlockImage(0, next.write()));
-      long ticket = journal.commit(imgs, checks, t.held);
+      long ticket;
+      try {
+        ticket = journal.commit(imgs, checks, t.held);
+      } catch (IOException | RuntimeException e) {
+        // The journal stopped after this transaction began (a WAL write failed in another thread): nothing of it
+        // is published, so the durable bitmap goes back to the published state, in reverse order; the caller's
+        // abort() then returns the reservations.
+        for (long[] r : t.freed) {
+          bitmap.publishAllocated(r[0], r[1]);
+        }
+        for (long[] r : t.reserved) {
+          bitmap.publishFreed(r[0], r[1]);
+        }
+        throw e;
+      }
       lastCommitNanos = System.nanoTime();
       sb = next;
       if (t.regionsChanged) {
