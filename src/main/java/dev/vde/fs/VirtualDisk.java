@@ -172,6 +172,11 @@ public final class VirtualDisk implements AutoCloseable {
     if (closed) {
       return;
     }
+    if (inTransaction.get() != null) {
+      // The transaction this callback runs in would go on against a closed device and journal.
+      throw new VdeInvalidArgumentException("a FieldUpdate or FormatWork must not close the volume: it runs inside "
+          + "the transaction that applies it; close it after that call");
+    }
     // What the flusher had not written yet stays queued; the closing checkpoint makes it durable.
     flusher.stop();
     vol.writerLock().lock();
