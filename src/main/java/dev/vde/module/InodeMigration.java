@@ -340,12 +340,14 @@ public final class InodeMigration {
         throw new VdeInvalidArgumentException("the migration already completed (its region swap committed) and "
             + "cannot be rolled back; run 'vde migrate resume' to finish freeing the old inode table");
       }
-      v.setMigrationTarget(null);
       MigrationCheckpoint c = v.pendingMigration();
       if (c != null) {
         writeCheckpoint(v, c.with(Phase.ROLLING_BACK, c.inodesMigrated(), c.totalInodes(),
             System.currentTimeMillis()));
       }
+      // Only once the ROLLING_BACK record is durable: should it fail, the migration stays resumable, and a resume
+      // trusts the new table below the recorded watermark, so every inode write until then must still reach it.
+      v.setMigrationTarget(null);
       disk.changeFormat(tx -> {
         Superblock sb = tx.superblock();
         RegionDirectory rd = tx.regions();
