@@ -98,6 +98,7 @@ public final class Volume {
   private volatile MigrationTarget migrationTarget;
   private volatile long lastCommitNanos = System.nanoTime() - 1_000_000_000L;
   private volatile MigrationCheckpoint pendingMigration;
+  private volatile boolean closed;
 
   private Volume(BlockDevice dev, Journal journal, Superblock sb, RegionDirectory regions, AllocationBitmap bitmap,
       String readOnlyReason) {
@@ -964,7 +965,16 @@ public final class Volume {
     T get() throws IOException;
   }
 
+  /**
+   * True once the volume is being closed ({@link VirtualDisk#close}): background work on it that waits (a
+   * paused or throttled migration) looks here, since nothing it could still do would reach the volume.
+   */
+  public boolean isClosed() {
+    return closed;
+  }
+
   void close() throws IOException {
+    closed = true;
     journal.close();
   }
 }

@@ -386,8 +386,15 @@ public final class InodeMigration {
     long lastCheckpoint = System.nanoTime();
     while (true) {
       while (ctl.isPaused() && !ctl.isCancelled()) {
+        stopIfClosed(v);
+        if (Thread.currentThread().isInterrupted()) {
+          // The park below would return at once, a busy loop until unpaused.
+          throw new java.io.InterruptedIOException("inode migration interrupted while paused; it stays pending: "
+              + "resume it");
+        }
         LockSupport.parkNanos(20_000_000L);
       }
+      stopIfClosed(v);
       MigrationTarget tgt = requireTarget(v, c);
       long w = tgt.watermark();
       if (ctl.isCancelled()) {
@@ -410,7 +417,7 @@ public final class InodeMigration {
       long newW = res[0];
       long total = res[1];
       // A cancel or pause ends the wait: at a lowered limit a batch taken at the old one may cost minutes.
-      ctl.throttle.acquire(res[2], () -> ctl.isCancelled() || ctl.isPaused());
+      ctl.throttle.acquire(res[2], () -> ctl.isCancelled() || ctl.isPaused() || v.isClosed());
       if (newW >= total) {
         break;
       }
@@ -460,6 +467,18 @@ public final class InodeMigration {
     complete(disk, v.pendingMigration());
     report(opts, Phase.COMPLETE, migrated, migrated, startW, t0);
     return new MigrationResult(c.migrationId(), migrated, migrated - startW, elapsedMs(t0), c.targetLayout(), false);
+  }
+
+  /**
+   * Ends the copy loop once the volume is closed: a paused migration otherwise waited for an unpause that could
+   * do nothing but fail (the caller's thread did not come back), and a throttled one for its debt. The migration
+   * stays pending, resumable from its last record after a reopen.
+   */
+  private static void stopIfClosed(Volume v) throws VdeException {
+    if (v.isClosed()) {
+      throw new VdeException("the volume was closed while the inode migration ran; it stays pending: reopen the "
+          + "volume and resume it", v.resource(), null);
+    }
   }
 
   private static MigrationTarget requireTarget(Volume v, MigrationCheckpoint c) throws VdeException {
