@@ -93,7 +93,9 @@ public final class VirtualDisk implements AutoCloseable {
     }
     try {
       return new VirtualDisk(Volume.create(dev, options), path);
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
+      // An Error too (a heap too small for a large volume's bitmap): the host file stays locked in this process
+      // until its device is closed, so a later create or open of the same path would be refused for good.
       dev.close();
       Files.deleteIfExists(path);
       throw e;
@@ -140,8 +142,8 @@ public final class VirtualDisk implements AutoCloseable {
     try {
       return writableIfRequired(new VirtualDisk(Volume.open(dev, options.readOnly(), deviceReadOnly), path),
           options);
-    } catch (IOException | RuntimeException e) {
-      // A refused open must not keep the host file locked.
+    } catch (IOException | RuntimeException | Error e) {
+      // A refused open must not keep the host file locked, whatever refused it (see create).
       dev.close();
       throw e;
     }

@@ -392,7 +392,7 @@ public final class Volume {
             + bm.durableFree());
       }
       return v;
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
       dev.close();
       throw e;
     }
