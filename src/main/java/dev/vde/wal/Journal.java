@@ -816,14 +816,19 @@ public final class Journal implements AutoCloseable {
       }
       long reached = -1;
       IOException err = null;
+      Error fatal = null;
       walLock.lock();
       try {
         if (!batch.isEmpty()) {
           writeBatchLocked(batch);
           reached = batch.get(batch.size() - 1).ticket;
         }
-      } catch (IOException | RuntimeException e) {
+      } catch (IOException | RuntimeException | Error e) {
+        // An Error too (out of memory encoding the group, say): the group has left the queue, so a journal that
+        // went on would never write it, its waiters would wait for good, and later groups would reach the WAL
+        // without the transactions they were built on.
         err = e instanceof IOException io ? io : new IOException(e.toString(), e);
+        fatal = e instanceof Error x ? x : null;
       } finally {
         walLock.unlock();
         synchronized (monitor) {
@@ -837,6 +842,9 @@ public final class Journal implements AutoCloseable {
         }
       }
       if (err != null) {
+        if (fatal != null) {
+          throw fatal;
+        }
         throw failed();
       }
     }
@@ -918,7 +926,7 @@ public final class Journal implements AutoCloseable {
     }
     try {
       checkpointSteps();
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
       // Fail-stop, whoever called: once the first superblock copy may have gone out with a new salt, which salt
       // the disk names is unknown, and a transaction appended under the old one could be ignored by recovery
       // after it was acknowledged. Reopening recovers from what is on disk.
