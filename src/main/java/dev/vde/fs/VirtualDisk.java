@@ -269,7 +269,8 @@ public final class VirtualDisk implements AutoCloseable {
           inTransaction.remove();
         }
         ticket = vol.commit(t);
-      } catch (IOException | RuntimeException e) {
+      } catch (IOException | RuntimeException | Error e) {
+        // An Error too (an assertion in a FormatWork, say): its reservations would stay taken until a reopen.
         vol.abort(t);
         throw e;
       }
