@@ -179,6 +179,7 @@ public final class VirtualDisk implements AutoCloseable {
       throw new VdeInvalidArgumentException("a FieldUpdate or FormatWork must not close the volume: it runs inside "
           + "the transaction that applies it; close it after that call");
     }
+    vol.checkMayWaitForWriters();
     // What the flusher had not written yet stays queued; the closing checkpoint makes it durable.
     flusher.stop();
     vol.writerLock().lock();
@@ -221,7 +222,7 @@ public final class VirtualDisk implements AutoCloseable {
   public void checkpoint() throws IOException {
     checkOpen();
     vol.checkWritable();
-    vol.writerLock().lock();
+    vol.lockWriter();
     try {
       vol.journal().checkpoint();
     } finally {
@@ -257,7 +258,7 @@ public final class VirtualDisk implements AutoCloseable {
     }
     long ticket;
     T result;
-    vol.writerLock().lock();
+    vol.lockWriter();
     try {
       Txn t = vol.begin();
       t.held = batchTicket.get() != null;
@@ -371,7 +372,7 @@ public final class VirtualDisk implements AutoCloseable {
       return;
     }
     long[] holder = {0};
-    vol.writerLock().lock();
+    vol.lockWriter();
     try {
       batchTicket.set(holder);
       work.run(this);
@@ -578,7 +579,7 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** Starts staging the content of {@code p}; the lookup and the hold are one step, so no delete comes between. */
   private StreamedWrite stageFor(List<String> comps, String p) throws IOException {
-    vol.writerLock().lock();
+    vol.lockWriter();
     try {
       long existing = inspect(() -> {
         Directories.Slot s = replaceable(parentOf(comps, p), comps.get(comps.size() - 1), p);

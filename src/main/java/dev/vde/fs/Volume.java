@@ -851,7 +851,7 @@ public final class Volume {
    * see a state no writer changes, such as a copy's point-in-time image or a migration batch.
    */
   public <T> T withWriterLock(IoSupplier<T> r) throws IOException {
-    writerLock.lock();
+    lockWriter();
     try {
       return r.get();
     } finally {
@@ -910,6 +910,27 @@ public final class Volume {
     return writerLock;
   }
 
+  /** Takes the writer lock, after {@link #checkMayWaitForWriters}. */
+  void lockWriter() throws VdeInvalidArgumentException {
+    checkMayWaitForWriters();
+    writerLock.lock();
+  }
+
+  /**
+   * Refuses a call that would wait for writers on a thread that holds the state lock's read side: a callback of
+   * a read that holds the state still (the {@code Progress} of {@code verify}, or of a copy's final pass). A
+   * writer holding the writer lock waits at publish for that read to end, so this thread would wait for it and it
+   * for this thread (or, were the writer lock this thread's, its own publish would wait for its own read): the
+   * volume hung, every writer and reader behind it.
+   */
+  void checkMayWaitForWriters() throws VdeInvalidArgumentException {
+    if (stateLock.getReadHoldCount() > 0) {
+      throw new VdeInvalidArgumentException("the volume cannot be changed or closed from inside a read that holds "
+          + "its state still (a Progress callback of verify or of a copy, say): it would wait for that read to "
+          + "end; make the change after the call returns");
+    }
+  }
+
   ReentrantReadWriteLock stateLock() {
     return stateLock;
   }
@@ -951,7 +972,7 @@ public final class Volume {
    * side): nothing is reserved, published or freed meanwhile, so the bitmap and every block it marks stay put.
    */
   public <T> T withWritersPaused(IoSupplier<T> r) throws IOException {
-    writerLock.lock();
+    lockWriter();
     try {
       return withStableState(r);
     } finally {
