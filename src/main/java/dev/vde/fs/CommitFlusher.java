@@ -107,9 +107,10 @@ final class CommitFlusher {
     }
     long durable = journal.durableTicket();
     if (journal.isFailed() && durable < w) {
-      throw new VdeException("operations that returned under the commit window were not made durable (the "
-          + "newest " + (w - durable) + " transaction(s)); the volume stopped after an I/O error: "
-          + journal.failureMessage(), name, null);
+      // "May be lost": a group that failed after part of it reached the disk leaves that part to the next open.
+      throw new VdeException("operations that returned under the commit window were not made durable and may be "
+          + "lost (the newest " + (w - durable) + " transaction(s)); the volume stopped after an I/O error: "
+          + journal.failureMessage() + "; reopen it to recover what is on disk", name, null);
     }
   }
 
