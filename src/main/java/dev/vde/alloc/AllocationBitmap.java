@@ -1,10 +1,11 @@
 package dev.vde.alloc;
 
 import dev.vde.VdeCorruptedException;
+import dev.vde.VdeException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
-import java.util.List;
+import java.io.IOException;
 
 /**
  * The allocation bitmap in memory: one bit per block, 1 = allocated.
@@ -27,6 +28,11 @@ import java.util.List;
  *       {@code inUse}.</li>
  * </ol>
  * Not thread-safe; the engine calls it under its writer lock.
+ *
+ * <p>Memory: both views are held whole, one bit per block each ({@link #heapBytes}), each in one array, so a
+ * volume can have at most about 2^37 blocks here. {@link #heapProblem} tells, before anything is written, whether
+ * this JVM can hold the bitmap at all; the allocations themselves turn a heap that runs short anyway into a
+ * {@link VdeException} saying how much is needed, not an {@link OutOfMemoryError}.
  */
 public final class AllocationBitmap {
   private final long totalBlocks;
@@ -39,11 +45,15 @@ public final class AllocationBitmap {
   /** Where the next first-fit search starts; wraps to 0. */
   private long hint;
 
-  private AllocationBitmap(long totalBlocks, int blockSize, long[] durable) {
+  /** The most elements one Java array may have (the JVM reserves a few below {@code Integer.MAX_VALUE}). */
+  private static final long MAX_WORDS = Integer.MAX_VALUE - 8;
+
+  private AllocationBitmap(long totalBlocks, int blockSize, long[] durable, long[] inUse) {
     this.totalBlocks = totalBlocks;
     this.blockSize = blockSize;
     this.durable = durable;
-    this.inUse = durable.clone();
+    this.inUse = inUse;
+    System.arraycopy(durable, 0, inUse, 0, durable.length);
     long words = (long) durable.length << 6;
     if (words > totalBlocks) {
       FreeSpaceScanner.setRange(inUse, totalBlocks, words - totalBlocks, true);
@@ -67,6 +77,93 @@ public final class AllocationBitmap {
     return BlockCodec.payloadSize(blockSize) / 8;
   }
 
+  /** 64-bit words of one view for a volume of {@code totalBlocks} (whole bitmap blocks). */
+  private static long wordsFor(long totalBlocks, int blockSize) {
+    return blocksFor(totalBlocks, blockSize) * wordsPerBlock(blockSize);
+  }
+
+  /** Heap the bitmap of a volume of {@code totalBlocks} takes while it is open: both views. */
+  public static long heapBytes(long totalBlocks, int blockSize) {
+    return 2 * 8 * wordsFor(totalBlocks, blockSize);
+  }
+
+  /**
+   * Why this JVM cannot hold the bitmap of a volume of {@code totalBlocks}, or null when its maximum heap is large
+   * enough (whether enough of it is free shows only when the bitmap is allocated). The message says how much
+   * heap it needs and how to give the JVM more; callers add what else can be done.
+   */
+  public static String heapProblem(long totalBlocks, int blockSize) {
+    long words = wordsFor(totalBlocks, blockSize);
+    if (words > MAX_WORDS) {
+      long most = MAX_WORDS / wordsPerBlock(blockSize) * bitsPerBlock(blockSize);
+      return "a volume of " + totalBlocks + " blocks of " + blockSize + " bytes is too large for this engine, which "
+          + "keeps its allocation bitmap in memory in arrays of at most " + MAX_WORDS + " 64-bit words: at most "
+          + most + " blocks of " + blockSize + " bytes; use a larger block size or a smaller size";
+    }
+    long max = Runtime.getRuntime().maxMemory();
+    long need = heapBytes(totalBlocks, blockSize);
+    if (max != Long.MAX_VALUE && need > max) {
+      return "a volume of " + totalBlocks + " blocks keeps its allocation bitmap in memory, "
+          + gib(need) + " of Java heap, more than this JVM's maximum heap of " + gib(max) + "; " + remedy(need);
+    }
+    return null;
+  }
+
+  /** How to get the heap for {@code need} bytes of bitmap, with room for the rest of the program. */
+  private static String remedy(long need) {
+    long suggest = (need + need / 4 + (512L << 20) + (1L << 30) - 1) >> 30;
+    return "run Java with a larger heap (-Xmx; for the vde tool, e.g. JAVA_TOOL_OPTIONS=-Xmx" + suggest + "g)";
+  }
+
+  private static String gib(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
+  }
+
+  /**
+   * Both views' arrays for a volume of {@code totalBlocks}, or a {@link VdeException} saying how much heap they
+   * need when this JVM cannot give it (the views are the engine's largest allocation by far).
+   */
+  private static long[][] allocateViews(long totalBlocks, int blockSize) throws VdeException {
+    String problem = heapProblem(totalBlocks, blockSize);
+    if (problem != null) {
+      throw new VdeException(problem);
+    }
+    int words = (int) wordsFor(totalBlocks, blockSize);
+    long[] durable = words(words, heapBytes(totalBlocks, blockSize), "the allocation bitmap of a volume of "
+        + totalBlocks + " blocks");
+    return new long[][] {durable, words(words, heapBytes(totalBlocks, blockSize), "the allocation bitmap of a "
+        + "volume of " + totalBlocks + " blocks")};
+  }
+
+  /**
+   * A new array of {@code count} words, one bit per block of a volume (a copy of the bitmap, a record of changed
+   * blocks), or a {@link VdeException} naming {@code what} needs it and how to get the heap when this JVM cannot
+   * give it, instead of an {@link OutOfMemoryError}.
+   *
+   * @param need the heap the whole structure takes, for the message
+   */
+  public static long[] words(int count, long need, String what) throws VdeException {
+    try {
+      return new long[count];
+    } catch (OutOfMemoryError e) {
+      throw new VdeException("this JVM cannot spare the " + gib(need) + " of heap that " + what + " needs (its "
+          + "maximum heap is " + gib(Runtime.getRuntime().maxMemory()) + ", part of it in use); " + remedy(need),
+          e);
+    }
+  }
+
+  /** A copy of {@code words}, as {@link #words} allocates it. */
+  public static long[] copyOf(long[] words, String what) throws VdeException {
+    long[] out = words(words.length, 8L * words.length, what);
+    System.arraycopy(words, 0, out, 0, words.length);
+    return out;
+  }
+
+  /** Supplies bitmap block {@code index}, verified, for {@link #read}. */
+  public interface BlockSource {
+    byte[] block(long index) throws IOException;
+  }
+
   /**
    * A stand-in for bitmap block {@code index} that cannot be read: every block it covers marked allocated (bits
    * past the end of the volume clear). A read-only open uses it, so that a damaged bitmap block costs only the
@@ -83,22 +180,31 @@ public final class AllocationBitmap {
     return b;
   }
 
-  /** An empty bitmap (all free). */
-  public static AllocationBitmap empty(long totalBlocks, int blockSize) {
-    int words = (int) (blocksFor(totalBlocks, blockSize) * wordsPerBlock(blockSize));
-    return new AllocationBitmap(totalBlocks, blockSize, new long[words]);
+  /**
+   * An empty bitmap (all free).
+   *
+   * @throws VdeException if this JVM cannot hold it ({@link #heapProblem}, or the heap ran short)
+   */
+  public static AllocationBitmap empty(long totalBlocks, int blockSize) throws VdeException {
+    long[][] views = allocateViews(totalBlocks, blockSize);
+    return new AllocationBitmap(totalBlocks, blockSize, views[0], views[1]);
   }
 
   /**
-   * Decodes the bitmap from its verified blocks, in order. Bits past the end of the volume must be clear;
-   * {@code firstBlockNo} is used in error messages.
+   * Decodes the bitmap of a volume of {@code totalBlocks} from its verified blocks, which {@code source} supplies
+   * one at a time, in order, so that only one of them is held at once. Bits past the end of the volume must be
+   * clear; {@code firstBlockNo} is used in error messages.
+   *
+   * @throws VdeException if this JVM cannot hold it ({@link #heapProblem}, or the heap ran short)
    */
-  public static AllocationBitmap read(List<byte[]> blocks, long firstBlockNo, long totalBlocks, int blockSize,
-      String resource) throws VdeCorruptedException {
+  public static AllocationBitmap read(BlockSource source, long firstBlockNo, long totalBlocks, int blockSize,
+      String resource) throws IOException {
     int wpb = wordsPerBlock(blockSize);
-    long[] words = new long[blocks.size() * wpb];
-    for (int i = 0; i < blocks.size(); i++) {
-      byte[] b = blocks.get(i);
+    long[][] views = allocateViews(totalBlocks, blockSize);
+    long[] words = views[0];
+    int blocks = words.length / wpb;
+    for (int i = 0; i < blocks; i++) {
+      byte[] b = source.block(i);
       for (int k = 0; k < wpb; k++) {
         words[i * wpb + k] = Bytes.i64(b, k * 8);
       }
@@ -109,7 +215,7 @@ public final class AllocationBitmap {
       throw new VdeCorruptedException(firstBlockNo + bit / bitsPerBlock(blockSize), BlockType.BITMAP.structure(),
           "bit " + bit + " set past the end of the volume (" + totalBlocks + " blocks)", resource);
     }
-    return new AllocationBitmap(totalBlocks, blockSize, words);
+    return new AllocationBitmap(totalBlocks, blockSize, words, views[1]);
   }
 
   /** Encodes bitmap block {@code index} from the durable view. */
@@ -201,8 +307,8 @@ public final class AllocationBitmap {
   }
 
   /** A copy of the allocator's view (1 = not available), for pre-flight planning that must not reserve. */
-  public long[] allocatableWordsCopy() {
-    return inUse.clone();
+  public long[] allocatableWordsCopy() throws VdeException {
+    return copyOf(inUse, "a copy of the allocation bitmap of a volume of " + totalBlocks + " blocks");
   }
 
   /** Returns reserved-but-unpublished blocks (a transaction aborted). */

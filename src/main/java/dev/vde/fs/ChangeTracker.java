@@ -1,5 +1,7 @@
 package dev.vde.fs;
 
+import dev.vde.VdeException;
+import dev.vde.alloc.AllocationBitmap;
 import dev.vde.alloc.FreeSpaceScanner;
 
 /**
@@ -15,10 +17,11 @@ public final class ChangeTracker {
   private final long[] released;
   private final long[] rewritten;
 
-  ChangeTracker(long totalBlocks) {
+  ChangeTracker(long totalBlocks) throws VdeException {
     int words = (int) ((totalBlocks + 63) >>> 6);
-    this.released = new long[words];
-    this.rewritten = new long[words];
+    String what = "a live copy's record of changed blocks of a volume of " + totalBlocks + " blocks";
+    this.released = AllocationBitmap.words(words, 16L * words, what);
+    this.rewritten = AllocationBitmap.words(words, 16L * words, what);
   }
 
   void released(long start, long count) {
@@ -30,12 +33,12 @@ public final class ChangeTracker {
   }
 
   /** Blocks released since tracking began; the caller holds the writer lock. */
-  public long[] releasedBlocks() {
-    return released.clone();
+  public long[] releasedBlocks() throws VdeException {
+    return AllocationBitmap.copyOf(released, "a live copy's record of released blocks");
   }
 
   /** Metadata blocks given new content since tracking began; the caller holds the writer lock. */
-  public long[] rewrittenBlocks() {
-    return rewritten.clone();
+  public long[] rewrittenBlocks() throws VdeException {
+    return AllocationBitmap.copyOf(rewritten, "a live copy's record of rewritten blocks");
   }
 }

@@ -136,6 +136,11 @@ public final class Volume {
     if (total > (1L << 40)) {
       throw new VdeInvalidArgumentException("volume size " + o.sizeBytes() + " bytes is too large");
     }
+    String heap = AllocationBitmap.heapProblem(total, bs);
+    if (heap != null) {
+      throw new VdeInvalidArgumentException("volume size " + o.sizeBytes() + " bytes: " + heap
+          + (heap.endsWith("smaller size") ? "" : ", or choose a smaller size"));
+    }
     long manifest = Module.manifestOf(o.modules());
     InodeLayout layout = InodeLayout.canonical(manifest);
     if (layout.inodeSize() > BlockCodec.payloadSize(bs)) {
@@ -191,6 +196,8 @@ public final class Volume {
       throw new VdeInvalidArgumentException("label is " + label.length + " bytes; at most "
           + Superblock.LABEL_BYTES + " bytes of UTF-8");
     }
+    // The bitmap is the largest allocation: a heap that cannot hold it fails here, before the device is touched.
+    AllocationBitmap bm = AllocationBitmap.empty(p.totalBlocks(), bs);
     // Start from nothing: an old superblock left on a reused device (at another block size) must not win.
     dev.truncate(0);
     dev.truncate(p.totalBlocks() * bs);
@@ -199,7 +206,6 @@ public final class Volume {
       // blocks. The metadata below overwrites some of them; the sync after it covers these writes too.
       writeZeros(dev, p.totalBlocks() * bs);
     }
-    AllocationBitmap bm = AllocationBitmap.empty(p.totalBlocks(), bs);
     long metaEnd = p.metadataEnd();
     // Blocks 0 to the end of the inode table are metadata; module regions follow and are allocated too.
     if (bm.reserveRun(metaEnd) != 0) {
@@ -292,6 +298,11 @@ public final class Volume {
   static Volume open(BlockDevice dev, boolean readOnlyRequested, boolean deviceReadOnly) throws IOException {
     String res = dev.describe();
     SuperblockSlots.Loaded loaded = SuperblockSlots.load(dev);
+    // The whole bitmap is held in memory: a JVM that cannot hold it refuses before recovery writes anything.
+    String heap = AllocationBitmap.heapProblem(loaded.superblock().totalBlocks(), loaded.superblock().blockSize());
+    if (heap != null) {
+      throw new VdeException("cannot open: " + heap, res, null);
+    }
     // The features are judged on the superblock in place and again on the one recovery leaves: a transaction
     // still in the WAL may carry bits the copies in place do not have yet (a migration's start, a module).
     Journal.Admission admission = sb -> admit(sb, readOnlyRequested, deviceReadOnly, res);
@@ -342,24 +353,23 @@ public final class Volume {
         throw new VdeCorruptedException(sb.regionDirStart(), "region directory", "inode table region of "
             + ino.blocks() + " blocks cannot hold " + sb.inodeCount() + " inodes", res);
       }
-      List<byte[]> bmb = new ArrayList<>();
       List<Long> unreadable = new ArrayList<>();
       List<String> unreadableWhy = new ArrayList<>();
-      for (long i = 0; i < need; i++) {
+      boolean mayGuess = roReason != null;
+      AllocationBitmap bm = AllocationBitmap.read(i -> {
         try {
-          bmb.add(j.read(bmr.start() + i, BlockType.BITMAP));
+          return j.read(bmr.start() + i, BlockType.BITMAP);
         } catch (VdeCorruptedException e) {
           // Reading files does not need the bitmap: a read-only open goes on with the block's range taken as
           // allocated, so that the files stay readable; a writable open must not allocate from a guess.
-          if (roReason == null) {
+          if (!mayGuess) {
             throw e;
           }
-          bmb.add(AllocationBitmap.allAllocatedBlock(i, sb.totalBlocks(), sb.blockSize()));
           unreadable.add(i);
           unreadableWhy.add(e.getMessage());
+          return AllocationBitmap.allAllocatedBlock(i, sb.totalBlocks(), sb.blockSize());
         }
-      }
-      AllocationBitmap bm = AllocationBitmap.read(bmb, bmr.start(), sb.totalBlocks(), sb.blockSize(), res);
+      }, bmr.start(), sb.totalBlocks(), sb.blockSize(), res);
       String unmarked = metadataMarkedFree(bm, sb, rd);
       if (unmarked != null && roReason == null) {
         roReason = unmarked + "; opened read-only so that no new block is placed there: copy out what you need, "
@@ -692,7 +702,7 @@ public final class Volume {
    * allocator and every metadata block a transaction gives new content (see {@link ChangeTracker}). The caller
    * holds the writer lock, as release and publish do, and ends it with {@link #stopTracking}.
    */
-  public ChangeTracker startTracking() {
+  public ChangeTracker startTracking() throws VdeException {
     if (!writerLock.isHeldByCurrentThread()) {
       throw new IllegalStateException("change tracking needs the writer lock");
     }
@@ -719,7 +729,7 @@ public final class Volume {
    * that then allocates releases them when it runs short ({@link Txn#allocateFirstFit}). Planning on the
    * allocator's view alone refused, after a delete, room that the delete had just made.
    */
-  public long[] plannableWords() {
+  public long[] plannableWords() throws VdeException {
     long[] words = bitmap.allocatableWordsCopy();
     for (PendingFree f : pendingFrees) {
       FreeSpaceScanner.setRange(words, f.start(), f.count(), false);

@@ -5,6 +5,7 @@ import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.format.Superblock;
+import dev.vde.alloc.AllocationBitmap;
 import dev.vde.alloc.FreeSpaceScanner;
 import dev.vde.format.BlockType;
 import dev.vde.fs.ChangeTracker;
@@ -337,7 +338,8 @@ public final class ExtentAwareCopy {
         kept.add(t);
       }
     }
-    long[] written = new long[(int) ((p.src().totalBlocks() + 63) >>> 6)];
+    long[] written = AllocationBitmap.words((int) ((p.src().totalBlocks() + 63) >>> 6),
+        (p.src().totalBlocks() + 7) / 8, "a live copy's record of pre-copied blocks");
     BlockMover.preCopy(p.src(), dev[0], cx, written).move(kept);
     long[] tableFailed = InodeTableWriter.preCopy(p.src(), p.plan(), dev[0], cx);
     return new PreCopy(p.src(), p.plan(), kept, written, tableFailed);

@@ -1,5 +1,6 @@
 package dev.vde.module.copy;
 
+import dev.vde.VdeException;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.alloc.AllocationBitmap;
 import dev.vde.alloc.FreeSpaceScanner;
@@ -53,7 +54,7 @@ final class RelocationPlanner {
   /** Rebuilt chain blocks beyond the old chain's length. */
   private long chainBlocksAdded;
 
-  private RelocationPlanner(DestinationGeometry geometry, SourceInventory inventory) {
+  private RelocationPlanner(DestinationGeometry geometry, SourceInventory inventory) throws VdeException {
     this.geometry = geometry;
     this.inventory = inventory;
     this.total = geometry.totalBlocks();
@@ -64,7 +65,11 @@ final class RelocationPlanner {
     this.cursor = zoneEnd;
   }
 
-  static CopyPlan plan(DestinationGeometry geometry, SourceInventory inventory) throws VdeNoSpaceException {
+  /**
+   * @throws VdeNoSpaceException if the data does not fit
+   * @throws VdeException if the heap cannot hold the destination's bitmap
+   */
+  static CopyPlan plan(DestinationGeometry geometry, SourceInventory inventory) throws VdeException {
     return new RelocationPlanner(geometry, inventory).run();
   }
 
