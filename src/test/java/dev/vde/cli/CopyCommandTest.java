@@ -105,4 +105,27 @@ class CopyCommandTest {
     assertThat(r.stderr()).contains(String.format("block %,d (file data)", block));
     assertThat(Files.exists(dest)).isFalse();
   }
+
+  // A destination size the host file system cannot take (ext4: 16 TiB) is the destination's problem: the error
+  // must name the destination and the size, not the source image the command also names.
+  @Test
+  void aDestinationLargerThanTheHostAllowsIsNamedInTheError() throws IOException {
+    Path src = tmp.resolve("big-blocks.vde");
+    Cli.run("create", src, "--size", "8M", "--block-size", "64K").ok();
+    Path probe = tmp.resolve("probe");
+    long size = 17L << 40;
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(probe.toFile(), "rw")) {
+      f.setLength(size);
+      org.junit.jupiter.api.Assumptions.abort("the host file system takes a sparse file of 17 TiB");
+    } catch (IOException expected) {
+      // The host refuses the size, as the copy below will find.
+    } finally {
+      Files.deleteIfExists(probe);
+    }
+    Path dest = tmp.resolve("dst.vde");
+    Cli.Result r = Cli.run("copy", src, dest, "--size", "17T", "--progress=none").failsWith(ExitCodes.FAILED);
+    assertThat(r.stderr()).contains(dest.toString()).contains(String.valueOf(size)).contains("--size")
+        .doesNotContain("(" + src + ")");
+    assertThat(dest).doesNotExist();
+  }
 }

@@ -35,7 +35,18 @@ final class DestinationWriter {
 
   /** Sizes the destination (sparse: nothing else is written) and marks it as an incomplete copy, durably. */
   void begin() throws IOException {
-    dst.truncate(plan.geometry().totalBlocks() * bs);
+    long bytes = plan.geometry().totalBlocks() * bs;
+    try {
+      dst.truncate(bytes);
+    } catch (IOException e) {
+      if (e instanceof dev.vde.VdeException || PathDestination.isNoSpace(e)) {
+        throw e;
+      }
+      // The host's own refusal ("File too large") names no file; a caller reporting it would name the source.
+      throw new dev.vde.VdeException("cannot size the destination to " + bytes + " bytes: " + e.getMessage()
+          + "; the host file system may not take a file that large: copy to a smaller size ('vde copy --size', "
+          + "CopyOptions.sizeBytes) or onto another file system", dst.describe(), e);
+    }
     writeSuperblocks(0, true);
     dst.sync();
   }
