@@ -58,11 +58,58 @@ final class GetCommand extends ImageCommand {
   }
 
   private void copyToStdout(VirtualDisk disk, String source, long size, ProgressReporter reporter)
-      throws IOException {
+      throws IOException, CliException {
     // Not closed: standard output belongs to the caller.
-    OutputStream metered = new MeteredOutputStream(out(), reporter, "reading", size);
-    disk.readFile(source, metered);
-    metered.flush();
+    OutputStream metered = new MeteredOutputStream(new Checked(out()), reporter, "reading", size);
+    try {
+      disk.readFile(source, metered);
+      metered.flush();
+    } catch (Checked.Lost e) {
+      throw new CliException("cannot write standard output; what it shows is incomplete");
+    }
+  }
+
+  /**
+   * Standard output that fails when it cannot be written. A {@link java.io.PrintStream} keeps its write errors to
+   * itself, so a reader that went away (a closed pipe) would have the whole file read into a stream that drops it;
+   * this stops the read at the next write instead.
+   */
+  private static final class Checked extends java.io.FilterOutputStream {
+    static final class Lost extends IOException {
+      private static final long serialVersionUID = 1L;
+
+      Lost() {
+        super("cannot write standard output");
+      }
+    }
+
+    private final java.io.PrintStream ps;
+
+    Checked(java.io.PrintStream ps) {
+      super(ps);
+      this.ps = ps;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      ps.write(b, off, len);
+      // checkError also flushes; the stream is written in pieces of tens of kilobytes or more.
+      if (ps.checkError()) {
+        throw new Lost();
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      if (ps.checkError()) {
+        throw new Lost();
+      }
+    }
   }
 
   /**

@@ -81,6 +81,34 @@ class HostOutputTest {
         .as("stderr: %s", err2).isEqualTo(ExitCodes.FAILED);
   }
 
+  // A reader that went away ('vde get IMAGE /f - | head') must stop the copy, not have the whole file read into a
+  // stream that drops it: for a large file that is minutes of reading (a sparse 1 TiB file took over a minute).
+  @Test
+  void aClosedStandardOutputStopsTheCopyAtOnce() throws IOException {
+    try (dev.vde.fs.VirtualDisk d = dev.vde.fs.VirtualDisk.open(image)) {
+      d.writeFile("/sparse.bin", new byte[0]);
+      d.truncate("/sparse.bin", 1L << 30);
+    }
+    long[] offered = {0};
+    OutputStream closedPipe = new OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        offered[0] += len;
+        throw new IOException("Broken pipe");
+      }
+    };
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = run(new PrintStream(closedPipe, true), err, "get", image.toString(), "/sparse.bin", "-");
+    assertThat(code).as("stderr: %s", err).isEqualTo(ExitCodes.FAILED);
+    assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("vde: cannot write standard output");
+    assertThat(offered[0]).as("bytes handed to standard output after it failed").isLessThan(64L << 20);
+  }
+
   @Test
   void aFullDestinationIsNamedNotTheImage() {
     Path full = Path.of("/dev/full");
