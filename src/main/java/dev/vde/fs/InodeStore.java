@@ -486,9 +486,13 @@ final class InodeStore {
       takenBy = t;
       takenInTxn.clear();
     }
-    if (sb.inodesUsed() + takenNotYetWritten(t) + freeButStreaming(t) >= sb.inodeCount() - 1) {
-      throw new VdeNoSpaceException("no free inodes: all " + (sb.inodeCount() - 1) + " are in use; create the "
-          + "volume with more (--inodes)");
+    long taken = takenNotYetWritten(t);
+    if (sb.inodesUsed() + taken + freeButStreaming(t) >= sb.inodeCount() - 1) {
+      // An operation that takes several (mkdirs) may be what used them up: say so, not that all were in use.
+      long byThis = sb.inodesUsed() - vol.superblock().inodesUsed() + taken;
+      throw new VdeNoSpaceException("no free inodes: " + (byThis <= 0 ? "all " + (sb.inodeCount() - 1)
+          + " are in use" : "the operation needs more than the " + byThis + " free (of " + (sb.inodeCount() - 1)
+          + ")") + "; create the volume with more (--inodes)");
     }
     long count = sb.inodeCount();
     for (long tries = 0, n = Math.max(2, hint % count); tries < count; tries++, n = n + 1 >= count ? 2 : n + 1) {

@@ -1,5 +1,6 @@
 package dev.vde.fs;
 
+import dev.vde.VdeNoSpaceException;
 import dev.vde.inode.Extent;
 import dev.vde.wal.DataCheck;
 import java.io.IOException;
@@ -109,7 +110,14 @@ final class StreamedWrite implements AutoCloseable {
     try {
       open.check();
       vol.checkWritable();
-      long[] run = vol.reserveUpTo(max, near);
+      long[] run;
+      try {
+        run = vol.reserveUpTo(max, near);
+      } catch (VdeNoSpaceException e) {
+        // The blocks this stream holds itself are what filled the volume, not someone else's stream.
+        throw new VdeNoSpaceException("no free blocks left on the volume for the stream being written, after "
+            + bytes + " bytes of it (" + reservedBlocks() + " blocks)" + vol.spaceHeldByStreams(reservedBlocks()));
+      }
       runs.add(run);
       vol.streamReserved(run[1]);
       return run;

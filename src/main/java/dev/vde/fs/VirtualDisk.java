@@ -565,9 +565,13 @@ public final class VirtualDisk implements AutoCloseable {
       return n;
     }
     try (StreamedWrite w = stageFor(comps, p)) {
-      while (n > 0) {
-        w.append(chunk, n);
-        n = n < chunk.length ? 0 : in.readNBytes(chunk, 0, chunk.length);
+      try {
+        while (n > 0) {
+          w.append(chunk, n);
+          n = n < chunk.length ? 0 : in.readNBytes(chunk, 0, chunk.length);
+        }
+      } catch (VdeNoSpaceException e) {
+        throw new VdeNoSpaceException(p + ": " + e.getMessage());
       }
       w.syncIfLarge();
       return mutate(t -> {

@@ -780,14 +780,19 @@ public final class Volume {
    * blocks reserved by streamed writes ("" when neither does).
    */
   String spaceHeldByStreams() {
+    return spaceHeldByStreams(0);
+  }
+
+  /** As {@link #spaceHeldByStreams()}, for a streamed write that itself holds {@code own} reserved blocks. */
+  String spaceHeldByStreams(long own) {
     long pin = oldestReadPin();
     long upTo = releasableUpTo.get();
     // Only frees a checkpoint has made releasable and a pin holds back: those a pin alone keeps from use.
     boolean held = pin != Long.MAX_VALUE && pendingFrees.stream().anyMatch(f -> f.ticket() > pin && f.ticket() <= upTo);
     String reads = held ? "; space freed while a streaming read is in progress becomes reusable when it ends" : "";
-    long streams = streamReserved;
-    return reads + (streams > 0 ? "; " + streams + " blocks are reserved by writes from streams still being read"
-        : "");
+    long streams = streamReserved - own;
+    return reads + (streams > 0 ? "; " + streams + " blocks are reserved by writes from " + (own > 0 ? "other " : "")
+        + "streams still being read" : "");
   }
 
   /** Counts blocks reserved ({@code delta} > 0) or handed on or back by a {@link StreamedWrite}; writer lock. */
