@@ -34,6 +34,26 @@ abstract class ImageCommand implements Callable<Integer> {
   }
 
   /**
+   * Closes an image the command changed, once its work is done. Every change was durable when its call returned
+   * (the tool sets no commit window), so a closing checkpoint that fails (a full host file system, say) has lost
+   * nothing: the WAL holds the changes, and the next open that can write replays them and checkpoints. That is a
+   * warning, not a failure: a failing command promises to leave the image as it was.
+   */
+  void closeAfterChange(VirtualDisk disk) {
+    closeAfterChange(disk, image, root().err());
+  }
+
+  static void closeAfterChange(VirtualDisk disk, Path image, PrintStream err) {
+    try {
+      disk.close();
+    } catch (IOException e) {
+      err.println("vde: warning: the change is saved, but closing the image failed: " + Failure.of(e, image)
+          .message() + "; the next open that can write finishes the checkpoint");
+      err.flush();
+    }
+  }
+
+  /**
    * The engine would report a missing image as a bare host file error; checking first lets us say what to do.
    */
   void requireImage() throws CliException {

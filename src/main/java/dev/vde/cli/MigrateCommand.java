@@ -82,8 +82,10 @@ final class MigrateCommand extends CommandGroup {
       }
       try (VirtualDisk disk = openWritable(); ProgressReporter reporter = progress.reporter(root())) {
         try {
-          return MigrationRunner.run(disk, image, out(), reporter, checkpointEvery, maxIops,
+          int code = MigrationRunner.run(disk, image, out(), reporter, checkpointEvery, maxIops,
               opts -> InodeMigration.resume(disk, opts));
+          closeAfterChange(disk);
+          return code;
         } catch (dev.vde.VdeCorruptedException e) {
           // The user asked to go on, so nothing is undone here; but going on again would stop at the same block.
           throw new CliException(e.getMessage() + "; a resume stops here every time: 'vde migrate rollback " + image
@@ -102,6 +104,7 @@ final class MigrateCommand extends CommandGroup {
       try (VirtualDisk disk = openWritable()) {
         InodeMigration.rollback(disk);
         out().println("Migration rolled back; inodes are " + disk.volume().superblock().inodeSize() + " bytes.");
+        closeAfterChange(disk);
       }
       return ExitCodes.OK;
     }

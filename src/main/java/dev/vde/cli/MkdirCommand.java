@@ -24,6 +24,7 @@ final class MkdirCommand extends ImageCommand {
       } else {
         disk.mkdir(target);
       }
+      closeAfterChange(disk);
     }
     return ExitCodes.OK;
   }

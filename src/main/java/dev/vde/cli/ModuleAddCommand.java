@@ -110,7 +110,11 @@ final class ModuleAddCommand extends ImageCommand {
             + how.cliName() + (o.feasible() ? "" : " (not possible: " + o.reason() + ")") + "; nothing was written.");
         return o.feasible() ? ExitCodes.OK : ExitCodes.FAILED;
       }
-      return run(disk, modules, how);
+      int code = run(disk, modules, how);
+      if (destination == null) {
+        closeAfterChange(disk);
+      }
+      return code;
     }
   }
 

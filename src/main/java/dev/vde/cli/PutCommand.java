@@ -68,6 +68,7 @@ final class PutCommand extends ImageCommand {
         removeCreatedDirectories(disk, firstCreated, e);
         throw e;
       }
+      closeAfterChange(disk);
     }
     return ExitCodes.OK;
   }

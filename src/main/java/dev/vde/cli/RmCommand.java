@@ -33,6 +33,7 @@ final class RmCommand extends ImageCommand {
       } else {
         disk.delete(target);
       }
+      closeAfterChange(disk);
     }
     return ExitCodes.OK;
   }

@@ -36,6 +36,7 @@ final class TagCommand extends CommandGroup {
       }
       try (VirtualDisk disk = openWritable()) {
         Tags.set(disk, VdePath.normalize(path), assignment.substring(0, eq), assignment.substring(eq + 1));
+        closeAfterChange(disk);
       }
       return ExitCodes.OK;
     }
@@ -97,6 +98,7 @@ final class TagCommand extends CommandGroup {
       boolean existed;
       try (VirtualDisk disk = openWritable()) {
         existed = Tags.remove(disk, VdePath.normalize(path), key);
+        closeAfterChange(disk);
       }
       if (!existed) {
         throw new CliException(path + " has no tag '" + key + "'");
