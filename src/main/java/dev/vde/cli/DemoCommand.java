@@ -50,8 +50,11 @@ final class DemoCommand implements Callable<Integer> {
       description = "Folder for the image (created if missing). Default: a new temporary folder.")
   Path dir;
 
+  /** A demo, not a load generator: about 140 GB of samples at this count. */
+  static final int MAX_FILES = 1_000_000;
+
   @Option(names = "--files", paramLabel = "N", defaultValue = "300",
-      description = "How many sample files to write. Default: ${DEFAULT-VALUE}.")
+      description = "How many sample files to write (at most 1000000). Default: ${DEFAULT-VALUE}.")
   int fileCount;
 
   @Option(names = "--seed", paramLabel = "N", defaultValue = "20240601",
@@ -67,8 +70,8 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (fileCount < 1) {
-      throw new ParameterException(spec.commandLine(), "--files must be at least 1");
+    if (fileCount < 1 || fileCount > MAX_FILES) {
+      throw new ParameterException(spec.commandLine(), "--files must be from 1 to " + MAX_FILES);
     }
     PrintStream out = vde.out();
     Path image = prepareImagePath();
@@ -76,13 +79,21 @@ final class DemoCommand implements Callable<Integer> {
 
     List<SampleFiles.Sample> samples = SampleFiles.generate(fileCount, seed);
     long totalBytes = samples.stream().mapToLong(SampleFiles.Sample::size).sum();
+    // The image holds the samples, and the copy at the end holds them again.
+    long need = totalBytes * (skipModules ? 1 : 2) + 64L * SampleFiles.MIB;
+    long free = Files.getFileStore(image.getParent()).getUsableSpace();
+    if (free < need) {
+      throw new CliException("the demo with " + fileCount + " files writes about " + ByteSize.format(need)
+          + " to " + image.getParent() + ", which has " + ByteSize.format(free) + " free; use fewer --files");
+    }
     Stopwatch watch = new Stopwatch();
     createAndFill(image, samples, totalBytes, watch);
     FsckReport fsck = reopenAndCheck(image, samples, totalBytes, watch);
     if (fsck.clean() && !skipModules) {
-      java.util.Map<String, byte[]> contents = new java.util.HashMap<>();
+      // Generated again when compared, not held: memory does not grow with the samples' bytes.
+      java.util.Map<String, SampleFiles.Sample> contents = new java.util.HashMap<>();
       for (SampleFiles.Sample s : samples) {
-        contents.put(s.path(), s.content());
+        contents.put(s.path(), s);
       }
       try (ProgressReporter reporter = progress.reporter(vde)) {
         new DemoModulesTour(out, watch).run(image, contents, reporter);

@@ -41,9 +41,13 @@ final class DemoModulesTour {
     this.watch = watch;
   }
 
-  /** Runs steps 7 to 11 on {@code image}; {@code contents} maps every sample path to its bytes. */
-  boolean run(Path image, Map<String, byte[]> contents, ProgressReporter reporter) throws IOException, CliException {
-    Map<String, byte[]> model = new ConcurrentHashMap<>(contents);
+  /**
+   * Runs steps 7 to 11 on {@code image}; {@code samples} maps every sample path to the sample, whose bytes are
+   * generated again where they are compared.
+   */
+  boolean run(Path image, Map<String, SampleFiles.Sample> samples, ProgressReporter reporter)
+      throws IOException, CliException {
+    Map<String, Object> model = new ConcurrentHashMap<>(samples);
     try (VirtualDisk disk = VirtualDisk.open(image, OpenOptions.defaults())) {
       out.println("7. vde module analyze " + image.getFileName() + " tags:");
       ModuleAnalyzeCommand.render(ModulePlanner.analyze(disk, List.of(Module.TAGS)))
@@ -74,7 +78,7 @@ final class DemoModulesTour {
    * Step 9: the recommended option for Tags is a migration; it runs in this thread while another rewrites files,
    * and every file is then compared with what was last written to it.
    */
-  private void migrateWhileWriting(VirtualDisk disk, Map<String, byte[]> model, ProgressReporter reporter)
+  private void migrateWhileWriting(VirtualDisk disk, Map<String, Object> model, ProgressReporter reporter)
       throws IOException, CliException {
     List<String> paths = new ArrayList<>(model.keySet());
     paths.sort(null);
@@ -116,8 +120,9 @@ final class DemoModulesTour {
       throw writerFailure.get();
     }
     int checked = 0;
-    for (Map.Entry<String, byte[]> e : model.entrySet()) {
-      if (!Arrays.equals(e.getValue(), disk.readFile(e.getKey()))) {
+    for (Map.Entry<String, Object> e : model.entrySet()) {
+      byte[] expected = e.getValue() instanceof SampleFiles.Sample s ? s.content() : (byte[]) e.getValue();
+      if (!Arrays.equals(expected, disk.readFile(e.getKey()))) {
         throw new CliException(e.getKey() + " lost a write during the migration; this is a bug in vde, please "
             + "report it");
       }

@@ -48,6 +48,17 @@ class DemoCommandTest {
     assertThat(SampleFiles.generate(300, 1)).anyMatch(x -> x.size() == 0).anyMatch(x -> x.size() > (1 << 20));
   }
 
+  // --files took any int: 2^31 - 1 ended in OutOfMemoryError while listing the samples, before anything was said.
+  @Test
+  void aHugeFileCountIsAUsageError() throws IOException {
+    Cli.Result r = Cli.run("demo", tmp, "--files", "2147483647").failsWith(ExitCodes.USAGE);
+    assertThat(r.stderr()).contains("--files").contains("1000000");
+    assertThat(Cli.run("demo", tmp, "--files", "1000001").failsWith(ExitCodes.USAGE).stderr()).contains("--files");
+    try (Stream<Path> left = Files.list(tmp)) {
+      assertThat(left).isEmpty();
+    }
+  }
+
   @Test
   void demoRefusesToOverwriteAnEarlierImage() throws IOException {
     Files.writeString(tmp.resolve(DemoCommand.IMAGE_NAME), "earlier");
