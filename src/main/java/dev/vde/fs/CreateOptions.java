@@ -36,7 +36,7 @@ public final class CreateOptions {
 
   /**
    * Metadata WAL size in blocks; 0 picks the default. Create refuses a size from 1 to 7 (the format's minimum is
-   * 8) or a negative one.
+   * 8), a negative one, or one larger than the volume.
    */
   public CreateOptions walBlocks(long n) {
     this.walBlocks = n;
@@ -54,6 +54,7 @@ public final class CreateOptions {
     return this;
   }
 
+  /** The volume's label: at most 64 bytes of UTF-8, valid Unicode without NUL (create refuses others). */
   public CreateOptions label(String l) {
     this.label = l == null ? "" : l;
     return this;

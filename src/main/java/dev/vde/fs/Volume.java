@@ -10,6 +10,7 @@ import dev.vde.alloc.AllocationBitmap;
 import dev.vde.alloc.FreeSpaceScanner;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
 import dev.vde.format.InodeLayout;
 import dev.vde.format.MigrationCheckpoint;
 import dev.vde.format.Module;
@@ -141,6 +142,16 @@ public final class Volume {
       throw new VdeInvalidArgumentException("volume size " + o.sizeBytes() + " bytes: " + heap
           + (heap.endsWith("smaller size") ? "" : ", or choose a smaller size"));
     }
+    byte[] label = o.label().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (label.length > Superblock.LABEL_BYTES) {
+      throw new VdeInvalidArgumentException("label is " + label.length + " bytes; at most "
+          + Superblock.LABEL_BYTES + " bytes of UTF-8");
+    }
+    // The superblock keeps the label as UTF-8 padded with zeros: a NUL would end it there, an unpaired surrogate
+    // would be stored as '?'.
+    if (o.label().indexOf('\0') >= 0 || Bytes.unpairedSurrogate(o.label()) >= 0) {
+      throw new VdeInvalidArgumentException("label must be valid Unicode without NUL");
+    }
     long manifest = Module.manifestOf(o.modules());
     InodeLayout layout = InodeLayout.canonical(manifest);
     if (layout.inodeSize() > BlockCodec.payloadSize(bs)) {
@@ -152,6 +163,11 @@ public final class Volume {
     if (o.walBlocks() < 0 || o.walBlocks() > 0 && o.walBlocks() < Superblock.MIN_WAL_BLOCKS) {
       throw new VdeInvalidArgumentException("metadata WAL of " + o.walBlocks() + " blocks: it needs at least "
           + Superblock.MIN_WAL_BLOCKS + " (or 0 for the default)");
+    }
+    if (o.walBlocks() > total) {
+      // Checked alone: added to the other regions' sizes, a huge count would overflow and pass.
+      throw new VdeInvalidArgumentException("metadata WAL of " + o.walBlocks() + " blocks does not fit in a volume of "
+          + total + " blocks");
     }
     long wal = o.walBlocks() > 0 ? o.walBlocks() : Math.max(64, Math.min(8192, total / 32));
     int ipb = InodeCodec.perBlock(bs, layout.inodeSize());
@@ -191,11 +207,6 @@ public final class Volume {
   static Volume create(BlockDevice dev, CreateOptions o) throws IOException {
     Plan p = plan(o);
     int bs = o.blockSize();
-    byte[] label = o.label().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    if (label.length > Superblock.LABEL_BYTES) {
-      throw new VdeInvalidArgumentException("label is " + label.length + " bytes; at most "
-          + Superblock.LABEL_BYTES + " bytes of UTF-8");
-    }
     // The bitmap is the largest allocation: a heap that cannot hold it fails here, before the device is touched.
     AllocationBitmap bm = AllocationBitmap.empty(p.totalBlocks(), bs);
     // Start from nothing: an old superblock left on a reused device (at another block size) must not win.
