@@ -101,6 +101,13 @@ public final class Journal implements AutoCloseable {
   private final boolean readOnly;
   private final long walStart;
   private final long walBlocks;
+  /**
+   * How much of the WAL is used before a checkpoint: all of it, or less when the images written since the last
+   * checkpoint, which stay in memory until it (every durable image, journaled data included), would outgrow an
+   * eighth of the heap. A large WAL in a small heap would otherwise end in OutOfMemoryError. A transaction larger
+   * than this still goes to the WAL whole, alone after a checkpoint.
+   */
+  private final long memoryBoundBlocks;
   private final SecureRandom random = new SecureRandom();
 
   // Guarded by walLock.
@@ -162,6 +169,8 @@ public final class Journal implements AutoCloseable {
     this.readOnly = readOnly;
     this.walStart = sb.walStart();
     this.walBlocks = sb.walBlocks();
+    this.memoryBoundBlocks = Math.min(walBlocks,
+        Math.max(Superblock.MIN_WAL_BLOCKS, Runtime.getRuntime().maxMemory() / 8 / blockSize));
     this.onDiskSb = sb;
     this.salt = sb.walSalt();
     this.nextTxId = sb.checkpointTxId() + 1;
@@ -591,7 +600,7 @@ public final class Journal implements AutoCloseable {
       t = ++lastTicket;
       Pending tail = queue.peekLast();
       // Unheld entries stay under half the WAL so that groups form; a held batch may use all of it.
-      long limit = held ? walBlocks : walBlocks / 2;
+      long limit = held ? walBlocks : memoryBoundBlocks / 2;
       int runs = WalCodec.checkRuns(checks);
       // The merged entry's real size: a block both change (the superblock, a bitmap or directory block) is
       // written once. Adding the two sizes split batches that fit the WAL into two WAL transactions, and a crash
@@ -857,7 +866,7 @@ public final class Journal implements AutoCloseable {
       List<DataCheck> checks = new ArrayList<>();
       long runs = 0;
       int j = i;
-      long remaining = walBlocks - walPos;
+      long remaining = memoryBoundBlocks - walPos;
       while (j < batch.size()) {
         Pending p = batch.get(j);
         LinkedHashMap<Long, byte[]> trial = new LinkedHashMap<>(merged);
@@ -867,7 +876,8 @@ public final class Journal implements AutoCloseable {
         }
         long need = WalCodec.blocksNeeded(blockSize, trial.size(), checks.size() + p.checks.size(),
             runs + p.checkRuns);
-        if (need > remaining) {
+        // After a checkpoint one entry larger than the memory bound (a big batch) may still use the whole WAL.
+        if (need > remaining && !(j == i && walPos == 0 && need <= walBlocks)) {
           break;
         }
         merged = trial;
