@@ -111,19 +111,33 @@ final class CopyVerifier {
     }
   }
 
-  private void compareTree(String dir) throws IOException {
-    List<DirEntry> want = source.list(dir);
-    List<DirEntry> got = copy.list(dir);
-    if (!want.equals(got)) {
-      throw mismatch("directory " + dir + " lists " + names(got) + " in the copy but " + names(want)
-          + " in the source");
-    }
-    for (DirEntry e : want) {
-      compareInode(e.path(), e.inode());
-      if (e.type() == FileType.DIRECTORY) {
-        compareTree(e.path());
-      } else {
-        compareContent(e.path(), e.size());
+  /**
+   * Compares the tree below {@code root}, depth first with a stack of its own, not by recursion: a valid tree
+   * thousands of levels deep would exhaust the thread's stack.
+   */
+  private void compareTree(String root) throws IOException {
+    java.util.ArrayDeque<String> dirs = new java.util.ArrayDeque<>();
+    dirs.push(root);
+    while (!dirs.isEmpty()) {
+      String dir = dirs.pop();
+      List<DirEntry> want = source.list(dir);
+      List<DirEntry> got = copy.list(dir);
+      if (!want.equals(got)) {
+        throw mismatch("directory " + dir + " lists " + names(got) + " in the copy but " + names(want)
+            + " in the source");
+      }
+      List<String> below = new java.util.ArrayList<>();
+      for (DirEntry e : want) {
+        compareInode(e.path(), e.inode());
+        if (e.type() == FileType.DIRECTORY) {
+          below.add(e.path());
+        } else {
+          compareContent(e.path(), e.size());
+        }
+      }
+      // In name order, as the recursion went.
+      for (int i = below.size() - 1; i >= 0; i--) {
+        dirs.push(below.get(i));
       }
     }
   }
