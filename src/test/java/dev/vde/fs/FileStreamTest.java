@@ -70,6 +70,26 @@ class FileStreamTest {
   }
 
   @Test
+  void stream_afterOtherStreams_givesOnlyItsOwnBytes() throws Exception {
+    try (VirtualDisk d = fresh("stream-reuse")) {
+      // Piece buffers outlive a stream: a later stream's short pieces and holes must not show what an earlier
+      // one left in them.
+      byte[] full = SeededBytes.bytes(20, 3 * PIECE);
+      d.writeFile("/full", full);
+      byte[] sparse = SeededBytes.bytes(21, PIECE + 300);
+      d.writeFile("/sparse", sparse);
+      long far = 3L * PIECE + 50;
+      d.write("/sparse", far, SeededBytes.bytes(22, 10), 0, 10);
+      byte[] expected = d.readFile("/sparse");
+      assertThat(Arrays.copyOfRange(expected, sparse.length, (int) far)).containsOnly(0);
+      for (int round = 0; round < 3; round++) {
+        assertThat(streamed(d, "/full")).isEqualTo(full);
+        assertThat(streamed(d, "/sparse")).isEqualTo(expected);
+      }
+    }
+  }
+
+  @Test
   void stream_manyReadersAtOnceEachGetTheirOwnFile() throws Exception {
     int files = 4;
     try (VirtualDisk d = fresh("stream-many")) {
