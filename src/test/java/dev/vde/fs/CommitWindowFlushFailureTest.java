@@ -4,11 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.VdeException;
-import dev.vde.io.ForwardingBlockDevice;
+import dev.vde.testing.FailingSyncDevice;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
 import dev.vde.testing.TestVolumes;
-import java.io.IOException;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -20,23 +19,6 @@ import org.junit.jupiter.api.Test;
  * durable.
  */
 class CommitWindowFlushFailureTest {
-  /** Fails every sync once armed. */
-  static final class FailingSync extends ForwardingBlockDevice {
-    volatile boolean fail;
-
-    FailingSync(PowerLossDevice d) {
-      super(d);
-    }
-
-    @Override
-    public void sync() throws IOException {
-      if (fail) {
-        throw new IOException("injected: sync failed");
-      }
-      super.sync();
-    }
-  }
-
   private static void awaitFailure(VirtualDisk d) throws InterruptedException {
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (!d.volume().journal().isFailed() && System.nanoTime() < deadline) {
@@ -48,7 +30,7 @@ class CommitWindowFlushFailureTest {
   @Test
   void closeAfterAFailedBackgroundFlush_reportsTheLostOperations() throws Exception {
     PowerLossDevice plain = new PowerLossDevice("window-flush-fails");
-    FailingSync dev = new FailingSync(plain);
+    FailingSyncDevice dev = new FailingSyncDevice(plain);
     VirtualDisk d = VirtualDisk.create(dev, TestVolumes.options(512));
     d.writeFile("/durable", new byte[] {9});
     d.setCommitWindow(Duration.ofMillis(2));
@@ -69,7 +51,7 @@ class CommitWindowFlushFailureTest {
   @Test
   void closeAfterAFailureThatLostNothingHandedToTheFlusher_returnsNormally() throws Exception {
     PowerLossDevice plain = new PowerLossDevice("window-flush-ok");
-    FailingSync dev = new FailingSync(plain);
+    FailingSyncDevice dev = new FailingSyncDevice(plain);
     VirtualDisk d = VirtualDisk.create(dev, TestVolumes.options(512));
     d.setCommitWindow(Duration.ofMillis(2));
     d.writeFile("/a", new byte[] {1});

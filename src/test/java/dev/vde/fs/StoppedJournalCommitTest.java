@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.Progress;
 import dev.vde.VdeException;
-import dev.vde.io.ForwardingBlockDevice;
+import dev.vde.testing.FailingSyncDevice;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
@@ -20,25 +20,9 @@ import org.junit.jupiter.api.Test;
  * differing from the bitmap in use and a wrong free count, none of which is on disk.
  */
 class StoppedJournalCommitTest {
-  static final class FailingSync extends ForwardingBlockDevice {
-    volatile boolean fail;
-
-    FailingSync(PowerLossDevice d) {
-      super(d);
-    }
-
-    @Override
-    public void sync() throws IOException {
-      if (fail) {
-        throw new IOException("injected: sync failed");
-      }
-      super.sync();
-    }
-  }
-
   @Test
   void aTransactionRefusedByAStoppedJournal_leavesThePublishedBitmapAsItWas() throws Exception {
-    FailingSync dev = new FailingSync(new PowerLossDevice("stopped"));
+    FailingSyncDevice dev = new FailingSyncDevice(new PowerLossDevice("stopped"));
     VirtualDisk d = VirtualDisk.create(dev, TestVolumes.options(512));
     d.writeFile("/f", new byte[5000]);
     d.setCommitWindow(Duration.ofHours(1));

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.fs.VirtualDisk;
-import dev.vde.io.ForwardingBlockDevice;
+import dev.vde.testing.FailingSyncDevice;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
 import dev.vde.testing.TestVolumes;
@@ -19,34 +19,17 @@ import org.junit.jupiter.api.Test;
  * happened after it.
  */
 class DurableBeforeFailureTest {
-  /** Fails every sync once armed. */
-  static final class FailingSyncs extends ForwardingBlockDevice {
-    volatile boolean armed;
-
-    FailingSyncs(PowerLossDevice d) {
-      super(d);
-    }
-
-    @Override
-    public void sync() throws IOException {
-      if (armed) {
-        throw new IOException("injected: sync failed");
-      }
-      super.sync();
-    }
-  }
-
   @Test
   void aTicketMadeDurableBeforeALaterGroupFailedIsReportedDurable() throws Exception {
     PowerLossDevice plain = new PowerLossDevice("durable-before-failure");
-    FailingSyncs dev = new FailingSyncs(plain);
+    FailingSyncDevice dev = new FailingSyncDevice(plain);
     VirtualDisk d = VirtualDisk.create(dev, TestVolumes.options(512));
     d.writeFile("/a", new byte[] {1, 2, 3});
     Journal j = d.volume().journal();
     long first = j.lastTicket();
     assertThat(j.durableTicket()).isGreaterThanOrEqualTo(first);
 
-    dev.armed = true;
+    dev.fail = true;
     assertThatThrownBy(() -> d.writeFile("/b", new byte[] {4, 5, 6})).isInstanceOf(IOException.class);
     assertThat(j.isFailed()).isTrue();
 
