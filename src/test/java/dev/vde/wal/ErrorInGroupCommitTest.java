@@ -6,13 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.vde.Progress;
 import dev.vde.VdeException;
 import dev.vde.fs.VirtualDisk;
-import dev.vde.io.BlockDevice;
-import dev.vde.io.ForwardingBlockDevice;
+import dev.vde.testing.ErrorOnWalWriteDevice;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
 import dev.vde.testing.TestVolumes;
-import java.io.IOException;
-import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -26,34 +23,13 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ErrorInGroupCommitTest {
-  /** Throws an Error from the next write into the WAL once armed. */
-  private static final class ErrorOnWalWrite extends ForwardingBlockDevice {
-    volatile long walStart = -1;
-    volatile long walEnd;
-
-    ErrorOnWalWrite(BlockDevice d) {
-      super(d);
-    }
-
-    @Override
-    public void write(long pos, ByteBuffer src) throws IOException {
-      if (walStart >= 0 && pos >= walStart && pos < walEnd) {
-        walStart = -1;
-        throw new OutOfMemoryError("injected while writing the WAL");
-      }
-      super.write(pos, src);
-    }
-  }
-
   @Test
   void anErrorInTheGroupCommit_stopsTheJournal_andNothingLaterIsAcknowledged() throws Exception {
     PowerLossDevice plain = new PowerLossDevice("error-in-group");
-    ErrorOnWalWrite dev = new ErrorOnWalWrite(plain);
+    ErrorOnWalWriteDevice dev = new ErrorOnWalWriteDevice(plain);
     VirtualDisk d = VirtualDisk.create(dev, TestVolumes.options(4096));
     d.writeFile("/before", new byte[] {1});
-    int bs = d.volume().blockSize();
-    dev.walEnd = (d.volume().superblock().walStart() + d.volume().superblock().walBlocks()) * bs;
-    dev.walStart = d.volume().superblock().walStart() * bs;
+    dev.arm(d.volume().superblock());
     assertThatThrownBy(() -> d.writeFile("/a", new byte[] {2})).isInstanceOf(OutOfMemoryError.class);
     assertThatThrownBy(() -> d.writeFile("/b", new byte[] {3})).isInstanceOf(VdeException.class)
         .hasMessageContaining("reopen it to recover");

@@ -4,12 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vde.Progress;
 import dev.vde.fs.VirtualDisk;
-import dev.vde.io.ForwardingBlockDevice;
+import dev.vde.testing.ErrorOnWalWriteDevice;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,35 +24,16 @@ import org.junit.jupiter.api.Test;
  * exception, and what was acknowledged before survives.
  */
 class LeaderErrorTest {
-  /** Throws an Error at the first write into the WAL region once armed. */
-  static final class ErrorOnWalWrite extends ForwardingBlockDevice {
-    volatile long walFrom = Long.MAX_VALUE;
-
-    ErrorOnWalWrite(PowerLossDevice d) {
-      super(d);
-    }
-
-    @Override
-    public void write(long pos, ByteBuffer src) throws IOException {
-      if (pos >= walFrom) {
-        walFrom = Long.MAX_VALUE;
-        throw new OutOfMemoryError("injected: heap exhausted while writing the WAL");
-      }
-      super.write(pos, src);
-    }
-  }
-
   @Test
   void anErrorInTheCommitThreadStopsTheVolumeInsteadOfLeavingWaitersHanging() throws Exception {
     PowerLossDevice plain = new PowerLossDevice("leader-error");
-    ErrorOnWalWrite dev = new ErrorOnWalWrite(plain);
+    ErrorOnWalWriteDevice dev = new ErrorOnWalWriteDevice(plain);
     VirtualDisk d = VirtualDisk.create(dev, TestVolumes.options(512));
     d.writeFile("/a", new byte[] {1, 2, 3});
     d.checkpoint();
     // With a commit window the flusher thread leads the group commit and meets the error.
     d.setCommitWindow(Duration.ofMillis(5));
-    long walStart = d.volume().superblock().walStart() * 512;
-    dev.walFrom = walStart;
+    dev.arm(d.volume().superblock());
     d.writeFile("/b", new byte[] {4, 5, 6});
     ExecutorService pool = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "sync-caller");
