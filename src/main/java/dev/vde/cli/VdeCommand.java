@@ -46,6 +46,7 @@ public final class VdeCommand implements Runnable {
       LsCommand.class,
       MkdirCommand.class,
       RmCommand.class,
+      MvCommand.class,
       FsckCommand.class,
       CopyCommand.class,
       ModuleCommand.class,
