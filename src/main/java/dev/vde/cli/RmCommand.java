@@ -29,7 +29,10 @@ final class RmCommand extends ImageCommand {
             + " in it");
       }
       if (directory && recursive) {
-        disk.deleteRecursively(target);
+        // One batch: the tree costs one sync instead of one per entry (200,000 entries took minutes). The tool
+        // holds the image alone, so no other writer waits behind it; a crash keeps a prefix of whole deletes,
+        // children before their directory, as it would without the batch.
+        disk.batch(d -> d.deleteRecursively(target));
       } else {
         disk.delete(target);
       }

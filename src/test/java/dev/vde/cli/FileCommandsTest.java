@@ -3,6 +3,8 @@ package dev.vde.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.vde.fs.OpenOptions;
+import dev.vde.fs.VirtualDisk;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,6 +173,36 @@ class FileCommandsTest {
     Cli.run("rm", image, "-r", "/t").ok();
     assertThat(Cli.run("ls", image, "-R", "--json").ok().json()).isEmpty();
     assertThat(Cli.run("fsck", image, "--json").ok().json().get("clean").asBoolean()).isTrue();
+  }
+
+  @Test
+  void rmRecursiveCommitsTheWholeTreeTogetherInsteadOfOnceAnEntry() throws IOException {
+    try (VirtualDisk disk = VirtualDisk.open(image)) {
+      disk.batch(d -> {
+        for (int i = 0; i < 10; i++) {
+          d.mkdirs("/tree/d" + i);
+        }
+        for (int i = 0; i < 300; i++) {
+          d.writeFile("/tree/d" + (i % 10) + "/f" + i, new byte[] {(byte) i});
+        }
+      });
+      disk.writeFile("/kept", new byte[] {42});
+    }
+    long before = checkpointTxId();
+
+    Cli.run("rm", image, "-r", "/tree").ok();
+
+    // Every WAL transaction takes the next id, and close checkpoints up to the last one: one delete per
+    // transaction would have used 311 of them.
+    assertThat(checkpointTxId() - before).as("WAL transactions written by rm -r").isLessThan(5);
+    assertThat(Cli.run("ls", image, "-R", "--json").ok().json().findValuesAsText("path")).containsExactly("/kept");
+    assertThat(Cli.run("fsck", image, "--json").ok().json().get("clean").asBoolean()).isTrue();
+  }
+
+  private long checkpointTxId() throws IOException {
+    try (VirtualDisk disk = VirtualDisk.open(image, OpenOptions.readOnlyOptions())) {
+      return disk.volume().superblock().checkpointTxId();
+    }
   }
 
   @Test
