@@ -802,8 +802,13 @@ public final class Volume {
     boolean held = pin != Long.MAX_VALUE && pendingFrees.stream().anyMatch(f -> f.ticket() > pin && f.ticket() <= upTo);
     String reads = held ? "; space freed while a streaming read is in progress becomes reusable when it ends" : "";
     long streams = streamReserved - own;
+    // Inside a batch its own deletes cannot be reused before the batch is durable (AllocationBitmap (2)), so the
+    // volume's free count, which already includes them, would otherwise contradict the error.
+    long unsynced = pendingFrees.stream().filter(f -> f.ticket() > upTo).mapToLong(PendingFree::count).sum();
     return reads + (streams > 0 ? "; " + streams + " blocks are reserved by writes from " + (own > 0 ? "other " : "")
-        + "streams still being read" : "");
+        + "streams still being read" : "")
+        + (unsynced > 0 ? "; " + unsynced + " more blocks freed by operations not yet durable (a batch's own deletes"
+            + " and replacements) become reusable once they are" : "");
   }
 
   /** Counts blocks reserved ({@code delta} > 0) or handed on or back by a {@link StreamedWrite}; writer lock. */
