@@ -942,9 +942,15 @@ public final class Volume {
   }
 
   /** Takes the writer lock, after {@link #checkMayWaitForWriters}. */
-  void lockWriter() throws VdeInvalidArgumentException {
+  void lockWriter() throws VdeException {
     checkMayWaitForWriters();
     writerLock.lock();
+    // A writer that queued behind close() would otherwise go on against the closed device and report its error,
+    // which names no cause a caller can act on. Close itself holds the lock already (a count above one).
+    if (closed && writerLock.getHoldCount() == 1) {
+      writerLock.unlock();
+      throw new VdeException("volume is closed", resource, null);
+    }
   }
 
   /**
