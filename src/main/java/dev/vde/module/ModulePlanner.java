@@ -135,7 +135,8 @@ public final class ModulePlanner {
         "none", "low: checkpointed, resumable after a crash, can be rolled back until the swap", false));
     // Option 4: copy.
     long live = ExtentAwareCopy.estimateCopyBlocks(disk);
-    long newInodeBlocks = mp.newTableBlocks();
+    // A copy writes the new table only up to the block holding the highest live inode, not all of it.
+    long newInodeBlocks = writeNew;
     String copyReason = walDamage != null ? unwritable
         : ExtentAwareCopy.copyProblem(sb, java.util.EnumSet.copyOf(modules), live);
     out.add(new OptionAnalysis(AdditionOption.COPY, copyReason == null, copyReason,
