@@ -2,7 +2,9 @@ package dev.vde.cli;
 
 /**
  * Paths inside a volume as the CLI accepts them: users may leave out the leading slash ({@code docs/a.txt})
- * or add a trailing one ({@code docs/}); the engine wants {@code /docs/a.txt} and {@code /docs}.
+ * or add a trailing one ({@code docs/}); the engine wants {@code /docs/a.txt} and {@code /docs}. Nothing else
+ * is changed: spaces are part of a name (a host file {@code "report "} put into a directory keeps its name), so
+ * trimming them would make a path name another file.
  */
 final class VdePath {
   static final String ROOT = "/";
@@ -10,7 +12,7 @@ final class VdePath {
   private VdePath() {}
 
   static String normalize(String path) {
-    String p = path.strip();
+    String p = path;
     if (!p.startsWith("/")) {
       p = "/" + p;
     }
@@ -22,7 +24,7 @@ final class VdePath {
 
   /** True when the user wrote a trailing slash, meaning "into this directory". */
   static boolean namesDirectory(String path) {
-    return path.strip().endsWith("/");
+    return path.endsWith("/");
   }
 
   /** The parent of a normalized path; the root is its own parent. */

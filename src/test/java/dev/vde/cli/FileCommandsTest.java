@@ -118,6 +118,29 @@ class FileCommandsTest {
   }
 
   @Test
+  void namesWithLeadingOrTrailingSpaces_areTakenAsWritten_andNeverMeanAnotherFile() throws IOException {
+    Path plain = hostFile("report", 10, 5);
+    Path spaced = hostFile("report ", 20, 6);
+    Cli.run("put", image, plain, "/docs/").ok();
+    // Into a directory the host file keeps its name, trailing space included.
+    Cli.run("put", image, spaced, "/docs/").ok();
+    Cli.run("put", image, hostFile("other", 30, 7), "/docs/ lead").ok();
+    assertThat(Cli.run("ls", image, "/docs", "--json").ok().json().findValuesAsText("path"))
+        .containsExactlyInAnyOrder("/docs/report", "/docs/report ", "/docs/ lead");
+
+    assertThat(Cli.run("get", image, "/docs/report ", "-").ok().stdoutBytes()).isEqualTo(Files.readAllBytes(spaced));
+    assertThat(Cli.run("get", image, "/docs/report", "-").ok().stdoutBytes()).isEqualTo(Files.readAllBytes(plain));
+    Cli.run("rm", image, "/docs/report ").ok();
+    assertThat(Cli.run("ls", image, "/docs", "--json").ok().json().findValuesAsText("path"))
+        .containsExactlyInAnyOrder("/docs/report", "/docs/ lead");
+    assertThat(Cli.run("get", image, "/docs/report", "-").ok().stdoutBytes()).isEqualTo(Files.readAllBytes(plain));
+    Cli.run("mkdir", image, "/docs ").ok();
+    assertThat(Cli.run("ls", image, "/", "--json").ok().json().findValuesAsText("path"))
+        .containsExactlyInAnyOrder("/docs", "/docs ");
+    assertThat(Cli.run("fsck", image, "--json").ok().json().get("clean").asBoolean()).isTrue();
+  }
+
+  @Test
   void getIntoAHostDirectoryKeepsTheVdeName() throws IOException {
     Path host = hostFile("x.bin", 100, 4);
     Cli.run("put", image, host, "/a/b/c.bin").ok();
