@@ -512,6 +512,12 @@ public final class VirtualDisk implements AutoCloseable {
     return new byte[t.sb.inodeSize() - InodeLayout.CORE_SIZE];
   }
 
+  /**
+   * Refuses, before any data is written, an operation whose {@code blocks} new data blocks do not fit. Only the
+   * data is counted: whether it also needs a directory block or extent-chain blocks depends on where it lands, and
+   * such a block that does not fit is refused by its own allocation, which undoes the transaction. A margin for
+   * them here would refuse writes that need exactly the free blocks, and a volume could never be filled.
+   */
   private void ensureSpace(long blocks, String what) throws IOException {
     if (vol.bitmap().allocatableFree() < blocks && vol.hasUnreleasedFrees()) {
       vol.reclaimFreedBlocks();
@@ -531,7 +537,7 @@ public final class VirtualDisk implements AutoCloseable {
     int payload = vol.payload();
     long blocks = (data.length + (long) payload - 1) / payload;
     mutate(t -> {
-      ensureSpace(blocks + 2, p);
+      ensureSpace(blocks, p);
       return replaceContent(t, comps, p, data.length, blocks, (l, dst, off) -> {
             long from = l * payload;
             int n = (int) Math.min(payload, data.length - from);
@@ -740,7 +746,7 @@ public final class VirtualDisk implements AutoCloseable {
     long firstL = pos / payload;
     long lastL = (pos + len - 1) / payload;
     long n = lastL - firstL + 1;
-    ensureSpace(n + 1, p);
+    ensureSpace(n, p);
     long oldSize = old.size();
     List<Extent> oldXs = old.extents();
     long prev = ExtentMap.physical(oldXs, firstL - 1);
