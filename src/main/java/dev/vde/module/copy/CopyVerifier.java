@@ -12,6 +12,7 @@ import dev.vde.format.Module;
 import dev.vde.fs.DirEntry;
 import dev.vde.fs.FileType;
 import dev.vde.fs.VirtualDisk;
+import dev.vde.inode.Extent;
 import dev.vde.inode.Inode;
 import dev.vde.io.BlockDevice;
 import java.io.IOException;
@@ -132,7 +133,7 @@ final class CopyVerifier {
         if (e.type() == FileType.DIRECTORY) {
           below.add(e.path());
         } else {
-          compareContent(e.path(), e.size());
+          compareContent(e.path(), e.inode(), e.size());
         }
       }
       // In name order, as the recursion went.
@@ -171,9 +172,23 @@ final class CopyVerifier {
     }
   }
 
-  private void compareContent(String path, long size) throws IOException {
+  /**
+   * Compares the bytes of file {@code path} (inode {@code ino}). Logical blocks that neither side maps are holes on
+   * both, which read as zeros, so they are stepped over: a sparse file may be far larger than anything it maps
+   * (up to 2^62 bytes), and reading its holes would take as long as its size says, the source's writers waiting.
+   */
+  private void compareContent(String path, long ino, long size) throws IOException {
+    List<Extent> fromSource = source.volume().readInode(ino).extents();
+    List<Extent> fromCopy = copy.volume().readInode(ino).extents();
+    int payload = BlockCodec.payloadSize(bs);
     long pos = 0;
     while (pos < size) {
+      long l = pos / payload;
+      long mapped = Math.min(nextMapped(fromSource, l), nextMapped(fromCopy, l));
+      if (mapped > l) {
+        pos = mapped > (size - 1) / payload ? size : mapped * payload;
+        continue;
+      }
       int want = (int) Math.min(a.length, size - pos);
       int n = readFully(source, path, pos, a, want);
       int m = readFully(copy, path, pos, b, want);
@@ -184,6 +199,21 @@ final class CopyVerifier {
     }
     files++;
     cx.progress("verifying files", files, plan.inventory().liveInodes(), "files");
+  }
+
+  /** The first logical block at or after {@code from} that {@code xs} (sorted) maps, or {@link Long#MAX_VALUE}. */
+  private static long nextMapped(List<Extent> xs, long from) {
+    int lo = 0;
+    int hi = xs.size();
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (xs.get(mid).logicalEnd() <= from) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo == xs.size() ? Long.MAX_VALUE : Math.max(from, xs.get(lo).logical());
   }
 
   private static int readFully(VirtualDisk disk, String path, long pos, byte[] into, int len) throws IOException {
