@@ -549,7 +549,8 @@ public final class VirtualDisk implements AutoCloseable {
   /**
    * Creates or replaces a file with everything {@code in} yields; returns the bytes written. Atomic and durable
    * like every operation: until it returns, readers see the old content (or no file). The stream is read without
-   * holding back other writers (inside {@link #batch} the batch holds them back anyway): up to 4 MiB are buffered and written as by
+   * holding back other writers (inside {@link #batch} the batch holds them back anyway): up to 1,024 blocks of
+   * payload (4 MiB at 4 KiB blocks) are buffered, in a buffer that grows as the stream fills it, and written as by
    * {@link #writeFile(String, byte[])}; beyond that the content goes to reserved blocks as it arrives, and one
    * short transaction maps them at the end. If the file is deleted or replaced meanwhile, this write still
    * creates or replaces it when it ends (the last to finish wins); if it is renamed meanwhile, this write fails
@@ -564,8 +565,15 @@ public final class VirtualDisk implements AutoCloseable {
       vol.checkWritable();
       return replaceable(parentOf(comps, p), comps.get(comps.size() - 1), p);
     });
-    byte[] chunk = new byte[FileData.IO_BLOCKS * 4 * vol.payload()];
+    int limit = FileData.IO_BLOCKS * 4 * vol.payload();
+    // The buffer grows with what the stream delivers, so that a short stream costs about its own size: at 64 KiB
+    // blocks the limit is 64 MiB, too much to allocate for every small upload.
+    byte[] chunk = new byte[Math.min(limit, FIRST_STREAM_BUFFER)];
     int n = in.readNBytes(chunk, 0, chunk.length);
+    while (n == chunk.length && chunk.length < limit) {
+      chunk = Arrays.copyOf(chunk, (int) Math.min(limit, 2L * chunk.length));
+      n += in.readNBytes(chunk, n, chunk.length - n);
+    }
     if (n < chunk.length) {
       writeFile(p, Arrays.copyOf(chunk, n));
       return n;
@@ -586,6 +594,9 @@ public final class VirtualDisk implements AutoCloseable {
       });
     }
   }
+
+  /** The buffer a streamed write starts with; it doubles up to 1,024 blocks of payload while the stream fills it. */
+  static final int FIRST_STREAM_BUFFER = 64 << 10;
 
   /** Starts staging the content of {@code p}; the lookup and the hold are one step, so no delete comes between. */
   private StreamedWrite stageFor(List<String> comps, String p) throws IOException {
