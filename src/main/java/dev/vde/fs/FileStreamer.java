@@ -4,59 +4,76 @@ import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentMap;
-import dev.vde.io.ReadAhead;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.lang.ref.SoftReference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Streams a whole file to an {@link OutputStream}: the large sequential read. A file is cut into pieces of about
- * {@link #PIECE_BYTES}; up to {@link #IN_FLIGHT} pieces are read and verified at once by worker threads while
- * the caller writes the finished pieces out, in order.
+ * {@link #PIECE_BYTES}; the caller and up to {@link #HELPER_COUNT} helper threads claim pieces in file order, each
+ * reads and checks the pieces it claimed, and the caller writes the finished pieces out, in order. At most
+ * {@link #WINDOW} pieces are claimed and not yet written.
  *
  * <p>Why several threads: checking each block's XXH3 costs about as much CPU as the host's read of it from the
  * page cache, so with one thread a cached read ran at about half the speed of a plain read of the same bytes.
- * Pieces are independent, so their checks spread over the cores. Each worker reads its piece into a direct buffer
+ * Pieces are independent, so their checks spread over the cores. Each filler reads its piece into a direct buffer
  * of its own (one copy out of the page cache, which a heap buffer would double), copies the payloads out of the
  * trailer layout into the piece's heap buffer, and hashes them there. Piece buffers are kept between streams
  * ({@link #POOL}): fresh ones cost page faults that showed as a sixth of a cached stream's time.
  *
+ * <p>Why the caller fills pieces too, and helpers claim their own: handing each piece to a worker and each result
+ * back wakes a parked thread, which costs tens of microseconds on the project's host; with 4 MiB pieces that was
+ * about a tenth of a cached stream. Here a filler that finishes a piece claims the next one itself, and the caller
+ * waits only when the piece it must write next is still being filled and no other piece may be claimed. A helper
+ * that finds nothing to claim (the window is full: the caller's stream is the slow part) ends, giving its thread
+ * to other streams; the caller starts one again once it has written a piece.
+ *
  * <p>Nothing here is written. The caller holds a read pin ({@link Volume#pinForRead}) until this returns, which
- * keeps every block the extents name from being reused, and this returns only when no worker is still reading
- * for it: when a piece fails, pieces not yet started are skipped and those being read are waited for.
+ * keeps every block the extents name from being reused, and this returns only when no helper is still reading for
+ * it: on failure no piece is claimed any more and the helpers still filling one are waited for; a helper that
+ * starts after that claims nothing and touches nothing. A failed piece is reported when its turn to be written
+ * comes, after the pieces before it, and no piece after it is claimed.
  */
 final class FileStreamer {
   /** Bytes per piece: 4 MiB keeps the device busy and the handoffs few. */
   static final int PIECE_BYTES = 4 << 20;
 
-  /** Worker threads: one per core, at most four (more only adds buffers). */
-  static final int WORKER_COUNT = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+  /** Threads that fill one stream's pieces: one per core, at most four (more only adds buffers). */
+  static final int FILLERS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
-  /** Pieces being read at once: one per worker (queueing more was slower here: more buffers, no less waiting). */
-  static final int IN_FLIGHT = WORKER_COUNT;
+  /** Helper threads, shared by all streams: one fewer than {@link #FILLERS}, since each caller fills too. */
+  static final int HELPER_COUNT = FILLERS - 1;
 
   /**
-   * The workers: a fixed set, so that each keeps its read buffer warm. (A pool that starts a thread whenever none
-   * is idle at the instant of a handoff grew to five threads here, each with its own cold buffer, and streamed a
-   * cached file at three quarters of this speed.) Daemon threads: they never keep the JVM alive.
+   * Pieces of one stream claimed and not yet written: one per filler and two more, so that a filler that
+   * finishes while the caller is busy (writing, or filling a piece of its own) finds another to claim.
    */
-  private static final ExecutorService WORKERS = Executors.newFixedThreadPool(WORKER_COUNT, r -> {
-    Thread t = new Thread(r, "vde-stream");
-    t.setDaemon(true);
-    return t;
-  });
+  static final int WINDOW = FILLERS + 2;
 
-  /** Each worker's read buffer; the JDK would keep one of the same size per thread for a heap read anyway. */
+  /**
+   * The helpers: a fixed set, so that each keeps its read buffer warm. (A pool that starts a thread whenever none
+   * is idle at the instant of a handoff grew to five threads here, each with its own cold buffer, and streamed a
+   * cached file at three quarters of this speed.) Daemon threads: they never keep the JVM alive. None on one core.
+   */
+  private static final ExecutorService HELPERS = HELPER_COUNT == 0 ? null
+      : Executors.newFixedThreadPool(HELPER_COUNT, r -> {
+        Thread t = new Thread(r, "vde-stream");
+        t.setDaemon(true);
+        return t;
+      });
+
+  /**
+   * Each filler's read buffer, a caller's too; the JDK would keep one of the same size per thread for a heap read
+   * anyway.
+   */
   private static final ThreadLocal<ByteBuffer> RAW = new ThreadLocal<>();
 
   /** {@code count} logical blocks from {@code logical}, at {@code phys} (-1: a hole). */
@@ -71,10 +88,13 @@ final class FileStreamer {
     // Without overflow: an older engine allowed sizes up to Long.MAX_VALUE.
     long blocks = size / payload + (size % payload == 0 ? 0 : 1);
     Pieces pieces = new Pieces(xs, blocks, max);
-    if (blocks <= max && pieces.hasNext()) {
+    if (!pieces.hasNext()) {
+      return 0;
+    }
+    if (blocks <= max) {
       Piece p = pieces.next();
       if (!pieces.hasNext()) {
-        // One piece: a handoff would only add latency.
+        // One piece: a helper would only add latency.
         byte[] buf = fill(v, owner, p, takeBuffer(p.count() * payload));
         out.write(buf, 0, (int) size);
         giveBack(buf);
@@ -82,42 +102,251 @@ final class FileStreamer {
       }
       pieces = new Pieces(xs, blocks, max);
     }
-    ArrayDeque<Piece> ahead = new ArrayDeque<>();
-    ArrayDeque<Future<byte[]>> inFlight = new ArrayDeque<>();
-    ArrayDeque<byte[]> spare = new ArrayDeque<>();
-    int bufferBytes = (int) Math.min(max, blocks) * payload;
-    AtomicBoolean abandoned = new AtomicBoolean();
-    long written = 0;
-    try {
-      while (true) {
-        while (pieces.hasNext() && inFlight.size() < IN_FLIGHT) {
-          Piece next = pieces.next();
-          byte[] buf = spare.isEmpty() ? takeBuffer(bufferBytes) : spare.pop();
-          ahead.add(next);
-          inFlight.add(WORKERS.submit(() -> abandoned.get() ? buf : fill(v, owner, next, buf)));
-        }
-        if (inFlight.isEmpty()) {
-          break;
-        }
-        Piece p = ahead.poll();
-        // Left queued until it has come back: if the wait ends in an exception (an interrupt), the cleanup below
-        // waits for this piece's worker too, so none reads after the caller lets its pin go.
-        byte[] buf = ReadAhead.join(inFlight.peek());
-        inFlight.poll();
-        int n = (int) Math.min((long) p.count() * payload, size - p.logical() * payload);
-        out.write(buf, 0, n);
-        written += n;
-        spare.push(buf);
-      }
-    } catch (IOException | RuntimeException e) {
-      // Pieces not started are skipped; those being read are waited for, so that no worker touches the volume
-      // after the caller has let go of its pin.
-      abandoned.set(true);
-      inFlight.forEach(ReadAhead::awaitQuietly);
-      throw e;
+    return new Stream(v, owner, pieces, size, (int) Math.min(max, blocks) * payload).run(out);
+  }
+
+  /** One stream's pieces in flight, shared by its caller and its helpers; guarded by its monitor. */
+  private static final class Stream {
+    private static final int FREE = 0;
+    private static final int FILLING = 1;
+    private static final int DONE = 2;
+
+    private final Volume v;
+    private final long owner;
+    private final Pieces pieces;
+    private final long size;
+    private final int bufferBytes;
+    /** Slot {@code i % WINDOW} holds piece {@code i} from its claim until it has been written. */
+    private final Piece[] piece = new Piece[WINDOW];
+    private final byte[][] buf = new byte[WINDOW][];
+    private final int[] state = new int[WINDOW];
+    private final Throwable[] failure = new Throwable[WINDOW];
+    /** Pieces claimed so far; the next claim takes piece {@code claimed}. */
+    private long claimed;
+    /** Pieces written so far; piece {@code written} is the next to go out. */
+    private long written;
+    /** The first piece that failed; none from it on is claimed. */
+    private long failedAt = Long.MAX_VALUE;
+    /** Set when the caller is done, successfully or not: nothing more is claimed. */
+    private boolean closed;
+    /** Helpers submitted and not yet started, and helpers running. */
+    private int queued;
+    private int running;
+    private boolean callerWaits;
+
+    Stream(Volume v, long owner, Pieces pieces, long size, int bufferBytes) {
+      this.v = v;
+      this.owner = owner;
+      this.pieces = pieces;
+      this.size = size;
+      this.bufferBytes = bufferBytes;
     }
-    spare.forEach(FileStreamer::giveBack);
-    return written;
+
+    long run(OutputStream out) throws IOException {
+      int payload = v.payload();
+      long bytes = 0;
+      boolean ok = false;
+      try {
+        checkInterrupt();
+        startHelpers();
+        while (true) {
+          checkInterrupt();
+          long index;
+          int slot;
+          boolean own;
+          synchronized (this) {
+            if (written == claimed && !pieces.hasNext()) {
+              break;
+            }
+            slot = (int) (written % WINDOW);
+            if (written < claimed && state[slot] == DONE) {
+              index = written;
+              own = false;
+            } else if (claimable()) {
+              index = claim();
+              slot = (int) (index % WINDOW);
+              own = true;
+            } else {
+              // The next piece to write is a helper's, still being filled, and no other may be claimed.
+              callerWaits = true;
+              try {
+                wait();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while streaming a file");
+              } finally {
+                callerWaits = false;
+              }
+              continue;
+            }
+          }
+          if (own) {
+            fillSlot(index, slot);
+            continue;
+          }
+          Throwable failed = failure[slot];
+          if (failed != null) {
+            throw rethrow(failed);
+          }
+          Piece p = piece[slot];
+          int n = (int) Math.min((long) p.count() * payload, size - p.logical() * payload);
+          out.write(buf[slot], 0, n);
+          bytes += n;
+          boolean more;
+          synchronized (this) {
+            written++;
+            state[slot] = FREE;
+            piece[slot] = null;
+            more = wantsHelper();
+          }
+          if (more) {
+            HELPERS.execute(this::help);
+          }
+        }
+        ok = true;
+      } finally {
+        close();
+      }
+      if (ok) {
+        for (byte[] b : buf) {
+          if (b != null) {
+            giveBack(b);
+          }
+        }
+      }
+      return bytes;
+    }
+
+    /** True when the next piece may be claimed now. Holds the monitor. */
+    private boolean claimable() {
+      return !closed && claimed < failedAt && claimed - written < WINDOW && pieces.hasNext();
+    }
+
+    /** Claims the next piece into its slot; returns its index. Holds the monitor. */
+    private long claim() {
+      long index = claimed++;
+      int slot = (int) (index % WINDOW);
+      piece[slot] = pieces.next();
+      state[slot] = FILLING;
+      if (buf[slot] == null) {
+        buf[slot] = takeBuffer(bufferBytes);
+      }
+      return index;
+    }
+
+    /** Fills piece {@code index} (claimed by this thread) and records how that went. */
+    private void fillSlot(long index, int slot) {
+      Throwable failed = null;
+      try {
+        fill(v, owner, piece[slot], buf[slot]);
+      } catch (Throwable t) {
+        failed = t;
+      }
+      synchronized (this) {
+        state[slot] = DONE;
+        failure[slot] = failed;
+        if (failed != null) {
+          failedAt = Math.min(failedAt, index);
+        }
+        if (callerWaits) {
+          notifyAll();
+        }
+      }
+    }
+
+    /** A helper's run: claims and fills pieces until none may be claimed. */
+    private void help() {
+      synchronized (this) {
+        queued--;
+        if (closed) {
+          return;
+        }
+        running++;
+      }
+      try {
+        while (true) {
+          long index;
+          synchronized (this) {
+            if (!claimable()) {
+              return;
+            }
+            index = claim();
+          }
+          fillSlot(index, (int) (index % WINDOW));
+        }
+      } finally {
+        synchronized (this) {
+          running--;
+          if (closed && running == 0) {
+            notifyAll();
+          }
+        }
+      }
+    }
+
+    private void startHelpers() {
+      int n;
+      synchronized (this) {
+        n = HELPER_COUNT;
+        queued += n;
+      }
+      for (int i = 0; i < n; i++) {
+        HELPERS.execute(this::help);
+      }
+    }
+
+    /**
+     * True (and counted as queued) when another helper should start: fewer than {@link #HELPER_COUNT} are queued
+     * or running and a piece may be claimed. Holds the monitor.
+     */
+    private boolean wantsHelper() {
+      if (queued + running < HELPER_COUNT && claimable()) {
+        queued++;
+        return true;
+      }
+      return false;
+    }
+
+    /**
+     * Ends the stream: nothing more is claimed, and this returns once no helper is filling a piece, so that none
+     * reads for it after the caller lets its pin go. Waits through interrupts, keeping the thread's status.
+     */
+    private void close() {
+      boolean interrupted = false;
+      synchronized (this) {
+        closed = true;
+        while (running > 0) {
+          try {
+            wait();
+          } catch (InterruptedException e) {
+            interrupted = true;
+          }
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    private static void checkInterrupt() throws InterruptedIOException {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new InterruptedIOException("interrupted while streaming a file");
+      }
+    }
+
+    /** A failure recorded by a filler, to be thrown by the caller as it was. */
+    private static IOException rethrow(Throwable t) {
+      if (t instanceof IOException io) {
+        return io;
+      }
+      if (t instanceof RuntimeException re) {
+        throw re;
+      }
+      if (t instanceof Error e) {
+        throw e;
+      }
+      return new IOException("streaming a file failed: " + t, t);
+    }
   }
 
   /**
@@ -214,13 +443,13 @@ final class FileStreamer {
   }
 
   /**
-   * Piece buffers kept between streams, at most one stream's worth, each of {@link #PIECE_BYTES} (which holds the
-   * payloads of a piece at any block size). A fresh 4 MiB array is cleared by the JVM, and in heap the process has
-   * not touched yet each of its pages is faulted in on first touch (about 10 µs per 4 KiB page here): the two a
-   * stream took cost some 20 ms of CPU per stream, a sixth of a cached 1 GiB stream. Soft references, so that the
-   * collector may take them back when memory runs short.
+   * Piece buffers kept between streams, at most one stream's worth ({@link #WINDOW}), each of {@link #PIECE_BYTES}
+   * (which holds the payloads of a piece at any block size). A fresh 4 MiB array is cleared by the JVM, and in heap
+   * the process has not touched yet each of its pages is faulted in on first touch (about 10 µs per 4 KiB page
+   * here): the two fresh ones each stream took cost some 20 ms of CPU per stream, a sixth of a cached 1 GiB stream.
+   * Soft references, so that the collector may take them back when memory runs short.
    */
-  private static final ArrayBlockingQueue<SoftReference<byte[]>> POOL = new ArrayBlockingQueue<>(IN_FLIGHT);
+  private static final ArrayBlockingQueue<SoftReference<byte[]>> POOL = new ArrayBlockingQueue<>(WINDOW);
 
   /**
    * A buffer for at least {@code bytes}: a pooled one, or a new one, of {@link #PIECE_BYTES} when more than half

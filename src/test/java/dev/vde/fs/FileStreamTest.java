@@ -18,13 +18,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
- * Streaming a whole file (pieces read and checked on worker threads, written out in order) gives exactly the
- * bytes of a positional read: holes, fragments, blocks whose newest image is still in the WAL, many readers at
- * once; a damaged block in a later piece fails the read with its block number, and an interrupt stops it; after
- * either, the volume reads on.
+ * Streaming a whole file (pieces read and checked by the caller and helper threads, written out in order) gives
+ * exactly the bytes of a positional read: holes, fragments, blocks whose newest image is still in the WAL, many
+ * readers at once, a sink too slow for the helpers, streams after streams; a damaged block fails the read with its
+ * block number after the pieces before it, and an interrupt stops it; after either, the volume reads on. A stream
+ * that never ends fails its test instead of holding up the suite.
  */
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class FileStreamTest {
   private static final int BS = 512;
   /** File bytes in one piece on a 512-byte-block volume. */
@@ -160,6 +163,59 @@ class FileStreamTest {
       assertThat(out.count).isLessThanOrEqualTo(2L * PIECE);
       // The failed stream leaves the workers usable.
       assertThat(streamed(d, "/ok")).isEqualTo(SeededBytes.bytes(8, 2 * PIECE));
+    }
+  }
+
+  @Test
+  void stream_withTwoDamagedPieces_reportsTheFirst_afterWritingOnlyThePiecesBeforeIt() throws Exception {
+    PowerLossDevice dev = new PowerLossDevice("stream-damage-two");
+    long first;
+    long later;
+    try (VirtualDisk d = fresh(dev)) {
+      d.writeFile("/big", SeededBytes.bytes(13, 6 * PIECE));
+      List<dev.vde.inode.Extent> xs = d.volume().readInode(d.stat("/big").inode()).extents();
+      // Pieces 1 and 4: whichever thread fills them, the caller writes piece 0 only, then reports piece 1.
+      first = ExtentMap.physical(xs, 1L * FileStreamer.PIECE_BYTES / BS + 3);
+      later = ExtentMap.physical(xs, 4L * FileStreamer.PIECE_BYTES / BS + 5);
+    }
+    PowerLossDevice copy = PowerLossDevice.fromImage("damaged-two", dev.snapshot());
+    for (long victim : new long[] {first, later}) {
+      byte[] b = new byte[BS];
+      copy.read(victim * BS, ByteBuffer.wrap(b));
+      b[200] ^= 0x01;
+      copy.write(victim * BS, ByteBuffer.wrap(b));
+    }
+    try (VirtualDisk d = VirtualDisk.open(copy, OpenOptions.defaults())) {
+      for (int round = 0; round < 3; round++) {
+        CountingStream out = new CountingStream();
+        assertThatThrownBy(() -> d.readFile("/big", out))
+            .isInstanceOf(VdeCorruptedException.class).hasMessageContaining("block " + String.format("%,d", first));
+        assertThat(out.count).isEqualTo(PIECE);
+      }
+    }
+  }
+
+  @Test
+  void stream_toASlowSink_whoseHelpersRunOutOfPiecesToClaim_givesTheWholeFile() throws Exception {
+    try (VirtualDisk d = fresh("stream-slow-sink")) {
+      // More pieces than the window holds: helpers find nothing to claim while the sink dawdles, end, and are
+      // started again once the caller has written a piece.
+      byte[] data = SeededBytes.bytes(14, 3 * FileStreamer.WINDOW * PIECE / 2 + 777);
+      d.writeFile("/big", data);
+      ByteArrayOutputStream slow = new ByteArrayOutputStream() {
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+          // Takes its time before it has consumed the bytes: the buffer must stay as it is meanwhile.
+          try {
+            Thread.sleep(30);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          super.write(b, off, len);
+        }
+      };
+      assertThat(d.readFile("/big", slow)).isEqualTo(data.length);
+      assertThat(slow.toByteArray()).isEqualTo(data);
     }
   }
 
