@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Streams a whole file to an {@link OutputStream}: the large sequential read. A file is cut into pieces of about
@@ -95,9 +96,12 @@ final class FileStreamer {
       Piece p = pieces.next();
       if (!pieces.hasNext()) {
         // One piece: a helper would only add latency.
-        byte[] buf = fill(v, owner, p, takeBuffer(p.count() * payload));
-        out.write(buf, 0, (int) size);
-        giveBack(buf);
+        byte[] buf = takeBuffer(p.count() * payload);
+        try {
+          out.write(fill(v, owner, p, buf), 0, (int) size);
+        } finally {
+          giveBack(buf);
+        }
         return size;
       }
       pieces = new Pieces(xs, blocks, max);
@@ -145,7 +149,6 @@ final class FileStreamer {
     long run(OutputStream out) throws IOException {
       int payload = v.payload();
       long bytes = 0;
-      boolean ok = false;
       try {
         checkInterrupt();
         startHelpers();
@@ -203,11 +206,10 @@ final class FileStreamer {
             HELPERS.execute(this::help);
           }
         }
-        ok = true;
       } finally {
         close();
-      }
-      if (ok) {
+        // However the stream ended, no filler holds a buffer now and the sink has none: a failed stream that
+        // kept them would leave every later one to allocate fresh ones.
         for (byte[] b : buf) {
           if (b != null) {
             giveBack(b);
@@ -460,20 +462,37 @@ final class FileStreamer {
     if (bytes <= PIECE_BYTES / 2) {
       return new byte[bytes];
     }
+    byte[] b = null;
     for (SoftReference<byte[]> r = POOL.poll(); r != null; r = POOL.poll()) {
-      byte[] b = r.get();
+      b = r.get();
       if (b != null) {
-        return b;
+        break;
       }
     }
-    return new byte[PIECE_BYTES];
+    if (b == null) {
+      b = new byte[PIECE_BYTES];
+    }
+    OUT.incrementAndGet();
+    return b;
   }
 
   /** Keeps a full-size buffer for a later stream once nothing reads or writes it any more, unless the pool is full. */
   private static void giveBack(byte[] b) {
     if (b.length == PIECE_BYTES) {
+      OUT.decrementAndGet();
       POOL.offer(new SoftReference<>(b));
     }
+  }
+
+  /** Full-size buffers taken by {@link #takeBuffer} and not given back. */
+  private static final AtomicInteger OUT = new AtomicInteger();
+
+  /**
+   * Full-size piece buffers taken and not given back: zero whenever no stream runs, however the streams ended.
+   * Tests check that failed streams give theirs back.
+   */
+  static int buffersOut() {
+    return OUT.get();
   }
 
   /** This thread's read buffer, cleared and limited to {@code bytes}. */

@@ -278,6 +278,62 @@ class FileStreamTest {
     }
   }
 
+  @Test
+  void aStreamThatFails_givesItsPieceBuffersBack() throws Exception {
+    PowerLossDevice dev = new PowerLossDevice("stream-buffers-back");
+    long victim;
+    byte[] big = SeededBytes.bytes(31, 3 * PIECE);
+    byte[] one = SeededBytes.bytes(32, 3 * PIECE / 4);
+    try (VirtualDisk d = fresh(dev)) {
+      d.writeFile("/big", big);
+      d.writeFile("/one", one);
+      d.writeFile("/damaged", SeededBytes.bytes(33, 3 * PIECE));
+      victim = ExtentMap.physical(d.volume().readInode(d.stat("/damaged").inode()).extents(),
+          1L * FileStreamer.PIECE_BYTES / BS + 9);
+    }
+    PowerLossDevice copy = PowerLossDevice.fromImage("buffers-back", dev.snapshot());
+    byte[] b = new byte[BS];
+    copy.read(victim * BS, ByteBuffer.wrap(b));
+    b[50] ^= 0x08;
+    copy.write(victim * BS, ByteBuffer.wrap(b));
+    try (VirtualDisk d = VirtualDisk.open(copy, OpenOptions.defaults())) {
+      assertThat(streamed(d, "/big")).isEqualTo(big);
+      assertThat(FileStreamer.buffersOut()).isZero();
+      // A failed stream kept the buffers it had taken from the pool, so every later stream paid for fresh ones.
+      OutputStream refusing = new OutputStream() {
+        @Override
+        public void write(int b) throws IOException {
+          throw new IOException("refused");
+        }
+      };
+      OutputStream interrupting = new OutputStream() {
+        @Override
+        public void write(int b) {}
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+          Thread.currentThread().interrupt();
+        }
+      };
+      assertThatThrownBy(() -> d.readFile("/damaged", new ByteArrayOutputStream()))
+          .isInstanceOf(VdeCorruptedException.class);
+      assertThat(FileStreamer.buffersOut()).as("after a damaged block").isZero();
+      assertThatThrownBy(() -> d.readFile("/big", refusing)).hasMessage("refused");
+      assertThat(FileStreamer.buffersOut()).as("after a sink that throws").isZero();
+      assertThatThrownBy(() -> d.readFile("/one", refusing)).hasMessage("refused");
+      assertThat(FileStreamer.buffersOut()).as("after a one-piece stream's sink threw").isZero();
+      try {
+        assertThatThrownBy(() -> d.readFile("/big", interrupting)).isInstanceOf(java.io.InterruptedIOException.class);
+      } finally {
+        assertThat(Thread.interrupted()).isTrue();
+      }
+      assertThat(FileStreamer.buffersOut()).as("after an interrupt").isZero();
+      assertThat(streamed(d, "/big")).isEqualTo(big);
+      assertThat(streamed(d, "/one")).isEqualTo(one);
+      assertThat(FileStreamer.buffersOut()).isZero();
+    }
+  }
+
   private static VirtualDisk fresh(PowerLossDevice dev) throws IOException {
     return VirtualDisk.create(dev, CreateOptions.ofSize(64L << 20).blockSize(BS));
   }
