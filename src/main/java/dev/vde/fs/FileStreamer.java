@@ -167,6 +167,9 @@ final class FileStreamer {
               own = false;
             } else if (claimable()) {
               index = claim();
+              if (index < 0) {
+                continue;
+              }
               slot = (int) (index % WINDOW);
               own = true;
             } else {
@@ -224,35 +227,50 @@ final class FileStreamer {
       return !closed && claimed < failedAt && claimed - written < WINDOW && pieces.hasNext();
     }
 
-    /** Claims the next piece into its slot; returns its index. Holds the monitor. */
+    /**
+     * Claims the next piece into its slot; returns its index, or -1 when cutting the piece failed (an
+     * {@code Error}), which is then that piece's failure, reported in its turn like any other: a claimed piece
+     * that was never finished would leave the caller waiting for it forever. Holds the monitor.
+     */
     private long claim() {
       long index = claimed++;
       int slot = (int) (index % WINDOW);
-      piece[slot] = pieces.next();
       state[slot] = FILLING;
-      if (buf[slot] == null) {
-        buf[slot] = takeBuffer(bufferBytes);
+      try {
+        piece[slot] = pieces.next();
+      } catch (Throwable t) {
+        finished(index, slot, t);
+        return -1;
       }
       return index;
     }
 
-    /** Fills piece {@code index} (claimed by this thread) and records how that went. */
+    /**
+     * Fills piece {@code index} (claimed by this thread) and records how that went, whatever is thrown. The
+     * slot's buffer is taken here, outside the monitor, the first time the slot is used.
+     */
     private void fillSlot(long index, int slot) {
       Throwable failed = null;
       try {
+        if (buf[slot] == null) {
+          buf[slot] = takeBuffer(bufferBytes);
+        }
         fill(v, owner, piece[slot], buf[slot]);
       } catch (Throwable t) {
         failed = t;
       }
-      synchronized (this) {
-        state[slot] = DONE;
-        failure[slot] = failed;
-        if (failed != null) {
-          failedAt = Math.min(failedAt, index);
-        }
-        if (callerWaits) {
-          notifyAll();
-        }
+      finished(index, slot, failed);
+    }
+
+    /** Marks piece {@code index} done, failed with {@code failed} unless that is null. */
+    private synchronized void finished(long index, int slot, Throwable failed) {
+      state[slot] = DONE;
+      failure[slot] = failed;
+      if (failed != null) {
+        failedAt = Math.min(failedAt, index);
+      }
+      if (callerWaits) {
+        notifyAll();
       }
     }
 
@@ -274,7 +292,9 @@ final class FileStreamer {
             }
             index = claim();
           }
-          fillSlot(index, (int) (index % WINDOW));
+          if (index >= 0) {
+            fillSlot(index, (int) (index % WINDOW));
+          }
         }
       } finally {
         synchronized (this) {

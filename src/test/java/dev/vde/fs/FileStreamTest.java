@@ -2,8 +2,10 @@ package dev.vde.fs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.vde.VdeCorruptedException;
+import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentMap;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.SeededBytes;
@@ -11,12 +13,16 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -275,6 +281,68 @@ class FileStreamTest {
         go.countDown();
         ex.shutdownNow();
       }
+    }
+  }
+
+  @Test
+  void anErrorInAHelperWhileItClaimsAPiece_isThrownInThatPiecesTurn_insteadOfLeavingTheCallerWaiting()
+      throws Exception {
+    assumeThat(FileStreamer.HELPER_COUNT).as("helper threads (more than one core)").isPositive();
+    try (VirtualDisk d = fresh("stream-claim-error")) {
+      byte[] data = SeededBytes.bytes(30, 3 * PIECE);
+      d.writeFile("/big", data);
+      long owner = d.stat("/big").inode();
+      List<Extent> real = d.volume().readInode(owner).extents();
+      // A helper cuts its next piece while it claims it (and took its buffer there): an Error at that point, such
+      // as the heap running out, left the piece claimed and never finished, and the caller waited for it forever.
+      OutOfMemoryError injected = new OutOfMemoryError("injected: while a helper claims a piece");
+      CountDownLatch thrown = new CountDownLatch(1);
+      List<Extent> xs = new AbstractList<>() {
+        @Override
+        public Extent get(int i) {
+          if (Thread.currentThread().getName().equals("vde-stream") && thrown.getCount() > 0) {
+            thrown.countDown();
+            throw injected;
+          }
+          return real.get(i);
+        }
+
+        @Override
+        public int size() {
+          return real.size();
+        }
+      };
+      ByteArrayOutputStream out = new ByteArrayOutputStream() {
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+          // The caller's first piece waits here until a helper has claimed one.
+          try {
+            thrown.await(10, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          super.write(b, off, len);
+        }
+      };
+      ExecutorService caller = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "stream-caller");
+        t.setDaemon(true);
+        return t;
+      });
+      try {
+        Future<Long> stream = caller.submit(() -> FileStreamer.stream(d.volume(), owner, xs, data.length, out));
+        assertThatThrownBy(() -> stream.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+            .cause().isSameAs(injected);
+        assertThat(thrown.getCount()).isZero();
+        // Whole pieces before the failed one, as they are in the file.
+        byte[] got = out.toByteArray();
+        assertThat(got.length % PIECE).isZero();
+        assertThat(got).isEqualTo(Arrays.copyOf(data, got.length));
+      } finally {
+        caller.shutdownNow();
+      }
+      assertThat(streamed(d, "/big")).isEqualTo(data);
+      assertThat(FileStreamer.buffersOut()).isZero();
     }
   }
 
