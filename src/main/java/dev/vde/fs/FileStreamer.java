@@ -153,7 +153,6 @@ final class FileStreamer {
         checkInterrupt();
         startHelpers();
         while (true) {
-          checkInterrupt();
           long index;
           int slot;
           boolean own;
@@ -161,6 +160,8 @@ final class FileStreamer {
             if (written == claimed && !pieces.hasNext()) {
               break;
             }
+            // Only while something is left to write: an interrupt during the last write finds the stream done.
+            checkInterrupt();
             slot = (int) (written % WINDOW);
             if (written < claimed && state[slot] == DONE) {
               index = written;

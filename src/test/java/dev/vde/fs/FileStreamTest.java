@@ -146,6 +146,32 @@ class FileStreamTest {
   }
 
   @Test
+  void stream_interruptedDuringItsLastWrite_hasWrittenTheWholeFile_andSaysSo() throws Exception {
+    try (VirtualDisk d = fresh("stream-late-interrupt")) {
+      byte[] data = SeededBytes.bytes(35, 2 * PIECE + 99);
+      d.writeFile("/big", data);
+      // Interrupted while its sink takes the last piece: every byte went out, so the stream has not failed (it
+      // threw InterruptedIOException, and a caller would have discarded a complete copy).
+      ByteArrayOutputStream out = new ByteArrayOutputStream() {
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+          super.write(b, off, len);
+          if (size() == data.length) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      };
+      try {
+        assertThat(d.readFile("/big", out)).isEqualTo(data.length);
+        assertThat(Thread.currentThread().isInterrupted()).isTrue();
+      } finally {
+        Thread.interrupted();
+      }
+      assertThat(out.toByteArray()).isEqualTo(data);
+    }
+  }
+
+  @Test
   void stream_reportsADamagedBlockOfALaterPiece() throws Exception {
     PowerLossDevice dev = new PowerLossDevice("stream-damage");
     long victim;
