@@ -13,6 +13,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,13 +26,16 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Streaming a whole file (pieces read and checked by the caller and helper threads, written out in order) gives
  * exactly the bytes of a positional read: holes, fragments, blocks whose newest image is still in the WAL, many
  * readers at once, a sink too slow for the helpers, streams after streams; a damaged block fails the read with its
- * block number after the pieces before it, and an interrupt stops it; after either, the volume reads on. A stream
- * that never ends fails its test instead of holding up the suite.
+ * block number after the pieces before it, an {@code Error} in a helper and a volume closed under the stream fail
+ * it the same way, and an interrupt stops it (unless every byte is out already); after any of these, the volume
+ * reads on and the stream's piece buffers are back in the pool. A stream that never ends fails its test instead
+ * of holding up the suite.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class FileStreamTest {
@@ -425,6 +429,53 @@ class FileStreamTest {
       assertThat(streamed(d, "/big")).isEqualTo(big);
       assertThat(streamed(d, "/one")).isEqualTo(one);
       assertThat(FileStreamer.buffersOut()).isZero();
+    }
+  }
+
+  @Test
+  void aVolumeClosedWhileAStreamWaitsOnItsSink_endsTheStreamWithTheVolumesError(@TempDir Path dir) throws Exception {
+    VirtualDisk d = VirtualDisk.create(dir.resolve("v.vde"), CreateOptions.ofSize(64L << 20).blockSize(BS));
+    try {
+      // More pieces than the window holds, so that some are read after the close.
+      byte[] data = SeededBytes.bytes(34, (FileStreamer.WINDOW + 3) * PIECE);
+      d.writeFile("/big", data);
+      CountDownLatch stuck = new CountDownLatch(1);
+      CountDownLatch closed = new CountDownLatch(1);
+      ByteArrayOutputStream sink = new ByteArrayOutputStream() {
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+          super.write(b, off, len);
+          stuck.countDown();
+          try {
+            closed.await(30, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      };
+      ExecutorService ex = Executors.newSingleThreadExecutor();
+      try {
+        Future<Long> stream = ex.submit(() -> d.readFile("/big", sink));
+        assertThat(stuck.await(10, TimeUnit.SECONDS)).isTrue();
+        d.close();
+        closed.countDown();
+        assertThatThrownBy(() -> stream.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+            .cause().isInstanceOf(dev.vde.VdeException.class).hasMessageContaining("closed");
+        // Whole pieces, as they are in the file, and nothing after them.
+        byte[] got = sink.toByteArray();
+        assertThat(got.length % PIECE).isZero();
+        assertThat(got.length).isLessThan(data.length);
+        assertThat(got).isEqualTo(Arrays.copyOf(data, got.length));
+        assertThat(FileStreamer.buffersOut()).isZero();
+      } finally {
+        closed.countDown();
+        ex.shutdownNow();
+      }
+    } finally {
+      d.close();
+    }
+    try (VirtualDisk again = VirtualDisk.open(dir.resolve("v.vde"))) {
+      assertThat(streamed(again, "/big")).isEqualTo(SeededBytes.bytes(34, (FileStreamer.WINDOW + 3) * PIECE));
     }
   }
 
