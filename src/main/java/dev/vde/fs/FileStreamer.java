@@ -26,8 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Why several threads: checking each block's XXH3 costs about as much CPU as the host's read of it from the
  * page cache, so with one thread a cached read ran at about half the speed of a plain read of the same bytes.
  * Pieces are independent, so their checks spread over the cores. Each filler reads its piece into a direct buffer
- * of its own (one copy out of the page cache, which a heap buffer would double), copies the payloads out of the
- * trailer layout into the piece's heap buffer, and hashes them there. Piece buffers are kept between streams
+ * taken from a small shared set ({@link #RAW}; one copy out of the page cache, which a heap buffer would double),
+ * copies the payloads out of the trailer layout into the piece's heap buffer, and hashes them there. Piece buffers are kept between streams
  * ({@link #POOL}): fresh ones cost page faults that showed as a sixth of a cached stream's time.
  *
  * <p>Why the caller fills pieces too, and helpers claim their own: handing each piece to a worker and each result
@@ -60,7 +60,7 @@ final class FileStreamer {
   static final int WINDOW = FILLERS + 2;
 
   /**
-   * The helpers: a fixed set, so that each keeps its read buffer warm. (A pool that starts a thread whenever none
+   * The helpers: a fixed set, so that the read buffers they take stay warm. (A pool that starts a thread whenever none
    * is idle at the instant of a handoff grew to five threads here, each with its own cold buffer, and streamed a
    * cached file at three quarters of this speed.) Daemon threads: they never keep the JVM alive. None on one core.
    */
@@ -72,10 +72,23 @@ final class FileStreamer {
       });
 
   /**
-   * Each filler's read buffer, a caller's too; the JDK would keep one of the same size per thread for a heap read
-   * anyway.
+   * Direct read buffers, shared by every filler (callers and helpers) and kept between pieces: a read into a heap
+   * buffer would have the JDK keep a direct buffer of the piece's size for the life of each thread that read one,
+   * so a server with hundreds of threads streaming large files would hold hundreds of them. At most
+   * {@link #RAW_KEPT} are kept; a filler that finds none free allocates one and gives it back (or drops it, when
+   * enough are kept).
    */
-  private static final ThreadLocal<ByteBuffer> RAW = new ThreadLocal<>();
+  private static final List<ByteBuffer> RAW = new java.util.ArrayList<>();
+
+  /** Read buffers kept: one per filler of a stream, and as many again for other streams' callers. */
+  static final int RAW_KEPT = 2 * FILLERS;
+
+  /** Read buffers kept now. */
+  static int rawBuffersKept() {
+    synchronized (RAW) {
+      return RAW.size();
+    }
+  }
 
   /** {@code count} logical blocks from {@code logical}, at {@code phys} (-1: a hole). */
   record Piece(long logical, long phys, int count) {}
@@ -446,7 +459,19 @@ final class FileStreamer {
     byte[][] journaled = v.journal().dataImages(p.phys(), p.count());
     // One read for the whole piece: reading it in cache-sized parts, to copy and hash each while it was still
     // in the core's cache, measured slower here (fewer, larger reads win).
-    ByteBuffer raw = rawBuffer(p.count() * bs);
+    ByteBuffer raw = takeRawBuffer(p.count() * bs);
+    try {
+      return check(v, owner, p, dst, journaled, raw);
+    } finally {
+      giveRawBuffer(raw);
+    }
+  }
+
+  /** {@link #fill}'s reading and checking, with {@code raw} held. */
+  private static byte[] check(Volume v, long owner, Piece p, byte[] dst, byte[][] journaled, ByteBuffer raw)
+      throws IOException {
+    int bs = v.blockSize();
+    int payload = v.payload();
     v.device().read(p.phys() * bs, raw);
     for (int k = 0; k < p.count(); k++) {
       long blockNo = p.phys() + k;
@@ -516,16 +541,43 @@ final class FileStreamer {
     return OUT.get();
   }
 
-  /** This thread's read buffer, cleared and limited to {@code bytes}. */
-  private static ByteBuffer rawBuffer(int bytes) {
-    ByteBuffer b = RAW.get();
-    if (b == null || b.capacity() < bytes) {
-      // Powers of two from 64 KiB: a thread that reads small files keeps a small buffer.
-      int cap = Math.max(64 << 10, Integer.highestOneBit(Math.max(1, bytes - 1)) << 1);
-      b = ByteBuffer.allocateDirect(Math.max(cap, bytes)).order(ByteOrder.LITTLE_ENDIAN);
-      RAW.set(b);
+  /** A read buffer of at least {@code bytes}, cleared and limited to them; give it back with giveRawBuffer. */
+  private static ByteBuffer takeRawBuffer(int bytes) {
+    // By index, not by equals(): a ByteBuffer equals any other with the same remaining bytes.
+    synchronized (RAW) {
+      for (int i = 0; i < RAW.size(); i++) {
+        if (RAW.get(i).capacity() >= bytes) {
+          ByteBuffer b = RAW.remove(i);
+          b.clear().limit(bytes);
+          return b;
+        }
+      }
     }
-    b.clear().limit(bytes);
+    // Whole 64 KiB units, at least one: a full piece's blocks are a little over 4 MiB, which a power of two
+    // would round up to 8.
+    int cap = (Math.max(1, (bytes + (64 << 10) - 1) >>> 16)) << 16;
+    ByteBuffer b = ByteBuffer.allocateDirect(cap).order(ByteOrder.LITTLE_ENDIAN);
+    b.limit(bytes);
     return b;
   }
+
+  /** Keeps {@code b} for later pieces, in place of a smaller one when enough are kept already. */
+  private static void giveRawBuffer(ByteBuffer b) {
+    synchronized (RAW) {
+      if (RAW.size() < RAW_KEPT) {
+        RAW.add(b);
+        return;
+      }
+      int smallest = 0;
+      for (int i = 1; i < RAW.size(); i++) {
+        if (RAW.get(i).capacity() < RAW.get(smallest).capacity()) {
+          smallest = i;
+        }
+      }
+      if (RAW.get(smallest).capacity() < b.capacity()) {
+        RAW.set(smallest, b);
+      }
+    }
+  }
+
 }
