@@ -412,7 +412,7 @@ final class FileStreamer {
       int n;
       if (phys < 0) {
         // At least one block, whatever a damaged (unsorted) list says, so that the cut always moves on.
-        n = (int) Math.max(1, Math.min(limit, nextMapped(l)) - l);
+        n = (int) Math.max(1, Math.min(limit, ExtentMap.nextMapped(xs, l)) - l);
       } else {
         n = 1;
         while (l + n < limit && ExtentMap.physical(xs, l + n) == phys + n) {
@@ -422,25 +422,6 @@ final class FileStreamer {
       Piece p = new Piece(l, phys, n);
       l += n;
       return p;
-    }
-
-    /**
-     * The first logical block at or after {@code from} that an extent maps, or {@link Long#MAX_VALUE}: a binary
-     * search, since the list is sorted and its extents do not overlap (a file of tens of thousands of extents
-     * alternating with holes would otherwise cost a scan of them all per hole).
-     */
-    private long nextMapped(long from) {
-      int lo = 0;
-      int hi = xs.size();
-      while (lo < hi) {
-        int mid = (lo + hi) >>> 1;
-        if (xs.get(mid).logicalEnd() <= from) {
-          lo = mid + 1;
-        } else {
-          hi = mid;
-        }
-      }
-      return lo == xs.size() ? Long.MAX_VALUE : Math.max(from, xs.get(lo).logical());
     }
   }
 

@@ -316,6 +316,25 @@ public final class ExtentMap {
     return m + 1;
   }
 
+  /**
+   * The first logical block at or after {@code from} that {@code xs} (sorted, not overlapping) maps, or
+   * {@link Long#MAX_VALUE}: a binary search, so that stepping over the holes of a file of tens of thousands of
+   * extents does not scan them all per hole.
+   */
+  public static long nextMapped(List<Extent> xs, long from) {
+    int lo = 0;
+    int hi = xs.size();
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (xs.get(mid).logicalEnd() <= from) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo == xs.size() ? Long.MAX_VALUE : Math.max(from, xs.get(lo).logical());
+  }
+
   /** Number of logical blocks mapped at or past {@code from}. */
   public static long mappedFrom(List<Extent> xs, long from) {
     long n = 0;

@@ -13,6 +13,7 @@ import dev.vde.fs.DirEntry;
 import dev.vde.fs.FileType;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.inode.Extent;
+import dev.vde.inode.ExtentMap;
 import dev.vde.inode.Inode;
 import dev.vde.io.BlockDevice;
 import java.io.IOException;
@@ -184,7 +185,7 @@ final class CopyVerifier {
     long pos = 0;
     while (pos < size) {
       long l = pos / payload;
-      long mapped = Math.min(nextMapped(fromSource, l), nextMapped(fromCopy, l));
+      long mapped = Math.min(ExtentMap.nextMapped(fromSource, l), ExtentMap.nextMapped(fromCopy, l));
       if (mapped > l) {
         pos = mapped > (size - 1) / payload ? size : mapped * payload;
         continue;
@@ -199,21 +200,6 @@ final class CopyVerifier {
     }
     files++;
     cx.progress("verifying files", files, plan.inventory().liveInodes(), "files");
-  }
-
-  /** The first logical block at or after {@code from} that {@code xs} (sorted) maps, or {@link Long#MAX_VALUE}. */
-  private static long nextMapped(List<Extent> xs, long from) {
-    int lo = 0;
-    int hi = xs.size();
-    while (lo < hi) {
-      int mid = (lo + hi) >>> 1;
-      if (xs.get(mid).logicalEnd() <= from) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    return lo == xs.size() ? Long.MAX_VALUE : Math.max(from, xs.get(lo).logical());
   }
 
   private static int readFully(VirtualDisk disk, String path, long pos, byte[] into, int len) throws IOException {
