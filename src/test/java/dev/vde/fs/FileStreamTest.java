@@ -187,10 +187,7 @@ class FileStreamTest {
           2L * FileStreamer.PIECE_BYTES / BS + 17);
     }
     PowerLossDevice copy = PowerLossDevice.fromImage("damaged", dev.snapshot());
-    byte[] b = new byte[BS];
-    copy.read(victim * BS, ByteBuffer.wrap(b));
-    b[100] ^= 0x40;
-    copy.write(victim * BS, ByteBuffer.wrap(b));
+    flipBit(copy, victim, 100, 0x40);
     try (VirtualDisk d = VirtualDisk.open(copy, OpenOptions.defaults())) {
       CountingStream out = new CountingStream();
       assertThatThrownBy(() -> d.readFile("/big", out))
@@ -216,10 +213,7 @@ class FileStreamTest {
     }
     PowerLossDevice copy = PowerLossDevice.fromImage("damaged-two", dev.snapshot());
     for (long victim : new long[] {first, later}) {
-      byte[] b = new byte[BS];
-      copy.read(victim * BS, ByteBuffer.wrap(b));
-      b[200] ^= 0x01;
-      copy.write(victim * BS, ByteBuffer.wrap(b));
+      flipBit(copy, victim, 200, 0x01);
     }
     try (VirtualDisk d = VirtualDisk.open(copy, OpenOptions.defaults())) {
       for (int round = 0; round < 3; round++) {
@@ -390,10 +384,7 @@ class FileStreamTest {
           1L * FileStreamer.PIECE_BYTES / BS + 9);
     }
     PowerLossDevice copy = PowerLossDevice.fromImage("buffers-back", dev.snapshot());
-    byte[] b = new byte[BS];
-    copy.read(victim * BS, ByteBuffer.wrap(b));
-    b[50] ^= 0x08;
-    copy.write(victim * BS, ByteBuffer.wrap(b));
+    flipBit(copy, victim, 50, 0x08);
     try (VirtualDisk d = VirtualDisk.open(copy, OpenOptions.defaults())) {
       assertThat(streamed(d, "/big")).isEqualTo(big);
       assertThat(FileStreamer.buffersOut()).isZero();
@@ -477,6 +468,14 @@ class FileStreamTest {
     try (VirtualDisk again = VirtualDisk.open(dir.resolve("v.vde"))) {
       assertThat(streamed(again, "/big")).isEqualTo(SeededBytes.bytes(34, (FileStreamer.WINDOW + 3) * PIECE));
     }
+  }
+
+  /** Damages block {@code block} of {@code dev}: flips the bits {@code mask} of its byte {@code offset}. */
+  private static void flipBit(PowerLossDevice dev, long block, int offset, int mask) throws IOException {
+    byte[] b = new byte[BS];
+    dev.read(block * BS, ByteBuffer.wrap(b));
+    b[offset] ^= (byte) mask;
+    dev.write(block * BS, ByteBuffer.wrap(b));
   }
 
   private static VirtualDisk fresh(PowerLossDevice dev) throws IOException {
