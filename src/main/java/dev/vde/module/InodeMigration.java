@@ -234,8 +234,7 @@ public final class InodeMigration {
     }
     Plan early = plan(disk, modules);
     if (!early.feasible()) {
-      throw new VdeNoSpaceException(early.reason() + "; add the module with --option copy instead, which writes a"
-          + " new volume with the module");
+      throw refusal(early, v.blockSize());
     }
     long id = new SecureRandom().nextLong();
     long startSeq = nextSequence(v);
@@ -250,8 +249,7 @@ public final class InodeMigration {
       // the field from every inode: plan again on what is now published (this transaction has changed nothing).
       Plan plan = layoutFor(sb, modules).equals(early.targetLayout()) ? early : plan(disk, modules);
       if (!plan.feasible()) {
-        throw new VdeNoSpaceException(plan.reason() + "; add the module with --option copy instead, which writes "
-            + "a new volume with the module");
+        throw refusal(plan, sb.blockSize());
       }
       long start = tx.allocateContiguous(plan.newTableBlocks());
       RegionDirectory rd = tx.regions().with(
@@ -284,6 +282,20 @@ public final class InodeMigration {
         System.currentTimeMillis());
     recordWhileRunning(v, copying);
     return run(disk, copying, opts);
+  }
+
+  /**
+   * Why {@code start} refuses an infeasible plan. Lack of room is what a copy into a new volume solves; inodes larger
+   * than a block are not: the copy keeps the block size, so pointing at it would only lead to a second refusal.
+   */
+  private static VdeException refusal(Plan plan, int blockSize) {
+    if (plan.targetLayout().inodeSize() > BlockCodec.payloadSize(blockSize)) {
+      return new VdeInvalidArgumentException(plan.reason() + " (they hold at most " + BlockCodec.payloadSize(blockSize)
+          + " bytes of inodes); a copy keeps the block size too, so only a volume created with larger blocks can "
+          + "hold these modules");
+    }
+    return new VdeNoSpaceException(plan.reason() + "; add the module with --option copy instead, which writes a new "
+        + "volume with the module");
   }
 
   /** Continues a pending migration from its last checkpoint. */
