@@ -131,9 +131,15 @@ final class ModuleAddCommand extends ImageCommand {
         return ExitCodes.OK;
       }
       case MIGRATE -> {
-        ModulePlanner.OptionAnalysis o = ModulePlanner.analyze(disk, modules).option(how);
+        ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
+        ModulePlanner.OptionAnalysis o = a.option(how);
         if (!o.feasible()) {
-          throw new CliException("cannot add " + names + " with --option migrate: " + o.reason());
+          // A volume too full for a second inode table is what a copy into a new volume is for: a refusal that
+          // does not say so leaves the user to find it in 'vde module analyze'.
+          ModulePlanner.OptionAnalysis rec = a.recommended();
+          String instead = rec == null ? "" : "; --option " + rec.option().cliName()
+              + (rec.option() == AdditionOption.COPY ? " --to NEW_IMAGE" : "") + " would work";
+          throw new CliException("cannot add " + names + " with --option migrate: " + o.reason() + instead);
         }
         try (ProgressReporter reporter = progress.reporter(root())) {
           return MigrationRunner.run(disk, image, out(), reporter, checkpointEvery, maxIops,

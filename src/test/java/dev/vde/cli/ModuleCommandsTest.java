@@ -212,6 +212,32 @@ class ModuleCommandsTest {
     assertThat(Cli.run("fsck", img).ok().exitCode()).isZero();
   }
 
+  @Test
+  void add_migrateOnAVolumeTooFullForTheNewTable_namesTheCopyThatWould_andWritesNothing() throws Exception {
+    Path img = dir.resolve("full.vde");
+    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(4L << 20).inodeCount(1000))) {
+      dev.vde.module.InodeMigration.Plan plan = dev.vde.module.InodeMigration.plan(d,
+          List.of(dev.vde.format.Module.TAGS));
+      // One block short of the new table and Tags' region: the migration cannot run, a copy into a new volume can.
+      long room = plan.newTableBlocks() + plan.regionBlocks() - 1;
+      int n = 0;
+      while (d.info().freeBlocks() > room + 16) {
+        d.writeFile("/big" + n++, new byte[16 * 4080]);
+      }
+      while (d.info().freeBlocks() > room) {
+        d.writeFile("/small" + n++, new byte[4080]);
+      }
+    }
+    String before = Cli.sha256(img);
+
+    String err = Cli.run("module", "add", img, "tags", "--option", "migrate").failsWith(3).stderr();
+
+    assertThat(err).contains("cannot add TAGS with --option migrate").contains("contiguous")
+        .contains("--option copy --to");
+    assertThat(Cli.sha256(img)).isEqualTo(before);
+    assertThat(Cli.run("migrate", "status", img, "--json").ok().stdout().trim()).isEqualTo("null");
+  }
+
   /** A new volume holding {@code files} one-byte files in its root, written in one batch. */
   private static VirtualDisk withTinyFiles(Path img, long size, long inodes, int files) throws java.io.IOException {
     VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(size).inodeCount(inodes));
