@@ -47,6 +47,16 @@ public final class FormatTransaction {
     return s;
   }
 
+  /**
+   * Makes the blocks freed since the last checkpoint allocatable now, as an allocation that runs short would. A
+   * series of contiguous allocations planned on {@link Volume#plannableWords} (which counts those blocks as free)
+   * needs them from its first allocation on: otherwise that one may take a run the plan kept for a later one, which
+   * then finds no room although the plan did.
+   */
+  public void reclaimFreedBlocks() throws IOException {
+    t.vol.reclaimFreedBlocks();
+  }
+
   /** Marks blocks of a region being removed free at commit; they become reusable after the next checkpoint. */
   public void free(long start, long count) {
     t.freeRegion(start, count);

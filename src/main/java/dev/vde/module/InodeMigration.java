@@ -251,6 +251,9 @@ public final class InodeMigration {
       if (!plan.feasible()) {
         throw refusal(plan, sb.blockSize());
       }
+      // The plan placed the table and the regions on free space that includes blocks freed since the last
+      // checkpoint; allocating first-fit without them, the table could take the run the plan kept for a region.
+      tx.reclaimFreedBlocks();
       long start = tx.allocateContiguous(plan.newTableBlocks());
       RegionDirectory rd = tx.regions().with(
           new RegionDirectory.Entry(RegionDirectory.TAG_INODES_NEW, 0, start, plan.newTableBlocks()));

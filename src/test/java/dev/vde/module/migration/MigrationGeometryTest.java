@@ -1,5 +1,6 @@
 package dev.vde.module.migration;
 
+import static dev.vde.module.migration.MigrationFixture.TAGS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,12 +12,16 @@ import dev.vde.module.InodeMigration;
 import dev.vde.module.MigrationOptions;
 import dev.vde.module.copy.ExtentAwareCopy;
 import dev.vde.testing.PowerLossDevice;
+import dev.vde.testing.TestVolumes;
 import java.io.IOException;
 import java.util.EnumSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Migrations at the edges of the volume's geometry: targets that the block size cannot hold. */
+/**
+ * Migrations at the edges of the volume's geometry and free space: targets that the block size cannot hold, and
+ * room that is exactly enough.
+ */
 class MigrationGeometryTest {
 
   @Test
@@ -45,5 +50,39 @@ class MigrationGeometryTest {
     assertThat(InodeMigration.isPending(disk)).isFalse();
     assertThat(MigrationFixture.verifyProblems(disk)).isEmpty();
     disk.close();
+  }
+
+  @Test
+  void exactlyEnoughRoom_partlyFreedByADeleteJustBefore_isUsedAsPlanned() throws IOException {
+    PowerLossDevice dev = new PowerLossDevice("exactly enough room");
+    VirtualDisk disk = VirtualDisk.create(dev, CreateOptions.ofSize(4L << 20).blockSize(4096).inodeCount(200));
+    InodeMigration.Plan roomy = InodeMigration.plan(disk, TAGS);
+    assertThat(roomy.newTableBlocks()).as("precondition: the new table is smaller than Tags' region")
+        .isLessThan(roomy.regionBlocks());
+    // Free space in the end: a hole of the new table's size, freed by a delete and so allocatable only after the
+    // next checkpoint, and then a run of exactly the region's size.
+    int payload = 4096 - 16;
+    disk.writeFile("/hole", new byte[(int) roomy.newTableBlocks() * payload]);
+    int n = 0;
+    while (disk.info().freeBlocks() > roomy.regionBlocks() + 16) {
+      disk.writeFile("/big" + n++, new byte[16 * payload]);
+    }
+    while (disk.info().freeBlocks() > roomy.regionBlocks()) {
+      disk.writeFile("/small" + n++, new byte[payload]);
+    }
+    disk.delete("/hole");
+    InodeMigration.Plan plan = InodeMigration.plan(disk, TAGS);
+    assertThat(plan.feasible()).as("precondition: the plan finds the room: %s", plan.reason()).isTrue();
+
+    InodeMigration.start(disk, TAGS, MigrationOptions.defaults());
+
+    assertThat(disk.info().modules()).containsExactly(Module.TAGS);
+    assertThat(disk.info().freeBlocks()).as("the hole and the run taken, the old table given back")
+        .isEqualTo(roomy.oldTableBlocks());
+    assertThat(MigrationFixture.verifyProblems(disk)).isEmpty();
+    try (TestVolumes.Volume reopened = TestVolumes.closeAndVerify(new TestVolumes.Volume(dev, disk))) {
+      assertThat(reopened.disk().info().modules()).containsExactly(Module.TAGS);
+      assertThat(reopened.disk().info().inodeSize()).isEqualTo(MigrationFixture.TAGS_INODE_SIZE);
+    }
   }
 }
