@@ -99,6 +99,11 @@ public final class InPlaceAddition {
       }
       RegionDirectory rd = tx.regions();
       List<RegionDirectory.Entry> placed = new ArrayList<>();
+      // The preflight placed the regions on free space that includes blocks freed since the last checkpoint;
+      // allocating first-fit without them, a small region could take the run kept for a larger one.
+      if (modules.stream().anyMatch(m -> !m.regions().isEmpty())) {
+        tx.reclaimFreedBlocks();
+      }
       for (Module m : modules) {
         for (Module.Region r : m.regions()) {
           long n = r.blocksFor(sb.totalBlocks());
