@@ -6,6 +6,8 @@ import dev.vde.format.Bytes;
 import dev.vde.format.Module;
 import dev.vde.fs.VirtualDisk;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.TreeMap;
@@ -24,7 +26,12 @@ public final class Tags {
 
   private Tags() {}
 
-  /** Decodes a TAGS field; a malformed field is reported as damage to the inode of {@code path}. */
+  /**
+   * Decodes a TAGS field; a malformed field is reported as damage to the inode of {@code path}. Besides lengths
+   * that run past the field, bytes that are not UTF-8, a key with '=' or NUL, a value with NUL, keys out of order
+   * or repeated, and non-zero bytes after the list are damage: read leniently they would come back as other tags
+   * (U+FFFD, a key the CLI prints as "a=b=v", one of two values dropped), and the next set would store them.
+   */
   public static TreeMap<String, String> decode(byte[] field, String path) throws VdeCorruptedException {
     TreeMap<String, String> out = new TreeMap<>();
     int p = 0;
@@ -41,12 +48,31 @@ public final class Tags {
         throw damaged(path, "entry at byte " + p + " (key " + kl + " bytes, value " + vl + " bytes) runs past the"
             + " field");
       }
-      String k = new String(field, p + 2, kl, StandardCharsets.UTF_8);
-      String v = new String(field, p + 2 + kl, vl, StandardCharsets.UTF_8);
+      String k = utf8(field, p + 2, kl, path, "key");
+      String v = utf8(field, p + 2 + kl, vl, path, "value");
+      if (k.indexOf('=') >= 0 || k.indexOf('\0') >= 0 || v.indexOf('\0') >= 0) {
+        throw damaged(path, "entry at byte " + p + " has '=' or NUL in its key or NUL in its value");
+      }
+      if (!out.isEmpty() && out.lastKey().compareTo(k) >= 0) {
+        throw damaged(path, "entry at byte " + p + " (key '" + k + "') is not after key '" + out.lastKey() + "'; "
+            + "keys are sorted and unique");
+      }
       out.put(k, v);
       p += 2 + kl + vl;
     }
+    if (p < field.length && !Bytes.isZero(field, p, field.length - p)) {
+      throw damaged(path, "non-zero bytes after the last entry (bytes " + p + ".." + (field.length - 1)
+          + " must be zero)");
+    }
     return out;
+  }
+
+  private static String utf8(byte[] field, int off, int len, String path, String what) throws VdeCorruptedException {
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(field, off, len)).toString();
+    } catch (CharacterCodingException e) {
+      throw damaged(path, "the " + what + " at byte " + off + " is not UTF-8");
+    }
   }
 
   private static VdeCorruptedException damaged(String path, String what) {
