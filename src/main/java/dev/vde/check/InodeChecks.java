@@ -1,20 +1,25 @@
 package dev.vde.check;
 
+import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
+import dev.vde.format.InodeLayout;
+import dev.vde.format.Module;
 import dev.vde.inode.Extent;
 import dev.vde.inode.Inode;
 import dev.vde.inode.InodeCodec;
+import dev.vde.module.Tags;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * The inode phase: every initialized inode-table block and every record in it. Free slots must be all zero; an
  * in-use inode must carry its own number and a known type, have zero reserved core bytes, zero padding after the
- * module fields and zero unused inline extent slots, and have extents that are positive, inside the volume,
- * sorted and non-overlapping and within its size (a directory: exactly its size, without holes). Every block an
- * inode references (extents and chain blocks) is claimed in the reference bitmap; what each inode is, its parent
- * and link count go to {@link InodeFacts} for the tree walk.
+ * module fields, a Tags field (when the layout has one) that decodes, and zero unused inline extent slots, and
+ * have extents that are positive, inside the volume, sorted and non-overlapping and within its size (a directory:
+ * exactly its size, without holes). Every block an inode references (extents and chain blocks) is claimed in the
+ * reference bitmap; what each inode is, its parent and link count go to {@link InodeFacts} for the tree walk.
  */
 final class InodeChecks {
   static final String STRUCTURE = BlockType.INODE_TABLE.structure();
@@ -107,6 +112,7 @@ final class InodeChecks {
     cx.blocksChecked += d.chainBlocks().size();
     Inode ino = d.inode();
     checkCore(b, off, n, blockNo, ino);
+    checkTags(b, off, n, blockNo);
     checkExtents(n, ino, d.extents(), blockNo);
     claim(d);
     if (ino.isDirectory()) {
@@ -149,6 +155,22 @@ final class InodeChecks {
     } else if (ino.parent() < 1 || ino.parent() >= table.inodeCount()) {
       cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has parent " + ino.parent() + ", outside 1.."
           + (table.inodeCount() - 1));
+    }
+  }
+
+  /**
+   * The Tags field, the one module field with an encoding (FORMAT.md section 17): a field its decoder refuses makes
+   * every read of that file's tags fail, so it is damage the check must name.
+   */
+  private void checkTags(byte[] b, int off, long n, long blockNo) {
+    InodeLayout.Field f = cx.sb.layout().fieldFor(Module.TAGS);
+    if (f == null) {
+      return;
+    }
+    try {
+      Tags.decode(Arrays.copyOfRange(b, off + f.offset(), off + f.end()), "inode " + n);
+    } catch (VdeCorruptedException e) {
+      cx.problems.add(blockNo, STRUCTURE, e.getMessage());
     }
   }
 

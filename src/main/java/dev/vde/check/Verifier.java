@@ -21,10 +21,11 @@ import java.io.IOException;
  *       the end of the volume; the superblock's free count equals the bitmap's.
  *   <li><b>inodes</b>: every initialized inode-table block (trailer, generation) and record: free slots all zero,
  *       inode 0 free; in-use inodes carry their number and a known type, zero reserved core bytes, zero padding
- *       after the module fields, zero unused inline extent slots, a size consistent with the extents (no mapped
- *       logical block at or past ceil(size / payload); a directory maps exactly its size, without holes), link
- *       count 1 for files, the root is a directory and its own parent; extents positive, inside the volume,
- *       sorted and non-overlapping; indirect extent chains (XTNT trailers, owner, count, termination, loops).
+ *       after the module fields, a Tags field that decodes (FORMAT.md section 17), zero unused inline extent
+ *       slots, a size consistent with the extents (no mapped logical block at or past ceil(size / payload); a
+ *       directory maps exactly its size, without holes), link count 1 for files, the root is a directory and its
+ *       own parent; extents positive, inside the volume, sorted and non-overlapping; indirect extent chains (XTNT
+ *       trailers, owner, count, termination, loops).
  *       The superblock's used-inode count must match. Every referenced block goes into a reference bitmap that
  *       starts out holding the metadata: the superblock copies, the region directory and every region (on a
  *       fresh volume, blocks 0 to the end of the inode table and the module regions).

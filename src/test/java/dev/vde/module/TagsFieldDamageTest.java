@@ -3,6 +3,7 @@ package dev.vde.module;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.vde.Progress;
 import dev.vde.VdeCorruptedException;
 import dev.vde.format.Module;
 import dev.vde.fs.CreateOptions;
@@ -70,5 +71,22 @@ class TagsFieldDamageTest {
     // Sorted in String order, which differs from UTF-8 byte order for characters above U+FFFF.
     Map<String, String> mixed = Map.of("\uFF61", "1", "\uD83D\uDE00", "2", "a", "3");
     assertThat(Tags.decode(Tags.encode(mixed, "/f"), "/f")).isEqualTo(mixed);
+  }
+
+  // verify (and so vde fsck) reported such a volume clean while every read of the file's tags failed.
+  @Test
+  void theVerifierReportsADamagedTagsField() throws Exception {
+    try (VirtualDisk d = VirtualDisk.create(new PowerLossDevice("tags"), CreateOptions.ofSize(4L << 20)
+        .module(Module.TAGS))) {
+      d.writeFile("/f", new byte[] {1});
+      d.mkdir("/d");
+      Tags.set(d, "/d", "k", "v");
+      long n = d.stat("/f").inode();
+      d.writeModuleField("/f", Module.TAGS, field(entry("b", "1"), entry("a", "2")));
+      assertThat(d.verify(Progress.NONE).problems()).singleElement().satisfies(p -> assertThat(p.toString())
+          .contains("inode " + n).contains("Tags field").contains("sorted"));
+      d.writeModuleField("/f", Module.TAGS, field(entry("a", "2"), entry("b", "1")));
+      assertThat(d.verify(Progress.NONE).problems()).isEmpty();
+    }
   }
 }
