@@ -1118,7 +1118,10 @@ public final class VirtualDisk implements AutoCloseable {
     updateModuleField(p, m, cur -> value);
   }
 
-  /** Reads, transforms and writes module {@code m}'s field of one inode in one transaction. */
+  /**
+   * Reads, transforms and writes module {@code m}'s field of one inode in one transaction; a value equal to the
+   * current one writes nothing.
+   */
   public void updateModuleField(String p, Module m, FieldUpdate update) throws IOException {
     mutate(t -> {
       Directories.Slot s = require(p);
@@ -1133,6 +1136,11 @@ public final class VirtualDisk implements AutoCloseable {
       if (value.length != f.size()) {
         throw new VdeInvalidArgumentException(m.displayName() + " field is " + f.size() + " bytes, got "
             + value.length);
+      }
+      if (java.util.Arrays.equals(area, from, from + f.size(), value, 0, value.length)) {
+        // Nothing changes (removing a tag that is not set, say): no write, so the inode's change time and the
+        // image stay as they were.
+        return null;
       }
       System.arraycopy(value, 0, area, from, f.size());
       vol.inodes.write(t, ino.withModuleArea(area, System.currentTimeMillis()), ino);

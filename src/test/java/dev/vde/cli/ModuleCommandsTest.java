@@ -126,6 +126,17 @@ class ModuleCommandsTest {
         .contains("136");
   }
 
+  // A failed 'tag rm' rewrote the inode anyway (a new change time) and so changed the image it reported unchanged.
+  @Test
+  void tagRm_ofAKeyThatIsNotSet_leavesTheImageAlone() throws Exception {
+    Path img = image("16M", 256);
+    Cli.run("module", "add", img, "tags").ok();
+    Cli.run("tag", "set", img, "/docs/a.txt", "color=blue").ok();
+    String before = Cli.sha256(img);
+    assertThat(Cli.run("tag", "rm", img, "/docs/a.txt", "owner").failsWith(3).stderr()).contains("no tag 'owner'");
+    assertThat(Cli.sha256(img)).isEqualTo(before);
+  }
+
   @Test
   void migrate_thatMeetsADamagedInodeBlock_rollsBackAndSaysSo() throws Exception {
     Path img = dir.resolve("damaged.vde");
