@@ -88,8 +88,15 @@ public final class Tags {
     return n;
   }
 
-  /** Encodes into a field of {@link #FIELD_BYTES}; refuses sets that do not fit. */
+  /**
+   * Encodes into a field of {@link #FIELD_BYTES}; refuses sets that do not fit and keys or values {@link #set}
+   * refuses, since such an entry would end the list early (an empty key) or make the field read as damage.
+   */
   public static byte[] encode(Map<String, String> tags, String path) throws VdeInvalidArgumentException {
+    for (Map.Entry<String, String> e : tags.entrySet()) {
+      checkKey(e.getKey());
+      checkValue(e.getValue());
+    }
     int need = encodedSize(tags);
     if (need > FIELD_BYTES) {
       throw new VdeInvalidArgumentException("tags of " + path + " would need " + need + " bytes; the Tags field "
@@ -122,6 +129,13 @@ public final class Tags {
     }
   }
 
+  static void checkValue(String value) throws VdeInvalidArgumentException {
+    if (utf8(value).length > MAX_VALUE_BYTES || value.indexOf('\0') >= 0 || Bytes.unpairedSurrogate(value) >= 0) {
+      throw new VdeInvalidArgumentException("tag value must be at most " + MAX_VALUE_BYTES
+          + " bytes of UTF-8 (valid Unicode) without NUL");
+    }
+  }
+
   /** All tags of a file, sorted by key. */
   public static TreeMap<String, String> list(VirtualDisk disk, String path) throws IOException {
     return decode(disk.readModuleField(path, Module.TAGS), path);
@@ -136,10 +150,7 @@ public final class Tags {
   /** Sets (adds or replaces) one tag, atomically. */
   public static void set(VirtualDisk disk, String path, String key, String value) throws IOException {
     checkKey(key);
-    if (utf8(value).length > MAX_VALUE_BYTES || value.indexOf('\0') >= 0 || Bytes.unpairedSurrogate(value) >= 0) {
-      throw new VdeInvalidArgumentException("tag value must be at most " + MAX_VALUE_BYTES
-          + " bytes of UTF-8 (valid Unicode) without NUL");
-    }
+    checkValue(value);
     disk.updateModuleField(path, Module.TAGS, cur -> {
       TreeMap<String, String> tags = decode(cur, path);
       tags.put(key, value);

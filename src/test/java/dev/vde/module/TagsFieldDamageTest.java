@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.Progress;
 import dev.vde.VdeCorruptedException;
+import dev.vde.VdeInvalidArgumentException;
 import dev.vde.format.Module;
 import dev.vde.fs.CreateOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.testing.PowerLossDevice;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -88,5 +90,18 @@ class TagsFieldDamageTest {
       d.writeModuleField("/f", Module.TAGS, field(entry("a", "2"), entry("b", "1")));
       assertThat(d.verify(Progress.NONE).problems()).isEmpty();
     }
+  }
+
+  // Tags.encode, public for updates of several tags in one transaction, checked only the total size: an empty key
+  // ended the list (the tags after it were lost), and a 65-byte key or a key with '=' made a field read as damage.
+  @Test
+  void encodeRefusesWhatTheFieldCannotHold() throws Exception {
+    for (Map<String, String> bad : List.of(Map.of("", "x", "a", "1"), Map.of("k".repeat(65), ""),
+        Map.of("a=b", "v"), Map.of("a", "v\0"), Map.of("a", "\uD800"))) {
+      assertThatThrownBy(() -> Tags.encode(bad, "/f")).as(bad.toString())
+          .isInstanceOf(VdeInvalidArgumentException.class);
+    }
+    Map<String, String> ok = Map.of("k".repeat(64), "v".repeat(Tags.FIELD_BYTES - 66));
+    assertThat(Tags.decode(Tags.encode(ok, "/f"), "/f")).isEqualTo(ok);
   }
 }
