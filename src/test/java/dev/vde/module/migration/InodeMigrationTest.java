@@ -522,10 +522,7 @@ class InodeMigrationTest {
         .hasMessageContaining("contiguous")
         .hasMessageContaining("--option copy");
 
-    assertThat(dev.writeCount()).as("writes issued by the refused start").isEqualTo(writesBefore);
-    assertThat(dev.snapshot()).as("the volume's bytes after the refusal").isEqualTo(before);
-    assertThat(InodeMigration.isPending(disk)).isFalse();
-    assertThat(MigrationFixture.verifyProblems(disk)).isEmpty();
+    MigrationFixture.assertRefusedWithoutATrace(dev, disk, before, writesBefore);
     disk.close();
   }
 

@@ -1,5 +1,7 @@
 package dev.vde.module.migration;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.vde.Progress;
 import dev.vde.check.VerifyReport;
 import dev.vde.format.InodeLayout;
@@ -10,6 +12,7 @@ import dev.vde.fs.CreateOptions;
 import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.module.InPlaceAddition;
+import dev.vde.module.InodeMigration;
 import dev.vde.testing.FsModel;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.SeededBytes;
@@ -167,6 +170,18 @@ final class MigrationFixture {
       out.add("verify: " + TestVolumes.describe(r.problems()));
     }
     return out;
+  }
+
+  /**
+   * Asserts that a refused start left the volume as it was: no write issued since {@code writesBefore}, the same
+   * bytes as {@code before}, no migration pending, and a clean check.
+   */
+  static void assertRefusedWithoutATrace(PowerLossDevice dev, VirtualDisk disk, byte[] before, long writesBefore)
+      throws IOException {
+    assertThat(dev.writeCount()).as("writes issued by the refused start").isEqualTo(writesBefore);
+    assertThat(dev.snapshot()).as("the volume's bytes after the refusal").isEqualTo(before);
+    assertThat(InodeMigration.isPending(disk)).isFalse();
+    assertThat(verifyProblems(disk)).isEmpty();
   }
 
   /** Paths of every file and directory of the model, and the root. */
