@@ -20,6 +20,16 @@ final class TagCommand extends CommandGroup {
   abstract static class OnFile extends ImageCommand {
     @Parameters(index = "1", paramLabel = "VDE_PATH", description = "The file or directory inside the image.")
     String path;
+
+    /**
+     * An empty KEY is a command line that says nothing, as {@code set =v} is: a usage error, like that one, rather
+     * than a refusal by the engine.
+     */
+    void requireKey(String key) {
+      if (key.isEmpty()) {
+        throw usageError("KEY is empty; a tag key is 1.." + Tags.MAX_KEY_BYTES + " bytes");
+      }
+    }
   }
 
   @Command(name = "set", mixinStandardHelpOptions = true, description = "Set a tag: KEY=VALUE (replaces the "
@@ -53,6 +63,7 @@ final class TagCommand extends CommandGroup {
 
     @Override
     public Integer call() throws Exception {
+      requireKey(key);
       String v;
       try (VirtualDisk disk = openReadOnly()) {
         v = Tags.get(disk, VdePath.normalize(path), key);
@@ -95,6 +106,7 @@ final class TagCommand extends CommandGroup {
 
     @Override
     public Integer call() throws Exception {
+      requireKey(key);
       boolean existed;
       try (VirtualDisk disk = openWritable()) {
         existed = Tags.remove(disk, VdePath.normalize(path), key);

@@ -126,6 +126,19 @@ class ModuleCommandsTest {
         .contains("136");
   }
 
+  // 'tag set IMAGE F =v' is a usage error (exit 1); an empty KEY to get or rm was passed on and refused as a failed
+  // operation (exit 3).
+  @Test
+  void tagGetAndRm_ofAnEmptyKey_areUsageErrors_asSetOfOneIs() throws Exception {
+    Path img = image("16M", 256);
+    Cli.run("module", "add", img, "tags").ok();
+    Cli.run("tag", "set", img, "/docs/a.txt", "=v").failsWith(1);
+    String before = Cli.sha256(img);
+    assertThat(Cli.run("tag", "get", img, "/docs/a.txt", "").failsWith(1).stderr()).contains("KEY is empty");
+    assertThat(Cli.run("tag", "rm", img, "/docs/a.txt", "").failsWith(1).stderr()).contains("KEY is empty");
+    assertThat(Cli.sha256(img)).isEqualTo(before);
+  }
+
   // A failed 'tag rm' rewrote the inode anyway (a new change time) and so changed the image it reported unchanged.
   @Test
   void tagRm_ofAKeyThatIsNotSet_leavesTheImageAlone() throws Exception {
