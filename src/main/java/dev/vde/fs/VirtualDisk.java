@@ -1094,12 +1094,27 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** The raw bytes of module {@code m}'s field in the inode of {@code p}. */
   public byte[] readModuleField(String p, Module m) throws IOException {
+    return readModuleField(p, m, (inode, field) -> field);
+  }
+
+  /** What a reader of a module field makes of its bytes, given the number of the inode they belong to. */
+  @FunctionalInterface
+  public interface FieldReader<T> {
+    T apply(long inode, byte[] field) throws IOException;
+  }
+
+  /**
+   * Reads module {@code m}'s field in the inode of {@code p} and hands it, with that inode's number, to
+   * {@code reader}: the number belongs to the same lookup as the bytes, so an error about them can name the inode
+   * even if the path is renamed meanwhile.
+   */
+  public <T> T readModuleField(String p, Module m, FieldReader<T> reader) throws IOException {
     return inspect(() -> {
       Directories.Slot s = require(p);
       InodeLayout.Field f = activeField(vol.superblock(), m);
       Inode ino = vol.inodes.read(null, s.inode());
       int from = f.offset() - InodeLayout.CORE_SIZE;
-      return java.util.Arrays.copyOfRange(ino.moduleArea(), from, from + f.size());
+      return reader.apply(ino.number(), java.util.Arrays.copyOfRange(ino.moduleArea(), from, from + f.size()));
     });
   }
 
@@ -1123,13 +1138,24 @@ public final class VirtualDisk implements AutoCloseable {
    * current one writes nothing.
    */
   public void updateModuleField(String p, Module m, FieldUpdate update) throws IOException {
+    updateModuleField(p, m, (long inode, byte[] current) -> update.apply(current));
+  }
+
+  /** A {@link FieldUpdate} that is also given the number of the inode whose field it transforms. */
+  @FunctionalInterface
+  public interface InodeFieldUpdate {
+    byte[] apply(long inode, byte[] current) throws IOException;
+  }
+
+  /** {@link #updateModuleField(String, Module, FieldUpdate)}, handing the update the inode's number too. */
+  public void updateModuleField(String p, Module m, InodeFieldUpdate update) throws IOException {
     mutate(t -> {
       Directories.Slot s = require(p);
       InodeLayout.Field f = activeField(t.sb, m);
       Inode ino = vol.inodes.read(t, s.inode());
       int from = f.offset() - InodeLayout.CORE_SIZE;
       byte[] area = ino.moduleArea().clone();
-      byte[] value = update.apply(java.util.Arrays.copyOfRange(area, from, from + f.size()));
+      byte[] value = update.apply(ino.number(), java.util.Arrays.copyOfRange(area, from, from + f.size()));
       if (value == null) {
         throw new VdeInvalidArgumentException(m.displayName() + " field value is null");
       }

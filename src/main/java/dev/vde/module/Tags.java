@@ -33,6 +33,16 @@ public final class Tags {
    * (U+FFFD, a key the CLI prints as "a=b=v", one of two values dropped), and the next set would store them.
    */
   public static TreeMap<String, String> decode(byte[] field, String path) throws VdeCorruptedException {
+    return decode(field, path, -1);
+  }
+
+  /**
+   * {@link #decode(byte[], String)} of the field of inode {@code inode} (or -1 when not known): damage names the
+   * inode as well as the path, as the verifier's report does, so the two can be matched up and the inode found
+   * again after a rename.
+   */
+  public static TreeMap<String, String> decode(byte[] field, String path, long inode) throws VdeCorruptedException {
+    String where = inode < 0 ? path : path + " (inode " + inode + ")";
     TreeMap<String, String> out = new TreeMap<>();
     int p = 0;
     while (p < field.length) {
@@ -41,27 +51,27 @@ public final class Tags {
         break;
       }
       if (p + 2 > field.length) {
-        throw damaged(path, "entry header at byte " + p + " runs past the field");
+        throw damaged(where, "entry header at byte " + p + " runs past the field");
       }
       int vl = field[p + 1] & 0xFF;
       if (kl > MAX_KEY_BYTES || p + 2 + kl + vl > field.length) {
-        throw damaged(path, "entry at byte " + p + " (key " + kl + " bytes, value " + vl + " bytes) runs past the"
+        throw damaged(where, "entry at byte " + p + " (key " + kl + " bytes, value " + vl + " bytes) runs past the"
             + " field");
       }
-      String k = utf8(field, p + 2, kl, path, "key");
-      String v = utf8(field, p + 2 + kl, vl, path, "value");
+      String k = utf8(field, p + 2, kl, where, "key");
+      String v = utf8(field, p + 2 + kl, vl, where, "value");
       if (k.indexOf('=') >= 0 || k.indexOf('\0') >= 0 || v.indexOf('\0') >= 0) {
-        throw damaged(path, "entry at byte " + p + " has '=' or NUL in its key or NUL in its value");
+        throw damaged(where, "entry at byte " + p + " has '=' or NUL in its key or NUL in its value");
       }
       if (!out.isEmpty() && out.lastKey().compareTo(k) >= 0) {
-        throw damaged(path, "entry at byte " + p + " (key '" + k + "') is not after key '" + out.lastKey() + "'; "
+        throw damaged(where, "entry at byte " + p + " (key '" + k + "') is not after key '" + out.lastKey() + "'; "
             + "keys are sorted and unique");
       }
       out.put(k, v);
       p += 2 + kl + vl;
     }
     if (p < field.length && !Bytes.isZero(field, p, field.length - p)) {
-      throw damaged(path, "non-zero bytes after the last entry (bytes " + p + ".." + (field.length - 1)
+      throw damaged(where, "non-zero bytes after the last entry (bytes " + p + ".." + (field.length - 1)
           + " must be zero)");
     }
     return out;
@@ -138,7 +148,7 @@ public final class Tags {
 
   /** All tags of a file, sorted by key. */
   public static TreeMap<String, String> list(VirtualDisk disk, String path) throws IOException {
-    return decode(disk.readModuleField(path, Module.TAGS), path);
+    return disk.readModuleField(path, Module.TAGS, (inode, field) -> decode(field, path, inode));
   }
 
   /** One tag's value, or null. */
@@ -151,8 +161,8 @@ public final class Tags {
   public static void set(VirtualDisk disk, String path, String key, String value) throws IOException {
     checkKey(key);
     checkValue(value);
-    disk.updateModuleField(path, Module.TAGS, cur -> {
-      TreeMap<String, String> tags = decode(cur, path);
+    disk.updateModuleField(path, Module.TAGS, (inode, cur) -> {
+      TreeMap<String, String> tags = decode(cur, path, inode);
       tags.put(key, value);
       return encode(tags, path);
     });
@@ -162,8 +172,8 @@ public final class Tags {
   public static boolean remove(VirtualDisk disk, String path, String key) throws IOException {
     checkKey(key);
     boolean[] existed = {false};
-    disk.updateModuleField(path, Module.TAGS, cur -> {
-      TreeMap<String, String> tags = decode(cur, path);
+    disk.updateModuleField(path, Module.TAGS, (inode, cur) -> {
+      TreeMap<String, String> tags = decode(cur, path, inode);
       existed[0] = tags.remove(key) != null;
       return encode(tags, path);
     });
