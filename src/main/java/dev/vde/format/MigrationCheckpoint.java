@@ -79,6 +79,17 @@ public record MigrationCheckpoint(
         newTableBlocks, startMillis, now, checkpointInterval);
   }
 
+  /**
+   * This record with {@code interval} as its checkpoint interval, the basis of the records of a run that uses it:
+   * a resume may choose another interval than the run before it, and the field says what the records in force
+   * were written by.
+   */
+  public MigrationCheckpoint withCheckpointInterval(int interval) {
+    return new MigrationCheckpoint(phase, migrationId, sequence, targetModules, originalManifest, targetManifest,
+        originalLayout, targetLayout, totalInodes, inodesMigrated, oldTableStart, oldTableBlocks, newTableStart,
+        newTableBlocks, startMillis, lastCheckpointMillis, interval);
+  }
+
   /** Which of the two MCHK blocks this record goes to. */
   public int slot() {
     return (int) (sequence & 1);

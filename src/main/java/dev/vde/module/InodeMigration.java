@@ -396,7 +396,8 @@ public final class InodeMigration {
     long t0 = System.nanoTime();
     long startW = requireTarget(v, c).watermark();
     BatchBuffers buffers = new BatchBuffers();
-    MigrationCheckpoint ck = c;
+    // A resume may use another interval than the run that wrote c; every record it writes says which one it uses.
+    MigrationCheckpoint ck = c.withCheckpointInterval(opts.checkpointEvery());
     long maxGap = opts.maxNanosBetweenCheckpoints();
     long lastCheckpoint = System.nanoTime();
     while (true) {
