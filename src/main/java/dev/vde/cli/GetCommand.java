@@ -44,7 +44,7 @@ final class GetCommand extends ImageCommand {
   public Integer call() throws Exception {
     String source = VdePath.normalize(path);
     try (VirtualDisk disk = openReadOnly(); ProgressReporter reporter = progress.reporter(root())) {
-      FileStat stat = disk.stat(source);
+      FileStat stat = disk.stat(VdePath.absolute(path));
       if (stat.type() != FileType.FILE) {
         throw new CliException(source + ": is a directory; get copies one file (see 'vde ls')");
       }

@@ -27,7 +27,7 @@ final class LsCommand extends ImageCommand {
     List<Listing.Item> items;
     List<VdeCorruptedException> unreadable = new ArrayList<>();
     try (VirtualDisk disk = openReadOnly()) {
-      items = Listing.of(disk, VdePath.normalize(path), recursive, unreadable);
+      items = Listing.of(disk, VdePath.absolute(path), recursive, unreadable);
     }
     if (json) {
       out().println(Json.pretty(items));

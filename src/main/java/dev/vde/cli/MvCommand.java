@@ -36,6 +36,8 @@ final class MvCommand extends ImageCommand {
       if (!disk.exists(source)) {
         throw new CliException(source + ": no such file or directory");
       }
+      // A trailing '/' on a file: the engine's "not a directory".
+      disk.stat(VdePath.absolute(from));
       String target = targetOf(disk, source);
       if (target.equals(source)) {
         // mv(1) calls this an error too: nothing would change, and a script that meant something else learns it.

@@ -23,7 +23,7 @@ final class RmCommand extends ImageCommand {
       throw new CliException("refusing to remove the root directory; create a new image to start empty");
     }
     try (VirtualDisk disk = openWritable()) {
-      boolean directory = disk.stat(target).type() == FileType.DIRECTORY;
+      boolean directory = disk.stat(VdePath.absolute(path)).type() == FileType.DIRECTORY;
       if (directory && !recursive && !disk.list(target).isEmpty()) {
         throw new CliException(target + ": directory is not empty; use 'vde rm -r' to remove it with everything"
             + " in it");

@@ -45,7 +45,7 @@ final class TagCommand extends CommandGroup {
         throw usageError("expected KEY=VALUE, got '" + assignment + "'");
       }
       try (VirtualDisk disk = openWritable()) {
-        Tags.set(disk, VdePath.normalize(path), assignment.substring(0, eq), assignment.substring(eq + 1));
+        Tags.set(disk, VdePath.absolute(path), assignment.substring(0, eq), assignment.substring(eq + 1));
         closeAfterChange(disk);
       }
       return ExitCodes.OK;
@@ -66,7 +66,7 @@ final class TagCommand extends CommandGroup {
       requireKey(key);
       String v;
       try (VirtualDisk disk = openReadOnly()) {
-        v = Tags.get(disk, VdePath.normalize(path), key);
+        v = Tags.get(disk, VdePath.absolute(path), key);
       }
       if (v == null) {
         throw new CliException(path + " has no tag '" + key + "'");
@@ -86,7 +86,7 @@ final class TagCommand extends CommandGroup {
     public Integer call() throws Exception {
       Map<String, String> tags;
       try (VirtualDisk disk = openReadOnly()) {
-        tags = Tags.list(disk, VdePath.normalize(path));
+        tags = Tags.list(disk, VdePath.absolute(path));
       }
       if (json) {
         out().println(Json.pretty(tags));
@@ -109,7 +109,7 @@ final class TagCommand extends CommandGroup {
       requireKey(key);
       boolean existed;
       try (VirtualDisk disk = openWritable()) {
-        existed = Tags.remove(disk, VdePath.normalize(path), key);
+        existed = Tags.remove(disk, VdePath.absolute(path), key);
         closeAfterChange(disk);
       }
       if (!existed) {

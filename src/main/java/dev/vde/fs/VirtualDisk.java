@@ -420,6 +420,30 @@ public final class VirtualDisk implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Whether {@code p} ends in '/' after a name. As in POSIX, such a path names a directory: where it leads to a
+   * file the operation fails as it does for a file in the middle of a path, and no file is created there.
+   */
+  static boolean namesDirectory(String p) {
+    return p.length() > 1 && p.endsWith("/");
+  }
+
+  /** Refuses {@code s}, what {@code p} leads to, when {@code p} ends in '/' and {@code s} is not a directory. */
+  private static void checkNamesDirectory(Directories.Slot s, List<String> comps, String p)
+      throws VdeNotFoundException {
+    if (s != null && s.type() != Inode.TYPE_DIRECTORY && namesDirectory(p)) {
+      throw new VdeNotFoundException(p + ": " + join(comps, comps.size()) + " is not a directory");
+    }
+  }
+
+  /** Refuses to create or move a file to {@code p} when it ends in '/'. */
+  private static void checkFileMayGoTo(String p) throws VdeInvalidArgumentException {
+    if (namesDirectory(p)) {
+      throw new VdeInvalidArgumentException(p + ": a path ending in '/' names a directory; no file is created "
+          + "there");
+    }
+  }
+
   static String join(List<String> comps, int n) {
     if (n == 0) {
       return "/";
@@ -462,6 +486,7 @@ public final class VirtualDisk implements AutoCloseable {
     if (s == null) {
       throw new VdeNotFoundException(p + ": no such file or directory");
     }
+    checkNamesDirectory(s, comps, p);
     return s;
   }
 
@@ -480,13 +505,18 @@ public final class VirtualDisk implements AutoCloseable {
     return vol.directories.get(parent.inode());
   }
 
-  /** The entry a file written at {@code p} replaces, or null for a new file; a directory there is refused. */
-  private static Directories.Slot replaceable(Directories.Dir dir, String name, String p)
-      throws VdeInvalidArgumentException {
-    Directories.Slot s = dir.names.get(name);
+  /**
+   * The entry a file written at {@code p} replaces, or null for a new file; a directory there is refused, and so is
+   * a path ending in '/'.
+   */
+  private static Directories.Slot replaceable(Directories.Dir dir, List<String> comps, String p)
+      throws VdeException {
+    Directories.Slot s = dir.names.get(comps.get(comps.size() - 1));
     if (s != null && s.type() == Inode.TYPE_DIRECTORY) {
       throw new VdeInvalidArgumentException(p + " is a directory");
     }
+    checkNamesDirectory(s, comps, p);
+    checkFileMayGoTo(p);
     return s;
   }
 
@@ -563,7 +593,7 @@ public final class VirtualDisk implements AutoCloseable {
     // What can be refused now is refused before the stream is read (the checks are made again at the end).
     inspect(() -> {
       vol.checkWritable();
-      return replaceable(parentOf(comps, p), comps.get(comps.size() - 1), p);
+      return replaceable(parentOf(comps, p), comps, p);
     });
     int limit = FileData.IO_BLOCKS * 4 * vol.payload();
     // The buffer grows with what the stream delivers, so that a short stream costs about its own size: at 64 KiB
@@ -603,7 +633,7 @@ public final class VirtualDisk implements AutoCloseable {
     vol.lockWriter();
     try {
       long existing = inspect(() -> {
-        Directories.Slot s = replaceable(parentOf(comps, p), comps.get(comps.size() - 1), p);
+        Directories.Slot s = replaceable(parentOf(comps, p), comps, p);
         return s == null ? 0L : s.inode();
       });
       return StreamedWrite.begin(vol, this::checkOpen, existing);
@@ -616,7 +646,7 @@ public final class VirtualDisk implements AutoCloseable {
   private void commitStreamed(Txn t, List<String> comps, String p, StreamedWrite w) throws IOException {
     Directories.Dir dir = parentOf(comps, p);
     String name = comps.get(comps.size() - 1);
-    Directories.Slot existing = replaceable(dir, name, p);
+    Directories.Slot existing = replaceable(dir, comps, p);
     long ino = w.inode();
     List<Extent> xs = ExtentMap.normalize(new ArrayList<>(w.extents()));
     if (existing != null && existing.inode() == ino) {
@@ -642,7 +672,7 @@ public final class VirtualDisk implements AutoCloseable {
       FileData.BlockSource src) throws IOException {
     Directories.Dir dir = parentOf(comps, p);
     String name = comps.get(comps.size() - 1);
-    Directories.Slot existing = replaceable(dir, name, p);
+    Directories.Slot existing = replaceable(dir, comps, p);
     long ino = existing != null ? existing.inode() : vol.inodes.allocate(t);
     List<Extent> xs = blocks == 0 ? List.of() : FileData.writeNew(t, ino, 0, blocks, 0, src);
     finishReplace(t, dir, name, existing, ino, ExtentMap.normalize(xs), size);
@@ -829,6 +859,7 @@ public final class VirtualDisk implements AutoCloseable {
       if (s == null) {
         throw new VdeNotFoundException(p + ": no such file or directory");
       }
+      checkNamesDirectory(s, comps, p);
       Inode ino = vol.inodes.read(t, s.inode());
       if (ino.isDirectory()) {
         if (!vol.directories.get(s.inode()).names.isEmpty()) {
@@ -902,6 +933,15 @@ public final class VirtualDisk implements AutoCloseable {
       Directories.Slot s = src.names.get(srcName);
       if (s == null) {
         throw new VdeNotFoundException(from + ": no such file or directory");
+      }
+      checkNamesDirectory(s, fc, from);
+      if (s.type() != Inode.TYPE_DIRECTORY && namesDirectory(to)) {
+        // Before the same-path case: "/f" to "/f/" is refused as well, as rename(2) refuses it.
+        Directories.Slot there = parentOf(tc, to).names.get(tc.get(tc.size() - 1));
+        checkNamesDirectory(there, tc, to);
+        if (there == null) {
+          checkFileMayGoTo(to);
+        }
       }
       if (s.type() == Inode.TYPE_DIRECTORY && tc.size() > fc.size() && tc.subList(0, fc.size()).equals(fc)) {
         throw new VdeInvalidArgumentException("cannot move " + from + " into itself (" + to + ")");
@@ -1045,7 +1085,9 @@ public final class VirtualDisk implements AutoCloseable {
     List<String> comps = parse(p);
     return inspect(() -> {
       try {
-        return lookup(comps, p) != null;
+        Directories.Slot s = lookup(comps, p);
+        checkNamesDirectory(s, comps, p);
+        return s != null;
       } catch (VdeNotFoundException e) {
         return false;
       }

@@ -117,6 +117,39 @@ class FileCommandsTest {
     assertThat(paths).contains("/inbox/report.txt", "/new/report.txt");
   }
 
+  // 'vde get IMAGE /docs/a/ -' printed the file /docs/a; rm, mv, ls and tag took '/docs/a/' as the file too.
+  @Test
+  void aTrailingSlashOnAFile_isNotADirectory_andChangesNothing() throws IOException {
+    Path host = hostFile("a", 100, 8);
+    Cli.run("put", image, host, "/docs/a").ok();
+    Cli.run("mkdir", image, "/dir").ok();
+    Cli.run("module", "add", image, "tags").ok();
+    Cli.run("tag", "set", image, "/docs/a", "k=v").ok();
+    String before = Cli.sha256(image);
+    List<List<Object>> commands = List.of(
+        List.of("get", image, "/docs/a/", "-"),
+        List.of("get", image, "docs/a//", tmp.resolve("out").toString()),
+        List.of("ls", image, "/docs/a/"),
+        List.of("rm", image, "/docs/a/"),
+        List.of("mv", image, "/docs/a/", "/b"),
+        List.of("tag", "get", image, "/docs/a/", "k"),
+        List.of("tag", "ls", image, "/docs/a/"),
+        List.of("tag", "set", image, "/docs/a/", "k=w"),
+        List.of("tag", "rm", image, "/docs/a/", "k"));
+    for (List<Object> c : commands) {
+      assertThat(Cli.run(c.toArray()).failsWith(3).stderr()).as(c.toString())
+          .contains(": /docs/a is not a directory");
+    }
+    assertThat(Cli.sha256(image)).isEqualTo(before);
+    assertThat(tmp.resolve("out")).doesNotExist();
+    // On a directory the slash keeps working.
+    assertThat(Cli.run("ls", image, "/docs/", "--json").ok().json().findValuesAsText("path"))
+        .containsExactly("/docs/a");
+    Cli.run("mv", image, "/dir/", "/dir2").ok();
+    Cli.run("rm", image, "/dir2/").ok();
+    assertThat(Cli.run("get", image, "/docs/a", "-").ok().stdoutBytes()).isEqualTo(Files.readAllBytes(host));
+  }
+
   @Test
   void namesWithLeadingOrTrailingSpaces_areTakenAsWritten_andNeverMeanAnotherFile() throws IOException {
     Path plain = hostFile("report", 10, 5);
