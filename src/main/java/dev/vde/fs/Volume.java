@@ -446,6 +446,7 @@ public final class Volume {
    */
   private void loadPendingMigration() throws IOException {
     if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0) {
+      clearLeftoverCheckpoint();
       return;
     }
     RegionDirectory.Entry chk = regions.find(RegionDirectory.TAG_CHECKPOINT);
@@ -480,6 +481,28 @@ public final class Volume {
       migrationTarget = new MigrationTarget(c.newTableStart(), c.newTableBlocks(), c.originalLayout(),
           c.targetLayout(), blockSize, trustedWatermark(c));
     }
+  }
+
+  /**
+   * Zeroes the checkpoint blocks of a volume with no migration pending when they still hold a record: one left by
+   * a start whose transaction failed or was cut off by a crash before it committed, or by a completion or rollback
+   * cut off before it zeroed them. Open ignores it, but {@code InodeMigration.peek} (behind {@code vde migrate
+   * status} while another process holds the volume) cannot see the pending bit, which lives in the WAL until the
+   * next journal checkpoint, so it would report the leftover as a running migration. Only a writable open does it;
+   * a read-only one is no writer's, and whoever peeks would get the same answer from opening the volume.
+   */
+  private void clearLeftoverCheckpoint() throws IOException {
+    RegionDirectory.Entry chk = regions.find(RegionDirectory.TAG_CHECKPOINT);
+    if (readOnlyReason != null || chk == null) {
+      return;
+    }
+    byte[] a = journal.readRaw(chk.start());
+    byte[] b = journal.readRaw(chk.start() + 1);
+    if (Bytes.isZero(a, 0, a.length) && Bytes.isZero(b, 0, b.length)) {
+      return;
+    }
+    dev.write(chk.start() * blockSize, ByteBuffer.wrap(new byte[2 * blockSize]));
+    dev.sync();
   }
 
   /**

@@ -57,7 +57,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>Crash at each point</h2>
  * Before (1) commits: no pending bit, so the volume is as before and the checkpoint is a leftover that is
- * ignored. During (2): the old table is authoritative and complete (every foreground write goes there); open
+ * ignored (and zeroed by the next writable open, so that {@link #peek} does not report it). During (2): the old table is authoritative and complete (every foreground write goes there); open
  * reinstalls the target at the checkpointed watermark, whose blocks were synced before it was written, and
  * {@link #resume} continues from there, redoing at most N inodes. Before (3) commits: same as (2). After (3):
  * INOO exists and the pending bit is set, so {@link #resume} runs (4) only; rollback is refused. {@link
@@ -162,7 +162,8 @@ public final class InodeMigration {
    * taking its lock: for watching a migration that another process runs. Checkpoint records are written in place,
    * each with its own checksum, and the newest valid one of the two slots is taken, so a record being rewritten
    * at that moment yields the one before it. Null when no migration checkpoint is there (none started, or the
-   * last one completed or was rolled back). Refused for an image this process has open: use {@link #status}.
+   * last one completed or was rolled back). A start whose transaction failed in the WAL leaves a record that this
+   * returns until the next writable open, whose recovery decides whether that migration exists. Refused for an image this process has open: use {@link #status}.
    */
   public static MigrationCheckpoint peek(java.nio.file.Path image) throws IOException {
     try (PeekDevice peek = PeekDevice.open(image)) {
@@ -271,8 +272,17 @@ public final class InodeMigration {
       MigrationCheckpoint c = new MigrationCheckpoint(Phase.ALLOCATING, id, startSeq, Module.manifestOf(modules),
           sb.moduleManifest(), target, sb.layout(), plan.targetLayout(), inodesToCopy(v, sb), 0, old.start(),
           old.blocks(), start, plan.newTableBlocks(), now, now, opts.checkpointEvery());
-      // Written and synced before the WAL commit: once the pending bit is durable, a checkpoint describes it.
-      writeCheckpoint(v, c);
+      // Written and synced before the WAL commit: once the pending bit is durable, a checkpoint describes it. It
+      // becomes the pending migration only with the commit (onPublish): were this transaction to fail, it would
+      // otherwise name a migration that does not exist.
+      try {
+        writeRecord(v, c);
+      } catch (IOException | RuntimeException | Error e) {
+        // This transaction will not commit, so the record only describes a migration that never started; left
+        // in place it would be what 'vde migrate status' reads from another process (see clearAbandonedRecord).
+        clearAbandonedRecord(v, e);
+        throw e;
+      }
       MigrationTarget mt = new MigrationTarget(start, plan.newTableBlocks(), sb.layout(), plan.targetLayout(),
           sb.blockSize(), 0);
       tx.onPublish(() -> {
@@ -647,10 +657,30 @@ public final class InodeMigration {
   }
 
   private static void writeCheckpoint(Volume v, MigrationCheckpoint c) throws IOException {
+    writeRecord(v, c);
+    v.setPendingMigration(c);
+  }
+
+  /** Writes and syncs record {@code c} into its slot. */
+  private static void writeRecord(Volume v, MigrationCheckpoint c) throws IOException {
     RegionDirectory.Entry chk = v.regions().find(RegionDirectory.TAG_CHECKPOINT);
     v.device().write((chk.start() + c.slot()) * v.blockSize(), ByteBuffer.wrap(c.write(v.blockSize())));
     v.device().sync();
-    v.setPendingMigration(c);
+  }
+
+  /**
+   * Zeroes the record of a start whose transaction failed before it could commit. {@link #peek} cannot tell
+   * whether the pending bit is set (it is in the WAL until the next journal checkpoint), so it takes any record
+   * as the running migration's. Best effort: if this fails too, the next writable open zeroes the leftover.
+   */
+  private static void clearAbandonedRecord(Volume v, Throwable failure) {
+    try {
+      RegionDirectory.Entry chk = v.regions().find(RegionDirectory.TAG_CHECKPOINT);
+      v.device().write(chk.start() * v.blockSize(), ByteBuffer.wrap(new byte[2 * v.blockSize()]));
+      v.device().sync();
+    } catch (IOException | RuntimeException e) {
+      failure.addSuppressed(e);
+    }
   }
 
   private static void clearCheckpoint(Volume v) throws IOException {
