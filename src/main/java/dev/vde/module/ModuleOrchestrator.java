@@ -35,10 +35,10 @@ public final class ModuleOrchestrator {
     }
   }
 
-  /** Analyzes and runs the recommended option. */
+  /** Analyzes (the copy as {@code controls} would make it) and runs the recommended option. */
   public static Outcome executeRecommended(VirtualDisk disk, List<Module> modules, Controls controls)
       throws IOException {
-    ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
+    ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules, copyOptions(controls));
     ModulePlanner.OptionAnalysis rec = a.recommended();
     if (rec == null) {
       throw ModulePlanner.nothingFeasible(a);
@@ -49,7 +49,7 @@ public final class ModuleOrchestrator {
   /** Runs {@code option}; refuses, before writing anything, when the analysis finds it infeasible. */
   public static Outcome execute(VirtualDisk disk, List<Module> modules, AdditionOption option, Controls controls)
       throws IOException {
-    ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
+    ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules, copyOptions(controls));
     ModulePlanner.OptionAnalysis o = a.option(option);
     if (!o.feasible()) {
       throw new VdeInvalidArgumentException("cannot add " + InPlaceAddition.names(modules) + " with --option "
@@ -71,6 +71,11 @@ public final class ModuleOrchestrator {
       }
       default -> throw new IllegalStateException(option.name());
     }
+  }
+
+  /** The copy's options, null when there are no controls: the in-place options need none. */
+  private static CopyOptions copyOptions(Controls controls) {
+    return controls == null ? null : controls.copy();
   }
 
   private static String hint(ModulePlanner.Analysis a, AdditionOption refused) {

@@ -7,6 +7,7 @@ import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.fs.Volume;
+import dev.vde.module.copy.CopyOptions;
 import dev.vde.module.copy.ExtentAwareCopy;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -60,7 +61,17 @@ public final class ModulePlanner {
     }
   }
 
+  /** Analyzes adding {@code modules}, judging the copy as a copy at the source's size. */
   public static Analysis analyze(VirtualDisk disk, List<Module> modules) throws IOException {
+    return analyze(disk, modules, CopyOptions.defaults());
+  }
+
+  /**
+   * Analyzes adding {@code modules}, judging the copy as one made with {@code copy}'s size (its modules are
+   * {@code modules}; null is the defaults): a caller that gives a larger destination is not told that the data
+   * does not fit. {@code copy} itself is not changed.
+   */
+  public static Analysis analyze(VirtualDisk disk, List<Module> modules, CopyOptions copy) throws IOException {
     Volume v = disk.volume();
     Superblock sb = v.superblock();
     InPlaceAddition.checkInactive(sb, modules);
@@ -138,7 +149,8 @@ public final class ModulePlanner {
     // A copy writes the new table only up to the block holding the highest live inode, not all of it.
     long newInodeBlocks = writeNew;
     String copyReason = walDamage != null ? unwritable
-        : ExtentAwareCopy.copyProblem(sb, java.util.EnumSet.copyOf(modules), live);
+        : ExtentAwareCopy.copyProblem(sb, CopyOptions.defaults()
+            .sizeBytes(copy == null ? 0 : copy.sizeBytes()).modulesToAdd(java.util.EnumSet.copyOf(modules)), live);
     out.add(new OptionAnalysis(AdditionOption.COPY, copyReason == null, copyReason,
         "writes a new volume with the modules: copies " + live + " allocated blocks of " + sb.totalBlocks()
             + " and rewrites " + mp.inodesToCopy() + " inodes; the source is not changed",

@@ -447,6 +447,14 @@ public final class ExtentAwareCopy {
    * that fails: the destination's inodes must fit its blocks, and its larger metadata plus the data must fit.
    */
   public static String copyProblem(Superblock sb, java.util.Set<dev.vde.format.Module> modules, long liveBlocks) {
+    return copyProblem(sb, CopyOptions.defaults().modulesToAdd(modules), liveBlocks);
+  }
+
+  /**
+   * As {@link #copyProblem(Superblock, java.util.Set, long)}, for a copy made with {@code options} (its modules
+   * and its size; a size of 0 is the source's).
+   */
+  public static String copyProblem(Superblock sb, CopyOptions options, long liveBlocks) {
     String unknown = unknownFeatures(sb);
     if (unknown != null) {
       return unknown;
@@ -456,14 +464,15 @@ public final class ExtentAwareCopy {
     }
     DestinationGeometry g;
     try {
-      g = DestinationGeometry.of(sb, CopyOptions.defaults().modulesToAdd(modules));
+      g = DestinationGeometry.of(sb, options);
     } catch (VdeInvalidArgumentException e) {
       return "the new volume cannot be made: " + e.getOriginalMessage();
     }
     long room = g.totalBlocks() - g.metadataEnd();
     if (liveBlocks > room) {
       return "the data (" + liveBlocks + " blocks) does not fit next to the new volume's metadata (" + room
-          + " blocks left of " + g.totalBlocks() + "); copy to a larger volume with 'vde copy --size'";
+          + " blocks left of " + g.totalBlocks() + "); copy to a larger volume"
+          + (options.sizeBytes() == 0 ? " with 'vde copy --size'" : "");
     }
     return null;
   }
