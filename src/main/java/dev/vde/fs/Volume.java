@@ -772,6 +772,25 @@ public final class Volume {
   }
 
   /**
+   * Why a format change that allocates {@code runs} ({start, count} each) and otherwise writes only the region
+   * directory (when it allocates) and the superblock cannot be one transaction of this volume's WAL, or null when
+   * it can. Such a change is committed whole, so one larger than the WAL fails at commit, after its plan called it
+   * feasible: plans that must not write (module additions, the planner, a migration's plan) ask here first.
+   */
+  public String formatChangeWalProblem(List<long[]> runs) {
+    TreeSet<Integer> bitmapBlocks = new TreeSet<>();
+    for (long[] r : runs) {
+      addBitmapBlocks(bitmapBlocks, r);
+    }
+    int rdBlocks = runs.isEmpty() ? 0 : sb.regionDirBlocks();
+    long need = WalCodec.blocksNeeded(blockSize, bitmapBlocks.size() + rdBlocks + 1, 0, 0);
+    long have = journal.walCapacity();
+    return need <= have ? null : "the change is one metadata transaction of " + need + " WAL blocks ("
+        + bitmapBlocks.size() + " bitmap, " + rdBlocks + " region-directory and 1 superblock image), more than the "
+        + have + " blocks of the volume's WAL";
+  }
+
+  /**
    * Pins the published state for a read that goes on after the state lock is let go (class comment, "read
    * pin"): until {@link #unpinRead} with the returned value, no block freed by a later transaction becomes
    * allocatable again. The caller holds the state lock's read side, so the state it saw is the one named.

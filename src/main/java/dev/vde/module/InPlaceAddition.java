@@ -21,7 +21,7 @@ import java.util.List;
  * record is durable leaves the volume exactly as before (the region blocks were only reserved in memory); after
  * it, recovery replays bitmap, directory and superblock together. No inode is written, so there is no
  * intermediate state to clean up. Every check (module known and inactive, fields fit, regions fit, room in the
- * region directory) happens before anything is written.
+ * region directory, the transaction fits in the WAL) happens before anything is written.
  */
 public final class InPlaceAddition {
   private InPlaceAddition() {}
@@ -46,6 +46,11 @@ public final class InPlaceAddition {
     int room = RegionDirectory.entriesPerBlock(sb.blockSize()) * sb.regionDirBlocks();
     if (disk.volume().regions().entries().size() + plan.entries() > room) {
       throw new VdeException("region directory is full (" + room + " entries)");
+    }
+    String wal = disk.volume().formatChangeWalProblem(plan.runs());
+    if (wal != null) {
+      throw new VdeException("cannot add " + names(modules) + " in place: " + wal + "; "
+          + (modules.size() > 1 ? "add the modules one at a time, or " : "") + "add with --option copy (new volume)");
     }
     return plan;
   }

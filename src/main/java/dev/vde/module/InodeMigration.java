@@ -140,6 +140,14 @@ public final class InodeMigration {
       return new Plan(false, "no contiguous free run for region " + rp.failedRegion() + " next to the new inode "
           + "table", layout, newBlocks, rp.neededBlocks(), toCopy, oldBlocks);
     }
+    // The start allocates the table and the regions in one transaction, which must fit in the WAL.
+    List<long[]> runs = new ArrayList<>(rp.runs());
+    runs.add(new long[] {s, newBlocks});
+    String wal = v.formatChangeWalProblem(runs);
+    if (wal != null) {
+      return new Plan(false, "the start of the migration does not fit in the WAL: " + wal, layout, newBlocks,
+          rp.neededBlocks(), toCopy, oldBlocks);
+    }
     return new Plan(true, null, layout, newBlocks, rp.neededBlocks(), toCopy, oldBlocks);
   }
 

@@ -85,7 +85,8 @@ public final class ModulePlanner {
     String regionProblem = !regions.feasible()
         ? "not enough contiguous free space for region " + regions.failedRegion() + " (largest free run "
             + regions.largestFreeRun() + " blocks)"
-        : regions.entries() > rdRoom ? "region directory has room for " + rdRoom + " more entries" : null;
+        : regions.entries() > rdRoom ? "region directory has room for " + rdRoom + " more entries"
+        : v.formatChangeWalProblem(regions.runs());
     // A WAL transaction writes its images twice (log, then in place) plus descriptor, commit and superblock.
     long bitmapBlocks = regions.entries();
     long inPlaceWritten = 2 * (bitmapBlocks + sb.regionDirBlocks() + 1) + 2;

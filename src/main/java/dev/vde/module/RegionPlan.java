@@ -39,6 +39,15 @@ public record RegionPlan(List<RegionDirectory.Entry> placements, boolean feasibl
     return new RegionPlan(out, true, null, needed, largest);
   }
 
+  /** The planned regions as {start, count} runs. */
+  public List<long[]> runs() {
+    List<long[]> out = new ArrayList<>();
+    for (RegionDirectory.Entry e : placements) {
+      out.add(new long[] {e.start(), e.blocks()});
+    }
+    return out;
+  }
+
   /** Number of region-directory entries needed. */
   public int entries() {
     return placements.size();
