@@ -80,6 +80,8 @@ public final class ModuleOrchestrator {
 
   private static String hint(ModulePlanner.Analysis a, AdditionOption refused) {
     ModulePlanner.OptionAnalysis rec = a.recommended();
-    return rec == null || rec.option() == refused ? "" : "; --option " + rec.option().cliName() + " would work";
+    // A copy is run only with a destination: naming the option alone leads to a second refusal for the lack of one.
+    return rec == null || rec.option() == refused ? "" : "; --option " + rec.option().cliName()
+        + (rec.option() == AdditionOption.COPY ? " --to NEW_IMAGE" : "") + " would work";
   }
 }

@@ -262,6 +262,31 @@ class ModuleCommandsTest {
     assertThat(Cli.run("migrate", "status", img, "--json").ok().stdout().trim()).isEqualTo("null");
   }
 
+  @Test
+  void add_paddingOrRegionOnAVolumeOnlyACopyCanHelp_namesTheCopyWithItsDestination() throws Exception {
+    Path img = dir.resolve("full-in-place.vde");
+    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(4L << 20).inodeCount(1000))) {
+      dev.vde.module.InodeMigration.Plan plan = dev.vde.module.InodeMigration.plan(d,
+          List.of(dev.vde.format.Module.TAGS));
+      long room = plan.newTableBlocks() + plan.regionBlocks() - 1;
+      int n = 0;
+      while (d.info().freeBlocks() > room + 16) {
+        d.writeFile("/big" + n++, new byte[16 * 4080]);
+      }
+      while (d.info().freeBlocks() > room) {
+        d.writeFile("/small" + n++, new byte[4080]);
+      }
+    }
+    String before = Cli.sha256(img);
+
+    String padding = Cli.run("module", "add", img, "tags", "--option", "padding").failsWith(3).stderr();
+    String region = Cli.run("module", "add", img, "tags", "--option", "region").failsWith(3).stderr();
+
+    assertThat(padding).contains("--option padding").contains("--option copy --to NEW_IMAGE would work");
+    assertThat(region).contains("--option region").contains("--option copy --to NEW_IMAGE would work");
+    assertThat(Cli.sha256(img)).isEqualTo(before);
+  }
+
   /** A new volume holding {@code files} one-byte files in its root, written in one batch. */
   private static VirtualDisk withTinyFiles(Path img, long size, long inodes, int files) throws java.io.IOException {
     VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(size).inodeCount(inodes));
