@@ -59,6 +59,10 @@ final class ModuleAddCommand extends ImageCommand {
   @Override
   public Integer call() throws Exception {
     List<Module> modules = Modules.parse(moduleNames);
+    if (modules.isEmpty()) {
+      // Empty words and bare commas parse to nothing: a missing parameter, not a refusal by the volume.
+      throw usageError(Modules.NONE_GIVEN);
+    }
     AdditionOption chosen;
     try {
       chosen = option.equalsIgnoreCase("auto") ? null : AdditionOption.parse(option);

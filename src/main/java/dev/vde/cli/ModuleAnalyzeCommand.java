@@ -32,6 +32,10 @@ final class ModuleAnalyzeCommand extends ImageCommand {
   @Override
   public Integer call() throws Exception {
     List<Module> modules = Modules.parse(moduleNames);
+    if (modules.isEmpty()) {
+      // Empty words and bare commas parse to nothing: a missing parameter, not a refusal by the volume.
+      throw usageError(Modules.NONE_GIVEN);
+    }
     ModulePlanner.Analysis a;
     try (VirtualDisk disk = openReadOnly()) {
       a = ModulePlanner.analyze(disk, modules);

@@ -10,6 +10,10 @@ import java.util.List;
 final class Modules {
   private Modules() {}
 
+  /** The usage error for a module list that names no module. */
+  static final String NONE_GIVEN = "no MODULE given: name at least one, by name or abbreviation (e.g. tags); "
+      + "'vde module list IMAGE' shows them all";
+
   static List<Module> parse(List<String> words) throws VdeInvalidArgumentException {
     LinkedHashSet<Module> out = new LinkedHashSet<>();
     for (String w : words) {

@@ -287,6 +287,19 @@ class ModuleCommandsTest {
     assertThat(Cli.sha256(img)).isEqualTo(before);
   }
 
+  @Test
+  void moduleListsThatNameNoModule_areUsageErrors() throws Exception {
+    Path img = image("16M", 256);
+    String before = Cli.sha256(img);
+    for (String names : new String[] {"", ",", " , "}) {
+      assertThat(Cli.run("module", "add", img, names).failsWith(1).stderr()).as("add '%s'", names)
+          .contains("MODULE");
+      assertThat(Cli.run("module", "analyze", img, names).failsWith(1).stderr()).as("analyze '%s'", names)
+          .contains("MODULE");
+    }
+    assertThat(Cli.sha256(img)).isEqualTo(before);
+  }
+
   /** A new volume holding {@code files} one-byte files in its root, written in one batch. */
   private static VirtualDisk withTinyFiles(Path img, long size, long inodes, int files) throws java.io.IOException {
     VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(size).inodeCount(inodes));
