@@ -761,14 +761,54 @@ public final class Volume {
    * The allocator's view (1 = not available) with the blocks freed but not yet released counted free: what a
    * plan that must not write (a module addition's pre-flight, the planner) may count on, since the transaction
    * that then allocates releases them when it runs short ({@link Txn#allocateFirstFit}). Planning on the
-   * allocator's view alone refused, after a delete, room that the delete had just made.
+   * allocator's view alone refused, after a delete, room that the delete had just made. Only blocks that release
+   * can hand out now are counted ({@link #reclaimableUpTo}); {@link #heldFreedSpaceNote} says why others are not.
    */
   public long[] plannableWords() throws VdeException {
     long[] words = bitmap.allocatableWordsCopy();
+    long upTo = reclaimableUpTo();
     for (PendingFree f : pendingFrees) {
-      FreeSpaceScanner.setRange(words, f.start(), f.count(), false);
+      if (f.ticket() <= upTo) {
+        FreeSpaceScanner.setRange(words, f.start(), f.count(), false);
+      }
     }
     return words;
+  }
+
+  /**
+   * The newest freeing transaction whose blocks {@link #reclaimFreedBlocks}, called now by this thread, would make
+   * allocatable. A streaming read in progress holds back what was freed after it began. A batch holds the writer
+   * lock throughout and its transactions back from the WAL until it ends, so a checkpoint from inside it (the
+   * calling thread holds the lock) stops short of them; another thread's batch ends before the caller's
+   * transaction can take the lock, so its frees count.
+   */
+  private long reclaimableUpTo() {
+    long upTo = oldestReadPin();
+    if (writerLock.isHeldByCurrentThread()) {
+      upTo = Math.min(upTo, journal.checkpointableTicket());
+    }
+    return upTo;
+  }
+
+  /**
+   * Why blocks freed since the last checkpoint are not yet reusable (a streaming read in progress, a batch not yet
+   * ended), as a clause to append to a no-space message; empty when nothing holds them.
+   */
+  public String heldFreedSpaceNote() {
+    long pin = oldestReadPin();
+    long checkpointable = writerLock.isHeldByCurrentThread() ? journal.checkpointableTicket() : Long.MAX_VALUE;
+    long byBatch = 0;
+    long byRead = 0;
+    for (PendingFree f : pendingFrees) {
+      if (f.ticket() > checkpointable) {
+        byBatch += f.count();
+      } else if (f.ticket() > pin) {
+        byRead += f.count();
+      }
+    }
+    return (byRead > 0 ? "; " + byRead + " blocks freed while a streaming read is in progress become reusable when"
+        + " it ends" : "")
+        + (byBatch > 0 ? "; " + byBatch + " blocks freed inside the running batch become reusable once it ends" : "");
   }
 
   /**

@@ -41,7 +41,8 @@ public final class InPlaceAddition {
     if (!plan.feasible()) {
       throw new VdeNoSpaceException("not enough contiguous free space for region " + plan.failedRegion()
           + ": the modules need " + plan.neededBlocks() + " blocks in " + countRegions(modules)
-          + " contiguous run(s); the largest free run is " + plan.largestFreeRun() + " blocks");
+          + " contiguous run(s); the largest free run is " + plan.largestFreeRun() + " blocks"
+          + disk.volume().heldFreedSpaceNote());
     }
     int room = RegionDirectory.entriesPerBlock(sb.blockSize()) * sb.regionDirBlocks();
     if (disk.volume().regions().entries().size() + plan.entries() > room) {

@@ -132,13 +132,13 @@ public final class InodeMigration {
     if (s < 0) {
       return new Plan(false, "not enough contiguous free space for the new inode table: it needs " + newBlocks
           + " blocks, the largest free run is " + dev.vde.alloc.FreeSpaceScanner.largestFreeRun(words,
-          sb.totalBlocks()) + " blocks", layout, newBlocks, 0, toCopy, oldBlocks);
+          sb.totalBlocks()) + " blocks" + v.heldFreedSpaceNote(), layout, newBlocks, 0, toCopy, oldBlocks);
     }
     dev.vde.alloc.FreeSpaceScanner.setRange(words, s, newBlocks, true);
     RegionPlan rp = RegionPlan.plan(words, sb.totalBlocks(), withTable);
     if (!rp.feasible()) {
       return new Plan(false, "no contiguous free run for region " + rp.failedRegion() + " next to the new inode "
-          + "table", layout, newBlocks, rp.neededBlocks(), toCopy, oldBlocks);
+          + "table" + v.heldFreedSpaceNote(), layout, newBlocks, rp.neededBlocks(), toCopy, oldBlocks);
     }
     // The start allocates the table and the regions in one transaction, which must fit in the WAL.
     List<long[]> runs = new ArrayList<>(rp.runs());

@@ -84,7 +84,7 @@ public final class ModulePlanner {
     int rdRoom = RegionDirectory.entriesPerBlock(bs) * sb.regionDirBlocks() - v.regions().entries().size();
     String regionProblem = !regions.feasible()
         ? "not enough contiguous free space for region " + regions.failedRegion() + " (largest free run "
-            + regions.largestFreeRun() + " blocks)"
+            + regions.largestFreeRun() + " blocks)" + v.heldFreedSpaceNote()
         : regions.entries() > rdRoom ? "region directory has room for " + rdRoom + " more entries"
         : v.formatChangeWalProblem(regions.runs());
     // A WAL transaction writes its images twice (log, then in place) plus descriptor, commit and superblock.

@@ -725,6 +725,14 @@ public final class Journal implements AutoCloseable {
     }
   }
 
+  /**
+   * The newest ticket a checkpoint started now would cover: held batch transactions are excluded, as {@link
+   * #checkpoint} stops short of them.
+   */
+  public long checkpointableTicket() {
+    return lastWritableTicket();
+  }
+
   /** The newest ticket a leader may write now (held batch transactions excluded). */
   private long lastWritableTicket() {
     synchronized (monitor) {
