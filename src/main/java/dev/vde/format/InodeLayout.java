@@ -103,15 +103,25 @@ public record InodeLayout(int inodeSize, List<Field> fields) {
     return fieldFor(m.id());
   }
 
-  /** True when {@code m}'s field fits in the current padding (a pure check, no I/O). */
+  /**
+   * True when {@code m}'s field fits in the current padding and the descriptor has room for one more field (a pure
+   * check, no I/O). Fields of modules this engine does not know count too: a twentieth field would make a
+   * superblock no reader accepts.
+   */
   public boolean canClaim(Module m) {
-    return m.inodeBytes() > 0 && fieldFor(m) == null && m.inodeBytes() <= paddingBytes();
+    return m.inodeBytes() > 0 && fieldFor(m) == null && m.inodeBytes() <= paddingBytes() && !descriptorFull();
+  }
+
+  /** Whether the descriptor already holds {@link #MAX_FIELDS} fields. */
+  public boolean descriptorFull() {
+    return fields.size() >= MAX_FIELDS;
   }
 
   /** This layout with {@code m}'s field at the first free padding byte; the inode size is unchanged. */
   public InodeLayout claim(Module m) {
     if (!canClaim(m)) {
-      throw new IllegalStateException(m.abbreviation() + " does not fit in " + paddingBytes() + " bytes of padding");
+      throw new IllegalStateException(m.abbreviation() + (descriptorFull() ? " needs a field, and the descriptor "
+          + "holds " + MAX_FIELDS + " already" : " does not fit in " + paddingBytes() + " bytes of padding"));
     }
     List<Field> fs = new ArrayList<>(fields);
     fs.add(new Field(m.id(), usedEnd(), m.inodeBytes()));

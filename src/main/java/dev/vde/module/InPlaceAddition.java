@@ -33,6 +33,10 @@ public final class InPlaceAddition {
     InodeLayout after = PaddingClaim.claimAll(sb.layout(), modules);
     if (after == null) {
       int need = modules.stream().mapToInt(Module::inodeBytes).sum();
+      if (need <= sb.layout().paddingBytes()) {
+        throw new VdeInvalidArgumentException("cannot add " + names(modules) + " in place: "
+            + PaddingClaim.claimProblem(sb.layout(), modules));
+      }
       throw new VdeInvalidArgumentException(names(modules) + " need " + need + " inode bytes but only "
           + sb.layout().paddingBytes() + " bytes of inode padding are free; add with --option migrate (grows every"
           + " inode online) or --option copy (new volume)");

@@ -106,8 +106,7 @@ public final class ModulePlanner {
     // Option 2: padding.
     String padReason = unwritable != null ? unwritable
         : !needsFields ? "the modules add no inode fields; nothing to claim"
-        : claimed == null ? "the modules need " + fieldBytes + " inode bytes, the padding has "
-            + sb.layout().paddingBytes()
+        : claimed == null ? PaddingClaim.claimProblem(sb.layout(), modules)
         : regionProblem;
     out.add(new OptionAnalysis(AdditionOption.PADDING, padReason == null, padReason,
         "claims " + fieldBytes + " of " + sb.layout().paddingBytes() + " padding bytes"
@@ -117,8 +116,10 @@ public final class ModulePlanner {
     // Option 1: regions.
     String regReason = unwritable != null ? unwritable
         : !needsRegions ? "the modules have no regions"
-        : needsFields && claimed == null ? "their inode fields (" + fieldBytes + " bytes) do not fit in the "
-            + sb.layout().paddingBytes() + " padding bytes; they need a migration"
+        : needsFields && claimed == null ? (fieldBytes <= sb.layout().paddingBytes()
+            ? PaddingClaim.claimProblem(sb.layout(), modules)
+            : "their inode fields (" + fieldBytes + " bytes) do not fit in the " + sb.layout().paddingBytes()
+                + " padding bytes; they need a migration")
         : regionProblem;
     out.add(new OptionAnalysis(AdditionOption.REGION, regReason == null, regReason,
         "adds " + regions.entries() + " region(s) of " + regions.neededBlocks() + " blocks"

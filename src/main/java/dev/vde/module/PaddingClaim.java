@@ -33,10 +33,29 @@ public final class PaddingClaim {
       if ((manifest & m.bit()) != 0 || m.inodeBytes() == 0) {
         continue;
       }
-      boolean fits = m.inodeBytes() <= pad;
+      boolean fits = layout.canClaim(m);
       out.add(new Fit(m, fits, pad, fits ? pad - m.inodeBytes() : pad));
     }
     return out;
+  }
+
+  /**
+   * Why {@code modules} cannot claim padding in {@code layout}, or null when they can: the padding is too small
+   * for their fields, or the descriptor has no room for as many more fields (it holds at most
+   * {@link InodeLayout#MAX_FIELDS}, those of modules this engine does not know included).
+   */
+  public static String claimProblem(InodeLayout layout, List<Module> modules) {
+    if (claimAll(layout, modules) != null) {
+      return null;
+    }
+    int bytes = modules.stream().mapToInt(Module::inodeBytes).sum();
+    long fields = modules.stream().filter(m -> m.inodeBytes() > 0).count();
+    if (bytes <= layout.paddingBytes() && layout.fields().size() + fields > InodeLayout.MAX_FIELDS) {
+      return "the inode layout descriptor holds at most " + InodeLayout.MAX_FIELDS + " fields and has "
+          + layout.fields().size() + " (modules this engine does not know included), no room for " + fields
+          + " more; add them with the newer engine that wrote the volume";
+    }
+    return "the modules need " + bytes + " inode bytes, the padding has " + layout.paddingBytes();
   }
 
   /**
