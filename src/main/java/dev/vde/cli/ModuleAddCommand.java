@@ -98,7 +98,8 @@ final class ModuleAddCommand extends ImageCommand {
         }
         how = a.recommended().option();
       }
-      if (how == AdditionOption.COPY && destination == null) {
+      // A dry run writes nothing, so it needs no destination: it shows the plan, the copy's included.
+      if (how == AdditionOption.COPY && destination == null && !dryRun) {
         if (chosen == null) {
           ModuleAnalyzeCommand.render(a).forEach(out()::println);
           throw usageError("no in-place option can add " + String.join(", ", Modules.abbreviations(modules))
@@ -111,7 +112,8 @@ final class ModuleAddCommand extends ImageCommand {
         ModulePlanner.OptionAnalysis o = a.option(how);
         out().println();
         out().println("Dry run: would add " + String.join(", ", Modules.abbreviations(modules)) + " with --option "
-            + how.cliName() + (o.feasible() ? "" : " (not possible: " + o.reason() + ")") + "; nothing was written.");
+            + how.cliName() + (how == AdditionOption.COPY && destination == null ? " --to NEW_IMAGE" : "")
+            + (o.feasible() ? "" : " (not possible: " + o.reason() + ")") + "; nothing was written.");
         return o.feasible() ? ExitCodes.OK : ExitCodes.FAILED;
       }
       int code = run(disk, modules, how);

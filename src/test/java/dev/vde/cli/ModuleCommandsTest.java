@@ -300,6 +300,32 @@ class ModuleCommandsTest {
     assertThat(Cli.sha256(img)).isEqualTo(before);
   }
 
+  @Test
+  void dryRun_whenOnlyACopyCanAddTheModule_showsThePlanAndExitsZero() throws Exception {
+    Path img = dir.resolve("dry-copy.vde");
+    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(4L << 20).inodeCount(1000))) {
+      dev.vde.module.InodeMigration.Plan plan = dev.vde.module.InodeMigration.plan(d,
+          List.of(dev.vde.format.Module.TAGS));
+      long room = plan.newTableBlocks() + plan.regionBlocks() - 1;
+      int n = 0;
+      while (d.info().freeBlocks() > room + 16) {
+        d.writeFile("/big" + n++, new byte[16 * 4080]);
+      }
+      while (d.info().freeBlocks() > room) {
+        d.writeFile("/small" + n++, new byte[4080]);
+      }
+    }
+    String before = Cli.sha256(img);
+
+    String auto = Cli.run("module", "add", img, "tags", "--dry-run").ok().stdout();
+    String copy = Cli.run("module", "add", img, "tags", "--option", "copy", "--dry-run").ok().stdout();
+
+    assertThat(auto).contains("<- recommended").contains("Dry run: would add TAGS with --option copy --to NEW_IMAGE");
+    assertThat(copy).contains("Dry run: would add TAGS with --option copy --to NEW_IMAGE");
+    assertThat(Cli.sha256(img)).isEqualTo(before);
+    assertThat(dir.resolve("NEW_IMAGE")).doesNotExist();
+  }
+
   /** A new volume holding {@code files} one-byte files in its root, written in one batch. */
   private static VirtualDisk withTinyFiles(Path img, long size, long inodes, int files) throws java.io.IOException {
     VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(size).inodeCount(inodes));
