@@ -18,8 +18,9 @@ final class ModuleAnalyzeCommand extends ImageCommand {
   @Parameters(index = "1..*", arity = "1..*", paramLabel = "MODULE", description = "Modules by name or abbreviation.")
   List<String> moduleNames;
 
-  @Option(names = "--json", description = "Print {modules, options: [{option, feasible, reason, blocksRead, "
-      + "blocksWritten, estimatedSeconds, downtime, risk, recommended}, ...]} (always four options).")
+  @Option(names = "--json", description = "Print {modules, options: [{option, feasible, reason, changes, "
+      + "blocksRead, blocksWritten, estimatedSeconds, downtime, risk, recommended}, ...] (always four options), "
+      + "recommended} (the recommended option's name, or null when none is feasible).")
   boolean json;
 
   /** JSON shape of one option. */

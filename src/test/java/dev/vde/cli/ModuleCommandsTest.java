@@ -326,6 +326,20 @@ class ModuleCommandsTest {
     assertThat(dir.resolve("NEW_IMAGE")).doesNotExist();
   }
 
+  @Test
+  void analyzeHelp_namesEveryKeyOfTheJsonOutput() throws Exception {
+    Path img = image("16M", 256);
+    JsonNode j = Cli.run("module", "analyze", img, "tags", "--json").ok().json();
+    String help = Cli.run("module", "analyze", "--help").ok().stdout().replaceAll("\\s+", " ");
+    help = help.substring(help.indexOf("--json "), help.indexOf("-V, --version"));
+    List<String> keys = new ArrayList<>();
+    j.fieldNames().forEachRemaining(keys::add);
+    j.get("options").get(0).fieldNames().forEachRemaining(keys::add);
+    for (String k : keys) {
+      assertThat(help).as("--json help names '%s'", k).containsPattern("[{ ,]" + k + "[,}: ]");
+    }
+  }
+
   /** A new volume holding {@code files} one-byte files in its root, written in one batch. */
   private static VirtualDisk withTinyFiles(Path img, long size, long inodes, int files) throws java.io.IOException {
     VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(size).inodeCount(inodes));
