@@ -831,14 +831,12 @@ public final class Journal implements AutoCloseable {
           continue;
         }
       }
-      long reached = -1;
       IOException err = null;
       Error fatal = null;
       walLock.lock();
       try {
         if (!batch.isEmpty()) {
           writeBatchLocked(batch);
-          reached = batch.get(batch.size() - 1).ticket;
         }
       } catch (IOException | RuntimeException | Error e) {
         // An Error too (out of memory encoding the group, say): the group has left the queue, so a journal that
@@ -847,12 +845,17 @@ public final class Journal implements AutoCloseable {
         err = e instanceof IOException io ? io : new IOException(e.toString(), e);
         fatal = e instanceof Error x ? x : null;
       } finally {
+        // What the group synced, read before anyone else may write: a group that did not fit behind the WAL's
+        // head is written in parts with a checkpoint between them, and when the checkpoint or a later part fails,
+        // the parts already synced stay durable, so their waiters must hear that rather than the failure.
+        long reached = walDurableTicket;
         walLock.unlock();
         synchronized (monitor) {
           leaderActive = false;
           if (err != null) {
             failure = err;
-          } else if (reached > durableTicket) {
+          }
+          if (reached > durableTicket) {
             durableTicket = reached;
           }
           monitor.notifyAll();
