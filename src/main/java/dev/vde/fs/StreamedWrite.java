@@ -132,7 +132,7 @@ final class StreamedWrite implements AutoCloseable {
    */
   void syncIfLarge() throws IOException {
     if (blocks > Volume.DATA_SYNC_THRESHOLD) {
-      vol.device().sync();
+      vol.journal().syncOutsideWal();
       synced = true;
     }
   }

@@ -630,7 +630,7 @@ public final class Volume {
     }
     List<DataCheck> checks = t.checks;
     if (t.dataBlocks > DATA_SYNC_THRESHOLD) {
-      dev.sync();
+      journal.syncOutsideWal();
       checks = List.of();
     }
     // Everything that can fail happens before the in-memory state changes, so abort() can undo the rest.

@@ -644,7 +644,7 @@ public final class InodeMigration {
     // checkpoint may only count them once they are durable, or a crash could keep in the new table a change
     // the old table lost.
     v.journal().awaitDurable(v.journal().lastTicket());
-    v.device().sync();
+    v.journal().syncOutsideWal();
     MigrationCheckpoint c = prev.with(Phase.COPYING_INODES, watermark, Math.max(total, watermark),
         System.currentTimeMillis());
     recordWhileRunning(v, c);
@@ -673,7 +673,7 @@ public final class InodeMigration {
   private static void writeRecord(Volume v, MigrationCheckpoint c) throws IOException {
     RegionDirectory.Entry chk = v.regions().find(RegionDirectory.TAG_CHECKPOINT);
     v.device().write((chk.start() + c.slot()) * v.blockSize(), ByteBuffer.wrap(c.write(v.blockSize())));
-    v.device().sync();
+    v.journal().syncOutsideWal();
   }
 
   /**
@@ -685,7 +685,7 @@ public final class InodeMigration {
     try {
       RegionDirectory.Entry chk = v.regions().find(RegionDirectory.TAG_CHECKPOINT);
       v.device().write(chk.start() * v.blockSize(), ByteBuffer.wrap(new byte[2 * v.blockSize()]));
-      v.device().sync();
+      v.journal().syncOutsideWal();
     } catch (IOException | RuntimeException e) {
       failure.addSuppressed(e);
     }
@@ -694,7 +694,7 @@ public final class InodeMigration {
   private static void clearCheckpoint(Volume v) throws IOException {
     RegionDirectory.Entry chk = v.regions().find(RegionDirectory.TAG_CHECKPOINT);
     v.device().write(chk.start() * v.blockSize(), ByteBuffer.wrap(new byte[2 * v.blockSize()]));
-    v.device().sync();
+    v.journal().syncOutsideWal();
     v.setPendingMigration(null);
   }
 

@@ -852,7 +852,7 @@ public final class Journal implements AutoCloseable {
         walLock.unlock();
         synchronized (monitor) {
           leaderActive = false;
-          if (err != null) {
+          if (err != null && failure == null) {
             failure = err;
           }
           if (reached > durableTicket) {
@@ -871,6 +871,13 @@ public final class Journal implements AutoCloseable {
   }
 
   private void writeBatchLocked(List<Pending> batch) throws IOException {
+    synchronized (monitor) {
+      // A sync outside the WAL that failed while this leader waited for the lock may have cost writes its group
+      // depends on (data listed by checksum), and a sync now would report nothing about them.
+      if (failure != null) {
+        throw failed();
+      }
+    }
     int i = 0;
     while (i < batch.size()) {
       LinkedHashMap<Long, byte[]> merged = new LinkedHashMap<>();
@@ -916,6 +923,39 @@ public final class Journal implements AutoCloseable {
       walDurableTicket = batch.get(j - 1).ticket;
       groupsWritten++;
       i = j;
+    }
+  }
+
+  /**
+   * Syncs writes made outside the WAL (file data written in place before its transaction commits, a streamed
+   * write's staged data, a migration's new table and records). A host that fails to write pages back drops them
+   * and reports the failure to one sync only, whichever write the pages came from: a failed sync here may have cost
+   * the WAL blocks of a group commit or the home blocks of a checkpoint written meanwhile, whose own sync would then
+   * succeed. So it runs under the WAL lock, between groups and checkpoints, and a failure stops the journal as a
+   * failed WAL sync does: nothing written before it is acknowledged or checkpointed afterwards.
+   */
+  public void syncOutsideWal() throws IOException {
+    walLock.lock();
+    try {
+      synchronized (monitor) {
+        if (failure != null) {
+          throw failed();
+        }
+      }
+      try {
+        dev.sync();
+      } catch (IOException | RuntimeException | Error e) {
+        IOException io = e instanceof IOException x ? x : new IOException(e.toString(), e);
+        synchronized (monitor) {
+          if (failure == null) {
+            failure = io;
+          }
+          monitor.notifyAll();
+        }
+        throw e;
+      }
+    } finally {
+      walLock.unlock();
     }
   }
 

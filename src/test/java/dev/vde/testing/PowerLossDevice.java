@@ -270,6 +270,22 @@ public final class PowerLossDevice implements BlockDevice {
     syncCount++;
   }
 
+  /**
+   * The host failed to write the pending writes back, as a failing disk makes it: they never reach the medium and
+   * no later sync makes them durable, while reads still see them (the host's page cache keeps the pages). A host
+   * that drops such pages reports the failure to one sync only, so the next sync succeeds. Size changes are kept,
+   * as every keep policy keeps them.
+   */
+  public synchronized void loseUnsynced() throws IOException {
+    checkLive("sync");
+    for (Pending p : pending) {
+      if (!p.isWrite()) {
+        durableSize = apply(durable, durableSize, p, 0);
+      }
+    }
+    pending.clear();
+  }
+
   @Override
   public synchronized long size() throws IOException {
     checkLive("size");
