@@ -405,8 +405,12 @@ public final class Volume {
         v.warnings.add(r.walDamage());
       }
       if (r.transactionsReplayed() > 0) {
-        v.warnings.add("recovered " + r.transactionsReplayed() + " committed WAL transaction(s) ("
-            + r.imagesReplayed() + " blocks)");
+        String replayed = r.transactionsReplayed() + " committed WAL transaction(s) (" + r.imagesReplayed()
+            + " blocks)";
+        // A read-only open writes nothing: the image still needs the recovery that the next writable open does,
+        // which matters to whoever copies the file or inspects it with other tools meanwhile.
+        v.warnings.add(j.isReadOnly() ? "replayed " + replayed + " in memory only: opened read-only, the image is "
+            + "unchanged until a writable open writes them in place" : "recovered " + replayed);
       }
       if (bm.durableFree() != sb.freeBlocks()) {
         v.warnings.add("superblock free count " + sb.freeBlocks() + " differs from the bitmap's "

@@ -432,6 +432,11 @@ public final class Journal implements AutoCloseable {
     return recovery;
   }
 
+  /** Whether this journal never writes: what recovery replayed stays in memory. */
+  public boolean isReadOnly() {
+    return readOnly;
+  }
+
   /** The superblock as last written in place (its sequence is the volume's sequence). */
   public Superblock onDiskSuperblock() {
     walLock.lock();
