@@ -1,5 +1,6 @@
 package dev.vde.fs;
 
+import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.format.BlockType;
 import dev.vde.format.RegionDirectory;
@@ -23,8 +24,21 @@ public final class FormatTransaction {
     return t.sb;
   }
 
-  /** Replaces the superblock; free and used counts are recomputed at commit. */
-  public void setSuperblock(Superblock sb) {
+  /**
+   * Replaces the superblock; free and used counts are recomputed at commit. Its geometry (block size, block count,
+   * identity, creation time, the places of the region directory and the WAL) must stay as it is: recovery treats a
+   * WAL transaction carrying another geometry as not committed, so such a change, acknowledged, would be lost in a
+   * crash together with every transaction after it.
+   */
+  public void setSuperblock(Superblock sb) throws VdeInvalidArgumentException {
+    Superblock cur = t.sb;
+    if (sb.blockSize() != cur.blockSize() || sb.totalBlocks() != cur.totalBlocks() || !sb.uuid().equals(cur.uuid())
+        || sb.createdMillis() != cur.createdMillis() || sb.regionDirStart() != cur.regionDirStart()
+        || sb.regionDirBlocks() != cur.regionDirBlocks() || sb.walStart() != cur.walStart()
+        || sb.walBlocks() != cur.walBlocks()) {
+      throw new VdeInvalidArgumentException("a format change cannot change the volume's geometry (block size, block "
+          + "count, identity, creation time, or where the region directory and the WAL lie)");
+    }
     t.sb = sb;
   }
 
@@ -67,8 +81,24 @@ public final class FormatTransaction {
     return t.read(blockNo, type);
   }
 
-  /** Replaces a metadata block's content (sealed with {@code type} and {@code generation} at commit). */
-  public void put(long blockNo, BlockType type, int generation, byte[] content) {
+  /**
+   * Replaces a metadata block's content (sealed with {@code type} and {@code generation} at commit). Not a
+   * superblock (use {@link #setSuperblock}), a block of the WAL or one past the end: recovery treats a WAL
+   * transaction with such an image as not committed (its checkpoint would write the WAL over itself), so it would be
+   * acknowledged and then lost in a crash together with every transaction after it.
+   */
+  public void put(long blockNo, BlockType type, int generation, byte[] content) throws VdeInvalidArgumentException {
+    Superblock sb = t.sb;
+    String why = blockNo < 2 ? "a superblock slot (change the superblock with setSuperblock)"
+        : blockNo >= sb.totalBlocks() ? "past the end of the volume (" + sb.totalBlocks() + " blocks)"
+        : blockNo >= sb.walStart() && blockNo < sb.walStart() + sb.walBlocks() ? "in the metadata WAL" : null;
+    if (why != null) {
+      throw new VdeInvalidArgumentException("a format change cannot write block " + blockNo + ": it is " + why);
+    }
+    if (content == null || content.length != t.vol.blockSize()) {
+      throw new VdeInvalidArgumentException("block " + blockNo + ": content must be one block of "
+          + t.vol.blockSize() + " bytes, not " + (content == null ? "null" : content.length + " bytes"));
+    }
     t.put(blockNo, type, generation, content);
   }
 
