@@ -333,37 +333,11 @@ public final class Volume {
         rdb.add(j.read(sb.regionDirStart() + i, BlockType.REGION_DIRECTORY));
       }
       RegionDirectory rd = RegionDirectory.read(rdb, sb.regionDirStart(), res);
-      List<String> rdProblems = rd.problems(sb.totalBlocks(), sb.regionDirStart() + sb.regionDirBlocks());
-      if (!rdProblems.isEmpty()) {
-        throw new VdeCorruptedException(sb.regionDirStart(), "region directory", String.join("; ", rdProblems), res);
-      }
-      if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0) {
-        for (int tag : new int[] {RegionDirectory.TAG_INODES_NEW, RegionDirectory.TAG_INODES_OLD}) {
-          if (rd.find(tag) != null) {
-            // A migration adds these with the pending bit and removes them with it; a later migration would take
-            // this one for its own table (FORMAT.md section 7).
-            throw new VdeCorruptedException(sb.regionDirStart(), "region directory", "region "
-                + BlockType.describeTag(tag) + " is listed but no inode migration is pending", res);
-          }
-        }
+      String rdProblem = regionDirectoryProblem(sb, rd);
+      if (rdProblem != null) {
+        throw new VdeCorruptedException(sb.regionDirStart(), "region directory", rdProblem, res);
       }
       RegionDirectory.Entry bmr = rd.find(RegionDirectory.TAG_BITMAP);
-      long need = AllocationBitmap.blocksFor(sb.totalBlocks(), sb.blockSize());
-      if (bmr.blocks() < need) {
-        throw new VdeCorruptedException(sb.regionDirStart(), "region directory", "bitmap region has "
-            + bmr.blocks() + " blocks, the volume needs " + need, res);
-      }
-      RegionDirectory.Entry wal = rd.find(RegionDirectory.TAG_WAL);
-      if (wal.start() != sb.walStart() || wal.blocks() != sb.walBlocks()) {
-        throw new VdeCorruptedException(sb.regionDirStart(), "region directory", "WAL region " + wal.start() + "+"
-            + wal.blocks() + " disagrees with the superblock's " + sb.walStart() + "+" + sb.walBlocks(), res);
-      }
-      RegionDirectory.Entry ino = rd.find(RegionDirectory.TAG_INODES);
-      long ipb = InodeCodec.perBlock(sb.blockSize(), sb.inodeSize());
-      if (ino.blocks() * ipb < sb.inodeCount() || sb.inodeTableInitBlocks() > ino.blocks()) {
-        throw new VdeCorruptedException(sb.regionDirStart(), "region directory", "inode table region of "
-            + ino.blocks() + " blocks cannot hold " + sb.inodeCount() + " inodes", res);
-      }
       List<Long> unreadable = new ArrayList<>();
       List<String> unreadableWhy = new ArrayList<>();
       boolean mayGuess = roReason != null;
@@ -421,6 +395,43 @@ public final class Volume {
       dev.close();
       throw e;
     }
+  }
+
+  /**
+   * Why region directory {@code rd} cannot go with superblock {@code sb}, or null when it can: what open refuses.
+   * A format transaction is held to the same rules at commit, so that nothing it commits leaves a volume that no
+   * longer opens.
+   */
+  private static String regionDirectoryProblem(Superblock sb, RegionDirectory rd) {
+    List<String> rdProblems = rd.problems(sb.totalBlocks(), sb.regionDirStart() + sb.regionDirBlocks());
+    if (!rdProblems.isEmpty()) {
+      return String.join("; ", rdProblems);
+    }
+    if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0) {
+      for (int tag : new int[] {RegionDirectory.TAG_INODES_NEW, RegionDirectory.TAG_INODES_OLD}) {
+        if (rd.find(tag) != null) {
+          // A migration adds these with the pending bit and removes them with it; a later migration would take
+          // this one for its own table (FORMAT.md section 7).
+          return "region " + BlockType.describeTag(tag) + " is listed but no inode migration is pending";
+        }
+      }
+    }
+    RegionDirectory.Entry bmr = rd.find(RegionDirectory.TAG_BITMAP);
+    long need = AllocationBitmap.blocksFor(sb.totalBlocks(), sb.blockSize());
+    if (bmr.blocks() < need) {
+      return "bitmap region has " + bmr.blocks() + " blocks, the volume needs " + need;
+    }
+    RegionDirectory.Entry wal = rd.find(RegionDirectory.TAG_WAL);
+    if (wal.start() != sb.walStart() || wal.blocks() != sb.walBlocks()) {
+      return "WAL region " + wal.start() + "+" + wal.blocks() + " disagrees with the superblock's " + sb.walStart()
+          + "+" + sb.walBlocks();
+    }
+    RegionDirectory.Entry ino = rd.find(RegionDirectory.TAG_INODES);
+    long ipb = InodeCodec.perBlock(sb.blockSize(), sb.inodeSize());
+    if (ino.blocks() * ipb < sb.inodeCount() || sb.inodeTableInitBlocks() > ino.blocks()) {
+      return "inode table region of " + ino.blocks() + " blocks cannot hold " + sb.inodeCount() + " inodes";
+    }
+    return null;
   }
 
   /**
@@ -642,6 +653,14 @@ public final class Volume {
         + 1);
     // Data first: the journal publishes in this order, so a data image is visible before what maps it.
     imgs.addAll(t.dataImages);
+    if (t.regionsChanged || t.sb != sb) {
+      String problem = regionDirectoryProblem(t.sb, t.regions);
+      if (problem != null) {
+        abort(t);
+        throw new VdeInvalidArgumentException("a format change would leave a volume that no longer opens: "
+            + problem);
+      }
+    }
     if (t.regionsChanged) {
       int room = RegionDirectory.entriesPerBlock(blockSize) * t.sb.regionDirBlocks();
       if (t.regions.entries().size() > room) {

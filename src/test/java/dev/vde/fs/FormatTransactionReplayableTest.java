@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.vde.Progress;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.format.BlockType;
+import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.PowerLossDevice.KeepPolicy;
@@ -57,6 +58,39 @@ class FormatTransactionReplayableTest {
     d.writeFile("/b", new byte[] {2});
     try (VirtualDisk re = TestVolumes.open(plain.powerLoss(KeepPolicy.NONE))) {
       assertThat(re.isReadOnly()).as("read-only reason: %s", re.readOnlyReason()).isFalse();
+      assertThat(re.readFile("/a")).containsExactly(1);
+      assertThat(re.readFile("/b")).containsExactly(2);
+      assertThat(re.verify(Progress.NONE).problems()).isEmpty();
+    }
+  }
+
+  @Test
+  void aFormatChangeThatWouldLeaveAVolumeThatNoLongerOpensIsRefused() throws Exception {
+    PowerLossDevice plain = new PowerLossDevice("format-unopenable");
+    VirtualDisk d = VirtualDisk.create(plain, TestVolumes.options(BS));
+    d.writeFile("/a", new byte[] {1});
+    RegionDirectory.Entry wal = d.volume().regions().find(RegionDirectory.TAG_WAL);
+    assertThatThrownBy(() -> d.changeFormat(tx -> {
+      tx.setRegions(tx.regions().without(RegionDirectory.TAG_WAL));
+      return null;
+    })).isInstanceOf(VdeInvalidArgumentException.class).hasMessageContaining("no longer opens");
+    assertThatThrownBy(() -> d.changeFormat(tx -> {
+      tx.setRegions(tx.regions().replacing(RegionDirectory.TAG_WAL,
+          new RegionDirectory.Entry(wal.tag(), wal.flags(), wal.start(), wal.blocks() - 1)));
+      return null;
+    })).isInstanceOf(VdeInvalidArgumentException.class).hasMessageContaining("disagrees with the superblock");
+    assertThatThrownBy(() -> d.changeFormat(tx -> {
+      tx.setSuperblock(tx.superblock().withIncompat(tx.superblock().incompat()
+          | Superblock.INCOMPAT_MIGRATION_PENDING));
+      tx.setRegions(tx.regions().with(new RegionDirectory.Entry(RegionDirectory.TAG_INODES_OLD, 0,
+          tx.allocateContiguous(4), 4)));
+      tx.setSuperblock(tx.superblock().withIncompat(tx.superblock().incompat()
+          & ~Superblock.INCOMPAT_MIGRATION_PENDING));
+      return null;
+    })).isInstanceOf(VdeInvalidArgumentException.class).hasMessageContaining("no inode migration is pending");
+    d.writeFile("/b", new byte[] {2});
+    d.close();
+    try (VirtualDisk re = TestVolumes.open(plain.powerLoss(KeepPolicy.NONE))) {
       assertThat(re.readFile("/a")).containsExactly(1);
       assertThat(re.readFile("/b")).containsExactly(2);
       assertThat(re.verify(Progress.NONE).problems()).isEmpty();
