@@ -22,10 +22,15 @@ final class CopyContext {
     this.destination = destination;
   }
 
-  /** Accounts for {@code blocks} block I/Os about to be issued: stops if cancelled, waits if over the rate. */
+  /**
+   * Accounts for {@code blocks} block I/Os about to be issued: stops if cancelled, waits if over the rate. A
+   * cancellation also ends the wait: at a low rate one batch (256 inode-table blocks) can owe many seconds, and an
+   * interrupted command gives the copy only a few to remove what it wrote.
+   */
   void io(long blocks) throws IOException {
     checkCancelled();
-    pace(blocks);
+    throttle.acquire(blocks, cancelled);
+    checkCancelled();
   }
 
   /** Like {@link #io} but never cancels: for the writes that must not be separated. */

@@ -65,6 +65,51 @@ class CopyOptionsTest {
     assertThat(Files.exists(dst)).isFalse();
   }
 
+  /**
+   * The I/O limit makes the copy wait for its turn before each batch; a cancellation that arrives during such a
+   * wait must end it, not wait it out. Here the copy reads the source's inode table (260 blocks at 100 a second),
+   * then waits to write the first 256 blocks of the new one, and the cancellation comes during that wait.
+   */
+  @Test
+  void aCancellationEndsAWaitForTheIoLimit() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    AtomicBoolean cancel = new AtomicBoolean();
+    long[] cancelledAt = {0};
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20, 4096)) {
+      d.batch(disk -> {
+        for (int i = 0; i < 3100; i++) {
+          disk.writeFile("/e" + i, new byte[0]);
+        }
+      });
+      java.util.concurrent.ScheduledExecutorService timer =
+          java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+      try {
+        CopyOptions options = CopyOptions.defaults()
+            .preCopy(false)
+            .maxIops(100)
+            .cancellation(cancel::get)
+            .progress((phase, done, total, unit) -> {
+              if (phase.equals("copying") && done == total && cancelledAt[0] == 0) {
+                cancelledAt[0] = -1;
+                timer.schedule(() -> {
+                  cancelledAt[0] = System.nanoTime();
+                  cancel.set(true);
+                }, 3000, java.util.concurrent.TimeUnit.MILLISECONDS);
+              }
+            });
+        assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, options))
+            .isInstanceOf(CopyCancelledException.class);
+        long waitedMillis = (System.nanoTime() - cancelledAt[0]) / 1_000_000;
+        assertThat(cancelledAt[0]).as("cancelled during the copy").isPositive();
+        assertThat(waitedMillis).as("milliseconds from the cancellation to the end of the copy").isLessThan(1000);
+      } finally {
+        timer.shutdownNow();
+      }
+    }
+    assertThat(Files.exists(dst)).isFalse();
+  }
+
   @Test
   void progressNamesEveryPhaseAndEndsEachAtItsTotal() throws Exception {
     Path src = tmp.resolve("src.vde");
