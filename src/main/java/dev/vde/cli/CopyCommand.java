@@ -30,10 +30,11 @@ import picocli.CommandLine.Parameters;
             + "DEST, or one marked incomplete that no command opens."
     })
 final class CopyCommand extends ImageCommand {
-  /** How long an interrupted copy may take to remove its partial destination before the JVM exits anyway. */
-
+  /** As typed: a trailing '/' says the user meant a directory, and a {@link Path} would drop it. */
   @Parameters(index = "1", paramLabel = "DEST", description = "The new image file; it must not exist (see --force).")
-  Path destination;
+  String destinationArg;
+
+  private Path destination;
 
   @Option(names = "--add-module", paramLabel = "MODULE", split = ",",
       completionCandidates = CreateCommand.ModuleNames.class,
@@ -75,6 +76,7 @@ final class CopyCommand extends ImageCommand {
       throw usageError("--size must not be negative");
     }
     requireImage();
+    destination = imageFileDestination(destinationArg);
     requireNewDestination();
     Set<Module> added = parseModules();
     CopyResult result;
@@ -95,6 +97,23 @@ final class CopyCommand extends ImageCommand {
       printSummary(out(), result);
     }
     return ExitCodes.OK;
+  }
+
+  /**
+   * The path of a new image file named on the command line ({@code DEST}, {@code --to DEST}). A directory is
+   * refused as one: it is not an existing image that {@code --force} would replace. A name written with a trailing
+   * '/' means a directory too, which must not turn into a file of the name without the slash.
+   */
+  static Path imageFileDestination(String typed) throws CliException {
+    Path p = Path.of(typed);
+    if (typed.endsWith("/") || typed.endsWith(java.io.File.separator)) {
+      throw new CliException(typed + (Files.isDirectory(p) ? ": is a directory; name the new image file in it"
+          : Files.exists(p) ? ": not a directory" : ": no such directory"));
+    }
+    if (Files.isDirectory(p)) {
+      throw new CliException(typed + ": is a directory; name the new image file in it");
+    }
+    return p;
   }
 
   /** Checked here too so the message names DEST alone and speaks of the option, not the library call. */

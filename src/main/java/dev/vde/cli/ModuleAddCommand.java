@@ -48,7 +48,9 @@ final class ModuleAddCommand extends ImageCommand {
 
   @Option(names = "--to", paramLabel = "DEST",
       description = "Copy: the new image to write. Implies --option copy; the volume itself is then only read.")
-  Path destination;
+  String destinationArg;
+
+  private Path destination;
 
   @Option(names = "--force", description = "Copy: overwrite an existing destination.")
   boolean force;
@@ -75,6 +77,7 @@ final class ModuleAddCommand extends ImageCommand {
     if (maxIops < 0) {
       throw usageError("--max-iops must be 0 (unlimited) or more");
     }
+    destination = destinationArg == null ? null : Path.of(destinationArg);
     if (destination != null) {
       // A destination says the user wants a new volume and this one left alone: never change it in place instead.
       if (chosen != null && chosen != AdditionOption.COPY) {
@@ -84,6 +87,9 @@ final class ModuleAddCommand extends ImageCommand {
       chosen = AdditionOption.COPY;
     } else if (force) {
       throw usageError("--force goes with --to DEST (it lets the copy replace an existing file)");
+    }
+    if (destination != null) {
+      destination = CopyCommand.imageFileDestination(destinationArg);
     }
     // A copy only reads the image: it is opened read-only, so that nothing (not even recovery) writes to it and
     // other readers may share it meanwhile.

@@ -91,6 +91,28 @@ class CopyCommandTest {
     assertThat(Files.exists(dest)).isFalse();
   }
 
+  // DEST names the new image file. A directory there is not "an existing destination" that --force would replace,
+  // and a trailing '/' says the user meant a directory: no image file is made under the name without it.
+  @Test
+  void aDestinationThatNamesADirectoryIsRefusedAsOne() throws IOException {
+    Path dir = Files.createDirectory(tmp.resolve("images"));
+    for (String force : new String[] {"--progress=none", "--force"}) {
+      assertThat(Cli.run("copy", image, dir, force).failsWith(ExitCodes.FAILED).stderr())
+          .contains(dir + ": is a directory").doesNotContain("--force");
+    }
+    Path missing = tmp.resolve("backups");
+    assertThat(Cli.run("copy", image, missing + "/").failsWith(ExitCodes.FAILED).stderr())
+        .contains(missing + "/: no such directory");
+    assertThat(Cli.run("module", "add", image, "tags", "--to", missing + "/").failsWith(ExitCodes.FAILED).stderr())
+        .contains(missing + "/: no such directory");
+    assertThat(missing).doesNotExist();
+    Path plain = Files.writeString(tmp.resolve("plain"), "keep me");
+    assertThat(Cli.run("copy", image, plain + "/", "--force").failsWith(ExitCodes.FAILED).stderr())
+        .contains(plain + "/: not a directory");
+    assertThat(plain).hasContent("keep me");
+    assertThat(dir).isEmptyDirectory();
+  }
+
   @Test
   void aDamagedImageFailsNamingTheBlockAndLeavesNoCopy() throws IOException {
     long block;
