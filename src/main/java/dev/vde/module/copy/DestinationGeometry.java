@@ -1,6 +1,7 @@
 package dev.vde.module.copy;
 
 import dev.vde.VdeInvalidArgumentException;
+import dev.vde.format.BlockCodec;
 import dev.vde.format.InodeLayout;
 import dev.vde.format.Module;
 import dev.vde.format.RegionDirectory;
@@ -45,6 +46,14 @@ final class DestinationGeometry {
       if (modules.add(m)) {
         added.add(m);
       }
+    }
+    int inodeSize = InodeLayout.canonical(Module.manifestOf(modules)).inodeSize();
+    if (inodeSize > BlockCodec.payloadSize(bs)) {
+      // Volume.plan would ask for a larger block size, which is what a new volume can choose and a copy cannot.
+      throw new VdeInvalidArgumentException("inodes of " + inodeSize + " bytes (with " + String.join(", ",
+          modules.stream().map(Module::abbreviation).toList()) + ") do not fit in " + bs + "-byte blocks, and a "
+          + "copy keeps the block size: these modules need a volume created with a larger one ('vde create "
+          + "--block-size'), into which the files are copied one by one");
     }
     CreateOptions create = CreateOptions.ofSize(bytes / bs * bs)
         .blockSize(bs)

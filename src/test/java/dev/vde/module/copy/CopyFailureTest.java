@@ -207,6 +207,28 @@ class CopyFailureTest {
     assertThat(Files.exists(tmp.resolve("d.vde"))).isFalse();
   }
 
+  /**
+   * A copy keeps the block size, so inodes that outgrow the block cannot be helped by a larger one here: the
+   * refusal says so rather than asking for a larger block size that no copy option sets, and the planner, which
+   * shows the same reason for the copy option, says it too.
+   */
+  @Test
+  void modulesWhoseInodesOutgrowTheBlockAreRefusedWithoutAskingForABlockSizeTheCopyCannotChange() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("d.vde");
+    try (VirtualDisk d = VirtualDisk.create(src, dev.vde.fs.CreateOptions.ofSize(8L << 20).blockSize(512)
+        .module(Module.TAGS))) {
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().addModule(Module.SECURITY)))
+          .isInstanceOf(VdeInvalidArgumentException.class)
+          .hasMessageContaining("512-byte blocks")
+          .hasMessageContaining("a copy keeps the block size")
+          .hasMessageNotContaining("choose a larger block size");
+      assertThat(ExtentAwareCopy.copyProblem(d.volume().superblock(), java.util.Set.of(Module.SECURITY), 0))
+          .contains("a copy keeps the block size").doesNotContain("choose a larger block size");
+    }
+    assertThat(dst).doesNotExist();
+  }
+
   @Test
   void aFullHostDiskIsReportedAsNoSpace() throws Exception {
     Path src = tmp.resolve("src.vde");
