@@ -14,6 +14,11 @@ final class CopyContext {
   private final Progress progress;
   private final BooleanSupplier cancelled;
   private final String destination;
+  /**
+   * Set while a pre-copied source's writers are held off (see {@link #paced}): what is read and written then is
+   * not paced.
+   */
+  private volatile boolean unpaced;
 
   CopyContext(CopyOptions options, String destination) {
     this.throttle = new IopsThrottle(options.maxIops());
@@ -29,8 +34,21 @@ final class CopyContext {
    */
   void io(long blocks) throws IOException {
     checkCancelled();
+    if (unpaced) {
+      return;
+    }
     throttle.acquire(blocks, cancelled);
     checkCancelled();
+  }
+
+  /**
+   * Turns the I/O limit off ({@code false}) or on again. Off for the part of a live copy that holds the source's
+   * writers off once a pre-copy has moved the bulk at the limit: the limit spares other users of the disk, and
+   * stretching that part would hold the volume's own users off for what the limit costs (a scan of the whole
+   * inode table at the limit's pace).
+   */
+  void paced(boolean on) {
+    unpaced = !on;
   }
 
   /** Like {@link #io} but never cancels: for the writes that must not be separated. */
@@ -46,7 +64,7 @@ final class CopyContext {
 
   /** Blocks per transfer, given the buffer's capacity and the I/O limit. */
   int transferBlocks(int bufferBlocks) {
-    return (int) throttle.suggestedBatch(bufferBlocks);
+    return unpaced ? bufferBlocks : (int) throttle.suggestedBatch(bufferBlocks);
   }
 
   void progress(String phase, long done, long total, String unit) {

@@ -44,7 +44,8 @@ public final class CopyOptions {
   }
 
   /**
-   * Most block reads plus writes per second the copy may issue; 0 means unlimited.
+   * Most block reads plus writes per second the copy may issue; 0 means unlimited. After a pre-copy, the final pass
+   * that holds the source's writers off is not limited, so that the limit does not lengthen their wait.
    *
    * @throws IllegalArgumentException if {@code iops} is negative
    */

@@ -247,6 +247,8 @@ public final class ExtentAwareCopy {
       PreCopy prior = pre ? preCopy(vol, target, options, cx, dev, pausedNanos) : null;
       Copied copied = vol.withWritersPaused(() -> {
         long t0 = System.nanoTime();
+        // The pre-copy moved the bulk at the I/O limit; what holds the writers off now goes at full speed.
+        cx.paced(!pre);
         try {
           long[] released = pre ? tracker.releasedBlocks() : null;
           long[] rewritten = pre ? tracker.rewrittenBlocks() : null;
@@ -274,6 +276,8 @@ public final class ExtentAwareCopy {
           new BlockMover(src, dev[0], cx).move(transfers);
           writer.writeRebuiltBlocks();
           new InodeTableWriter(src, plan, dev[0], cx).write(tableStillToWrite);
+          // The rest reads and writes everything again, as paced as the caller asked.
+          cx.paced(true);
           if (options.verify()) {
             // The copy is compared with the source, so the source must not change until then.
             complete(writer, cx);
@@ -284,6 +288,7 @@ public final class ExtentAwareCopy {
           }
           return new Copied(src, plan, writer);
         } finally {
+          cx.paced(true);
           pausedNanos[0] += System.nanoTime() - t0;
         }
       });
@@ -323,10 +328,13 @@ public final class ExtentAwareCopy {
       long t0 = System.nanoTime();
       try {
         p = vol.withStableState(() -> {
+          // Writers cannot publish meanwhile: not stretched by the I/O limit, like the final pass.
+          cx.paced(false);
           SourceView src = SourceView.of(vol);
           return new Planned(src, plan(src, options, cx));
         });
       } finally {
+        cx.paced(true);
         pausedNanos[0] += System.nanoTime() - t0;
       }
     }
