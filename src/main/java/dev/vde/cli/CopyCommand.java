@@ -100,9 +100,9 @@ final class CopyCommand extends ImageCommand {
   }
 
   /**
-   * The path of a new image file named on the command line ({@code DEST}, {@code --to DEST}). A directory is
-   * refused as one: it is not an existing image that {@code --force} would replace. A name written with a trailing
-   * '/' means a directory too, which must not turn into a file of the name without the slash.
+   * The path of a new image file named on the command line ({@code DEST}, {@code --to DEST}). A directory, device
+   * or pipe is refused as what it is: not an existing image that {@code --force} would replace. A name written
+   * with a trailing '/' means a directory too, which must not turn into a file of the name without the slash.
    */
   static Path imageFileDestination(String typed) throws CliException {
     Path p = Path.of(typed);
@@ -112,6 +112,10 @@ final class CopyCommand extends ImageCommand {
     }
     if (Files.isDirectory(p)) {
       throw new CliException(typed + ": is a directory; name the new image file in it");
+    }
+    if (Files.exists(p) && !Files.isRegularFile(p)) {
+      throw new CliException(typed + ": not a regular file (a device or a pipe?); a copy only replaces an image "
+          + "file");
     }
     return p;
   }

@@ -91,8 +91,9 @@ class CopyCommandTest {
     assertThat(Files.exists(dest)).isFalse();
   }
 
-  // DEST names the new image file. A directory there is not "an existing destination" that --force would replace,
-  // and a trailing '/' says the user meant a directory: no image file is made under the name without it.
+  // DEST names the new image file. A directory (or a device) there is not "an existing destination" that --force
+  // would replace, and a trailing '/' says the user meant a directory: no image file is made under the name
+  // without it.
   @Test
   void aDestinationThatNamesADirectoryIsRefusedAsOne() throws IOException {
     Path dir = Files.createDirectory(tmp.resolve("images"));
@@ -111,6 +112,9 @@ class CopyCommandTest {
         .contains(plain + "/: not a directory");
     assertThat(plain).hasContent("keep me");
     assertThat(dir).isEmptyDirectory();
+    // Nor is a device an existing image that --force would replace.
+    assertThat(Cli.run("copy", image, "/dev/null").failsWith(ExitCodes.FAILED).stderr())
+        .contains("/dev/null: not a regular file").doesNotContain("--force");
   }
 
   @Test
