@@ -38,7 +38,8 @@ final class CopyVerifier {
   private final String resource;
   private final byte[] a;
   private final byte[] b;
-  private long files;
+  /** Inodes compared so far, the root's counted from the start. */
+  private long inodes = 1;
 
   private CopyVerifier(VirtualDisk source, VirtualDisk copy, CopyPlan plan, CopyContext cx) {
     this.source = source;
@@ -64,6 +65,7 @@ final class CopyVerifier {
       throw mismatch("the verifier found " + ps.size() + " problem(s) in the copy: "
           + ps.stream().limit(3).map(Problem::toString).collect(Collectors.joining("; ")));
     }
+    cx.progress("verifying files", 0, plan.inventory().liveInodes(), "inodes");
     compareTree("/");
     long used = copy.volume().superblock().inodesUsed();
     if (used != plan.inventory().liveInodes()) {
@@ -118,6 +120,7 @@ final class CopyVerifier {
    * thousands of levels deep would exhaust the thread's stack.
    */
   private void compareTree(String root) throws IOException {
+    compareInode(root, source.stat(root).inode());
     java.util.ArrayDeque<String> dirs = new java.util.ArrayDeque<>();
     dirs.push(root);
     while (!dirs.isEmpty()) {
@@ -136,6 +139,7 @@ final class CopyVerifier {
         } else {
           compareContent(e.path(), e.inode(), e.size());
         }
+        compared();
       }
       // In name order, as the recursion went.
       for (int i = below.size() - 1; i >= 0; i--) {
@@ -198,8 +202,15 @@ final class CopyVerifier {
       }
       pos += n;
     }
-    files++;
-    cx.progress("verifying files", files, plan.inventory().liveInodes(), "files");
+  }
+
+  /**
+   * Counts one more inode compared. The total is every live inode, directories and the root included, so the
+   * phase ends at its total when every inode was reached.
+   */
+  private void compared() {
+    inodes++;
+    cx.progress("verifying files", inodes, plan.inventory().liveInodes(), "inodes");
   }
 
   private static int readFully(VirtualDisk disk, String path, long pos, byte[] into, int len) throws IOException {
