@@ -4,12 +4,15 @@ import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.InodeLayout;
+import dev.vde.format.Module;
 import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentBlockCodec;
 import dev.vde.inode.Inode;
 import dev.vde.inode.InodeCodec;
+import dev.vde.module.Tags;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -19,9 +22,9 @@ import java.util.Map;
  * First pass over the source: reads the initialized part of the inode table block by block (never inode by
  * inode), follows every indirect extent chain, and lists every block an inode references with its owner and
  * type. It then checks the references against each other (no block used twice), against the metadata (no
- * inode maps a metadata block) and against the bitmap (every referenced block allocated), so the copy never
- * carries a structural inconsistency into the destination. Damage is reported as {@link VdeCorruptedException}
- * naming the block.
+ * inode maps a metadata block) and against the bitmap (every referenced block allocated), and decodes every Tags
+ * field, so the copy never carries a structural inconsistency into the destination. Damage is reported as
+ * {@link VdeCorruptedException} naming the block.
  */
 final class InventoryScanner {
   /** Inode-table blocks per read (1 MiB of 4 KiB blocks). */
@@ -31,6 +34,8 @@ final class InventoryScanner {
   private final CopyContext cx;
   private final long relocationZoneEnd;
   private final InodeLayout layout;
+  /** The source's Tags field, or null: the one module field with an encoding, checked as the verifier does. */
+  private final InodeLayout.Field tags;
   private final List<BlockRun> runs = new ArrayList<>();
   private final Map<Long, InodeRefs> inZone = new HashMap<>();
   private long live;
@@ -44,6 +49,7 @@ final class InventoryScanner {
     this.cx = cx;
     this.relocationZoneEnd = relocationZoneEnd;
     this.layout = src.sb.layout();
+    this.tags = layout.fieldFor(Module.TAGS);
   }
 
   static SourceInventory scan(SourceView src, CopyContext cx, long relocationZoneEnd) throws IOException {
@@ -84,6 +90,16 @@ final class InventoryScanner {
     }
     if (!ino.isFile() && !ino.isDirectory()) {
       throw corrupt(tableBlock, "inode table", "inode " + n + " has unknown type " + ino.type());
+    }
+    if (tags != null) {
+      try {
+        Tags.decode(Arrays.copyOfRange(b, off + tags.offset(), off + tags.end()), "inode " + n);
+      } catch (VdeCorruptedException e) {
+        // Every read of the file's tags fails on it, and the verifier names it: a copy would hand that on to a
+        // volume that looks new, and a verifying copy would blame itself for it.
+        throw corrupt(tableBlock, "inode table", e.getMessage() + "; a copy does not carry damage into a new volume: "
+            + "clear the field (VirtualDisk.writeModuleField) or copy the files out with 'vde get'");
+      }
     }
     long extentCount = InodeCodec.storedExtentCount(b, off);
     List<Extent> extents = new ArrayList<>(ino.extents());

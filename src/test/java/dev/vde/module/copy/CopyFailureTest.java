@@ -195,6 +195,39 @@ class CopyFailureTest {
     assertThat(CopyFixtures.sha256(src)).isEqualTo(hash);
   }
 
+  /**
+   * A Tags field its decoder refuses is damage the verifier names (every read of the file's tags fails). The copy
+   * refuses it like any other damage it finds, naming the inode-table block, rather than carrying it into a new
+   * volume that fails its check at once, or, with verification, blaming the copy for the source's damage.
+   */
+  @Test
+  void aDamagedTagsFieldStopsTheCopyNamingItAndLeavesNoDestination() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20, Module.TAGS)) {
+      d.writeFile("/ok", SeededBytes.bytes(1, 5 * PAYLOAD));
+      dev.vde.module.Tags.set(d, "/ok", "k", "v");
+      d.writeFile("/victim", SeededBytes.bytes(2, 3 * PAYLOAD));
+      byte[] damaged = new byte[dev.vde.module.Tags.FIELD_BYTES];
+      java.util.Arrays.fill(damaged, (byte) 0x7f);
+      d.writeModuleField("/victim", Module.TAGS, damaged);
+      long ino = d.stat("/victim").inode();
+      long tableBlock = d.volume().regions().find(dev.vde.format.RegionDirectory.TAG_INODES).start()
+          + ino / dev.vde.inode.InodeCodec.perBlock(BS, d.volume().superblock().inodeSize());
+      assertThat(d.verify(Progress.NONE).problems()).as("the verifier names the damage").hasSize(1);
+      for (boolean verify : new boolean[] {false, true}) {
+        assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().verify(verify)))
+            .isInstanceOfSatisfying(VdeCorruptedException.class, e -> {
+              assertThat(e.getBlockNo()).isEqualTo(tableBlock);
+              assertThat(e.getStructure()).isEqualTo("inode table");
+            })
+            .hasMessageContaining("Tags field of inode " + ino)
+            .hasMessageNotContaining("verification of the copy");
+        assertThat(dst).as("nothing left behind").doesNotExist();
+      }
+    }
+  }
+
   @Test
   void aShrinkingDestinationIsRefused() throws Exception {
     Path src = tmp.resolve("src.vde");
