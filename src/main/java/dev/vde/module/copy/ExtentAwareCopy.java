@@ -307,10 +307,25 @@ public final class ExtentAwareCopy {
       throw e;
     } finally {
       if (tracker != null) {
-        vol.withWriterLock(() -> {
-          vol.stopTracking(tracker);
-          return null;
-        });
+        stopTracking(vol, tracker);
+      }
+    }
+  }
+
+  /**
+   * Ends the copy's change tracking. A volume closed meanwhile (by its owner, while the copy wrote what needs no
+   * more of the source) refuses the writer lock, and its trackers went with it: that is not the copy's failure,
+   * which would be reported for a complete copy already in place.
+   */
+  private static void stopTracking(Volume vol, ChangeTracker tracker) throws IOException {
+    try {
+      vol.withWriterLock(() -> {
+        vol.stopTracking(tracker);
+        return null;
+      });
+    } catch (dev.vde.VdeException e) {
+      if (!vol.isClosed()) {
+        throw e;
       }
     }
   }

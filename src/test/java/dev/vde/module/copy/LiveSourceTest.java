@@ -132,6 +132,40 @@ class LiveSourceTest {
     }
   }
 
+  /**
+   * The source is closed by its owner (a shutdown, say) just as the copy finishes: every block of the copy is
+   * written and synced, so the copy is complete and must be reported so, not as failed with "volume is closed"
+   * while a complete copy stays at the destination (where a retry then finds the name taken).
+   */
+  @Test
+  void aSourceClosedAsTheCopyEndsLeavesACopyReportedAsComplete() throws Exception {
+    Path src = tmp.resolve("closing.vde");
+    Path dst = tmp.resolve("closing-copy.vde");
+    VirtualDisk d = CopyFixtures.create(src, 16L << 20);
+    java.util.Map<String, String> before;
+    CopyResult r;
+    try {
+      CopyFixtures.populate(d);
+      before = CopyFixtures.tree(d);
+      r = ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().progress((phase, done, total, unit) -> {
+        if (phase.equals("syncing") && done == total) {
+          try {
+            d.close();
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }
+      }));
+    } finally {
+      d.close();
+    }
+    assertThat(r.blocksCopied()).isPositive();
+    try (VirtualDisk c = VirtualDisk.open(dst)) {
+      assertThat(CopyFixtures.tree(c)).isEqualTo(before);
+      CopyFixtures.assertClean(c, "copy of a source closed as it ended");
+    }
+  }
+
   private static byte[] content(int i) {
     return SeededBytes.bytes(i, 500 + i * 37 % 20_000);
   }
