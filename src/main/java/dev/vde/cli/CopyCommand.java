@@ -77,7 +77,7 @@ final class CopyCommand extends ImageCommand {
     }
     requireImage();
     destination = imageFileDestination(destinationArg);
-    requireNewDestination();
+    requireNewDestination(image, destination, force);
     Set<Module> added = parseModules();
     CopyResult result;
     try (CancelOnExit exit = new CancelOnExit(); ProgressReporter reporter = progress.reporter(root())) {
@@ -120,8 +120,11 @@ final class CopyCommand extends ImageCommand {
     return p;
   }
 
-  /** Checked here too so the message names DEST alone and speaks of the option, not the library call. */
-  private void requireNewDestination() throws IOException, CliException {
+  /**
+   * Checked here too (for {@code vde copy} and {@code vde module add --to}) so the message names DEST alone and
+   * speaks of the option, not the library call.
+   */
+  static void requireNewDestination(Path image, Path destination, boolean force) throws IOException, CliException {
     Path parent = destination.toAbsolutePath().getParent();
     if (parent == null || !Files.isDirectory(parent)) {
       throw new CliException(parent + ": no such directory");

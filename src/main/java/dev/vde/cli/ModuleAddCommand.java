@@ -89,7 +89,9 @@ final class ModuleAddCommand extends ImageCommand {
       throw usageError("--force goes with --to DEST (it lets the copy replace an existing file)");
     }
     if (destination != null) {
+      requireImage();
       destination = CopyCommand.imageFileDestination(destinationArg);
+      CopyCommand.requireNewDestination(image, destination, force);
     }
     // A copy only reads the image: it is opened read-only, so that nothing (not even recovery) writes to it and
     // other readers may share it meanwhile.

@@ -107,6 +107,21 @@ class ModuleCommandsTest {
     assertThat(Cli.run("info", dest, "--json").ok().json().get("modules").toString()).contains("RAID");
   }
 
+  // The checks of DEST are those of 'vde copy': each message names DEST (not the image, which the command also
+  // names) and the option that would get past it.
+  @Test
+  void add_withADestinationThatCannotBeWritten_namesItAndTheOption() throws Exception {
+    Path img = image("16M", 256);
+    Path taken = Files.writeString(dir.resolve("taken.vde"), "keep me");
+    assertThat(Cli.run("module", "add", img, "raid", "--to", taken).failsWith(3).stderr())
+        .contains(taken + ": already exists").contains("--force").doesNotContain("(" + img + ")");
+    assertThat(Cli.run("module", "add", img, "raid", "--to", dir.resolve("no/such.vde")).failsWith(3).stderr())
+        .contains(dir.resolve("no") + ": no such directory").doesNotContain("(" + img + ")");
+    assertThat(Cli.run("module", "add", img, "raid", "--to", img, "--force").failsWith(3).stderr())
+        .contains(img + ": is the source image").doesNotContain("(" + img + ")");
+    assertThat(taken).hasContent("keep me");
+  }
+
   @Test
   void tags_roundTripThroughTheCli() throws Exception {
     Path img = image("16M", 256);
