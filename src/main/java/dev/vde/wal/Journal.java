@@ -876,13 +876,9 @@ public final class Journal implements AutoCloseable {
   }
 
   private void writeBatchLocked(List<Pending> batch) throws IOException {
-    synchronized (monitor) {
-      // A sync outside the WAL that failed while this leader waited for the lock may have cost writes its group
-      // depends on (data listed by checksum), and a sync now would report nothing about them.
-      if (failure != null) {
-        throw failed();
-      }
-    }
+    // A sync outside the WAL that failed while this leader waited for the lock may have cost writes its group
+    // depends on (data listed by checksum), and a sync now would report nothing about them.
+    throwIfStopped();
     int i = 0;
     while (i < batch.size()) {
       LinkedHashMap<Long, byte[]> merged = new LinkedHashMap<>();
@@ -942,21 +938,11 @@ public final class Journal implements AutoCloseable {
   public void syncOutsideWal() throws IOException {
     walLock.lock();
     try {
-      synchronized (monitor) {
-        if (failure != null) {
-          throw failed();
-        }
-      }
+      throwIfStopped();
       try {
         dev.sync();
       } catch (IOException | RuntimeException | Error e) {
-        IOException io = e instanceof IOException x ? x : new IOException(e.toString(), e);
-        synchronized (monitor) {
-          if (failure == null) {
-            failure = io;
-          }
-          monitor.notifyAll();
-        }
+        stop(e);
         throw e;
       }
     } finally {
@@ -985,25 +971,34 @@ public final class Journal implements AutoCloseable {
       // Nothing committed since the last checkpoint: leave the image byte for byte as it is.
       return;
     }
-    synchronized (monitor) {
-      if (failure != null) {
-        throw failed();
-      }
-    }
+    throwIfStopped();
     try {
       checkpointSteps();
     } catch (IOException | RuntimeException | Error e) {
       // Fail-stop, whoever called: once the first superblock copy may have gone out with a new salt, which salt
       // the disk names is unknown, and a transaction appended under the old one could be ignored by recovery
       // after it was acknowledged. Reopening recovers from what is on disk.
-      IOException io = e instanceof IOException x ? x : new IOException(e.toString(), e);
-      synchronized (monitor) {
-        if (failure == null) {
-          failure = io;
-        }
-        monitor.notifyAll();
-      }
+      stop(e);
       throw e;
+    }
+  }
+
+  private void throwIfStopped() throws IOException {
+    synchronized (monitor) {
+      if (failure != null) {
+        throw failed();
+      }
+    }
+  }
+
+  /** Stops the journal for good with {@code e} (the first failure is the one reported) and wakes every waiter. */
+  private void stop(Throwable e) {
+    IOException io = e instanceof IOException x ? x : new IOException(e.toString(), e);
+    synchronized (monitor) {
+      if (failure == null) {
+        failure = io;
+      }
+      monitor.notifyAll();
     }
   }
 

@@ -253,20 +253,7 @@ class ModuleCommandsTest {
 
   @Test
   void add_migrateOnAVolumeTooFullForTheNewTable_namesTheCopyThatWould_andWritesNothing() throws Exception {
-    Path img = dir.resolve("full.vde");
-    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(4L << 20).inodeCount(1000))) {
-      dev.vde.module.InodeMigration.Plan plan = dev.vde.module.InodeMigration.plan(d,
-          List.of(dev.vde.format.Module.TAGS));
-      // One block short of the new table and Tags' region: the migration cannot run, a copy into a new volume can.
-      long room = plan.newTableBlocks() + plan.regionBlocks() - 1;
-      int n = 0;
-      while (d.info().freeBlocks() > room + 16) {
-        d.writeFile("/big" + n++, new byte[16 * 4080]);
-      }
-      while (d.info().freeBlocks() > room) {
-        d.writeFile("/small" + n++, new byte[4080]);
-      }
-    }
+    Path img = oneBlockShortOfAMigration("full.vde");
     String before = Cli.sha256(img);
 
     String err = Cli.run("module", "add", img, "tags", "--option", "migrate").failsWith(3).stderr();
@@ -279,19 +266,7 @@ class ModuleCommandsTest {
 
   @Test
   void add_paddingOrRegionOnAVolumeOnlyACopyCanHelp_namesTheCopyWithItsDestination() throws Exception {
-    Path img = dir.resolve("full-in-place.vde");
-    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(4L << 20).inodeCount(1000))) {
-      dev.vde.module.InodeMigration.Plan plan = dev.vde.module.InodeMigration.plan(d,
-          List.of(dev.vde.format.Module.TAGS));
-      long room = plan.newTableBlocks() + plan.regionBlocks() - 1;
-      int n = 0;
-      while (d.info().freeBlocks() > room + 16) {
-        d.writeFile("/big" + n++, new byte[16 * 4080]);
-      }
-      while (d.info().freeBlocks() > room) {
-        d.writeFile("/small" + n++, new byte[4080]);
-      }
-    }
+    Path img = oneBlockShortOfAMigration("full-in-place.vde");
     String before = Cli.sha256(img);
 
     String padding = Cli.run("module", "add", img, "tags", "--option", "padding").failsWith(3).stderr();
@@ -317,19 +292,7 @@ class ModuleCommandsTest {
 
   @Test
   void dryRun_whenOnlyACopyCanAddTheModule_showsThePlanAndExitsZero() throws Exception {
-    Path img = dir.resolve("dry-copy.vde");
-    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(4L << 20).inodeCount(1000))) {
-      dev.vde.module.InodeMigration.Plan plan = dev.vde.module.InodeMigration.plan(d,
-          List.of(dev.vde.format.Module.TAGS));
-      long room = plan.newTableBlocks() + plan.regionBlocks() - 1;
-      int n = 0;
-      while (d.info().freeBlocks() > room + 16) {
-        d.writeFile("/big" + n++, new byte[16 * 4080]);
-      }
-      while (d.info().freeBlocks() > room) {
-        d.writeFile("/small" + n++, new byte[4080]);
-      }
-    }
+    Path img = oneBlockShortOfAMigration("dry-copy.vde");
     String before = Cli.sha256(img);
 
     String auto = Cli.run("module", "add", img, "tags", "--dry-run").ok().stdout();
@@ -353,6 +316,27 @@ class ModuleCommandsTest {
     for (String k : keys) {
       assertThat(help).as("--json help names '%s'", k).containsPattern("[{ ,]" + k + "[,}: ]");
     }
+  }
+
+  /**
+   * A full 4 MiB volume one block short of room for a second inode table and Tags' region: no in-place option can
+   * add Tags to it, a copy into a new volume can.
+   */
+  private Path oneBlockShortOfAMigration(String name) throws java.io.IOException {
+    Path img = dir.resolve(name);
+    try (VirtualDisk d = VirtualDisk.create(img, CreateOptions.ofSize(4L << 20).inodeCount(1000))) {
+      dev.vde.module.InodeMigration.Plan plan = dev.vde.module.InodeMigration.plan(d,
+          List.of(dev.vde.format.Module.TAGS));
+      long room = plan.newTableBlocks() + plan.regionBlocks() - 1;
+      int n = 0;
+      while (d.info().freeBlocks() > room + 16) {
+        d.writeFile("/big" + n++, new byte[16 * 4080]);
+      }
+      while (d.info().freeBlocks() > room) {
+        d.writeFile("/small" + n++, new byte[4080]);
+      }
+    }
+    return img;
   }
 
   /** A new volume holding {@code files} one-byte files in its root, written in one batch. */

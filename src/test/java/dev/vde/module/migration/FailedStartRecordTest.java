@@ -14,11 +14,11 @@ import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.io.BlockDevice;
 import dev.vde.io.FileBlockDevice;
-import dev.vde.io.ForwardingBlockDevice;
 import dev.vde.module.InodeMigration;
 import dev.vde.module.MigrationOptions;
 import dev.vde.module.Tags;
 import dev.vde.testing.ErrorOnWalWriteDevice;
+import dev.vde.testing.FailingSyncDevice;
 import dev.vde.testing.PowerLossDevice;
 import dev.vde.testing.TestVolumes;
 import java.io.IOException;
@@ -39,24 +39,6 @@ import org.junit.jupiter.api.io.TempDir;
 class FailedStartRecordTest {
   @TempDir
   Path dir;
-
-  /** Fails the one sync asked for with {@link #failNextSync}, as a disk with a transient error would. */
-  private static final class OneFailedSync extends ForwardingBlockDevice {
-    volatile boolean failNextSync;
-
-    OneFailedSync(BlockDevice d) {
-      super(d);
-    }
-
-    @Override
-    public void sync() throws IOException {
-      if (failNextSync) {
-        failNextSync = false;
-        throw new IOException("injected: sync failed");
-      }
-      super.sync();
-    }
-  }
 
   private static VirtualDisk withFiles(BlockDevice dev) throws IOException {
     VirtualDisk disk = VirtualDisk.create(dev, CreateOptions.ofSize(4L << 20).blockSize(4096).inodeCount(512));
@@ -89,11 +71,11 @@ class FailedStartRecordTest {
   @Test
   void aStartWhoseRecordCannotBeSynced_leavesNoRecord() throws Exception {
     Path file = dir.resolve("v.vde");
-    OneFailedSync failing = new OneFailedSync(FileBlockDevice.create(file));
+    FailingSyncDevice failing = new FailingSyncDevice(FileBlockDevice.create(file));
     HookDevice dev = new HookDevice(failing);
     VirtualDisk disk = withFiles(dev);
     long chk = disk.volume().regions().find(RegionDirectory.TAG_CHECKPOINT).start();
-    onAllocatingRecord(dev, chk, () -> failing.failNextSync = true);
+    onAllocatingRecord(dev, chk, () -> failing.failNext = true);
 
     assertThatThrownBy(() -> InodeMigration.start(disk, MigrationFixture.TAGS, MigrationOptions.defaults()))
         .hasMessageContaining("injected");
