@@ -15,11 +15,12 @@ import java.util.List;
 
 /**
  * The inode phase: every initialized inode-table block and every record in it. Free slots must be all zero; an
- * in-use inode must carry its own number and a known type, have zero reserved core bytes, zero padding after the
- * module fields, a Tags field (when the layout has one) that decodes, and zero unused inline extent slots, and
- * have extents that are positive, inside the volume, sorted and non-overlapping and within its size (a directory:
- * exactly its size, without holes). Every block an inode references (extents and chain blocks) is claimed in the
- * reference bitmap; what each inode is, its parent and link count go to {@link InodeFacts} for the tree walk.
+ * in-use inode must carry its own number and a known type, have zero flags and reserved core bytes, zero
+ * reserved bytes in its inline extents, zero padding after the module fields, a Tags field (when the layout has
+ * one) that decodes, and zero unused inline extent slots, and have extents that are positive, inside the
+ * volume, sorted and non-overlapping and within its size (a directory: exactly its size, without holes). Every
+ * block an inode references (extents and chain blocks) is claimed in the reference bitmap; what each inode is,
+ * its parent and link count go to {@link InodeFacts} for the tree walk.
  */
 final class InodeChecks {
   static final String STRUCTURE = BlockType.INODE_TABLE.structure();
@@ -134,7 +135,19 @@ final class InodeChecks {
       cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has non-zero module-area padding (bytes " + usedEnd + ".."
           + (table.inodeSize() - 1) + " must be zero)");
     }
+    int flags = Bytes.u8(b, off + 5);
+    if (flags != 0) {
+      // No flag is defined yet: a later format may give these bits a meaning this volume does not have.
+      cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has flags 0x" + Integer.toHexString(flags)
+          + " in its reserved flags byte (5), expected 0");
+    }
     long count = InodeCodec.storedExtentCount(b, off);
+    for (int i = 0; i < Math.min(count, Inode.INLINE_EXTENTS); i++) {
+      int reserved = off + 80 + i * Extent.SIZE + 20;
+      if (!Bytes.isZero(b, reserved, 4)) {
+        cx.problems.add(blockNo, STRUCTURE, "inode " + n + " extent " + i + " has non-zero reserved bytes 20..23");
+      }
+    }
     for (long i = Math.min(count, Inode.INLINE_EXTENTS); i < Inode.INLINE_EXTENTS; i++) {
       if (!Bytes.isZero(b, off + 80 + (int) i * Extent.SIZE, Extent.SIZE)) {
         cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has " + count + " extents but unused inline extent "

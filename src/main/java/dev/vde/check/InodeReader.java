@@ -3,6 +3,7 @@ package dev.vde.check;
 import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
 import dev.vde.format.Superblock;
 import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentBlockCodec;
@@ -119,6 +120,7 @@ final class InodeReader {
         out.add(next, CHAIN, "chain block " + (chain.size() - 1) + " of inode " + n + " holds no extents");
         return false;
       }
+      checkReservedBytes(b, n, next, chain.size() - 1, Inode.INLINE_EXTENTS + got, d.extents().size(), out);
       for (Extent e : d.extents()) {
         xs.add(new Located(e, next));
       }
@@ -139,5 +141,27 @@ final class InodeReader {
           + " (expected 0)");
     }
     return got == expected;
+  }
+
+  /**
+   * The bytes of a chain block that hold no extent must be zero: its header's reserved word, each extent's
+   * reserved word, and everything after the last extent (where a stale extent would otherwise go unnoticed).
+   */
+  private void checkReservedBytes(byte[] b, long n, long blockNo, int index, long firstExtent, int count,
+      Problems out) {
+    String block = "chain block " + index + " of inode " + n;
+    if (!Bytes.isZero(b, 4, 4)) {
+      out.add(blockNo, CHAIN, block + " has non-zero reserved bytes 4..7");
+    }
+    for (int k = 0; k < count; k++) {
+      if (!Bytes.isZero(b, ExtentBlockCodec.HEADER_SIZE + k * Extent.SIZE + 20, 4)) {
+        out.add(blockNo, CHAIN, "inode " + n + " extent " + (firstExtent + k) + " (in " + block + ") has non-zero "
+            + "reserved bytes 20..23");
+      }
+    }
+    int end = ExtentBlockCodec.HEADER_SIZE + count * Extent.SIZE;
+    if (!Bytes.isZero(b, end, cx.payload - end)) {
+      out.add(blockNo, CHAIN, block + " has non-zero bytes " + end + ".." + (cx.payload - 1) + " after its extents");
+    }
   }
 }

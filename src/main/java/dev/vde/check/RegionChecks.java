@@ -10,8 +10,8 @@ import java.util.List;
 
 /**
  * The region directory: its RDIR blocks, its invariants (inside the volume, no overlaps, required regions
- * present), and the sizes the other structures need. Also knows which blocks are metadata, for the reference
- * bitmap and for naming the owner of a block claimed twice.
+ * present, no undefined flags), and the sizes the other structures need. Also knows which blocks are metadata,
+ * for the reference bitmap and for naming the owner of a block claimed twice.
  */
 final class RegionChecks {
   static final String STRUCTURE = BlockType.REGION_DIRECTORY.structure();
@@ -38,7 +38,25 @@ final class RegionChecks {
     for (String p : cx.regions.problems(cx.totalBlocks, start + n)) {
       cx.problems.add(start, STRUCTURE, p);
     }
+    checkFlags(cx, start);
     checkSizes(cx);
+  }
+
+  /**
+   * Only bit 0 (module region) and, with it, bits 8..15 (the module id) are defined. The engine tells core from
+   * module regions by bit 0 alone, so a module region that lost it would pass for a core region, and its module
+   * would find no region.
+   */
+  private static void checkFlags(CheckContext cx, long start) {
+    for (RegionDirectory.Entry e : cx.regions.entries()) {
+      int defined = e.isModuleRegion() ? RegionDirectory.FLAG_MODULE | 0xFF00 : 0;
+      if ((e.flags() & ~defined) != 0) {
+        cx.problems.add(start, STRUCTURE, "region " + e.tagText() + " at " + e.start() + "+" + e.blocks()
+            + " has flags 0x" + Integer.toHexString(e.flags()) + (e.isModuleRegion()
+                ? ": only bit 0 and the module id in bits 8..15 may be set"
+                : ": a core region (bit 0 clear) must have flags 0"));
+      }
+    }
   }
 
   /** The directory in the blocks must be the one the engine uses. */

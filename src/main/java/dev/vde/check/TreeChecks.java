@@ -2,6 +2,7 @@ package dev.vde.check;
 
 import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
 import dev.vde.fs.DirectoryBlockCodec;
 import dev.vde.inode.Extent;
 import dev.vde.inode.Inode;
@@ -12,10 +13,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The tree phase: a breadth-first walk from the root directory. Every entry must have a sane, unique name and
- * point at a live inode of the type the entry says, whose parent is the directory holding the entry; each inode
- * is reached exactly once (vde has no hard links, so a second path is a hard link or a cycle); a directory's link
- * count is 2 + its subdirectories. Afterwards every in-use inode not reached is an orphan.
+ * The tree phase: a breadth-first walk from the root directory. Every directory block must be zero outside its
+ * header and entries; every entry must have a sane, unique name and point at a live inode of the type the entry
+ * says, whose parent is the directory holding the entry; each inode is reached exactly once (vde has no hard
+ * links, so a second path is a hard link or a cycle); a directory's link count is 2 + its subdirectories.
+ * Afterwards every in-use inode not reached is an orphan.
  */
 final class TreeChecks {
   static final String STRUCTURE = "directory tree";
@@ -110,11 +112,28 @@ final class TreeChecks {
       cx.problems.add(e, "directory inode " + d + " block " + logical);
       return 0;
     }
+    checkUnusedBytes(d, logical, phys, db);
     long subdirs = 0;
     for (DirectoryBlockCodec.Entry e : es) {
       subdirs += checkEntry(d, phys, e, names);
     }
     return subdirs;
+  }
+
+  /**
+   * The header's reserved word and the bytes after the entries must be zero: an entry left there (by damage to
+   * the count or used bytes) is invisible to every reader, and the next name added writes over part of it.
+   */
+  private void checkUnusedBytes(long d, long logical, long phys, byte[] db) {
+    String block = "directory inode " + d + " block " + logical;
+    if (!Bytes.isZero(db, 4, 4)) {
+      cx.problems.add(phys, ENTRIES, block + " has non-zero reserved bytes 4..7");
+    }
+    int end = DirectoryBlockCodec.HEADER_SIZE + Bytes.u16(db, 2);
+    if (!Bytes.isZero(db, end, cx.payload - end)) {
+      cx.problems.add(phys, ENTRIES, block + " has non-zero bytes " + end + ".." + (cx.payload - 1) + " after its "
+          + "entries");
+    }
   }
 
   /** Checks one entry and follows it; returns 1 when the entry names a subdirectory (for the link count). */

@@ -457,6 +457,102 @@ class VerifierTest {
   }
 
   @Test
+  void nonZeroInodeFlagsAreReported() throws IOException {
+    Built b = build("flags.vde");
+    long n = b.inode("/one");
+    try (HostFile f = new HostFile(b)) {
+      f.editInode(n, (rec, off) -> rec[off + 5] = 0x10);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, b.inodeBlock(n), "inode table", "inode " + n, "flags 0x10", "reserved");
+    assertThat(r.problems()).hasSize(1);
+  }
+
+  @Test
+  void nonZeroReservedBytesOfAnInlineExtentAreReported() throws IOException {
+    Built b = build("xreserved.vde");
+    long n = b.inode("/a/multi");
+    try (HostFile f = new HostFile(b)) {
+      // Inline extent 0 is at core offset 80; its reserved u32 is at 20 within it.
+      f.editInode(n, (rec, off) -> put32(rec, off + 80 + 20, 0x1234));
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, b.inodeBlock(n), "inode table", "inode " + n + " extent 0", "reserved");
+    assertThat(r.problems()).hasSize(1);
+  }
+
+  @Test
+  void nonZeroReservedBytesInAnExtentChainBlockAreReported() throws IOException {
+    Path p = dir.resolve("chainreserved.vde");
+    long chainBlock;
+    long big;
+    int payload = BS - BlockCodec.TRAILER_SIZE;
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS))) {
+      populate(d, payload);
+      fragment(d, payload);
+      big = d.stat("/big").inode();
+      Volume v = d.volume();
+      chainBlock = v.withStableState(() -> v.extentChainBlocks(v.readInode(big))).get(0);
+    }
+    try (HostFile f = new HostFile(p, BS)) {
+      byte[] b = f.read(chainBlock);
+      int count = b[0] & 0xFF;
+      put32(b, 4, 9);
+      put32(b, 16 + 20, 5);
+      b[16 + 24 * count + 3] = 1;
+      f.reseal(chainBlock, b, BlockType.EXTENT, (int) big);
+    }
+    VerifyReport r = verifyImage(p, true);
+    assertReported(r, chainBlock, "indirect extent block", "chain block 0 of inode " + big, "bytes 4..7");
+    assertReported(r, chainBlock, "indirect extent block", "inode " + big + " extent 8", "reserved");
+    assertReported(r, chainBlock, "indirect extent block", "chain block 0 of inode " + big, "after its extents");
+    assertThat(r.problems()).hasSize(3);
+  }
+
+  @Test
+  void directoryBlockBytesOutsideItsEntriesAreReported() throws IOException {
+    Built b = build("direreserved.vde");
+    long rootBlock = b.firstBlock("/");
+    try (HostFile f = new HostFile(b)) {
+      byte[] d = f.read(rootBlock);
+      int used = (d[2] & 0xFF) | (d[3] & 0xFF) << 8;
+      put32(d, 4, 3);
+      d[8 + used + 2] = 'x';
+      f.reseal(rootBlock, d, BlockType.DIRECTORY, (int) Inode.ROOT);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, rootBlock, "directory", "directory inode 1", "bytes 4..7");
+    assertReported(r, rootBlock, "directory", "directory inode 1", "after its entries");
+    assertThat(r.problems()).hasSize(2);
+  }
+
+  @Test
+  void regionEntryWithUndefinedFlagsIsReported() throws IOException {
+    Built b = build("rflags.vde");
+    long start;
+    try (HostFile f = new HostFile(b)) {
+      start = f.newestSuperblock().regionDirStart();
+      byte[] d = f.read(start);
+      int count = d[0] & 0xFF;
+      for (int k = 0; k < count; k++) {
+        int at = RegionDirectory.HEADER_SIZE + k * RegionDirectory.ENTRY_SIZE;
+        int tag = (d[at] & 0xFF) | (d[at + 1] & 0xFF) << 8 | (d[at + 2] & 0xFF) << 16 | (d[at + 3] & 0xFF) << 24;
+        if (tag == RegionDirectory.TAG_BITMAP) {
+          put32(d, at + 4, 0x2);
+        } else if (tag == RegionDirectory.TAG_WAL) {
+          // A module id without the module bit: the entry is read as a core region, and the id means nothing.
+          put32(d, at + 4, 0x500);
+        }
+      }
+      f.reseal(start, d, BlockType.REGION_DIRECTORY, 0);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, start, "region directory", "region BMAP", "flags 0x2");
+    assertReported(r, start, "region directory", "region MWAL", "flags 0x500");
+    assertThat(r.problems()).hasSize(2);
+  }
+
+  @Test
   void garbageInodeTableBlocksGiveProblemsNotExceptions() throws IOException {
     Built b = build("garbage.vde");
     long first = b.inodeBlock(Inode.ROOT);
