@@ -3,6 +3,7 @@ package dev.vde.check;
 import dev.vde.VdeCorruptedException;
 import dev.vde.alloc.AllocationBitmap;
 import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
 import dev.vde.format.RegionDirectory;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -10,8 +11,8 @@ import java.util.List;
 
 /**
  * The region directory: its RDIR blocks, its invariants (inside the volume, no overlaps, required regions
- * present, no undefined flags), and the sizes the other structures need. Also knows which blocks are metadata,
- * for the reference bitmap and for naming the owner of a block claimed twice.
+ * present, no undefined flags, zero outside the entries), and the sizes the other structures need. Also knows
+ * which blocks are metadata, for the reference bitmap and for naming the owner of a block claimed twice.
  */
 final class RegionChecks {
   static final String STRUCTURE = BlockType.REGION_DIRECTORY.structure();
@@ -28,6 +29,7 @@ final class RegionChecks {
       byte[] b = cx.readMetadata(start + i, BlockType.REGION_DIRECTORY, null);
       if (b != null) {
         cx.checkGeneration(b, start + i, BlockType.REGION_DIRECTORY, i, "its index in the region directory");
+        checkUnusedBytes(cx, b, start + i, i);
         blocks.add(b);
       }
       cx.progress(PHASE, i + 1, n, "blocks");
@@ -40,6 +42,27 @@ final class RegionChecks {
     }
     checkFlags(cx, start);
     checkSizes(cx);
+  }
+
+  /**
+   * The header's reserved word and the bytes after the entries must be zero: bytes past the count are what a
+   * count damaged downwards leaves behind, regions the engine no longer sees.
+   */
+  private static void checkUnusedBytes(CheckContext cx, byte[] b, long blockNo, int index) {
+    String block = "region directory block " + index;
+    if (!Bytes.isZero(b, 4, 4)) {
+      cx.problems.add(blockNo, STRUCTURE, block + " has non-zero reserved bytes 4..7");
+    }
+    long count = Bytes.u32(b, 0);
+    if (count > RegionDirectory.entriesPerBlock(cx.blockSize)) {
+      // Reported when the blocks are decoded; there is no end of the entries to look past.
+      return;
+    }
+    int end = RegionDirectory.HEADER_SIZE + (int) count * RegionDirectory.ENTRY_SIZE;
+    if (!Bytes.isZero(b, end, cx.payload - end)) {
+      cx.problems.add(blockNo, STRUCTURE, block + " has non-zero bytes " + end + ".." + (cx.payload - 1) + " after "
+          + "its entries");
+    }
   }
 
   /**

@@ -553,6 +553,24 @@ class VerifierTest {
   }
 
   @Test
+  void regionDirectoryBytesOutsideItsEntriesAreReported() throws IOException {
+    Built b = build("rtail.vde");
+    long start;
+    try (HostFile f = new HostFile(b)) {
+      start = f.newestSuperblock().regionDirStart();
+      byte[] d = f.read(start);
+      int count = d[0] & 0xFF;
+      put32(d, 4, 1);
+      d[RegionDirectory.HEADER_SIZE + count * RegionDirectory.ENTRY_SIZE + 1] = 7;
+      f.reseal(start, d, BlockType.REGION_DIRECTORY, 0);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, start, "region directory", "region directory block 0", "bytes 4..7");
+    assertReported(r, start, "region directory", "region directory block 0", "after its entries");
+    assertThat(r.problems()).hasSize(2);
+  }
+
+  @Test
   void garbageInodeTableBlocksGiveProblemsNotExceptions() throws IOException {
     Built b = build("garbage.vde");
     long first = b.inodeBlock(Inode.ROOT);
