@@ -432,19 +432,27 @@ class VerifierTest {
     assertReported(r, b.inodeBlock(ab), "inode table", "directory inode " + ab + " has link count 3, expected 4");
   }
 
-  @Test
-  void damagedExtentChainBlockIsReportedAndItsBlocksAreLeakedWithACaveat() throws IOException {
-    Path p = dir.resolve("chain.vde");
-    long chainBlock;
-    long big;
+  /** A volume whose file {@code /big} has more extents than fit inline, and the first block of its chain. */
+  private record Chained(Path path, long inode, long firstChainBlock) {}
+
+  private Chained withExtentChain(String name) throws IOException {
+    Path p = dir.resolve(name);
     int payload = BS - BlockCodec.TRAILER_SIZE;
     try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS))) {
       populate(d, payload);
       fragment(d, payload);
-      big = d.stat("/big").inode();
+      long big = d.stat("/big").inode();
       Volume v = d.volume();
-      chainBlock = v.withStableState(() -> v.extentChainBlocks(v.readInode(big))).get(0);
+      return new Chained(p, big, v.withStableState(() -> v.extentChainBlocks(v.readInode(big))).get(0));
     }
+  }
+
+  @Test
+  void damagedExtentChainBlockIsReportedAndItsBlocksAreLeakedWithACaveat() throws IOException {
+    Chained c = withExtentChain("chain.vde");
+    Path p = c.path();
+    long chainBlock = c.firstChainBlock();
+    long big = c.inode();
     try (HostFile f = new HostFile(p, BS)) {
       f.flipByte(chainBlock, 40);
     }
@@ -483,17 +491,10 @@ class VerifierTest {
 
   @Test
   void nonZeroReservedBytesInAnExtentChainBlockAreReported() throws IOException {
-    Path p = dir.resolve("chainreserved.vde");
-    long chainBlock;
-    long big;
-    int payload = BS - BlockCodec.TRAILER_SIZE;
-    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS))) {
-      populate(d, payload);
-      fragment(d, payload);
-      big = d.stat("/big").inode();
-      Volume v = d.volume();
-      chainBlock = v.withStableState(() -> v.extentChainBlocks(v.readInode(big))).get(0);
-    }
+    Chained c = withExtentChain("chainreserved.vde");
+    Path p = c.path();
+    long chainBlock = c.firstChainBlock();
+    long big = c.inode();
     try (HostFile f = new HostFile(p, BS)) {
       byte[] b = f.read(chainBlock);
       int count = b[0] & 0xFF;
