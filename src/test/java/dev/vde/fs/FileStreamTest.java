@@ -175,6 +175,11 @@ class FileStreamTest {
     }
   }
 
+  /** The device block holding logical block {@code logical} of file {@code path}. */
+  private static long deviceBlock(VirtualDisk d, String path, long logical) throws Exception {
+    return ExtentMap.physical(d.volume().readInode(d.stat(path).inode()).extents(), logical);
+  }
+
   @Test
   void stream_reportsADamagedBlockOfALaterPiece() throws Exception {
     PowerLossDevice dev = new PowerLossDevice("stream-damage");
@@ -183,8 +188,7 @@ class FileStreamTest {
       d.writeFile("/big", SeededBytes.bytes(5, 3 * PIECE));
       d.writeFile("/ok", SeededBytes.bytes(8, 2 * PIECE));
       // In the third piece: the first two have been handed out by then.
-      victim = ExtentMap.physical(d.volume().readInode(d.stat("/big").inode()).extents(),
-          2L * FileStreamer.PIECE_BYTES / BS + 17);
+      victim = deviceBlock(d, "/big", 2L * FileStreamer.PIECE_BYTES / BS + 17);
     }
     PowerLossDevice copy = PowerLossDevice.fromImage("damaged", dev.snapshot());
     flipBit(copy, victim, 100, 0x40);
@@ -380,8 +384,7 @@ class FileStreamTest {
       d.writeFile("/big", big);
       d.writeFile("/one", one);
       d.writeFile("/damaged", SeededBytes.bytes(33, 3 * PIECE));
-      victim = ExtentMap.physical(d.volume().readInode(d.stat("/damaged").inode()).extents(),
-          1L * FileStreamer.PIECE_BYTES / BS + 9);
+      victim = deviceBlock(d, "/damaged", 1L * FileStreamer.PIECE_BYTES / BS + 9);
     }
     PowerLossDevice copy = PowerLossDevice.fromImage("buffers-back", dev.snapshot());
     flipBit(copy, victim, 50, 0x08);
