@@ -15,6 +15,7 @@ import dev.vde.format.InodeLayout;
 import dev.vde.format.MigrationCheckpoint;
 import dev.vde.format.Module;
 import dev.vde.format.RegionDirectory;
+import dev.vde.format.Salt;
 import dev.vde.format.Superblock;
 import dev.vde.inode.Inode;
 import dev.vde.inode.InodeCodec;
@@ -26,7 +27,6 @@ import dev.vde.wal.SuperblockSlots;
 import dev.vde.wal.WalCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -256,7 +256,7 @@ public final class Volume {
     Superblock sb = new Superblock(Superblock.FORMAT_MAJOR, Superblock.FORMAT_MINOR_CURRENT, bs,
         p.layout().inodeSize(), p.totalBlocks(), UUID.randomUUID(), now, now, 0,
         o.preallocate() ? Superblock.COMPAT_HOST_PREALLOCATED : 0, 0, 0, 0, 0, p.inodeCount(), 1,
-        bm.durableFree(), 2, p.rdBlocks(), p.walStart(), p.walBlocks(), 0, new SecureRandom().nextLong(), rootBlock + 1,
+        bm.durableFree(), 2, p.rdBlocks(), p.walStart(), p.walBlocks(), 0, Salt.next(), rootBlock + 1,
         o.label(), InodeLayout.canonical(0)).withManifest(manifest, p.layout());
     Superblock sb1 = sb.withCheckpoint(1, 0, sb.walSalt());
     dev.write(0, ByteBuffer.wrap(sb.write()));

@@ -11,6 +11,7 @@ import dev.vde.format.MigrationCheckpoint;
 import dev.vde.format.MigrationCheckpoint.Phase;
 import dev.vde.format.Module;
 import dev.vde.format.RegionDirectory;
+import dev.vde.format.Salt;
 import dev.vde.format.Superblock;
 import dev.vde.fs.MigrationTarget;
 import dev.vde.fs.VirtualDisk;
@@ -21,7 +22,6 @@ import dev.vde.io.PeekDevice;
 import dev.vde.wal.SuperblockSlots;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -245,7 +245,7 @@ public final class InodeMigration {
     if (!early.feasible()) {
       throw refusal(early, v.blockSize());
     }
-    long id = new SecureRandom().nextLong();
+    long id = Salt.next();
     long startSeq = nextSequence(v);
     MigrationCheckpoint started = disk.changeFormat(tx -> {
       Superblock sb = tx.superblock();

@@ -5,12 +5,12 @@ import dev.vde.VdeException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
+import dev.vde.format.Salt;
 import dev.vde.format.Superblock;
 import dev.vde.io.BlockDevice;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -108,7 +108,6 @@ public final class Journal implements AutoCloseable {
    * than this still goes to the WAL whole, alone after a checkpoint.
    */
   private final long memoryBoundBlocks;
-  private final SecureRandom random = new SecureRandom();
 
   // Guarded by walLock.
   private final ReentrantLock walLock = new ReentrantLock();
@@ -1009,7 +1008,7 @@ public final class Journal implements AutoCloseable {
     writeInPlace(inPlace);
     dev.sync();
     Superblock base = sbImage != null ? Superblock.read(sbImage, 0, resource) : onDiskSb;
-    long newSalt = random.nextLong();
+    long newSalt = Salt.next();
     Superblock next = base.withCheckpoint(onDiskSb.sequence() + 1, nextTxId - 1, newSalt);
     dev.write((long) next.slot() * blockSize, ByteBuffer.wrap(next.write()));
     dev.sync();

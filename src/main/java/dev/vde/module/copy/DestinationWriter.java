@@ -1,10 +1,10 @@
 package dev.vde.module.copy;
 
+import dev.vde.format.Salt;
 import dev.vde.format.Superblock;
 import dev.vde.io.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.security.SecureRandom;
 import java.util.List;
 import java.util.Map;
 
@@ -23,7 +23,7 @@ final class DestinationWriter {
   private final CopyPlan plan;
   private final CopyContext cx;
   private final int bs;
-  private final long salt = new SecureRandom().nextLong();
+  private final long salt = Salt.next();
 
   DestinationWriter(BlockDevice dst, SourceView src, CopyPlan plan, CopyContext cx) {
     this.dst = dst;
