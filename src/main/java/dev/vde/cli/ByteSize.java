@@ -53,7 +53,7 @@ final class ByteSize {
       value /= 1024;
       unit++;
     }
-    return String.format(Locale.ROOT, "%.1f %s", value, UNITS[unit]);
+    return Numbers.fixed(value, 1) + " " + UNITS[unit];
   }
 
   /** Picocli converter for options that take a size in bytes. */

@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -149,24 +148,20 @@ final class CopyCommand extends ImageCommand {
   }
 
   private void printSummary(PrintStream out, CopyResult r) {
-    out.printf("copied %s to %s: %s of %s blocks (%s) in %s, %s%n", image, destination,
-        VolumeInfoText.count(r.blocksCopied()), VolumeInfoText.count(r.totalBlocks()),
-        ByteSize.format(r.bytesCopied()), seconds(r), mibPerSecond(r).toPlainString() + " MiB/s");
-    out.printf("skipped %s free and metadata blocks: %.1f times less I/O than copying the whole image%n",
-        VolumeInfoText.count(r.blocksSkipped()), r.speedupOverNaive());
+    out.println("copied " + image + " to " + destination + ": " + Numbers.grouped(r.blocksCopied()) + " of "
+        + Numbers.grouped(r.totalBlocks()) + " blocks (" + ByteSize.format(r.bytesCopied()) + ") in "
+        + Numbers.fixed(r.duration().toNanos() / 1e9, 2) + " s, "
+        + Numbers.fixed(r.bytesPerSecond() / (1 << 20), 1) + " MiB/s");
+    out.println("skipped " + Numbers.grouped(r.blocksSkipped()) + " free and metadata blocks: "
+        + Numbers.fixed(r.speedupOverNaive(), 1) + " times less I/O than copying the whole image");
     if (r.blocksRelocated() > 0) {
-      out.printf("moved %s blocks out of the way of the larger metadata%n",
-          VolumeInfoText.count(r.blocksRelocated()));
+      out.println("moved " + Numbers.grouped(r.blocksRelocated()) + " blocks out of the way of the larger metadata");
     }
-    out.printf("modules: %s%s%n", r.modules().isEmpty() ? "none" : abbreviations(r.modules()),
-        r.modulesAdded().isEmpty() ? "" : " (added " + abbreviations(r.modulesAdded()) + ")");
+    out.println("modules: " + (r.modules().isEmpty() ? "none" : abbreviations(r.modules()))
+        + (r.modulesAdded().isEmpty() ? "" : " (added " + abbreviations(r.modulesAdded()) + ")"));
     if (r.verified()) {
       out.println("verified: every block checksum, the new image's structure and every file match");
     }
-  }
-
-  private static String seconds(CopyResult r) {
-    return String.format(Locale.ROOT, "%.2f s", r.duration().toNanos() / 1e9);
   }
 
   private static BigDecimal mibPerSecond(CopyResult r) {

@@ -2,6 +2,9 @@ package dev.vde.cli;
 
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -45,12 +48,11 @@ public final class Main {
   static CommandLine commandLine(PrintStream out, PrintStream err, boolean errIsTerminal, String[] args) {
     ErrorHandler errors = new ErrorHandler(args);
     CommandLine cli = new CommandLine(new VdeCommand(out, err, errIsTerminal));
-    Class<?> only = subcommandNamed(firstWord(args));
-    for (Class<?> sub : VdeCommand.SUBCOMMANDS) {
-      // Help, suggestions for a mistyped name and the usage error for a missing one need them all.
-      if (only == null || sub == only) {
-        cli.addSubcommand(sub);
-      }
+    List<String> words = words(args);
+    // Help, suggestions for a mistyped name and the usage error for a missing one need them all; --version alone
+    // needs none.
+    if (!(words.isEmpty() && versionOnly(args))) {
+      addSubcommands(cli, VdeCommand.SUBCOMMANDS, words, 0);
     }
     cli.setOut(writer(out));
     cli.setErr(writer(err));
@@ -62,26 +64,53 @@ public final class Main {
     return cli;
   }
 
-  /** The first argument that is not an option: the subcommand's name ({@code vde} has no option with a value). */
-  private static String firstWord(String[] args) {
-    for (String a : args) {
-      if (a.equals("--")) {
-        return null;
-      }
-      if (!a.startsWith("-")) {
-        return a;
+  /**
+   * Adds to {@code parent} the one of {@code subs} that {@code words.get(depth)} names, or all of them when it
+   * names none, then the same one level down for a group ({@code vde module add}).
+   */
+  private static void addSubcommands(CommandLine parent, List<Class<?>> subs, List<String> words, int depth) {
+    Class<?> only = depth < words.size() ? subcommandNamed(subs, words.get(depth)) : null;
+    for (Class<?> sub : subs) {
+      if (only == null || sub == only) {
+        parent.addSubcommand(sub);
       }
     }
-    return null;
+    if (only != null) {
+      CommandLine added = parent.getSubcommands().get(only.getAnnotation(Command.class).name());
+      if (added.getCommand() instanceof CommandGroup group) {
+        addSubcommands(added, group.subcommands(), words, depth + 1);
+      }
+    }
   }
 
-  private static Class<?> subcommandNamed(String name) {
-    if (name == null) {
-      return null;
+  /**
+   * The arguments that are not options, up to a {@code --}: the names of the command and subcommand come first
+   * among them ({@code vde} and its groups have no option that takes a value).
+   */
+  private static List<String> words(String[] args) {
+    List<String> words = new ArrayList<>();
+    for (String a : args) {
+      if (a.equals("--")) {
+        break;
+      }
+      if (!a.startsWith("-")) {
+        words.add(a);
+      }
     }
-    for (Class<?> sub : VdeCommand.SUBCOMMANDS) {
+    return words;
+  }
+
+  /** Whether the options ask for the version and not for help. */
+  private static boolean versionOnly(String[] args) {
+    List<String> options = Arrays.asList(args);
+    return (options.contains("--version") || options.contains("-V"))
+        && !options.contains("--help") && !options.contains("-h");
+  }
+
+  private static Class<?> subcommandNamed(List<Class<?>> subs, String name) {
+    for (Class<?> sub : subs) {
       Command c = sub.getAnnotation(Command.class);
-      if (c.name().equals(name) || java.util.Arrays.asList(c.aliases()).contains(name)) {
+      if (c.name().equals(name) || Arrays.asList(c.aliases()).contains(name)) {
         return sub;
       }
     }

@@ -7,6 +7,7 @@ import dev.vde.fs.VirtualDisk;
 import dev.vde.fs.VolumeInfo;
 import dev.vde.module.InodeMigration;
 import dev.vde.module.MigrationOptions;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -14,9 +15,12 @@ import picocli.CommandLine.Option;
 /** {@code vde migrate}: look after a pending inode migration. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
     description = "Status, resume and rollback of a pending inode migration (started by 'vde module add IMAGE "
-        + "MODULE --option migrate').",
-    subcommands = {MigrateCommand.Status.class, MigrateCommand.Resume.class, MigrateCommand.Rollback.class})
+        + "MODULE --option migrate').")
 final class MigrateCommand extends CommandGroup {
+  @Override
+  List<Class<?>> subcommands() {
+    return List.of(Status.class, Resume.class, Rollback.class);
+  }
 
   @Command(name = "status", mixinStandardHelpOptions = true,
       description = {"Show the pending migration (phase, inodes copied of total), or that there is none.",

@@ -50,10 +50,11 @@ final class MigrationRunner {
       }
       reporter.close();
       String copied = r.inodesCopied() == r.totalInodes() ? ""
-          : String.format(" (%,d of them copied in this run)", r.inodesCopied());
-      out.printf("Migrated %,d inodes%s in %.2f s (%,.0f inodes/s); inodes are now %d bytes.%n", r.totalInodes(),
-          copied, r.durationMillis() / 1000.0,
-          r.durationMillis() == 0 ? 0.0 : r.inodesCopied() * 1000.0 / r.durationMillis(), r.newLayout().inodeSize());
+          : " (" + Numbers.grouped(r.inodesCopied()) + " of them copied in this run)";
+      double rate = r.durationMillis() == 0 ? 0.0 : r.inodesCopied() * 1000.0 / r.durationMillis();
+      out.println("Migrated " + Numbers.grouped(r.totalInodes()) + " inodes" + copied + " in "
+          + Numbers.fixed(r.durationMillis() / 1000.0, 2) + " s (" + Numbers.groupedWhole(rate)
+          + " inodes/s); inodes are now " + r.newLayout().inodeSize() + " bytes.");
       return ExitCodes.OK;
     } finally {
       try {

@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -169,9 +168,9 @@ final class ModuleAddCommand extends ImageCommand {
               .maxIops(maxIops).progress(reporter).preCopy(false).cancellation(exit::requested);
           CopyResult r = ExtentAwareCopy.copy(disk, destination, co);
           reporter.close();
-          out().println(String.format(Locale.ROOT, "Copied to %s with %s: %,d blocks copied, %,d skipped, %.1fx "
-              + "less than a naive copy.", destination, names, r.blocksCopied(), r.blocksSkipped(),
-              r.speedupOverNaive()));
+          out().println("Copied to " + destination + " with " + names + ": " + Numbers.grouped(r.blocksCopied())
+              + " blocks copied, " + Numbers.grouped(r.blocksSkipped()) + " skipped, "
+              + Numbers.fixed(r.speedupOverNaive(), 1) + "x less than a naive copy.");
         }
         return ExitCodes.OK;
       }

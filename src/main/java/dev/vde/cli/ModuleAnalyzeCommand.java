@@ -67,7 +67,7 @@ final class ModuleAnalyzeCommand extends ImageCommand {
         .row("OPTION", "FEASIBLE", "READ", "WRITTEN", "EST. TIME", "DOWNTIME", "RISK", "");
     for (ModulePlanner.OptionAnalysis o : a.options()) {
       t.row(o.option().cliName(), o.feasible() ? "yes" : "no", blocks(o.blocksRead()), blocks(o.blocksWritten()),
-          String.format(Locale.ROOT, "%.2f s", o.estimatedSeconds()), o.downtime().startsWith("none") ? "none"
+          Numbers.fixed(o.estimatedSeconds(), 2) + " s", o.downtime().startsWith("none") ? "none"
               : "switch-over", o.risk().split(":")[0], o.recommended() ? "<- recommended" : "");
     }
     List<String> out = new java.util.ArrayList<>(t.lines(""));
@@ -92,6 +92,6 @@ final class ModuleAnalyzeCommand extends ImageCommand {
   }
 
   private static String blocks(long n) {
-    return String.format("%,d", n);
+    return Numbers.grouped(n);
   }
 }

@@ -1,6 +1,5 @@
 package dev.vde.cli;
 
-import java.util.Locale;
 
 /** Times the demo's steps and words their speed. */
 final class Stopwatch {
@@ -23,10 +22,10 @@ final class Stopwatch {
   /** "370 files/s, 38.5 MiB/s" for the last lap. */
   String rates(long files, long bytes) {
     double secs = Math.max(lastLapNanos, 1) / 1e9;
-    return String.format(Locale.ROOT, "%,.0f files/s, %.1f MiB/s", files / secs, bytes / secs / (1 << 20));
+    return Numbers.groupedWhole(files / secs) + " files/s, " + Numbers.fixed(bytes / secs / (1 << 20), 1) + " MiB/s";
   }
 
   private static String seconds(long nanos) {
-    return String.format(Locale.ROOT, "%.2f s", nanos / 1e9);
+    return Numbers.fixed(nanos / 1e9, 2) + " s";
   }
 }

@@ -12,9 +12,12 @@ import picocli.CommandLine.Parameters;
 /** {@code vde tag}: key/value tags on files, kept by the Tags module in each inode. */
 @Command(name = "tag", mixinStandardHelpOptions = true,
     description = {"Key/value tags on files (the Tags module; add it first with 'vde module add IMAGE tags').",
-        "All of a file's tags share its inode's 136-byte Tags field."},
-    subcommands = {TagCommand.Set.class, TagCommand.Get.class, TagCommand.Ls.class, TagCommand.Rm.class})
+        "All of a file's tags share its inode's 136-byte Tags field."})
 final class TagCommand extends CommandGroup {
+  @Override
+  List<Class<?>> subcommands() {
+    return List.of(Set.class, Get.class, Ls.class, Rm.class);
+  }
 
   /** Base of the tag subcommands: IMAGE VDE_PATH. */
   abstract static class OnFile extends ImageCommand {

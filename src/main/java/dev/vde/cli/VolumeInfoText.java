@@ -5,7 +5,6 @@ import dev.vde.format.RegionDirectory;
 import dev.vde.fs.VolumeInfo;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.stream.Collectors;
 
 /** The human-readable form of {@code vde info}: one aligned summary, then the region layout. */
@@ -62,11 +61,11 @@ final class VolumeInfoText {
   }
 
   static String count(long n) {
-    return String.format(Locale.ROOT, "%,d", n);
+    return Numbers.grouped(n);
   }
 
   private static String percent(long part, long whole) {
-    return whole == 0 ? "0%" : String.format(Locale.ROOT, "%.1f%%", 100.0 * part / whole);
+    return whole == 0 ? "0%" : Numbers.fixed(100.0 * part / whole, 1) + "%";
   }
 
   private static String orDash(String s) {

@@ -35,6 +35,19 @@ class UsageTest {
     assertThat(Cli.run("info", "--version").ok().stdout()).startsWith("vde ");
   }
 
+  /** Each run builds only the commands it names; a group's help and its mistakes still see every subcommand. */
+  @Test
+  void groupsListTheirSubcommandsWhateverTheRunNames() {
+    assertThat(Cli.run("module", "--help").ok().stdout()).contains("list", "analyze", "add");
+    assertThat(Cli.run("tag", "--help").ok().stdout()).contains("set", "get", "ls", "rm");
+    assertThat(Cli.run("migrate", "--help").ok().stdout()).contains("status", "resume", "rollback");
+    assertThat(Cli.run("module").failsWith(ExitCodes.USAGE).stderr()).contains("list, analyze, add");
+    assertThat(Cli.run("module", "ad").failsWith(ExitCodes.USAGE).stderr()).contains("did you mean 'add'");
+    assertThat(Cli.run("module", "add", "--help").ok().stdout()).startsWith("Usage: vde module add");
+    assertThat(Cli.run("tag", "set", "--help").ok().stdout()).startsWith("Usage: vde tag set");
+    assertThat(Cli.run("--version", "--help").ok().stdout()).contains("create", "module", "Exit codes:");
+  }
+
   @Test
   void noCommandIsAUsageError() {
     Cli.run().failsWith(ExitCodes.USAGE);
