@@ -136,29 +136,37 @@ class VerifierTest {
   @Test
   void aPendingMigrationWithoutAReadableCheckpointIsReported() throws IOException {
     Path p = dir.resolve("pending.vde");
-    long chk;
-    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS).inodeCount(2000))) {
-      d.batch(x -> {
-        for (int i = 0; i < 1200; i++) {
-          x.writeFile("/f" + i, new byte[] {(byte) i});
-        }
-      });
-      dev.vde.module.MigrationControl ctl = new dev.vde.module.MigrationControl(0, false);
-      dev.vde.module.MigrationOptions o = dev.vde.module.MigrationOptions.defaults().checkpointEvery(100)
-          .control(ctl).listener(pr -> {
-            if (pr.migrated() >= 300) {
-              ctl.cancel();
-            }
-          });
-      assertThat(dev.vde.module.InodeMigration.start(d, List.of(Module.TAGS), o).cancelled()).isTrue();
-      chk = d.volume().regions().find(RegionDirectory.TAG_CHECKPOINT).start();
-      TestVolumes.assertClean(d.verify(Progress.NONE), "with a pending migration and its checkpoint");
-    }
+    long chk = withPendingMigration(p);
     try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
       f.seek(chk * BS);
       f.write(new byte[2 * BS]);
     }
     assertReported(verifyImage(p, true), chk, "migration checkpoint", "no valid checkpoint", "rollback");
+  }
+
+  @Test
+  void nonZeroReservedBytesOfAPendingMigrationRecordAreReported() throws IOException {
+    Path p = dir.resolve("pending-reserved.vde");
+    long chk = withPendingMigration(p);
+    long current;
+    try (HostFile f = new HostFile(p, BS)) {
+      byte[] a = f.read(chk);
+      byte[] b = f.read(chk + 1);
+      current = dev.vde.format.MigrationCheckpoint.read(a, chk, "test").sequence()
+          >= dev.vde.format.MigrationCheckpoint.read(b, chk + 1, "test").sequence() ? chk : chk + 1;
+      byte[] rec = f.read(current);
+      int generation = (int) dev.vde.format.MigrationCheckpoint.read(rec, current, "test").sequence();
+      rec[125] = 1;
+      rec[600] = 7;
+      // The payload checksum covers bytes 0..447: redo it for the byte at 125, so only the reserved-byte rule
+      // can find it; the byte at 600 is past it anyway.
+      dev.vde.format.Bytes.put64(rec, dev.vde.format.MigrationCheckpoint.PAYLOAD_BYTES,
+          BlockCodec.hash(rec, 0, dev.vde.format.MigrationCheckpoint.PAYLOAD_BYTES));
+      f.reseal(current, rec, BlockType.MIGRATION_CHECKPOINT, generation);
+    }
+    VerifyReport r = verifyImage(p, true);
+    assertReported(r, current, "migration checkpoint", "non-zero reserved bytes 124..127");
+    assertReported(r, current, "migration checkpoint", "non-zero bytes 456.." + (BS - 17) + " after its checksum");
   }
 
   @Test
@@ -697,6 +705,32 @@ class VerifierTest {
     long inodeBlock(long n) {
       return inodeStart + n / perBlock();
     }
+  }
+
+  /**
+   * Creates {@code p} with 1,200 files and stops a migration adding Tags at a checkpoint part-way; returns the
+   * first block of the checkpoint region.
+   */
+  private static long withPendingMigration(Path p) throws IOException {
+    long chk;
+    try (VirtualDisk d = VirtualDisk.create(p, CreateOptions.ofSize(SIZE).blockSize(BS).inodeCount(2000))) {
+      d.batch(x -> {
+        for (int i = 0; i < 1200; i++) {
+          x.writeFile("/f" + i, new byte[] {(byte) i});
+        }
+      });
+      dev.vde.module.MigrationControl ctl = new dev.vde.module.MigrationControl(0, false);
+      dev.vde.module.MigrationOptions o = dev.vde.module.MigrationOptions.defaults().checkpointEvery(100)
+          .control(ctl).listener(pr -> {
+            if (pr.migrated() >= 300) {
+              ctl.cancel();
+            }
+          });
+      assertThat(dev.vde.module.InodeMigration.start(d, List.of(Module.TAGS), o).cancelled()).isTrue();
+      chk = d.volume().regions().find(RegionDirectory.TAG_CHECKPOINT).start();
+      TestVolumes.assertClean(d.verify(Progress.NONE), "with a pending migration and its checkpoint");
+    }
+    return chk;
   }
 
   private static VerifyReport verifyImage(Path p, boolean readOnly) throws IOException {
