@@ -328,13 +328,18 @@ public final class VirtualDisk implements AutoCloseable {
   /**
    * Makes every operation that has returned so far durable (a no-op while the commit window is zero). Inside
    * {@link #batch} it does nothing: the batch's operations are held back until it ends, which makes them durable.
+   * Nor does it wait for a batch running in another thread: that batch makes its operations durable when it
+   * ends.
    */
   public void sync() throws IOException {
     checkOpen();
     if (batchTicket.get() != null) {
       return;
     }
-    long t = vol.journal().lastTicket();
+    // Not lastTicket(): that may be a running batch's, held until the batch ends, so sync() waited for another
+    // thread's batch however long it ran; and from inside a read that holds the state still (a Progress of
+    // verify) for good, the batch's next publish waiting for that read to end.
+    long t = vol.journal().lastUnheldTicket();
     if (t > 0) {
       vol.journal().awaitDurable(t);
     }

@@ -131,6 +131,8 @@ public final class Journal implements AutoCloseable {
   private final Object monitor = new Object();
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private long lastTicket;
+  /** The newest ticket no running batch holds back (see {@link #lastUnheldTicket}). */
+  private long unheldTicket;
   private long durableTicket;
   private boolean leaderActive;
   private IOException failure;
@@ -602,6 +604,9 @@ public final class Journal implements AutoCloseable {
         publish(im.blockNo(), im.data());
       }
       t = ++lastTicket;
+      if (!held) {
+        unheldTicket = t;
+      }
       Pending tail = queue.peekLast();
       // Unheld entries stay under half the WAL so that groups form; a held batch may use all of it.
       long limit = held ? walBlocks : memoryBoundBlocks / 2;
@@ -725,6 +730,7 @@ public final class Journal implements AutoCloseable {
       for (Pending p : queue) {
         p.held = false;
       }
+      unheldTicket = lastTicket;
       monitor.notifyAll();
     }
   }
@@ -755,6 +761,17 @@ public final class Journal implements AutoCloseable {
   public long durableTicket() {
     synchronized (monitor) {
       return durableTicket;
+    }
+  }
+
+  /**
+   * The newest ticket handed out that no running batch holds back: what a wait for everything returned so far
+   * outside batches waits for. Unlike {@link #checkpointableTicket} it counts a group a leader has taken from the
+   * queue and is still writing.
+   */
+  public long lastUnheldTicket() {
+    synchronized (monitor) {
+      return unheldTicket;
     }
   }
 
