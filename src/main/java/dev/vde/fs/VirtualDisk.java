@@ -896,6 +896,9 @@ public final class VirtualDisk implements AutoCloseable {
     }
     // Depth first with a stack of its own, not by recursion, so that a deep tree cannot exhaust the thread's
     // stack; a directory goes once its entries have. A damaged entry leading back up the tree fails in list().
+    // Each entry is one operation of its own, so other writers may change the tree between them: an entry that is
+    // gone by its turn (deleted or moved away by another thread since its directory was listed) is what this call
+    // wants anyway, and is passed over rather than failing the delete with the tree half gone.
     java.util.ArrayDeque<String> dirs = new java.util.ArrayDeque<>();
     java.util.ArrayDeque<java.util.Iterator<DirEntry>> pending = new java.util.ArrayDeque<>();
     dirs.push(p);
@@ -904,16 +907,31 @@ public final class VirtualDisk implements AutoCloseable {
       java.util.Iterator<DirEntry> it = pending.peek();
       if (!it.hasNext()) {
         pending.pop();
-        delete(dirs.pop());
+        deleteUnlessGone(dirs.pop());
       } else {
         DirEntry e = it.next();
         if (e.type() == FileType.DIRECTORY) {
+          List<DirEntry> below;
+          try {
+            below = list(e.path());
+          } catch (VdeNotFoundException gone) {
+            continue;
+          }
           dirs.push(e.path());
-          pending.push(list(e.path()).iterator());
+          pending.push(below.iterator());
         } else {
-          delete(e.path());
+          deleteUnlessGone(e.path());
         }
       }
+    }
+  }
+
+  /** {@link #delete}, for {@link #deleteRecursively}: nothing at {@code p} (any more) is not an error there. */
+  private void deleteUnlessGone(String p) throws IOException {
+    try {
+      delete(p);
+    } catch (VdeNotFoundException gone) {
+      // Removed (or moved away) by another writer since it was listed.
     }
   }
 
