@@ -76,9 +76,14 @@ public final class FormatTransaction {
     t.freeRegion(start, count);
   }
 
-  /** Reads a metadata block as this transaction sees it. */
+  /**
+   * A copy of a metadata block as this transaction sees it; to change the block, {@link #put} the changed copy.
+   * A copy, since the block itself may be the journal's published image, which every reader of the volume is
+   * served: changed in place, readers in other threads would see the change before it commits (or though it never
+   * does), and the WAL write of the transaction that published it would carry it unchecked.
+   */
   public byte[] read(long blockNo, BlockType type) throws IOException {
-    return t.read(blockNo, type);
+    return t.read(blockNo, type).clone();
   }
 
   /**
