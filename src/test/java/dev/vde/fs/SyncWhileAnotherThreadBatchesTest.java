@@ -113,6 +113,53 @@ class SyncWhileAnotherThreadBatchesTest {
     }
   }
 
+  @Test
+  void sync_stillWaitsForAGroupALeaderHasTakenAndNotYetSynced() throws Exception {
+    CountDownLatch syncEntered = new CountDownLatch(1);
+    CountDownLatch letSyncGo = new CountDownLatch(1);
+    AtomicBoolean holdSyncs = new AtomicBoolean();
+    dev.vde.io.BlockDevice dev = new dev.vde.io.ForwardingBlockDevice(
+        new dev.vde.testing.PowerLossDevice("held-sync")) {
+      @Override
+      public void sync() throws java.io.IOException {
+        if (holdSyncs.get()) {
+          syncEntered.countDown();
+          await(letSyncGo);
+        }
+        super.sync();
+      }
+    };
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(8L << 20))) {
+      d.setCommitWindow(java.time.Duration.ofMinutes(10));
+      d.writeFile("/a", new byte[] {1});
+      long ticket = d.volume().journal().lastTicket();
+      holdSyncs.set(true);
+      // This sync leads the group holding /a: the group leaves the queue, and its WAL sync is held.
+      CompletableFuture<Void> leader = CompletableFuture.runAsync(() -> {
+        try {
+          d.sync();
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      });
+      assertThat(syncEntered.await(10, TimeUnit.SECONDS)).isTrue();
+      CompletableFuture<Void> second = CompletableFuture.runAsync(() -> {
+        try {
+          d.sync();
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      });
+      Thread.sleep(200);
+      assertThat(second).as("a sync returned before /a, which had returned, was durable").isNotDone();
+      holdSyncs.set(false);
+      letSyncGo.countDown();
+      leader.get(10, TimeUnit.SECONDS);
+      second.get(10, TimeUnit.SECONDS);
+      assertThat(d.volume().journal().durableTicket()).isGreaterThanOrEqualTo(ticket);
+    }
+  }
+
   private static void await(CountDownLatch l) throws java.io.InterruptedIOException {
     try {
       if (!l.await(10, TimeUnit.SECONDS)) {
