@@ -841,8 +841,14 @@ public final class VirtualDisk implements AutoCloseable {
         if (tail != 0 && ExtentMap.physical(xs, last) >= 0) {
           // The kept part of the last block is copied with its tail zeroed, so growing later reads zeros there.
           byte[] cur = FileData.readBlockPayload(vol, old.number(), xs, last);
-          List<Extent> fresh = FileData.writeNew(t, old.number(), last, 1, 0,
-              (l, dst, o) -> System.arraycopy(cur, 0, dst, o, tail));
+          boolean freesBlocks = !freed.isEmpty();
+          List<Extent> fresh;
+          try {
+            fresh = FileData.writeNew(t, old.number(), last, 1, 0,
+                (l, dst, o) -> System.arraycopy(cur, 0, dst, o, tail));
+          } catch (VdeNoSpaceException full) {
+            throw partialBlockNeedsSpace(p, size, keep * payload, freesBlocks, full);
+          }
           xs = ExtentMap.map(ExtentMap.unmap(xs, last, last + 1, freed), fresh);
         }
         t.free(freed);
@@ -850,6 +856,26 @@ public final class VirtualDisk implements AutoCloseable {
       vol.inodes.write(t, old.withExtents(xs, size, old.indirectBlock(), System.currentTimeMillis()), old);
       return null;
     });
+  }
+
+  /**
+   * Why a shrink to {@code size} found no block for its last, partial block, and the way out. The copy cannot
+   * go in place (a block a published state maps is never rewritten: a crash before the truncate is durable, or a
+   * stream reading the old file, would see the zeroed tail), nor into a block the same truncate frees
+   * (AllocationBitmap (2)). A shrink to the block boundary {@code boundary} needs no new block; once it is
+   * durable the blocks it freed serve the second step (allocation forces the checkpoint that releases them).
+   */
+  private static VdeNoSpaceException partialBlockNeedsSpace(String p, long size, long boundary, boolean freesBlocks,
+      VdeNoSpaceException full) {
+    String way = freesBlocks
+        ? "truncate to " + boundary + " bytes first (a block boundary: that needs no new block and frees the blocks"
+            + " after it), then to " + size
+        : "free a block elsewhere (delete or shrink another file), then retry";
+    VdeNoSpaceException e = new VdeNoSpaceException(p + ": truncating to " + size + " bytes keeps part of a block,"
+        + " which is copied with its tail zeroed into a free block (data is copy-on-write, and the blocks this"
+        + " truncate frees are reusable only once it is durable): " + full.getMessage() + "; " + way);
+    e.initCause(full);
+    return e;
   }
 
   // ---------------------------------------------------------------- namespace
