@@ -10,12 +10,22 @@ public final class MigrationControl {
   private volatile boolean cancelled;
   private volatile boolean yieldToForeground;
 
+  /**
+   * A control with the given IOPS limit (0 = unlimited).
+   *
+   * @throws IllegalArgumentException if {@code maxIops} is negative (a call outside the contract, as for the
+   *     options builders: DESIGN.md section 8)
+   */
   public MigrationControl(long maxIops, boolean yieldToForeground) {
     this.throttle = new IopsThrottle(maxIops);
     this.yieldToForeground = yieldToForeground;
   }
 
-  /** Changes the IOPS limit (0 = unlimited) at once. */
+  /**
+   * Changes the IOPS limit (0 = unlimited) at once.
+   *
+   * @throws IllegalArgumentException if {@code iops} is negative, naming it; the limit is then unchanged
+   */
   public void setMaxIops(long iops) {
     throttle.setRate(iops);
   }

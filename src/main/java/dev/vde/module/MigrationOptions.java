@@ -77,8 +77,10 @@ public final class MigrationOptions {
     return this;
   }
 
+  /** Receives progress reports; null means none, as {@code CopyOptions.progress(null)} does. */
   public MigrationOptions listener(MigrationProgress.Listener l) {
-    this.listener = l;
+    // Stored as given, a null surfaced as a NullPointerException from the first report, mid-migration.
+    this.listener = l == null ? MigrationProgress.Listener.NONE : l;
     return this;
   }
 
