@@ -150,9 +150,11 @@ public final class ModulePlanner {
     long live = ExtentAwareCopy.estimateCopyBlocks(disk);
     // A copy writes the new table only up to the block holding the highest live inode, not all of it.
     long newInodeBlocks = writeNew;
+    // The copy's own plan decides, as the copy will: a count of blocks misses the extent-chain blocks that moving
+    // data out from under the larger metadata can add.
     String copyReason = walDamage != null ? unwritable
-        : ExtentAwareCopy.copyProblem(sb, CopyOptions.defaults()
-            .sizeBytes(copy == null ? 0 : copy.sizeBytes()).modulesToAdd(java.util.EnumSet.copyOf(modules)), live);
+        : ExtentAwareCopy.planProblem(disk, CopyOptions.defaults()
+            .sizeBytes(copy == null ? 0 : copy.sizeBytes()).modulesToAdd(java.util.EnumSet.copyOf(modules)));
     out.add(new OptionAnalysis(AdditionOption.COPY, copyReason == null, copyReason,
         "writes a new volume with the modules: copies " + live + " allocated blocks of " + sb.totalBlocks()
             + " and rewrites " + mp.inodesToCopy() + " inodes; the source is not changed",

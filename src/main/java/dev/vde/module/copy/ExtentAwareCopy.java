@@ -466,8 +466,8 @@ public final class ExtentAwareCopy {
   /**
    * Why a copy of a volume with superblock {@code sb} and {@code liveBlocks} allocated data blocks, adding
    * {@code modules}, at the same size, cannot work; null when it can as far as a quick look tells (the copy's
-   * own plan, which looks at every extent, has the last word). For the planner, which must not recommend a copy
-   * that fails: the destination's inodes must fit its blocks, and its larger metadata plus the data must fit.
+   * own plan, which looks at every extent, has the last word: {@link #planProblem} asks it too). The destination's
+   * inodes must fit its blocks, and its larger metadata plus the data must fit.
    */
   public static String copyProblem(Superblock sb, java.util.Set<dev.vde.format.Module> modules, long liveBlocks) {
     return copyProblem(sb, CopyOptions.defaults().modulesToAdd(modules), liveBlocks);
@@ -498,6 +498,37 @@ public final class ExtentAwareCopy {
           + (options.sizeBytes() == 0 ? " with 'vde copy --size'" : "");
     }
     return null;
+  }
+
+  /**
+   * Why a copy of {@code source} made with {@code options} cannot work, or null when it will fit: the quick look of
+   * {@link #copyProblem(Superblock, CopyOptions, long)}, then the copy's own plan, made as the copy makes it (while
+   * writers run, again with publishing held if what it read does not fit together). Only the plan sees every
+   * extent: moving blocks out from under the destination's larger metadata can split a file's runs past the eight
+   * inline extents and need extent-chain blocks that no count of allocated blocks includes. Writes nothing; reads
+   * the whole inode table. For the module planner, which must not call a copy feasible that then has no room.
+   */
+  public static String planProblem(VirtualDisk source, CopyOptions options) throws IOException {
+    requireOpen(source);
+    Volume vol = source.volume();
+    String quick = copyProblem(vol.superblock(), options, estimateCopyBlocks(source));
+    if (quick != null) {
+      return quick;
+    }
+    // Unpaced and silent: the caller's limit and progress are for the copy, not for this look ahead.
+    CopyOptions planOnly = CopyOptions.defaults().sizeBytes(options.sizeBytes()).modulesToAdd(options.modulesToAdd());
+    CopyContext cx = new CopyContext(planOnly, source.volume().resource());
+    try {
+      Planned p = source.isReadOnly() ? null : planWhileRunning(vol, planOnly, cx);
+      if (p == null) {
+        vol.withStableState(() -> plan(SourceView.of(vol), planOnly, cx));
+      }
+      return null;
+    } catch (VdeNoSpaceException e) {
+      return e.getOriginalMessage();
+    } catch (VdeCorruptedException e) {
+      return "the copy would stop at damage: " + e.getMessage() + "; run 'vde fsck'";
+    }
   }
 
   /** A closed volume fails here with the engine's "volume is closed" rather than on a closed channel later. */
