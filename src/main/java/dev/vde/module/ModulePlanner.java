@@ -96,10 +96,11 @@ public final class ModulePlanner {
     // A volume with roCompat features this engine does not know opens read-only: nothing can be added in place
     // (the migration and the copy refuse unknown features anyway, and say so themselves).
     long unknownRo = sb.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
+    String hostReadOnly = hostNotWritable(disk);
     String unwritable = walDamage != null ? walDamage + "; the volume stays read-only and cannot be copied: copy"
         + " files out with 'vde get', or restore it from a backup"
         : unknownRo != 0 ? String.format("the volume uses features this engine cannot keep up to date (roCompat "
-            + "bits 0x%016x), so it opens read-only; use an engine that knows them", unknownRo) : null;
+            + "bits 0x%016x), so it opens read-only; use an engine that knows them", unknownRo) : hostReadOnly;
     double inPlaceSeconds = 3 * SYNC_SECONDS;
 
     List<OptionAnalysis> out = new ArrayList<>();
@@ -134,6 +135,7 @@ public final class ModulePlanner {
     long writeNew = (mp.inodesToCopy() + ipbNew - 1) / ipbNew;
     long checkpoints = mp.inodesToCopy() / MigrationOptions.DEFAULT_CHECKPOINT_EVERY + 3;
     String migReason = walDamage != null ? unwritable
+        : hostReadOnly != null ? hostReadOnly
         : !needsFields ? "the modules add no inode fields; there is nothing to grow"
         : mp.feasible() ? null : mp.reason();
     out.add(new OptionAnalysis(AdditionOption.MIGRATE, migReason == null, migReason,
@@ -171,6 +173,20 @@ public final class ModulePlanner {
           o.blocksWritten(), o.estimatedSeconds(), o.downtime(), o.risk(), rec));
     }
     return new Analysis(List.copyOf(modules), marked);
+  }
+
+  /**
+   * Why the in-place options cannot write to the host file, or null. An analysis opens the volume read-only (it
+   * writes nothing), so the volume itself does not say whether a writable open would work; the host file does.
+   * The copy only reads its source and is not affected.
+   */
+  private static String hostNotWritable(VirtualDisk disk) {
+    java.nio.file.Path host = disk.path();
+    if (host == null || java.nio.file.Files.isWritable(host)) {
+      return null;
+    }
+    return "the host file is not writable, and this option changes it in place; make it writable, or copy the "
+        + "volume to a new file (a copy only reads it)";
   }
 
   /** Why an analysis has nothing to run. */
