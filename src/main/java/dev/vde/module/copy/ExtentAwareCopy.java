@@ -506,14 +506,24 @@ public final class ExtentAwareCopy {
    * writers run, again with publishing held if what it read does not fit together). Only the plan sees every
    * extent: moving blocks out from under the destination's larger metadata can split a file's runs past the eight
    * inline extents and need extent-chain blocks that no count of allocated blocks includes. Writes nothing; reads
-   * the whole inode table. For the module planner, which must not call a copy feasible that then has no room.
+   * the whole inode table only when the room to spare is less than the blocks that move. For the module planner,
+   * which must not call a copy feasible that then has no room.
    */
   public static String planProblem(VirtualDisk source, CopyOptions options) throws IOException {
     requireOpen(source);
     Volume vol = source.volume();
-    String quick = copyProblem(vol.superblock(), options, estimateCopyBlocks(source));
+    long live = estimateCopyBlocks(source);
+    String quick = copyProblem(vol.superblock(), options, live);
     if (quick != null) {
       return quick;
+    }
+    // Only blocks that move out from under the destination's metadata can split a file's runs, each into at most
+    // one more extent, and a chain block a file gains holds at least one more extent: with that many blocks to
+    // spare the plan cannot run short, and the inode table need not be read.
+    DestinationGeometry g = DestinationGeometry.of(vol.superblock(), options);
+    long displaced = vol.withStableState(() -> SourceView.of(vol).allocatedDataBlocksBelow(g.metadataEnd()));
+    if (g.totalBlocks() - g.metadataEnd() - live >= displaced) {
+      return null;
     }
     // Unpaced and silent: the caller's limit and progress are for the copy, not for this look ahead.
     CopyOptions planOnly = CopyOptions.defaults().sizeBytes(options.sizeBytes()).modulesToAdd(options.modulesToAdd());

@@ -114,6 +114,24 @@ final class SourceView {
     return allocated;
   }
 
+  /** As {@link #allocatedDataBlocks}, counting only blocks below {@code end}. */
+  long allocatedDataBlocksBelow(long end) {
+    long limit = Math.min(end, totalBlocks());
+    long[] allocated = {0};
+    FreeSpaceScanner.allocatedRuns(bitmapWords, 0, limit, (s, c) -> {
+      allocated[0] += c;
+      return true;
+    });
+    for (long[] r : metadata) {
+      long to = Math.min(r[1], limit);
+      FreeSpaceScanner.allocatedRuns(bitmapWords, Math.min(r[0], to), to, (s, c) -> {
+        allocated[0] -= c;
+        return true;
+      });
+    }
+    return allocated[0];
+  }
+
   /** First block of {@code [start, start+count)} the bitmap marks free, or -1 when all are allocated. */
   long firstFreeIn(long start, long count) {
     long b = FreeSpaceScanner.nextClear(bitmapWords, start, start + count);
