@@ -96,6 +96,7 @@ public final class ModulePlanner {
     // A volume with roCompat features this engine does not know opens read-only: nothing can be added in place
     // (the migration and the copy refuse unknown features anyway, and say so themselves).
     long unknownRo = sb.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
+    // Nor on a host file this process may not write, which the read-only open an analysis makes does not show.
     String hostReadOnly = hostNotWritable(disk);
     String unwritable = walDamage != null ? walDamage + "; the volume stays read-only and cannot be copied: copy"
         + " files out with 'vde get', or restore it from a backup"
