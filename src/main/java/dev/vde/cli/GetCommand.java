@@ -162,7 +162,14 @@ final class GetCommand extends ImageCommand {
     partial.toFile().deleteOnExit();
     boolean created = false;
     try {
-      OutputStream file = Files.newOutputStream(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      OutputStream file;
+      try {
+        file = Files.newOutputStream(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      } catch (java.nio.file.FileSystemException e) {
+        // The host's error names the hidden partial file, a name the user never typed: say which file could not
+        // be written, and why (a folder without write permission, a read-only file system).
+        throw new CliException(target + ": cannot write: " + cannotCreateIn(directory, e));
+      }
       created = true;
       writeTo(file, target, disk, source, size, reporter);
       HostFiles.keepAttributes(target, partial);
@@ -172,6 +179,13 @@ final class GetCommand extends ImageCommand {
         Files.deleteIfExists(partial);
       }
     }
+  }
+
+  /** Why no file can be created in {@code directory}, worded like {@link Failure} words host errors. */
+  private static String cannotCreateIn(Path directory, java.nio.file.FileSystemException e) {
+    String why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+        : e.getReason() == null || e.getReason().isBlank() ? "input/output error" : e.getReason();
+    return "no new file can be created in " + directory + " (" + why + ")";
   }
 
   /** Names of this process's standard output: writing to them means writing to it, not replacing a file. */

@@ -1,0 +1,65 @@
+package dev.vde.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What an operator reads when a command cannot do what was asked: the message names what the user typed (the
+ * image, the path inside it, the host file), says what is wrong, and stays one line.
+ */
+class OperatorMessagesTest {
+  @TempDir
+  Path tmp;
+
+  private Path image;
+
+  @BeforeEach
+  void createImage() throws IOException {
+    image = tmp.resolve("ops.vde");
+    Cli.run("create", image, "--size", "8M").ok();
+    Cli.run("put", image, Files.writeString(tmp.resolve("a.txt"), "alpha"), "/a.txt").ok();
+  }
+
+  /**
+   * Makes {@code dir} refuse new files: its mode where permissions bind this user, else (as root) the immutable
+   * attribute. Returns false when neither works here.
+   */
+  private static boolean makeUnwritable(Path dir) throws IOException, InterruptedException {
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("r-xr-xr-x"));
+    if (Files.isWritable(dir)) {
+      new ProcessBuilder("chattr", "+i", dir.toString()).redirectErrorStream(true).start().waitFor();
+    }
+    return !Files.isWritable(dir);
+  }
+
+  private static void makeWritable(Path dir) throws IOException, InterruptedException {
+    new ProcessBuilder("chattr", "-i", dir.toString()).redirectErrorStream(true).start().waitFor();
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+  }
+
+  @Test
+  void getIntoAFolderThatTakesNoNewFiles_namesTheFileAskedFor_notAHiddenPartialFile() throws Exception {
+    Path folder = Files.createDirectories(tmp.resolve("locked"));
+    try {
+      Assumptions.assumeTrue(makeUnwritable(folder), "a folder can be made unwritable here");
+      Path target = folder.resolve("out.txt");
+      String err = Cli.run("get", image, "/a.txt", target).failsWith(ExitCodes.FAILED).stderr();
+      assertThat(err).startsWith("vde: " + target + ": cannot write: ").contains(folder.toString())
+          .doesNotContain(".part");
+      // The same when the folder itself is named: the file keeps its name inside it.
+      err = Cli.run("get", image, "/a.txt", folder).failsWith(ExitCodes.FAILED).stderr();
+      assertThat(err).startsWith("vde: " + folder.resolve("a.txt") + ": cannot write: ").doesNotContain(".part");
+      assertThat(target).doesNotExist();
+    } finally {
+      makeWritable(folder);
+    }
+  }
+}
