@@ -25,8 +25,8 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
   @Override
   public int handleParseException(ParameterException ex, String[] ignored) {
     CommandLine cmd = ex.getCommandLine();
-    String message = ex instanceof UnmatchedArgumentException unmatched ? describe(unmatched)
-        : Failure.oneLine(ex.getMessage());
+    String message = ex instanceof UnmatchedArgumentException unmatched ? Failure.oneLine(describe(unmatched))
+        : Failure.joinLines(ex.getMessage());
     message += "; run '" + cmd.getCommandSpec().qualifiedName() + " --help' for usage";
     // The parse failed, so the parse result cannot tell whether --debug was given; the raw words can.
     report(cmd.getErr(), message, ex, args.contains("--debug"));

@@ -71,7 +71,7 @@ record Failure(String message, int exitCode) {
       }
       return new Failure(oneLine(message), ExitCodes.FAILED);
     }
-    String detail = ex.getMessage() == null ? "unexpected failure" : oneLine(ex.getMessage());
+    String detail = ex.getMessage() == null ? "unexpected failure" : joinLines(ex.getMessage());
     return new Failure("internal error: " + detail + "; please report it with the output of --debug",
         ExitCodes.INTERNAL_ERROR);
   }
@@ -107,8 +107,21 @@ record Failure(String message, int exitCode) {
     return text == null || text.isBlank() ? fallback : text;
   }
 
-  /** Messages must stay on one line so scripts can read the first line of stderr as the error. */
+  /**
+   * Messages must stay on one line so scripts can read the first line of stderr as the error. They name paths
+   * inside a volume, which may hold any character but '/' and NUL: control characters are shown escaped, as in
+   * every listing ({@link Printable}), so a newline in a name neither splits the line nor reads as a space (which
+   * would name another file), and an escape sequence in one never reaches the terminal.
+   */
   static String oneLine(String text) {
-    return text == null ? "" : text.strip().replaceAll("\\s*\\R\\s*", " ");
+    return text == null ? "" : Printable.of(text.strip());
+  }
+
+  /**
+   * For text that may be laid out over several lines on purpose (a message of the JVM's or of the command-line
+   * parser): its line breaks become spaces, then anything else is made printable as in {@link #oneLine}.
+   */
+  static String joinLines(String text) {
+    return text == null ? "" : oneLine(text.strip().replaceAll("\\s*\\R\\s*", " "));
   }
 }

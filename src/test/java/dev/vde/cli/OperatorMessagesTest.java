@@ -62,4 +62,19 @@ class OperatorMessagesTest {
       makeWritable(folder);
     }
   }
+
+  @Test
+  void controlCharactersInAPathAreEscapedInTheErrorLine_asInListings() {
+    String odd = "/no\nsuch\u001b[31m";
+    String shown = "/no\\nsuch\\x1b[31m";
+    // From the engine (get, ls), from the tool itself (mv) and from the command-line parser (an unknown word).
+    for (Object[] args : new Object[][] {
+        {"get", image, odd, "-"}, {"ls", image, odd}, {"mv", image, odd, "/b"}}) {
+      String err = Cli.run(args).failsWith(ExitCodes.FAILED).stderr();
+      assertThat(err).as(java.util.Arrays.toString(args)).contains(shown).doesNotContain("\u001b")
+          .doesNotContain("/no such");
+    }
+    String usage = Cli.run("info", image, "extra\u001b[2J").failsWith(ExitCodes.USAGE).stderr();
+    assertThat(usage).contains("extra\\x1b[2J").doesNotContain("\u001b");
+  }
 }
