@@ -13,10 +13,14 @@ record FsckReport(boolean clean, List<Item> problems, long blocksChecked, long i
 
   /** One problem found. */
   record Item(Long block, String structure, String message) {
+    /**
+     * The text line. Messages quote names read from a damaged volume, which may hold any byte: control characters
+     * are escaped as in listings, so that a problem stays one line and nothing reaches the terminal as a command.
+     */
     @Override
     public String toString() {
-      return block == null ? structure + ": " + message
-          : "block " + VolumeInfoText.count(block) + " (" + structure + "): " + message;
+      return Printable.of(block == null ? structure + ": " + message
+          : "block " + VolumeInfoText.count(block) + " (" + structure + "): " + message);
     }
   }
 

@@ -77,4 +77,19 @@ class OperatorMessagesTest {
     String usage = Cli.run("info", image, "extra\u001b[2J").failsWith(ExitCodes.USAGE).stderr();
     assertThat(usage).contains("extra\\x1b[2J").doesNotContain("\u001b");
   }
+
+  @Test
+  void fsckTextShowsANameFromADamagedVolumeEscaped_oneProblemPerLine() {
+    // The verifier quotes entry names as it finds them; on a damaged volume they may hold any byte.
+    dev.vde.check.VerifyReport found = new dev.vde.check.VerifyReport(java.util.List.of(
+        new dev.vde.check.Problem(812, "directory entries", "entry 'x\ny\u001b]0;title\u0007' in directory inode 2 "
+            + "points at free inode 9"),
+        new dev.vde.check.Problem(-1, "directory tree", "inode 9 \u001b[2J is unreachable")), 10, 3, 1);
+    java.util.List<String> lines = FsckReport.of(found).lines();
+    assertThat(lines).hasSize(3);
+    assertThat(lines.get(0)).isEqualTo("block 812 (directory entries): entry 'x\\ny\\x1b]0;title\\x07' in directory "
+        + "inode 2 points at free inode 9");
+    assertThat(lines.get(1)).isEqualTo("directory tree: inode 9 \\x1b[2J is unreachable");
+    assertThat(String.join("", lines)).doesNotContain("\u001b").doesNotContain("\u0007");
+  }
 }
