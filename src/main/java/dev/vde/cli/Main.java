@@ -54,6 +54,11 @@ public final class Main {
     if (!(words.isEmpty() && versionOnly(args))) {
       addSubcommands(cli, VdeCommand.SUBCOMMANDS, words, 0);
     }
+    // After the subcommands are added: a converter registered on the root reaches only those already there.
+    cli.registerConverter(Integer.class, new WholeNumber.IntConverter());
+    cli.registerConverter(Integer.TYPE, new WholeNumber.IntConverter());
+    cli.registerConverter(Long.class, new WholeNumber.LongConverter());
+    cli.registerConverter(Long.TYPE, new WholeNumber.LongConverter());
     cli.setOut(writer(out));
     cli.setErr(writer(err));
     cli.setCaseInsensitiveEnumValuesAllowed(true);

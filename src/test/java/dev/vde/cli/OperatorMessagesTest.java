@@ -92,4 +92,23 @@ class OperatorMessagesTest {
     assertThat(lines.get(1)).isEqualTo("directory tree: inode 9 \\x1b[2J is unreachable");
     assertThat(String.join("", lines)).doesNotContain("\u001b").doesNotContain("\u0007");
   }
+
+  @Test
+  void aCountThatIsNotANumber_orTooLargeForItsOption_isSaidSoInPlainWords() {
+    String notANumber = Cli.run("create", tmp.resolve("n.vde"), "--size", "1M", "--inodes", "1M")
+        .failsWith(ExitCodes.USAGE).stderr();
+    assertThat(notANumber).contains("'1M' is not a whole number").doesNotContain("long");
+    String tooLarge = Cli.run("demo", tmp.resolve("demo"), "--files", "99999999999").failsWith(ExitCodes.USAGE)
+        .stderr();
+    assertThat(tooLarge).contains("--files").contains("'99999999999' is too large").doesNotContain("not an int");
+    assertThat(Cli.run("module", "add", image, "tags", "--checkpoint-every", "1.5").failsWith(ExitCodes.USAGE)
+        .stderr()).contains("'1.5' is not a whole number");
+    assertThat(Cli.run("copy", image, tmp.resolve("c.vde"), "--max-iops", "123456789012345678901234")
+        .failsWith(ExitCodes.USAGE).stderr()).contains("is too large");
+    assertThat(tmp.resolve("n.vde")).doesNotExist();
+    assertThat(tmp.resolve("demo")).doesNotExist();
+    assertThat(tmp.resolve("c.vde")).doesNotExist();
+    // A count written with a sign still parses.
+    Cli.run("create", tmp.resolve("ok.vde"), "--size", "1M", "--inodes", "+100").ok();
+  }
 }
