@@ -81,8 +81,12 @@ final class MigrateCommand extends CommandGroup {
 
     @Override
     public Integer call() throws Exception {
-      if (maxIops < 0 || checkpointEvery < 1) {
-        throw usageError("--max-iops must be >= 0 and --checkpoint-every >= 1");
+      // Each named on its own, worded as 'vde module add' words them: the user learns which value was wrong.
+      if (checkpointEvery < 1) {
+        throw usageError("--checkpoint-every must be at least 1");
+      }
+      if (maxIops < 0) {
+        throw usageError("--max-iops must be 0 (unlimited) or more");
       }
       try (VirtualDisk disk = openWritable(); ProgressReporter reporter = progress.reporter(root())) {
         try {

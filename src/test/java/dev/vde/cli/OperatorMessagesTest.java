@@ -111,4 +111,15 @@ class OperatorMessagesTest {
     // A count written with a sign still parses.
     Cli.run("create", tmp.resolve("ok.vde"), "--size", "1M", "--inodes", "+100").ok();
   }
+
+  @Test
+  void migrateResumeNamesTheOneOptionThatIsWrong_asModuleAddDoes() {
+    String iops = Cli.run("migrate", "resume", image, "--max-iops", "-1").failsWith(ExitCodes.USAGE).stderr();
+    assertThat(iops).contains("--max-iops must be 0 (unlimited) or more").doesNotContain("--checkpoint-every");
+    String every = Cli.run("migrate", "resume", image, "--checkpoint-every", "0").failsWith(ExitCodes.USAGE).stderr();
+    assertThat(every).contains("--checkpoint-every must be at least 1").doesNotContain("--max-iops");
+    // The same words as 'module add', which takes the same two options.
+    assertThat(Cli.run("module", "add", image, "tags", "--max-iops", "-1").failsWith(ExitCodes.USAGE).stderr())
+        .contains("--max-iops must be 0 (unlimited) or more");
+  }
 }
