@@ -46,7 +46,7 @@ final class GetCommand extends ImageCommand {
     try (VirtualDisk disk = openReadOnly(); ProgressReporter reporter = progress.reporter(root())) {
       FileStat stat = disk.stat(VdePath.absolute(path));
       if (stat.type() != FileType.FILE) {
-        throw new CliException(source + ": is a directory; get copies one file (see 'vde ls')");
+        throw inImage(source + ": is a directory; get copies one file (see 'vde ls')");
       }
       if (STDOUT.equals(destination)) {
         copyToStdout(disk, source, stat.size(), reporter);

@@ -65,6 +65,15 @@ abstract class ImageCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * A failure about a path inside the image, worded as the engine words its own: the image follows in
+   * parentheses, since a path like {@code /docs/a.txt} does not say which image it is in (and looks like a host
+   * path).
+   */
+  CliException inImage(String message) {
+    return new CliException(message + " (" + image + ")");
+  }
+
   PrintStream out() {
     return root().out();
   }

@@ -30,30 +30,30 @@ final class MvCommand extends ImageCommand {
   public Integer call() throws Exception {
     String source = VdePath.normalize(from);
     if (VdePath.ROOT.equals(source)) {
-      throw new CliException("cannot move the root directory");
+      throw inImage("cannot move the root directory");
     }
     try (VirtualDisk disk = openWritable()) {
       if (!disk.exists(source)) {
-        throw new CliException(source + ": no such file or directory");
+        throw inImage(source + ": no such file or directory");
       }
       // A trailing '/' on a file: the engine's "not a directory".
       disk.stat(VdePath.absolute(from));
       String target = targetOf(disk, source);
       if (target.equals(source)) {
         // mv(1) calls this an error too: nothing would change, and a script that meant something else learns it.
-        throw new CliException(source + ": source and target are the same");
+        throw inImage(source + ": source and target are the same");
       }
       if (disk.exists(target)) {
         FileType existing = disk.stat(target).type();
         if (existing == FileType.DIRECTORY) {
-          throw new CliException(target + ": a directory is already there; remove it first or choose another"
+          throw inImage(target + ": a directory is already there; remove it first or choose another"
               + " name");
         }
         if (disk.stat(source).type() == FileType.DIRECTORY) {
-          throw new CliException(target + ": a file is already there; a directory cannot replace a file");
+          throw inImage(target + ": a file is already there; a directory cannot replace a file");
         }
         if (noClobber) {
-          throw new CliException(target + ": already exists; leave out -n to replace it");
+          throw inImage(target + ": already exists; leave out -n to replace it");
         }
       }
       disk.rename(source, target);
@@ -67,7 +67,7 @@ final class MvCommand extends ImageCommand {
     String normalized = VdePath.normalize(to);
     boolean isDirectory = disk.exists(normalized) && disk.stat(normalized).type() == FileType.DIRECTORY;
     if (VdePath.namesDirectory(to) && !isDirectory) {
-      throw new CliException(normalized + ": no such directory");
+      throw inImage(normalized + ": no such directory");
     }
     return isDirectory ? VdePath.child(normalized, VdePath.name(source)) : normalized;
   }

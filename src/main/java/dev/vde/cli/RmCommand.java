@@ -20,12 +20,12 @@ final class RmCommand extends ImageCommand {
   public Integer call() throws Exception {
     String target = VdePath.normalize(path);
     if (VdePath.ROOT.equals(target)) {
-      throw new CliException("refusing to remove the root directory; create a new image to start empty");
+      throw inImage("refusing to remove the root directory; create a new image to start empty");
     }
     try (VirtualDisk disk = openWritable()) {
       boolean directory = disk.stat(VdePath.absolute(path)).type() == FileType.DIRECTORY;
       if (directory && !recursive && !disk.list(target).isEmpty()) {
-        throw new CliException(target + ": directory is not empty; use 'vde rm -r' to remove it with everything"
+        throw inImage(target + ": directory is not empty; use 'vde rm -r' to remove it with everything"
             + " in it");
       }
       if (directory && recursive) {

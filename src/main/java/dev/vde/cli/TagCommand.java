@@ -72,7 +72,7 @@ final class TagCommand extends CommandGroup {
         v = Tags.get(disk, VdePath.absolute(path), key);
       }
       if (v == null) {
-        throw new CliException(path + " has no tag '" + key + "'");
+        throw inImage(path + " has no tag '" + key + "'");
       }
       // Text output escapes control characters, as every listing does; --json carries the exact value.
       out().println(json ? Json.compact(v) : Printable.of(v));
@@ -116,7 +116,7 @@ final class TagCommand extends CommandGroup {
         closeAfterChange(disk);
       }
       if (!existed) {
-        throw new CliException(path + " has no tag '" + key + "'");
+        throw inImage(path + " has no tag '" + key + "'");
       }
       return ExitCodes.OK;
     }

@@ -122,4 +122,30 @@ class OperatorMessagesTest {
     assertThat(Cli.run("module", "add", image, "tags", "--max-iops", "-1").failsWith(ExitCodes.USAGE).stderr())
         .contains("--max-iops must be 0 (unlimited) or more");
   }
+
+  @Test
+  void failuresAboutAPathInsideTheImage_nameTheImage_whicheverPartNoticesThem() throws IOException {
+    Cli.run("mkdir", image, "/full/sub", "-p").ok();
+    Cli.run("put", image, Files.writeString(tmp.resolve("b.txt"), "beta"), "/b.txt").ok();
+    Path tagged = tmp.resolve("tagged.vde");
+    Cli.run("create", tagged, "--size", "8M", "--modules", "tags").ok();
+    Cli.run("mkdir", tagged, "/d").ok();
+    String suffix = " (" + image + ")";
+    // The engine's own message for a missing path, as the README shows it.
+    assertThat(Cli.run("get", image, "/nope", "-").failsWith(ExitCodes.FAILED).stderr()).endsWith(suffix + "\n");
+    for (Object[] args : new Object[][] {
+        {"mv", image, "/nope", "/x"},
+        {"mv", image, "/a.txt", "/a.txt"},
+        {"mv", image, "/a.txt", "/b.txt", "-n"},
+        {"mv", image, "/a.txt", "/missing/"},
+        {"mv", image, "/", "/x"},
+        {"get", image, "/full", "-"},
+        {"rm", image, "/full"},
+        {"rm", image, "/"}}) {
+      assertThat(Cli.run(args).failsWith(ExitCodes.FAILED).stderr()).as(java.util.Arrays.toString(args))
+          .endsWith(suffix + "\n");
+    }
+    assertThat(Cli.run("tag", "get", tagged, "/d", "k").failsWith(ExitCodes.FAILED).stderr())
+        .endsWith(" (" + tagged + ")\n");
+  }
 }
