@@ -25,8 +25,7 @@ final class VolumeInfoText {
             + count(info.blockSize()) + " bytes")
         .row("Free", ByteSize.format(freeBytes) + " (" + count(info.freeBlocks()) + " blocks, "
             + percent(info.freeBlocks(), info.totalBlocks()) + ")")
-        .row("Inodes", count(info.inodesUsed()) + " used of " + count(info.inodeCount()) + ", "
-            + info.inodeSize() + " bytes each (" + info.paddingBytes() + " padding)")
+        .row("Inodes", inodes(info) + ", " + info.inodeSize() + " bytes each (" + info.paddingBytes() + " padding)")
         .row("Modules", modules(info.modules()))
         .row("Access", info.readOnlyReason() == null ? "read-write" : "read-only: " + info.readOnlyReason())
         .row("Migration", migration(info.migration()));
@@ -44,6 +43,16 @@ final class VolumeInfoText {
       info.warnings().forEach(w -> out.add("  - " + w));
     }
     return out;
+  }
+
+  /**
+   * "1 used, 62 free of 64 (inode 0 is reserved)". The count includes inode 0, which no file ever gets: "3 used of
+   * 4" on a volume that refuses a fourth file with "no free inodes" would promise room that is not there.
+   */
+  private static String inodes(VolumeInfo info) {
+    long free = Math.max(0, info.inodeCount() - 1 - info.inodesUsed());
+    return count(info.inodesUsed()) + " used, " + count(free) + " free of " + count(info.inodeCount())
+        + " (inode 0 is reserved)";
   }
 
   static String migration(dev.vde.fs.VolumeInfo.Migration m) {

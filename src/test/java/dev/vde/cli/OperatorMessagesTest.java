@@ -148,4 +148,21 @@ class OperatorMessagesTest {
     assertThat(Cli.run("tag", "get", tagged, "/d", "k").failsWith(ExitCodes.FAILED).stderr())
         .endsWith(" (" + tagged + ")\n");
   }
+
+  @Test
+  void infoCountsOnlyInodesAFileCanGet_soAFullVolumeShowsNoneFree() throws IOException {
+    Path small = tmp.resolve("small.vde");
+    Cli.run("create", small, "--size", "1M", "--inodes", "4").ok();
+    Path host = Files.writeString(tmp.resolve("f.txt"), "f");
+    Cli.run("put", small, host, "/1").ok();
+    Cli.run("put", small, host, "/2").ok();
+    String refused = Cli.run("put", small, host, "/3").failsWith(ExitCodes.FAILED).stderr();
+    assertThat(refused).contains("no free inodes");
+    String inodes = Cli.run("info", small).ok().stdout().lines().filter(l -> l.startsWith("Inodes")).findFirst()
+        .orElseThrow();
+    assertThat(inodes).contains("3 used, 0 free of 4 (inode 0 is reserved)");
+    com.fasterxml.jackson.databind.JsonNode json = Cli.run("info", small, "--json").ok().json();
+    assertThat(json.get("inodeCount").asLong() - 1 - json.get("inodesUsed").asLong()).as("free, as the README says")
+        .isZero();
+  }
 }
