@@ -159,6 +159,11 @@ final class DemoCommand implements Callable<Integer> {
 
   private Path prepareImagePath() throws IOException, CliException {
     Path folder = dir == null ? Files.createTempDirectory("vde-demo-") : dir;
+    // DIR is a folder for the image, not the image: a file there would otherwise fail as a bare "already exists".
+    if (Files.exists(folder) && !Files.isDirectory(folder)) {
+      throw new CliException(folder + ": not a directory; DIR is the folder the demo puts " + IMAGE_NAME
+          + " in");
+    }
     Files.createDirectories(folder);
     Path image = folder.resolve(IMAGE_NAME);
     if (Files.exists(image)) {

@@ -165,4 +165,12 @@ class OperatorMessagesTest {
     assertThat(json.get("inodeCount").asLong() - 1 - json.get("inodesUsed").asLong()).as("free, as the README says")
         .isZero();
   }
+
+  @Test
+  void demoGivenAFileForItsFolder_saysItWantsAFolder_andLeavesTheFile() throws IOException {
+    Path file = Files.writeString(tmp.resolve("notes.txt"), "mine");
+    String err = Cli.run("demo", file, "--files", "1", "--no-modules").failsWith(ExitCodes.FAILED).stderr();
+    assertThat(err).isEqualTo("vde: " + file + ": not a directory; DIR is the folder the demo puts demo.vde in\n");
+    assertThat(Files.readString(file)).isEqualTo("mine");
+  }
 }
