@@ -6,7 +6,7 @@ public final class ExitCodes {
   public static final int OK = 0;
   /** The command line was wrong: unknown option, missing parameter, a value that does not parse. */
   public static final int USAGE = 1;
-  /** {@code fsck} ran to the end and found problems. */
+  /** {@code fsck} (or the check that ends {@code demo}) ran to the end and found problems. */
   public static final int PROBLEMS_FOUND = 2;
   /** The operation failed: the engine refused it, found damage, or the host file system failed. */
   public static final int FAILED = 3;

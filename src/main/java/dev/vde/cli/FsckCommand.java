@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
             + "3 when the image cannot be opened at all."
     })
 final class FsckCommand extends ImageCommand {
-  @Option(names = "--json", description = "Print {clean, problems: [{block, structure, message}]} as JSON.")
+  @Option(names = "--json", description = "Print {clean, problems: [{block, structure, message}], blocksChecked, "
+      + "inodesChecked, filesChecked} as JSON.")
   boolean json;
 
   @Mixin

@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
     description = "List every module: active or not, inode bytes, regions, and whether its inode fields fit in "
         + "the current inode padding.")
 final class ModuleListCommand extends ImageCommand {
-  @Option(names = "--json", description = "Print {paddingBytes, modules: [{id, name, abbreviation, active, "
-      + "inodeBytes, regions, fitsInPadding, featureClass}]}.")
+  @Option(names = "--json", description = "Print {inodeSize, paddingBytes, modules: [{id, name, abbreviation, "
+      + "active, inodeBytes, regions, fitsInPadding, featureClass}]}.")
   boolean json;
 
   /** One row; also the JSON shape. */

@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
     footer = {
         "  0    success",
         "  1    usage error (bad option, missing parameter, a value that does not parse)",
-        "  2    fsck found problems",
+        "  2    fsck (or demo) found problems",
         "  3    the operation failed: missing or damaged image, locked, not found,",
         "       no space, refused",
         "  4    internal error in vde; please report it with the output of --debug",

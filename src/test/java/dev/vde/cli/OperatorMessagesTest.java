@@ -2,10 +2,13 @@ package dev.vde.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -81,7 +84,7 @@ class OperatorMessagesTest {
   @Test
   void fsckTextShowsANameFromADamagedVolumeEscaped_oneProblemPerLine() {
     // The verifier quotes entry names as it finds them; on a damaged volume they may hold any byte.
-    dev.vde.check.VerifyReport found = new dev.vde.check.VerifyReport(java.util.List.of(
+    dev.vde.check.VerifyReport found = new dev.vde.check.VerifyReport(List.of(
         new dev.vde.check.Problem(812, "directory entries", "entry 'x\ny\u001b]0;title\u0007' in directory inode 2 "
             + "points at free inode 9"),
         new dev.vde.check.Problem(-1, "directory tree", "inode 9 \u001b[2J is unreachable")), 10, 3, 1);
@@ -161,7 +164,7 @@ class OperatorMessagesTest {
     String inodes = Cli.run("info", small).ok().stdout().lines().filter(l -> l.startsWith("Inodes")).findFirst()
         .orElseThrow();
     assertThat(inodes).contains("3 used, 0 free of 4 (inode 0 is reserved)");
-    com.fasterxml.jackson.databind.JsonNode json = Cli.run("info", small, "--json").ok().json();
+    JsonNode json = Cli.run("info", small, "--json").ok().json();
     assertThat(json.get("inodeCount").asLong() - 1 - json.get("inodesUsed").asLong()).as("free, as the README says")
         .isZero();
   }
@@ -172,5 +175,33 @@ class OperatorMessagesTest {
     String err = Cli.run("demo", file, "--files", "1", "--no-modules").failsWith(ExitCodes.FAILED).stderr();
     assertThat(err).isEqualTo("vde: " + file + ": not a directory; DIR is the folder the demo puts demo.vde in\n");
     assertThat(Files.readString(file)).isEqualTo("mine");
+  }
+
+  @Test
+  void helpNamesEveryExitCodeUseAndEveryJsonKeyTheCommandPrints() {
+    // demo ends with a check and exits 2 when it finds problems, as the README's table says.
+    String footer = Cli.run("--help").ok().stdout();
+    assertThat(footer.lines().filter(l -> l.strip().startsWith("2 ")).findFirst().orElseThrow()).contains("fsck")
+        .contains("demo");
+    assertHelpNamesEveryKey(List.of("module", "list"), List.of(image), "modules");
+    assertHelpNamesEveryKey(List.of("module", "analyze"), List.of(image, "tags"), "options");
+    assertHelpNamesEveryKey(List.of("fsck"), List.of(image), null);
+  }
+
+  /** The command's --json help names every top-level key of its output, and those of {@code list}'s elements. */
+  private static void assertHelpNamesEveryKey(List<Object> command, List<Object> operands, String list) {
+    List<Object> help = new ArrayList<>(command);
+    help.add("--help");
+    String text = Cli.run(help.toArray()).ok().stdout().replaceAll("\\s+", " ");
+    List<Object> run = new ArrayList<>(command);
+    run.addAll(operands);
+    run.add("--json");
+    JsonNode json = Cli.run(run.toArray()).json();
+    List<String> keys = new ArrayList<>();
+    json.fieldNames().forEachRemaining(keys::add);
+    if (list != null) {
+      json.get(list).get(0).fieldNames().forEachRemaining(keys::add);
+    }
+    assertThat(keys).isNotEmpty().allSatisfy(key -> assertThat(text).as(command + " --help").contains(key));
   }
 }
