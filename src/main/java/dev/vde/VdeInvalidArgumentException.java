@@ -10,4 +10,9 @@ public class VdeInvalidArgumentException extends VdeException {
   public VdeInvalidArgumentException(String message) {
     super(message);
   }
+
+  /** A refusal that concerns a whole image ({@code resource}), which the message then names. */
+  public VdeInvalidArgumentException(String message, String resource) {
+    super(message, resource, null);
+  }
 }

@@ -6,9 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.vde.format.Module;
 import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
+import dev.vde.module.InodeMigration;
+import dev.vde.module.MigrationControl;
+import dev.vde.module.MigrationOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,6 +45,24 @@ class CopyCommandTest {
       assertThat(c.readFile("/b.txt")).isEqualTo("hello".getBytes());
       assertThat(c.readFile("/docs/a.bin")).hasSize(100_000);
     }
+  }
+
+  @Test
+  void aSourceWithAPendingMigrationIsRefusedNamingTheImageOnce() throws IOException {
+    try (VirtualDisk d = VirtualDisk.open(image)) {
+      MigrationControl ctl = new MigrationControl(0, false);
+      MigrationOptions o = MigrationOptions.defaults().checkpointEvery(1).control(ctl).listener(p -> {
+        if (p.migrated() >= 1) {
+          ctl.cancel();
+        }
+      });
+      assertThat(InodeMigration.start(d, List.of(Module.TAGS), o).cancelled()).isTrue();
+    }
+    String err = Cli.run("copy", image, tmp.resolve("dst.vde"), "--progress=none").failsWith(ExitCodes.FAILED)
+        .stderr();
+    assertThat(err).contains("an inode migration is in progress", "vde migrate resume");
+    assertThat(err.split(java.util.regex.Pattern.quote(image.toString()), -1)).as(err).hasSize(2);
+    assertThat(tmp.resolve("dst.vde")).doesNotExist();
   }
 
   @Test

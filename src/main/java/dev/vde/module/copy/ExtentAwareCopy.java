@@ -562,8 +562,8 @@ public final class ExtentAwareCopy {
           + "refused: copy files out with 'vde get', or restore the volume from a backup", src.resource);
     }
     if ((src.sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0) {
-      throw new VdeInvalidArgumentException("an inode migration is in progress on " + src.resource
-          + "; finish it with 'vde migrate resume' or undo it with 'vde migrate rollback' before copying");
+      throw new VdeInvalidArgumentException("an inode migration is in progress; finish it with 'vde migrate "
+          + "resume' or undo it with 'vde migrate rollback' before copying", src.resource);
     }
     DestinationGeometry geometry = DestinationGeometry.of(src.sb, options);
     SourceInventory inventory = InventoryScanner.scan(src, cx, geometry.metadataEnd());
