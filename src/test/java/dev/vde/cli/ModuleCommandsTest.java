@@ -241,7 +241,14 @@ class ModuleCommandsTest {
         .isEqualTo(st.get("total").asLong());
     assertThat(Cli.run("module", "add", img, "SEC", "--option", "migrate").failsWith(3).stderr())
         .contains("pending");
+    JsonNode tags = Cli.run("module", "list", img, "--json").ok().json().get("modules").get(3);
+    assertThat(tags.get("active").asBoolean()).isFalse();
+    assertThat(tags.get("beingAdded").asBoolean()).as("Tags, while the migration adding it is pending").isTrue();
+    assertThat(Cli.run("module", "list", img).ok().stdout().lines().filter(l -> l.startsWith("Tags ")))
+        .singleElement().asString().contains(" migrating ");
     Cli.run("migrate", "rollback", img).ok();
+    assertThat(Cli.run("module", "list", img, "--json").ok().json().get("modules").get(3).get("beingAdded")
+        .asBoolean()).as("after the rollback").isFalse();
     assertThat(Cli.run("migrate", "status", img, "--json").ok().stdout().trim()).isEqualTo("null");
     assertThat(Cli.run("info", img, "--json").ok().json().get("inodeSize").asInt()).isEqualTo(320);
     Cli.run("migrate", "rollback", img).failsWith(3);
