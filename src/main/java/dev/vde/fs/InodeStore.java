@@ -58,7 +58,16 @@ final class InodeStore {
    * naming an ancestor made a recursive walk endless.
    */
   Inode readEntry(long dir, long n, int type, String path) throws IOException {
-    Inode ino = read(null, n);
+    return readEntry(null, dir, n, type, path);
+  }
+
+  /**
+   * {@link #readEntry(long, long, int, String)} as transaction {@code t} sees it, for a writer about to change or
+   * free the inode an entry names: one naming a free inode would be counted free twice, and one naming another
+   * directory's file would free that file's blocks while its own entry still names them.
+   */
+  Inode readEntry(Txn t, long dir, long n, int type, String path) throws IOException {
+    Inode ino = read(t, n);
     String bad = ino.isFree() ? "which is free"
         : ino.type() != type ? "of type " + ino.type() + " where the entry says " + type
         : ino.parent() != dir ? "whose parent is inode " + ino.parent() + ", not directory inode " + dir : null;

@@ -531,11 +531,13 @@ public final class VirtualDisk implements AutoCloseable {
     if (s.type() != Inode.TYPE_FILE) {
       throw new VdeInvalidArgumentException(p + " is a directory");
     }
-    if (t == null) {
-      // A read: the entry's inode must be the file the entry names (InodeStore.readEntry).
-      return vol.inodes.readEntry(holder[0], s.inode(), Inode.TYPE_FILE, p);
-    }
-    return vol.inodes.read(t, s.inode());
+    // The entry's inode must be the file the entry names (InodeStore.readEntry), for a read as for a change.
+    return vol.inodes.readEntry(t, holder[0], s.inode(), Inode.TYPE_FILE, p);
+  }
+
+  /** The inode {@code s} names, checked against its entry in directory {@code dir} (-1: the root, which has none). */
+  private Inode entryInode(Txn t, long dir, Directories.Slot s, String p) throws IOException {
+    return dir < 0 ? vol.inodes.read(t, s.inode()) : vol.inodes.readEntry(t, dir, s.inode(), s.type(), p);
   }
 
   /** A random inode generation, so a reused inode number is told apart from its previous life. */
@@ -652,6 +654,9 @@ public final class VirtualDisk implements AutoCloseable {
     Directories.Dir dir = parentOf(comps, p);
     String name = comps.get(comps.size() - 1);
     Directories.Slot existing = replaceable(dir, comps, p);
+    if (existing != null) {
+      vol.inodes.readEntry(t, dir.inode, existing.inode(), Inode.TYPE_FILE, p);
+    }
     long ino = w.inode();
     List<Extent> xs = ExtentMap.normalize(new ArrayList<>(w.extents()));
     if (existing != null && existing.inode() == ino) {
@@ -678,6 +683,10 @@ public final class VirtualDisk implements AutoCloseable {
     Directories.Dir dir = parentOf(comps, p);
     String name = comps.get(comps.size() - 1);
     Directories.Slot existing = replaceable(dir, comps, p);
+    if (existing != null) {
+      // Replacing frees the blocks of the inode the entry names: it must be this entry's file.
+      vol.inodes.readEntry(t, dir.inode, existing.inode(), Inode.TYPE_FILE, p);
+    }
     long ino = existing != null ? existing.inode() : vol.inodes.allocate(t);
     List<Extent> xs = blocks == 0 ? List.of() : FileData.writeNew(t, ino, 0, blocks, 0, src);
     finishReplace(t, dir, name, existing, ino, ExtentMap.normalize(xs), size);
@@ -891,7 +900,8 @@ public final class VirtualDisk implements AutoCloseable {
         throw new VdeNotFoundException(p + ": no such file or directory");
       }
       checkNamesDirectory(s, comps, p);
-      Inode ino = vol.inodes.read(t, s.inode());
+      // Freeing what the entry names: it must be this directory's entry of that inode (InodeStore.readEntry).
+      Inode ino = vol.inodes.readEntry(t, dir.inode, s.inode(), s.type(), p);
       if (ino.isDirectory()) {
         if (!vol.directories.get(s.inode()).names.isEmpty()) {
           throw new VdeInvalidArgumentException(p + ": directory not empty (use a recursive delete)");
@@ -998,6 +1008,8 @@ public final class VirtualDisk implements AutoCloseable {
       if (fc.equals(tc)) {
         return null;
       }
+      // Moving rewrites the inode's parent, replacing frees the target: both must be what their entries name.
+      vol.inodes.readEntry(t, src.inode, s.inode(), s.type(), from);
       Directories.Dir dst = parentOf(tc, to);
       String dstName = tc.get(tc.size() - 1);
       Directories.Slot target = dst.names.get(dstName);
@@ -1005,6 +1017,7 @@ public final class VirtualDisk implements AutoCloseable {
         if (target.type() == Inode.TYPE_DIRECTORY || s.type() == Inode.TYPE_DIRECTORY) {
           throw new VdeInvalidArgumentException(to + " already exists");
         }
+        vol.inodes.readEntry(t, dst.inode, target.inode(), target.type(), to);
         vol.directories.remove(t, dst, dstName);
         vol.inodes.free(t, vol.inodes.read(t, target.inode()));
       }
@@ -1201,9 +1214,10 @@ public final class VirtualDisk implements AutoCloseable {
    */
   public <T> T readModuleField(String p, Module m, FieldReader<T> reader) throws IOException {
     return inspect(() -> {
-      Directories.Slot s = require(p);
+      long[] holder = {-1};
+      Directories.Slot s = require(p, holder);
       InodeLayout.Field f = activeField(vol.superblock(), m);
-      Inode ino = vol.inodes.read(null, s.inode());
+      Inode ino = entryInode(null, holder[0], s, p);
       int from = f.offset() - InodeLayout.CORE_SIZE;
       return reader.apply(ino.number(), java.util.Arrays.copyOfRange(ino.moduleArea(), from, from + f.size()));
     });
@@ -1241,9 +1255,10 @@ public final class VirtualDisk implements AutoCloseable {
   /** {@link #updateModuleField(String, Module, FieldUpdate)}, handing the update the inode's number too. */
   public void updateModuleField(String p, Module m, InodeFieldUpdate update) throws IOException {
     mutate(t -> {
-      Directories.Slot s = require(p);
+      long[] holder = {-1};
+      Directories.Slot s = require(p, holder);
       InodeLayout.Field f = activeField(t.sb, m);
-      Inode ino = vol.inodes.read(t, s.inode());
+      Inode ino = entryInode(t, holder[0], s, p);
       int from = f.offset() - InodeLayout.CORE_SIZE;
       byte[] area = ino.moduleArea().clone();
       byte[] value = update.apply(ino.number(), java.util.Arrays.copyOfRange(area, from, from + f.size()));
