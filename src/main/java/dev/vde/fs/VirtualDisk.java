@@ -1,6 +1,7 @@
 package dev.vde.fs;
 
 import dev.vde.Progress;
+import dev.vde.VdeCorruptedException;
 import dev.vde.VdeException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
@@ -931,29 +932,44 @@ public final class VirtualDisk implements AutoCloseable {
       return;
     }
     // Depth first with a stack of its own, not by recursion, so that a deep tree cannot exhaust the thread's
-    // stack; a directory goes once its entries have. A damaged entry leading back up the tree fails in list().
+    // stack; a directory goes once its entries have. A damaged entry leading back up the tree usually fails in
+    // list() (its inode's parent is another directory), but not when the damage rewrote that parent too and the
+    // walk started below the root: a directory met again on the way down is refused here, or the walk (whose
+    // paths only grow) would never end.
     // Each entry is one operation of its own, so other writers may change the tree between them: an entry that is
     // gone by its turn (deleted or moved away by another thread since its directory was listed) is what this call
     // wants anyway, and is passed over rather than failing the delete with the tree half gone.
     java.util.ArrayDeque<String> dirs = new java.util.ArrayDeque<>();
     java.util.ArrayDeque<java.util.Iterator<DirEntry>> pending = new java.util.ArrayDeque<>();
+    java.util.ArrayDeque<Long> inodes = new java.util.ArrayDeque<>();
+    java.util.Set<Long> onPath = new java.util.HashSet<>();
     dirs.push(p);
+    inodes.push(s.inode());
+    onPath.add(s.inode());
     pending.push(list(p).iterator());
     while (!dirs.isEmpty()) {
       java.util.Iterator<DirEntry> it = pending.peek();
       if (!it.hasNext()) {
         pending.pop();
+        onPath.remove(inodes.pop());
         deleteUnlessGone(dirs.pop());
       } else {
         DirEntry e = it.next();
         if (e.type() == FileType.DIRECTORY) {
+          if (!onPath.add(e.inode())) {
+            throw new VdeCorruptedException(-1, "directory tree", e.path() + ": its entry names directory inode "
+                + e.inode() + ", which contains it (a directory cycle); nothing below it was deleted (run 'vde fsck')",
+                vol.resource());
+          }
           List<DirEntry> below;
           try {
             below = list(e.path());
           } catch (VdeNotFoundException gone) {
+            onPath.remove(e.inode());
             continue;
           }
           dirs.push(e.path());
+          inodes.push(e.inode());
           pending.push(below.iterator());
         } else {
           deleteUnlessGone(e.path());
