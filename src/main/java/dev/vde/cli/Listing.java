@@ -37,24 +37,31 @@ final class Listing {
     if (stat.type() == FileType.FILE) {
       items.add(new Item(stat.path(), stat.type().jsonName(), stat.size()));
     } else {
-      addChildren(disk, path, recursive, items, unreadable);
+      addChildren(disk, path, stat.inode(), recursive, items, unreadable);
     }
     return items;
   }
 
   /**
    * Adds the entries below {@code dir}, depth first, each directory's sorted by name. A stack of its own rather
-   * than recursion, so that a deep tree cannot exhaust the thread's stack; the engine refuses an entry that would
-   * lead back up the tree (its inode's parent is another directory), so a damaged image cannot make it endless.
+   * than recursion, so that a deep tree cannot exhaust the thread's stack. The engine refuses an entry that would
+   * lead back up the tree (its inode's parent is another directory), but not one whose target's parent field was
+   * damaged to match, which a listing that starts below the root would follow without end: a directory met again
+   * on the way down is damage here.
    */
-  private static void addChildren(VirtualDisk disk, String dir, boolean recursive, List<Item> items,
+  private static void addChildren(VirtualDisk disk, String dir, long dirInode, boolean recursive, List<Item> items,
       List<VdeCorruptedException> unreadable) throws IOException {
     ArrayDeque<Iterator<DirEntry>> stack = new ArrayDeque<>();
+    ArrayDeque<Long> path = new ArrayDeque<>();
+    java.util.Set<Long> onPath = new java.util.HashSet<>();
     stack.push(sortedEntries(disk, dir, unreadable).iterator());
+    path.push(dirInode);
+    onPath.add(dirInode);
     while (!stack.isEmpty()) {
       Iterator<DirEntry> it = stack.peek();
       if (!it.hasNext()) {
         stack.pop();
+        onPath.remove(path.pop());
         continue;
       }
       DirEntry e = it.next();
@@ -72,7 +79,13 @@ final class Listing {
       items.add(new Item(e.path(), e.type().jsonName(), size));
       if (recursive && e.type() == FileType.DIRECTORY) {
         try {
+          if (onPath.contains(e.inode())) {
+            throw new VdeCorruptedException(-1, "directory tree", e.path() + ": its entry names directory inode "
+                + e.inode() + ", which contains it (a directory cycle)", disk.volume().resource());
+          }
           stack.push(sortedEntries(disk, e.path(), unreadable).iterator());
+          path.push(e.inode());
+          onPath.add(e.inode());
         } catch (VdeCorruptedException damage) {
           if (unreadable == null) {
             throw damage;

@@ -3,6 +3,7 @@ package dev.vde.reliability;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import dev.vde.VdeCorruptedException;
 import dev.vde.VdeException;
 import dev.vde.cli.ExitCodes;
 import dev.vde.cli.Main;
@@ -41,6 +42,34 @@ class DirectoryCycleTest {
       a = d.stat("/a").inode();
       b = d.stat("/a/b").inode();
     }
+    return withEntry(image, a, b, 1, 2);
+  }
+
+  /**
+   * The plain seed with the entry "one" of /a/b naming directory /a instead, and /a's parent field rewritten to
+   * /a/b, both blocks resealed: each entry below /a now agrees with its inode's parent, so the cycle /a, /a/b,
+   * /a/b/one = /a, ... passes the engine's entry check. Only the root's entry "a" disagrees with /a's parent, so
+   * a walk that starts at /a never meets the disagreement.
+   */
+  private static byte[] rewiredCycleImage() throws IOException {
+    byte[] image = FuzzCorpus.plain().image();
+    long a;
+    long b;
+    long one;
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(image), OpenOptions.readOnlyOptions())) {
+      a = d.stat("/a").inode();
+      b = d.stat("/a/b").inode();
+      one = d.stat("/a/b/one").inode();
+    }
+    image = withEntry(image, b, one, a, 2);
+    // u32 parent at offset 68, and the reserved word after it stays zero.
+    return ImageEdit.withInodeField(image, a, 68, b);
+  }
+
+  /** {@code image} with the entry of directory inode {@code dir} naming {@code from} naming {@code to} instead. */
+  private static byte[] withEntry(byte[] image, long dir, long from, long to, int type) {
+    long a = dir;
+    long b = from;
     int bs = Reseal.blockSize(image);
     // The DIRE block owned by /a, holding the entry naming inode b.
     for (long blk = 2; blk < image.length / bs; blk++) {
@@ -52,14 +81,17 @@ class DirectoryCycleTest {
         for (int k = 0; k < count; k++) {
           if (Bytes.u32(x, p) == b) {
             int at = p;
-            Reseal.editBlock(image, blk, y -> Bytes.put32(y, at, 1));
+            Reseal.editBlock(image, blk, y -> {
+              Bytes.put32(y, at, (int) to);
+              y[at + 4] = (byte) type;
+            });
             return image;
           }
           p += 6 + (x[p + 5] & 0xff);
         }
       }
     }
-    throw new AssertionError("entry b of /a not found");
+    throw new AssertionError("entry naming inode " + from + " in directory inode " + dir + " not found");
   }
 
   @Test
@@ -96,6 +128,43 @@ class DirectoryCycleTest {
         }
       }, "deleteRecursively(/a) did not finish in 30 s");
       assertThat(t).as("deleteRecursively(/a) through the cycle /a/b -> /").isInstanceOf(VdeException.class);
+    }
+  }
+
+  @Test
+  void cliRecursiveListing_belowACycleWhoseParentFieldWasRewritten_endsWithAnError() throws IOException {
+    // From /a/b: "vde ls" checks the entry of its starting path, and the root's entry "a" would give the damage away.
+    Path image = Files.write(tmp.resolve("rewired.vde"), rewiredCycleImage());
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Object result = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+      try {
+        return Main.run(new String[] {"ls", image.toString(), "/a/b", "-R"},
+            new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+      } catch (Throwable t) {
+        return t;
+      }
+    }, "vde ls IMAGE /a/b -R on a rewired directory cycle did not finish in 30 s");
+    assertThat(result).as("vde ls IMAGE /a/b -R: Main.run let an error escape").isInstanceOf(Integer.class);
+    String stderr = err.toString(StandardCharsets.UTF_8);
+    assertThat((Integer) result).as("exit code; stderr: " + stderr).isEqualTo(ExitCodes.FAILED);
+    assertThat(stderr).contains("directory cycle");
+  }
+
+  @Test
+  void deleteRecursively_belowACycleWhoseParentFieldWasRewritten_endsWithAVdeException() throws IOException {
+    byte[] image = rewiredCycleImage();
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(image), OpenOptions.defaults())) {
+      Throwable t = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+        try {
+          d.deleteRecursively("/a");
+          return null;
+        } catch (Throwable e) {
+          return e;
+        }
+      }, "deleteRecursively(/a) did not finish in 30 s");
+      assertThat(t).as("deleteRecursively(/a) through the rewired cycle").isInstanceOf(VdeCorruptedException.class)
+          .hasMessageContaining("directory cycle");
     }
   }
 }
