@@ -288,6 +288,14 @@ final class InodeStore {
       throw new VdeCorruptedException(first, BlockType.EXTENT.structure(), "chain of inode " + owner + " holds "
           + got + " extents, inode says " + expected, vol.resource());
     }
+    if (next != 0) {
+      // The chain holds more than the inode counts (its count is short, or its last block was damaged): which
+      // extents are the file's is unknown, and a copy or rewrite would keep a chain that runs on.
+      ChainBlock last = out.get(out.size() - 1);
+      throw new VdeCorruptedException(last.blockNo(), BlockType.EXTENT.structure(), "chain of inode " + owner
+          + " goes on past its " + expected + " extents: its last block points on to block " + next,
+          vol.resource());
+    }
     if (published) {
       remember(owner, first, expected, out);
     }

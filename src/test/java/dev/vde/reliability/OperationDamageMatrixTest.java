@@ -579,6 +579,24 @@ class OperationDamageMatrixTest {
     return what + " threw " + s.substring(0, Math.min(s.length(), 1500));
   }
 
+  /**
+   * A chain whose last block points on to another block holds more extents than its inode counts: the engine used
+   * to read the counted ones and ignore the rest, and a copy carried the chain as it was.
+   */
+  @org.junit.jupiter.api.Test
+  void read_ofAFileWhoseChainGoesOnPastItsCount_isRefusedNamingTheBlock() throws Exception {
+    Damage runsOn = damages().stream().filter(x -> x.name().equals("chain goes on past its extent count"))
+        .findFirst().orElseThrow();
+    Edit e = new Edit(base(false));
+    runsOn.edit().accept(e);
+    long head = e.chainHead(e.base.ino(FRAG));
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(e.image), OpenOptions.readOnlyOptions())) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.readFile(FRAG))
+          .isInstanceOf(dev.vde.VdeCorruptedException.class).hasMessageContaining("block " + head)
+          .hasMessageContaining("goes on past");
+    }
+  }
+
   @ParameterizedTest(name = "{0} x {1}")
   @MethodSource("cells")
   void damagedVolume_operationEndsCleanlyAndKeepsWhatWasReadable(Damage damage, Op op) throws Exception {

@@ -163,6 +163,11 @@ final class InventoryScanner {
       throw corrupt(ino.indirectBlock(), BlockType.EXTENT.structure(), "chain of inode " + ino.number() + " holds "
           + got + " extents, the inode says " + expected);
     }
+    if (next != 0) {
+      // Which extents are the file's is unknown, and the copy would carry a chain that runs on into a new volume.
+      throw corrupt(chainBlocks.get(chainBlocks.size() - 1), BlockType.EXTENT.structure(), "chain of inode "
+          + ino.number() + " goes on past its " + expected + " extents: its last block points on to block " + next);
+    }
   }
 
   /** Checks the sorted runs; returns the number of blocks they cover. */
