@@ -597,6 +597,29 @@ class OperationDamageMatrixTest {
     }
   }
 
+  /**
+   * Damage in the directory tree (entries, cycles, link counts, a directory's size): the copy carried the directory
+   * blocks and inode records over as they were, into a volume that looked new and failed fsck at once. It must
+   * refuse, naming the damage.
+   */
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"entry names a free inode",
+      "entry names another directory's file", "entry names an inode past the table", "directory contains itself",
+      "two directories contain each other", "two directories contain each other, parents rewired",
+      "directory size far beyond its extents", "link count 0 of a reachable file",
+      "link count 0 of a reachable directory"})
+  void copy_ofAVolumeWithTreeDamage_isRefused(String name) throws Exception {
+    Damage damage = damages().stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow();
+    Edit e = new Edit(base(false));
+    damage.edit().accept(e);
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(e.image), OpenOptions.readOnlyOptions())) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+          () -> ExtentAwareCopy.copy(d, new PowerLossDevice("copy"), CopyOptions.defaults()))
+          .isInstanceOf(dev.vde.VdeCorruptedException.class)
+          .hasMessageContaining("a copy does not carry damage into a new volume");
+    }
+  }
+
   @ParameterizedTest(name = "{0} x {1}")
   @MethodSource("cells")
   void damagedVolume_operationEndsCleanlyAndKeepsWhatWasReadable(Damage damage, Op op) throws Exception {

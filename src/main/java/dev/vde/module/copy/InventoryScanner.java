@@ -5,6 +5,7 @@ import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.InodeLayout;
 import dev.vde.format.Module;
+import dev.vde.fs.DirectoryBlockCodec;
 import dev.vde.inode.Extent;
 import dev.vde.inode.ExtentBlockCodec;
 import dev.vde.inode.Inode;
@@ -38,6 +39,8 @@ final class InventoryScanner {
   private final InodeLayout.Field tags;
   private final List<BlockRun> runs = new ArrayList<>();
   private final Map<Long, InodeRefs> inZone = new HashMap<>();
+  /** The tree's facts, gathered when the source stands still (a scan while writers run sees no single tree). */
+  private final TreeInventory tree;
   private long live;
   private long lastLive = 1;
 
@@ -50,6 +53,8 @@ final class InventoryScanner {
     this.relocationZoneEnd = relocationZoneEnd;
     this.layout = src.sb.layout();
     this.tags = layout.fieldFor(Module.TAGS);
+    this.tree = src.running ? null : new TreeInventory(src.resource, src.sb.inodeCount(), src.inodeTableStart(),
+        InodeCodec.perBlock(src.blockSize, layout.inodeSize()));
   }
 
   static SourceInventory scan(SourceView src, CopyContext cx, long relocationZoneEnd) throws IOException {
@@ -79,6 +84,9 @@ final class InventoryScanner {
     }
     runs.sort(Comparator.comparingLong(BlockRun::start));
     long referenced = checkRuns();
+    if (tree != null) {
+      tree.check();
+    }
     return new SourceInventory(List.copyOf(runs), referenced, src.allocatedDataBlocks(), live, lastLive,
         Map.copyOf(inZone));
   }
@@ -119,6 +127,12 @@ final class InventoryScanner {
       runs.add(new BlockRun(e.start(), e.count(), n, type));
       touchesZone |= e.start() < relocationZoneEnd;
     }
+    if (tree != null) {
+      tree.inode(ino);
+      if (ino.isDirectory()) {
+        readDirectory(ino, extents, tableBlock);
+      }
+    }
     for (long c : chain) {
       runs.add(new BlockRun(c, 1, n, BlockType.EXTENT));
       touchesZone |= c < relocationZoneEnd;
@@ -128,6 +142,39 @@ final class InventoryScanner {
     }
     live++;
     lastLive = Math.max(lastLive, n);
+  }
+
+  /**
+   * Checks that directory {@code dir} maps blocks 0 .. n-1 without holes, as its size says, and hands the entries of
+   * those blocks to the tree inventory. Its extents are already known to lie in the volume.
+   */
+  private void readDirectory(Inode dir, List<Extent> extents, long tableBlock) throws IOException {
+    long mapped = 0;
+    long total = 0;
+    for (Extent e : extents) {
+      if (e.logical() == mapped && mapped == total) {
+        mapped += e.count();
+      }
+      total += e.count();
+    }
+    long payload = src.blockSize - BlockCodec.TRAILER_SIZE;
+    if (mapped != total || dir.size() != mapped * payload) {
+      throw corrupt(tableBlock, "inode table", "directory inode " + dir.number() + " has size " + dir.size()
+          + " but maps " + total + " blocks, " + mapped + " of them from block 0 on without a hole"
+          + TreeInventory.SUFFIX);
+    }
+    for (Extent e : extents) {
+      for (long blk = e.start(); blk < e.end(); blk++) {
+        cx.io(1);
+        byte[] b = src.readMetadata(blk, BlockType.DIRECTORY);
+        if (BlockCodec.storedGeneration(b) != (int) dir.number()) {
+          throw corrupt(blk, "directory", "directory block belongs to inode "
+              + Integer.toUnsignedLong(BlockCodec.storedGeneration(b)) + ", but directory inode " + dir.number()
+              + " maps it");
+        }
+        tree.entries(dir.number(), blk, DirectoryBlockCodec.read(b, blk, src.resource));
+      }
+    }
   }
 
   /**
