@@ -989,6 +989,14 @@ public final class VirtualDisk implements AutoCloseable {
 
   private void adjustLinks(Txn t, long dirIno, int delta) throws IOException {
     Inode d = vol.inodes.read(t, dirIno);
+    long after = d.linkCount() + delta;
+    if (after < 2 || after > 0xFFFFFFFFL) {
+      // A directory counts its own two links plus one per subdirectory: a damaged count would wrap around the
+      // u32 field (0 - 1 is 4294967295) and hide the damage behind a new one.
+      throw new VdeCorruptedException(-1, "inode table", "directory inode " + dirIno + " has link count "
+          + d.linkCount() + ", which " + (delta < 0 ? "cannot lose" : "cannot gain") + " a subdirectory (run 'vde fsck')",
+          vol.resource());
+    }
     vol.inodes.write(t, d.withLinks(d.linkCount() + delta, System.currentTimeMillis()), d);
   }
 

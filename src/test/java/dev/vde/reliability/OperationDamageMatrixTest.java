@@ -620,6 +620,25 @@ class OperationDamageMatrixTest {
     }
   }
 
+  /**
+   * A directory whose link count was damaged to 0 (it holds one subdirectory: 3 is right). Removing that
+   * subdirectory took the count to -1, stored as 4294967295 in the u32 field, in silence; it must be refused, and
+   * the count left as it was.
+   */
+  @org.junit.jupiter.api.Test
+  void removingASubdirectory_ofADirectoryWhoseLinkCountIsZero_isRefused() throws Exception {
+    Edit e = new Edit(base(false));
+    e.inode(e.base.ino(DIR), (b, off) -> Bytes.put32(b, off + 8, 0));
+    PowerLossDevice dev = PowerLossDevice.fromImage(e.image);
+    try (VirtualDisk d = VirtualDisk.open(dev, OpenOptions.defaults())) {
+      d.delete(SUB + "/x");
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.delete(SUB))
+          .isInstanceOf(dev.vde.VdeCorruptedException.class).hasMessageContaining("link count 0");
+      assertThat(d.stat(DIR).linkCount()).isZero();
+      assertThat(d.exists(SUB)).isTrue();
+    }
+  }
+
   @ParameterizedTest(name = "{0} x {1}")
   @MethodSource("cells")
   void damagedVolume_operationEndsCleanlyAndKeepsWhatWasReadable(Damage damage, Op op) throws Exception {
