@@ -45,7 +45,7 @@ record Failure(String message, int exitCode) {
       if (vde.getResourceDescription() == null && image != null) {
         message += " (" + image + ")";
       }
-      if (vde instanceof VdeNoSpaceException && !message.contains("host file system")) {
+      if (vde instanceof VdeNoSpaceException full && !full.saysWhatToDo() && !message.contains("host file system")) {
         message += "; make room with 'vde rm' or create a larger image";
       }
       return new Failure(oneLine(message), ExitCodes.FAILED);

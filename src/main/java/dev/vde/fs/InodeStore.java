@@ -509,7 +509,7 @@ final class InodeStore {
       long byThis = sb.inodesUsed() - vol.superblock().inodesUsed() + taken;
       throw new VdeNoSpaceException("no free inodes: " + (byThis <= 0 ? "all " + (sb.inodeCount() - 1)
           + " are in use" : "the operation needs more than the " + byThis + " free (of " + (sb.inodeCount() - 1)
-          + ")") + "; create the volume with more (--inodes)");
+          + ")") + "; create the volume with more (--inodes)", true);
     }
     long count = sb.inodeCount();
     for (long tries = 0, n = Math.max(2, hint % count); tries < count; tries++, n = n + 1 >= count ? 2 : n + 1) {

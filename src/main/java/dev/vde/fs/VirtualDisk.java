@@ -623,7 +623,7 @@ public final class VirtualDisk implements AutoCloseable {
           n = n < chunk.length ? 0 : in.readNBytes(chunk, 0, chunk.length);
         }
       } catch (VdeNoSpaceException e) {
-        throw new VdeNoSpaceException(p + ": " + e.getMessage());
+        throw new VdeNoSpaceException(p + ": " + e.getMessage(), e.saysWhatToDo());
       }
       w.syncIfLarge();
       return mutate(t -> {
@@ -883,7 +883,7 @@ public final class VirtualDisk implements AutoCloseable {
         : "free a block elsewhere (delete or shrink another file), then retry";
     VdeNoSpaceException e = new VdeNoSpaceException(p + ": truncating to " + size + " bytes keeps part of a block,"
         + " which is copied with its tail zeroed into a free block (data is copy-on-write, and the blocks this"
-        + " truncate frees are reusable only once it is durable): " + full.getMessage() + "; " + way);
+        + " truncate frees are reusable only once it is durable): " + full.getMessage() + "; " + way, true);
     e.initCause(full);
     return e;
   }

@@ -316,7 +316,7 @@ public final class InodeMigration {
           + "hold these modules");
     }
     return new VdeNoSpaceException(plan.reason() + "; add the module with --option copy instead, which writes a new "
-        + "volume with the module");
+        + "volume with the module", true);
   }
 
   /** Continues a pending migration from its last checkpoint. */

@@ -49,6 +49,15 @@ class FailureTest {
         .isEqualTo("host file system: No space left on device (img.vde)");
   }
 
+  /** A shortage whose message names its own way out gets no general advice after it, which would contradict it. */
+  @Test
+  void noSpaceThatSaysWhatToDoGetsNoOtherAdvice() {
+    String inodes = Failure.of(new VdeNoSpaceException("no free inodes: all 3 are in use; create the volume with "
+        + "more (--inodes)", true), IMAGE).message();
+    assertThat(inodes).isEqualTo("no free inodes: all 3 are in use; create the volume with more (--inodes) "
+        + "(disk.vde)");
+  }
+
   @Test
   void onlyAFullVolumeIsToldToMakeRoomInsideIt() {
     assertThat(Failure.of(new dev.vde.VdeNoSpaceException("no free blocks left on the volume")).message())

@@ -228,6 +228,6 @@ final class RelocationPlanner {
     return new VdeNoSpaceException("the data does not fit in the destination: its metadata takes blocks 0.."
         + (zoneEnd - 1) + " (the source's ends earlier), so " + wanted + " more blocks must move into free space "
         + "and only " + dest.durableFree() + " of " + total + " blocks are free there; copy to a larger volume "
-        + "('vde copy --size', CopyOptions.sizeBytes) or delete files first");
+        + "('vde copy --size', CopyOptions.sizeBytes) or delete files first", true);
   }
 }
