@@ -50,7 +50,7 @@ final class DemoModulesTour {
     Map<String, Object> model = new ConcurrentHashMap<>(samples);
     try (VirtualDisk disk = VirtualDisk.open(image, OpenOptions.defaults())) {
       out.println("7. vde module analyze " + image.getFileName() + " tags:");
-      ModuleAnalyzeCommand.render(ModulePlanner.analyze(disk, List.of(Module.TAGS)))
+      ModuleAnalyzeCommand.render(ModulePlanner.analyze(disk, List.of(Module.TAGS)), image)
           .forEach(l -> out.println(indented(l)));
       watch.lap();
       InPlaceAddition.add(disk, List.of(Module.TRANSIT));

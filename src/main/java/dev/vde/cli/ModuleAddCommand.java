@@ -99,7 +99,7 @@ final class ModuleAddCommand extends ImageCommand {
       AdditionOption how = chosen;
       if (how == null) {
         if (a.recommended() == null) {
-          ModuleAnalyzeCommand.render(a).forEach(out()::println);
+          ModuleAnalyzeCommand.render(a, image).forEach(out()::println);
           throw new CliException("no option can add " + String.join(", ", Modules.abbreviations(modules))
               + " to this volume");
         }
@@ -108,14 +108,14 @@ final class ModuleAddCommand extends ImageCommand {
       // A dry run writes nothing, so it needs no destination: it shows the plan, the copy's included.
       if (how == AdditionOption.COPY && destination == null && !dryRun) {
         if (chosen == null) {
-          ModuleAnalyzeCommand.render(a).forEach(out()::println);
+          ModuleAnalyzeCommand.render(a, image).forEach(out()::println);
           throw usageError("no in-place option can add " + String.join(", ", Modules.abbreviations(modules))
               + " to this volume; the recommended way is a copy into a new volume: add --to DEST");
         }
         throw usageError("--option copy needs --to DEST, the new image to write");
       }
       if (dryRun) {
-        ModuleAnalyzeCommand.render(a).forEach(out()::println);
+        ModuleAnalyzeCommand.render(a, image).forEach(out()::println);
         ModulePlanner.OptionAnalysis o = a.option(how);
         out().println();
         out().println("Dry run: would add " + String.join(", ", Modules.abbreviations(modules)) + " with --option "

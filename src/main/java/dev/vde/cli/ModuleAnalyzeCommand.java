@@ -3,6 +3,7 @@ package dev.vde.cli;
 import dev.vde.format.Module;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.module.ModulePlanner;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -44,7 +45,7 @@ final class ModuleAnalyzeCommand extends ImageCommand {
     if (json) {
       out().println(Json.pretty(toJson(a)));
     } else {
-      render(a).forEach(out()::println);
+      render(a, image).forEach(out()::println);
     }
     return ExitCodes.OK;
   }
@@ -61,8 +62,11 @@ final class ModuleAnalyzeCommand extends ImageCommand {
     return Math.round(s * 1000) / 1000.0;
   }
 
-  /** The comparison table and a one-paragraph explanation. */
-  static List<String> render(ModulePlanner.Analysis a) {
+  /**
+   * The comparison table and a one-paragraph explanation, which ends with the command that adds the modules to
+   * {@code image} the recommended way.
+   */
+  static List<String> render(ModulePlanner.Analysis a, Path image) {
     TextTable t = new TextTable(false, false, true, true, true, false, false, false)
         .row("OPTION", "FEASIBLE", "READ", "WRITTEN", "EST. TIME", "DOWNTIME", "RISK", "");
     for (ModulePlanner.OptionAnalysis o : a.options()) {
@@ -84,11 +88,20 @@ final class ModuleAnalyzeCommand extends ImageCommand {
     } else {
       out.add("Recommended: " + rec.option().cliName() + ". It is the cheapest option that works for " + names
           + " on this volume (options are tried in the order padding, region, migrate, copy): " + rec.changes()
-          + ". Downtime: " + rec.downtime() + ". Risk: " + rec.risk() + ". Run it with 'vde module add IMAGE "
+          + ". Downtime: " + rec.downtime() + ". Risk: " + rec.risk() + ". Run it with 'vde module add "
+          + shellWord(image.toString()) + " "
           + String.join(" ", Modules.abbreviations(a.modules())).toLowerCase(Locale.ROOT)
           + (rec.option().cliName().equals("copy") ? " --option copy --to NEW_IMAGE" : "") + "'.");
     }
     return out;
+  }
+
+  /** {@code s} as one shell word: as it is when it needs no quoting, else in double quotes. */
+  static String shellWord(String s) {
+    if (!s.isEmpty() && s.chars().allMatch(c -> Character.isLetterOrDigit(c) || "._/-+:@%,=".indexOf(c) >= 0)) {
+      return s;
+    }
+    return '"' + s.replaceAll("([\\\\\"$`])", "\\\\$1") + '"';
   }
 
   private static String blocks(long n) {

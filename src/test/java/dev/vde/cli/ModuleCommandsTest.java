@@ -40,6 +40,17 @@ class ModuleCommandsTest {
   }
 
   @Test
+  void analyze_endsWithTheCommandForThisImage_quotedWhenItNeedsIt() throws Exception {
+    Path img = image("16M", 256);
+    assertThat(Cli.run("module", "analyze", img, "transit").ok().stdout())
+        .contains("Run it with 'vde module add " + img + " trns'.");
+    Path spaced = dir.resolve("my \"disk\" $1.vde");
+    Files.move(img, spaced);
+    assertThat(Cli.run("module", "analyze", spaced, "tags").ok().stdout())
+        .contains("Run it with 'vde module add \"" + dir + "/my \\\"disk\\\" \\$1.vde\" tags");
+  }
+
+  @Test
   void analyze_alwaysReportsFourOptionsAndRecommendsTheCheapest() throws Exception {
     Path img = image("16M", 256);
     JsonNode pad = Cli.run("module", "analyze", img, "transit", "--json").ok().json();
