@@ -152,8 +152,10 @@ final class CopyCommand extends ImageCommand {
         + Numbers.grouped(r.totalBlocks()) + " blocks (" + ByteSize.format(r.bytesCopied()) + ") in "
         + Numbers.fixed(r.duration().toNanos() / 1e9, 2) + " s, "
         + Numbers.fixed(r.bytesPerSecond() / (1 << 20), 1) + " MiB/s");
-    out.println("skipped " + Numbers.grouped(r.blocksSkipped()) + " free and metadata blocks: "
-        + Numbers.fixed(r.speedupOverNaive(), 1) + " times less I/O than copying the whole image");
+    // With nothing to move the ratio has no meaning (the result divides by at least 1 block).
+    out.println("skipped " + Numbers.grouped(r.blocksSkipped()) + " free and metadata blocks: " + (r.blocksCopied() == 0
+        ? "no file data to copy" : Numbers.fixed(r.speedupOverNaive(), 1) + " times less I/O than copying the whole "
+        + "image"));
     if (r.blocksRelocated() > 0) {
       out.println("moved " + Numbers.grouped(r.blocksRelocated()) + " blocks out of the way of the larger metadata");
     }

@@ -63,6 +63,15 @@ class CopyCommandTest {
   }
 
   @Test
+  void aVolumeWithNoFileDataSaysSoInsteadOfARatio() throws IOException {
+    Path empty = tmp.resolve("empty.vde");
+    Cli.run("create", empty, "--size", "1M").ok();
+    String out = Cli.run("copy", empty, tmp.resolve("dst.vde"), "--progress=none").ok().stdout();
+    assertThat(out).contains("copied " + empty + " to ").contains("no file data to copy")
+        .doesNotContain("times less I/O");
+  }
+
+  @Test
   void jsonReportsTheFigures() throws IOException {
     Path dest = tmp.resolve("dst.vde");
     JsonNode j = Cli.run("copy", image, dest, "--json", "--progress=none").ok().json();
