@@ -53,7 +53,7 @@ final class CopyCommand extends ImageCommand {
 
   @Option(names = "--size", paramLabel = "SIZE", converter = ByteSize.LongConverter.class,
       description = "Size of the copy, e.g. 8G; at least IMAGE's (block numbers are kept, so it can grow, never "
-          + "shrink). Default: IMAGE's size.")
+          + "shrink). Default (or 0): IMAGE's size.")
   long sizeBytes;
 
   @Option(names = "--force", description = "Replace DEST if it exists (never IMAGE itself, nor an image in use). "
