@@ -2,6 +2,7 @@ package dev.vde.fs;
 
 import dev.vde.Progress;
 import dev.vde.VdeCorruptedException;
+import dev.vde.VdeDirectoryNotEmptyException;
 import dev.vde.VdeException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
@@ -905,7 +906,7 @@ public final class VirtualDisk implements AutoCloseable {
       Inode ino = vol.inodes.readEntry(t, dir.inode, s.inode(), s.type(), p);
       if (ino.isDirectory()) {
         if (!vol.directories.get(s.inode()).names.isEmpty()) {
-          throw new VdeInvalidArgumentException(p + ": directory not empty (use a recursive delete)");
+          throw new VdeDirectoryNotEmptyException(p + ": directory not empty (use a recursive delete)");
         }
         adjustLinks(t, dir.inode, -1);
         long gone = s.inode();
@@ -952,7 +953,16 @@ public final class VirtualDisk implements AutoCloseable {
       if (!it.hasNext()) {
         pending.pop();
         onPath.remove(inodes.pop());
-        deleteUnlessGone(dirs.pop());
+        String emptied = dirs.pop();
+        try {
+          deleteUnlessGone(emptied);
+        } catch (VdeDirectoryNotEmptyException refilled) {
+          // Another writer added to it after it was listed; "use a recursive delete" would be advice to repeat
+          // this very call blindly. Entries added meanwhile are not deleted: the caller did not see them.
+          throw new VdeDirectoryNotEmptyException(emptied + ": another writer added entries to it while it was "
+              + "being deleted; those were left, with the directory and those above it; delete it again to remove "
+              + "them");
+        }
       } else {
         DirEntry e = it.next();
         if (e.type() == FileType.DIRECTORY) {

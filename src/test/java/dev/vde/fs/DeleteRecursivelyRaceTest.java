@@ -59,4 +59,41 @@ class DeleteRecursivelyRaceTest {
       assertThat(d.verify(dev.vde.Progress.NONE).clean()).isTrue();
     }
   }
+
+  @Test
+  void entriesAddedByAnotherThreadAfterTheListing_areLeft_andTheErrorSaysSo() throws Exception {
+    try (VirtualDisk d = VirtualDisk.create(dir.resolve("v.vde"), CreateOptions.ofSize(8L << 20))) {
+      d.mkdirs("/t/sub");
+      d.writeFile("/t/a", new byte[] {1});
+      d.writeFile("/t/sub/c", new byte[] {3});
+      ReentrantLock writers = d.volume().writerLock();
+      CompletableFuture<Void> rm;
+      writers.lock();
+      try {
+        rm = CompletableFuture.runAsync(() -> {
+          try {
+            d.deleteRecursively("/t");
+          } catch (Exception e) {
+            throw new java.util.concurrent.CompletionException(e);
+          }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!writers.hasQueuedThreads()) {
+          assertThat(System.nanoTime()).as("the recursive delete queued for the writer lock").isLessThan(deadline);
+          Thread.sleep(1);
+        }
+        d.writeFile("/t/new", new byte[] {9});
+      } finally {
+        writers.unlock();
+      }
+      assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> rm.get(10, TimeUnit.SECONDS)))
+          .hasCauseInstanceOf(dev.vde.VdeDirectoryNotEmptyException.class)
+          .cause().hasMessageContaining("/t: another writer added entries to it while it was being deleted")
+          .hasMessageNotContaining("use a recursive delete");
+      assertThat(d.readFile("/t/new")).containsExactly(9);
+      assertThat(d.exists("/t/a")).isFalse();
+      assertThat(d.exists("/t/sub")).isFalse();
+      assertThat(d.verify(dev.vde.Progress.NONE).clean()).isTrue();
+    }
+  }
 }
