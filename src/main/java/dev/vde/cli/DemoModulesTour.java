@@ -106,8 +106,7 @@ final class DemoModulesTour {
     ModuleOrchestrator.Outcome o;
     try {
       o = ModuleOrchestrator.executeRecommended(disk, List.of(Module.TAGS), new ModuleOrchestrator.Controls(null,
-          MigrationOptions.defaults().listener(p -> reporter.update("migrating inodes", p.migrated(), p.total(),
-              "inodes")), CopyOptions.defaults()));
+          MigrationOptions.defaults().listener(MigrationRunner.shownBy(reporter)), CopyOptions.defaults()));
     } finally {
       stop.set(true);
       try {

@@ -4,6 +4,7 @@ import dev.vde.fs.VirtualDisk;
 import dev.vde.module.InodeMigration;
 import dev.vde.module.MigrationControl;
 import dev.vde.module.MigrationOptions;
+import dev.vde.module.MigrationProgress;
 import dev.vde.module.MigrationResult;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -24,11 +25,29 @@ final class MigrationRunner {
     MigrationResult run(MigrationOptions opts) throws IOException;
   }
 
+  /**
+   * A listener that shows a migration on {@code reporter}, starting with the state the run begins from: the first
+   * batch may already be the last, and the first line must not be the final one.
+   */
+  static MigrationProgress.Listener shownBy(ProgressReporter reporter) {
+    return new MigrationProgress.Listener() {
+      @Override
+      public void onStart(MigrationProgress p) {
+        onProgress(p);
+      }
+
+      @Override
+      public void onProgress(MigrationProgress p) {
+        reporter.update("migrating inodes", p.migrated(), p.total(), "inodes");
+      }
+    };
+  }
+
   static int run(VirtualDisk disk, Path image, PrintStream out, ProgressReporter reporter, int checkpointEvery,
       long maxIops, Work work) throws IOException {
     MigrationControl control = new MigrationControl(maxIops, true);
     MigrationOptions opts = MigrationOptions.defaults().checkpointEvery(checkpointEvery).control(control)
-        .listener(p -> reporter.update("migrating inodes", p.migrated(), p.total(), "inodes"));
+        .listener(shownBy(reporter));
     CountDownLatch finished = new CountDownLatch(1);
     Thread hook = new Thread(() -> {
       control.cancel();

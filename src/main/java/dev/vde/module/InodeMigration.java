@@ -332,9 +332,14 @@ public final class InodeMigration {
       // The swap committed: only freeing the old table is left, which needs no record (there may be none left:
       // both record blocks damaged, or cleared by an engine whose format changes could return before durable).
       long t0 = System.currentTimeMillis();
+      long n0 = System.nanoTime();
+      long before = c != null ? c.totalInodes() : v.superblock().inodesUsed();
+      // Every inode was copied before the swap; a display still hears where this run starts and that it ended.
+      opts.listener().onStart(progress(Phase.SWAPPING_REGIONS, before, before, before, n0));
       complete(disk, c);
       Superblock sb = v.superblock();
       long total = c != null ? c.totalInodes() : sb.inodesUsed();
+      report(opts, Phase.COMPLETE, total, total, total, n0);
       return new MigrationResult(c != null ? c.migrationId() : 0, total, 0, System.currentTimeMillis() - t0,
           c != null ? c.targetLayout() : sb.layout(), false);
     }
@@ -413,6 +418,9 @@ public final class InodeMigration {
     long n = opts.checkpointEvery();
     long t0 = System.nanoTime();
     long startW = requireTarget(v, c).watermark();
+    // Before the first batch, which a short resume may also make its last: a display shows where the run begins.
+    opts.listener().onStart(progress(Phase.COPYING_INODES, Math.max(startW, inodesToCopy(v, v.superblock())), startW,
+        startW, t0));
     BatchBuffers buffers = new BatchBuffers();
     // A resume may use another interval than the run that wrote c; every record it writes says which one it uses.
     MigrationCheckpoint ck = c.withCheckpointInterval(opts.checkpointEvery());
@@ -718,11 +726,16 @@ public final class InodeMigration {
   }
 
   private static void report(MigrationOptions opts, Phase phase, long total, long migrated, long startW, long t0) {
+    opts.listener().onProgress(progress(phase, total, migrated, startW, t0));
+  }
+
+  private static MigrationProgress progress(Phase phase, long total, long migrated, long startW, long t0) {
     double secs = (System.nanoTime() - t0) / 1e9;
     double rate = secs > 0 ? (migrated - startW) / secs : 0;
     double pct = total == 0 ? 100 : 100.0 * migrated / total;
-    double eta = pct >= 1 && rate > 0 ? (total - migrated) / rate : -1;
-    opts.listener().onProgress(new MigrationProgress(phase, total, migrated, pct, rate, eta));
+    // Nothing left is known to take no time, whatever the rate (a run that had nothing to copy has none).
+    double eta = migrated >= total ? 0 : pct >= 1 && rate > 0 ? (total - migrated) / rate : -1;
+    return new MigrationProgress(phase, total, migrated, pct, rate, eta);
   }
 
   private static long elapsedMs(long t0) {
