@@ -16,7 +16,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
  * (or unit) finishes the previous one. Close it when the operation ends.
  *
  * <p>JSON lines are {@code {"phase","done","total","unit","rate","etaSeconds"}}: rate in units per second
- * since the phase began, total and etaSeconds null when unknown. They are thinned to a few per second, but the
+ * since the phase's first report (counting only what was done since: a phase may begin part-way), total and etaSeconds null when unknown. They are thinned to a few per second, but the
  * first and the last state of every phase are always written. Bars appear only once a phase has run for a
  * moment, so quick commands do not flash one.
  */
@@ -36,6 +36,8 @@ public final class ProgressReporter implements Progress, AutoCloseable {
   private long done;
   private long total;
   private long phaseStart;
+  /** What the phase's first report said was done: a phase may begin part-way (a resumed migration). */
+  private long phaseStartDone;
   private long lastJsonAt;
   private boolean latestShown;
   private ProgressBar bar;
@@ -72,6 +74,7 @@ public final class ProgressReporter implements Progress, AutoCloseable {
       this.phase = phase;
       this.unit = unit;
       this.phaseStart = now;
+      this.phaseStartDone = done;
       this.lastJsonAt = Long.MIN_VALUE;
     }
     this.done = done;
@@ -111,7 +114,9 @@ public final class ProgressReporter implements Progress, AutoCloseable {
 
   private void emitJson(long now) {
     double seconds = (now - phaseStart) / 1e9;
-    double rate = seconds > 0 ? done / seconds : 0;
+    // Only what was done while this phase was watched: counting the work done before its first report (a resume's
+    // checkpoint) as if done since made the rate many times too high and the ETA as much too short.
+    double rate = seconds > 0 ? Math.max(0, done - phaseStartDone) / seconds : 0;
     BigDecimal eta = total >= 0 && rate > 0 ? decimal(Math.max(0, total - done) / rate) : null;
     ProgressEvent event = new ProgressEvent(phase, done, total >= 0 ? total : null, unit, decimal(rate), eta);
     err.println(Json.compact(event));
@@ -128,6 +133,8 @@ public final class ProgressReporter implements Progress, AutoCloseable {
           .setInitialMax(total)
           .setUnit(bytes ? " MiB" : " " + unit, bytes ? MIB : 1)
           .showSpeed()
+          // Its speed and ETA count from what is done now, over the time since: not as if all of it took that long.
+          .startsFrom(done, java.time.Duration.ofNanos(now - phaseStart))
           .setConsumer(new ConsoleProgressBarConsumer(err))
           .build();
     }
