@@ -6,14 +6,41 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A token bucket limiting background I/O to a number of block operations per second; every block read or
  * written costs one token, so a 16-block batch costs 16. The rate can change while work runs; 0 means
- * unlimited. The bucket holds at most a tenth of a second of tokens, so a pause does not turn into a burst.
+ * unlimited. The bucket holds at most a tenth of a second of tokens (or one request's cost, if more: else it could
+ * never be paid), so a pause does not turn into a burst.
  */
 public final class IopsThrottle {
+  /** Where the throttle reads the time and waits; tests substitute one whose time moves only when it waits. */
+  interface Clock {
+    Clock SYSTEM = new Clock() {
+      @Override
+      public long nanoTime() {
+        return System.nanoTime();
+      }
+
+      @Override
+      public void park(long nanos) {
+        LockSupport.parkNanos(nanos);
+      }
+    };
+
+    long nanoTime();
+
+    void park(long nanos);
+  }
+
+  private final Clock clock;
   private volatile long ratePerSecond;
   private double tokens;
-  private long last = System.nanoTime();
+  private long last;
 
   public IopsThrottle(long ratePerSecond) {
+    this(ratePerSecond, Clock.SYSTEM);
+  }
+
+  IopsThrottle(long ratePerSecond, Clock clock) {
+    this.clock = clock;
+    this.last = clock.nanoTime();
     setRate(ratePerSecond);
   }
 
@@ -41,12 +68,15 @@ public final class IopsThrottle {
 
   /**
    * Blocks until {@code ops} operations may proceed, or until {@code stop} says to give up waiting (checked at
-   * least every 0.1 s): a cancel or pause must not wait out a debt that a lowered limit made long.
+   * least every 0.1 s): a cancel or pause must not wait out a debt that a lowered limit made long. Giving up still
+   * charges the operations, leaving the bucket in debt: a caller that has already done them (a migration pays for
+   * a batch after copying it) would otherwise exceed the limit by a batch each time it is paused. The time paused
+   * pays the debt off, as it would have been paid by waiting.
    */
   public synchronized void acquire(long ops, java.util.function.BooleanSupplier stop) throws InterruptedIOException {
     while (true) {
       long r = ratePerSecond;
-      long now = System.nanoTime();
+      long now = clock.nanoTime();
       if (r == 0) {
         // Keep the clock current, so switching from unlimited to a limit does not count the idle time.
         last = now;
@@ -62,10 +92,12 @@ public final class IopsThrottle {
         return;
       }
       if (stop.getAsBoolean()) {
+        tokens -= ops;
         return;
       }
-      long waitNanos = (long) ((ops - tokens) * 1e9 / r);
-      LockSupport.parkNanos(Math.min(waitNanos, 100_000_000L));
+      // Rounded up (and at least 1 ns): a wait rounded down to nothing would only spin until the clock moved on.
+      long waitNanos = (long) Math.ceil((ops - tokens) * 1e9 / r);
+      clock.park(Math.max(1, Math.min(waitNanos, 100_000_000L)));
       if (Thread.interrupted()) {
         throw new InterruptedIOException("interrupted while throttled");
       }
