@@ -180,6 +180,22 @@ class LauncherScriptTest {
   }
 
   @Test
+  void missingMavenIsSaidPlainly() throws Exception {
+    Result r = run(Map.of(), fakeJava("jdk-a"));
+    assertThat(r.exit()).isEqualTo(3);
+    assertThat(r.stderr()).contains("vde: building target/vde-cli.jar needs Maven (mvn), which is not on the PATH");
+    assertThat(logLines()).isEmpty();
+  }
+
+  @Test
+  void missingJavaIsSaidPlainly() throws Exception {
+    builtJar();
+    Result r = run(Map.of());
+    assertThat(r.exit()).isEqualTo(3);
+    assertThat(r.stderr()).isEqualTo("vde: java is not on the PATH; vde needs a JDK, 17 or newer\n");
+  }
+
+  @Test
   void argumentsAndTheExitCodePassThroughUnchanged() throws Exception {
     builtJar();
     Path a = fakeJava("jdk-a");
