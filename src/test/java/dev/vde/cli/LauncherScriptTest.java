@@ -180,6 +180,22 @@ class LauncherScriptTest {
   }
 
   @Test
+  void twoFirstRunsAtOnceBuildOnce() throws Exception {
+    Assumptions.assumeTrue(Files.exists(tools.resolve("flock")), "the host has no flock");
+    Path a = fakeJava("jdk-a");
+    Path mvn = fakeMaven();
+    Map<String, String> noCds = Map.of("VDE_CDS", "0");
+    Process one = start(repo.resolve("vde"), tmp, noCds, a, mvn);
+    Process two = start(repo.resolve("vde"), tmp, noCds, a, mvn);
+    Result r1 = finish(one);
+    Result r2 = finish(two);
+    assertThat(r1.exit()).as(r1.stderr()).isZero();
+    assertThat(r2.exit()).as(r2.stderr()).isZero();
+    assertThat(Files.readString(jar)).isEqualTo("complete");
+    assertThat(logLines()).containsExactly("build", "run jdk-a", "run jdk-a");
+  }
+
+  @Test
   void missingMavenIsSaidPlainly() throws Exception {
     Result r = run(Map.of(), fakeJava("jdk-a"));
     assertThat(r.exit()).isEqualTo(3);
