@@ -166,6 +166,31 @@ class LauncherScriptTest {
   }
 
   @Test
+  void anArchiveIsUsedOnlyByTheJvmThatMadeIt() throws Exception {
+    builtJar();
+    Path a = fakeJava("jdk-a");
+    Path b = fakeJava("jdk-b");
+    Result first = run(Map.of(), a);
+    assertThat(first.exit()).isZero();
+    assertThat(first.archive()).isNotNull();
+    assertThat(logLines()).containsExactly("train jdk-a LC_ALL=", "run jdk-a");
+
+    // Another java first on the PATH: a JVM handed an archive it did not dump maps none at all, the JDK's default
+    // one included, so it must get its own rather than the first one's.
+    Result other = run(Map.of(), b);
+    assertThat(other.exit()).isZero();
+    assertThat(other.archive()).isNotNull().isNotEqualTo(first.archive());
+    assertThat(Files.readString(Path.of(other.archive().substring(other.archive().indexOf('=') + 1))))
+        .isEqualTo("archive of jdk-b\n");
+
+    // Switching back trains nothing again: each archive stays valid for its own JVM.
+    Result again = run(Map.of(), a);
+    assertThat(again.archive()).isEqualTo(first.archive());
+    assertThat(logLines()).containsExactly(
+        "train jdk-a LC_ALL=", "run jdk-a", "train jdk-b LC_ALL=", "run jdk-b", "run jdk-a");
+  }
+
+  @Test
   void theTrainingRunGetsTheSameUtf8LocaleAsTheRealRun() throws Exception {
     Process locales = new ProcessBuilder("locale", "-a").start();
     String all = new String(locales.getInputStream().readAllBytes(), StandardCharsets.UTF_8).toLowerCase();
