@@ -191,6 +191,26 @@ class LauncherScriptTest {
   }
 
   @Test
+  void aFailedTrainingIsNotRepeatedAtEveryStart() throws Exception {
+    builtJar();
+    Path a = fakeJava("jdk-a");
+    for (int i = 0; i < 3; i++) {
+      Result r = run(Map.of("FAKE_TRAIN_RC", "1"), a);
+      assertThat(r.exit()).isZero();
+      assertThat(r.archive()).isNull();
+    }
+    assertThat(logLines()).containsExactly("train jdk-a LC_ALL=", "run jdk-a", "run jdk-a", "run jdk-a");
+
+    // A new build tries again: the jar is newer than what the training left.
+    try (var left = Files.list(repo.resolve("target/cds"))) {
+      for (Path p : left.toList()) {
+        Files.setLastModifiedTime(p, FileTime.from(Instant.now().minusSeconds(60)));
+      }
+    }
+    assertThat(run(Map.of(), a).archive()).isNotNull();
+  }
+
+  @Test
   void theTrainingRunGetsTheSameUtf8LocaleAsTheRealRun() throws Exception {
     Process locales = new ProcessBuilder("locale", "-a").start();
     String all = new String(locales.getInputStream().readAllBytes(), StandardCharsets.UTF_8).toLowerCase();
