@@ -48,7 +48,7 @@ class LauncherScriptTest {
       exit "${FAKE_RC:-0}"
       """;
 
-  /** A Maven stand-in that, like the real one, rewrites the jar in place and takes a while doing it. */
+  /** A Maven stand-in that takes a while, with the jar half written meanwhile, and logs builds that overlap. */
   private static final String FAKE_MVN = """
       #!/usr/bin/env bash
       mkdir -p target
