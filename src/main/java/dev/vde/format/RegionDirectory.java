@@ -151,9 +151,10 @@ public record RegionDirectory(List<Entry> entries) {
       }
     }
     // The engine finds a region by its tag: a second entry with the same tag would be ignored by some steps and
-    // used by none, or worse, taken for the first by a later change.
+    // used by none, or worse, taken for the first by a later change. Module regions are never found by tag alone
+    // (flags bit 0 tells them apart), so a module region whose tag equals a core tag is no duplicate.
     for (int t : new int[] {TAG_BITMAP, TAG_INODES, TAG_WAL, TAG_CHECKPOINT, TAG_INODES_NEW, TAG_INODES_OLD}) {
-      long n = entries.stream().filter(e -> e.tag() == t).count();
+      long n = entries.stream().filter(e -> e.tag() == t && !e.isModuleRegion()).count();
       if (n > 1) {
         out.add("region " + BlockType.describeTag(t) + " is listed " + n + " times");
       }
