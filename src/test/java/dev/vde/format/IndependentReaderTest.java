@@ -69,6 +69,8 @@ class IndependentReaderTest {
     long inodTableStart, inodTableBlocks;
     final List<int[]> layout = new ArrayList<>(); // {moduleId, offset, size}
     final Set<Long> referenced = new HashSet<>();
+    /** Section 12: every referenced block has one owner; block -> inode number. */
+    final Map<Long, Long> owners = new HashMap<>();
 
     DocReader(byte[] img, boolean replayWal) {
       this.img = img;
@@ -99,6 +101,27 @@ class IndependentReaderTest {
 
     void problem(String s) {
       problems.add(s);
+    }
+
+    /**
+     * Section 12: a block an inode references lies outside the superblocks, the region directory and every region,
+     * and is referenced once. {@code mine} holds what this reading of inode {@code n} claimed so far: reading an
+     * inode again (or its copy in a migration's new table) claims the same blocks for the same owner.
+     */
+    void claim(long block, long n, Set<Long> mine) {
+      referenced.add(block);
+      if (block < sb.getLong(128) + u32(sb, 136)) {
+        problem("inode " + n + " references block " + block + " of the superblocks or region directory");
+      }
+      for (RegionRec r : regionList) {
+        if (block >= r.start && block < r.start + r.blocks) {
+          problem("inode " + n + " references block " + block + " of region " + tagName(r.tag));
+        }
+      }
+      Long prev = owners.putIfAbsent(block, n);
+      if (!mine.add(block) || prev != null && prev != n) {
+        problem("block " + block + " referenced twice (inode " + n + ", " + (prev == null ? n : prev) + ")");
+      }
     }
 
     // ------------------------------------------------------------------------------- blocks and trailers
@@ -497,6 +520,7 @@ class IndependentReaderTest {
         zeros(rec, 80 + 24 * k + 20, 80 + 24 * k + 24, "inode " + n + " extent reserved");
       }
       List<long[]> ext = new ArrayList<>();
+      Set<Long> mine = new HashSet<>();
       for (int k = 0; k < Math.min(8, ec); k++) {
         int o = 80 + 24 * k;
         ext.add(new long[] {r.getLong(o), r.getLong(o + 8), u32(r, o + 16)});
@@ -514,7 +538,7 @@ class IndependentReaderTest {
             problem("inode " + n + ": extent chain loop/too long");
             break;
           }
-          referenced.add(next);
+          claim(next, n, mine);
           ByteBuffer x = le(checked(next, XTNT, n, "XTNT of " + n));
           int c = x.getInt(0);
           if (c < 1 || c > per) {
@@ -545,12 +569,15 @@ class IndependentReaderTest {
       }
       long prevEnd = -1;
       for (long[] e : ext) {
-        if (e[0] < prevEnd || e[1] <= 0 || e[2] <= 0 || e[1] + e[2] > totalBlocks()) {
+        // Section 12: count 1 .. 2^31 - 1, logical + count <= 2^63 - 1 (logical below 2^63 by section 1).
+        if (e[0] < prevEnd || e[1] <= 0 || e[2] <= 0 || e[2] > Integer.MAX_VALUE || e[1] > totalBlocks() - e[2]
+            || e[0] > Long.MAX_VALUE - e[2]) {
           problem("inode " + n + ": bad extent " + Arrays.toString(e));
+          continue;
         }
         prevEnd = e[0] + e[2];
         for (long pb = e[1]; pb < e[1] + e[2]; pb++) {
-          referenced.add(pb);
+          claim(pb, n, mine);
         }
       }
       return new Ino(n, type, u16(r, 6), u32(r, 8), ec, r.getLong(16), r.getLong(24), r.getLong(32), r.getLong(40),
