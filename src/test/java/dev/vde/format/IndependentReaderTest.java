@@ -600,6 +600,7 @@ class IndependentReaderTest {
         problem("dir " + dir.n + ": size " + dir.size + " not a multiple of " + p);
       }
       long n = dir.size / p;
+      Set<String> names = new HashSet<>();
       Map<Long, Long> map = logicalMap(dir);
       for (long l = 0; l < n; l++) {
         Long phys = map.get(l);
@@ -615,7 +616,11 @@ class IndependentReaderTest {
           long ino = u32(b, o);
           int type = b.get(o + 4) & 0xff;
           int len = b.get(o + 5) & 0xff;
-          out.add(new Entry(new String(b.array(), o + 6, len, StandardCharsets.UTF_8), ino, type));
+          String name = new String(b.array(), o + 6, len, StandardCharsets.UTF_8);
+          if (!names.add(name)) {
+            problem("dir " + dir.n + ": name '" + name + "' appears twice");
+          }
+          out.add(new Entry(name, ino, type));
           o += 6 + len;
         }
         zeros(b.array(), 4, 8, "DIRE reserved");
