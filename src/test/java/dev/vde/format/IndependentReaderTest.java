@@ -748,11 +748,27 @@ class IndependentReaderTest {
           problem("Tags entry damaged at " + o);
           break;
         }
-        m.put(new String(field, o + 2, kl, StandardCharsets.UTF_8),
-            new String(field, o + 2 + kl, vl, StandardCharsets.UTF_8));
+        String key = new String(field, o + 2, kl, StandardCharsets.UTF_8);
+        if (!m.isEmpty() && utf16Compare(m.lastKey(), key) >= 0) {
+          problem("Tags key '" + key + "' not after '" + m.lastKey() + "'");
+        }
+        m.put(key, new String(field, o + 2 + kl, vl, StandardCharsets.UTF_8));
         o += 2 + kl + vl;
       }
+      zeros(field, o, field.length, "Tags after the list");
       return m;
+    }
+
+    /** Section 17's key order, from its words: UTF-16 code units compared as unsigned numbers, a prefix first. */
+    static int utf16Compare(String a, String b) {
+      char[] x = a.toCharArray();
+      char[] y = b.toCharArray();
+      for (int i = 0; i < Math.min(x.length, y.length); i++) {
+        if (x[i] != y[i]) {
+          return Integer.compare(x[i], y[i]);
+        }
+      }
+      return Integer.compare(x.length, y.length);
     }
 
     // ------------------------------------------------------------------------------- migration checkpoint (16)
@@ -1067,6 +1083,9 @@ class IndependentReaderTest {
       Tags.set(d, "/t/one", "ümlaut-kéy", "välue");
       Tags.set(d, "/t/two", "k", "v".repeat(100));
       Tags.set(d, "/t", "dir", "yes");
+      // Section 17: UTF-16 order, not UTF-8 byte order (U+FF21 is EF BC A1 in UTF-8, U+1F600 is F0 9F 98 80).
+      Tags.set(d, "/t/none", "\uFF21", "2");
+      Tags.set(d, "/t/none", "\uD83D\uDE00", "1");
     }
     byte[] image = Files.readAllBytes(host);
     DocReader r = new DocReader(image, true);
@@ -1096,6 +1115,10 @@ class IndependentReaderTest {
         keys.add(new String(f, o + 2, f[o] & 0xff, StandardCharsets.UTF_8));
       }
       soft.assertThat(keys).containsExactly("Zeta", "color", "ümlaut-kéy");
+      byte[] g = r.moduleField(tree.get("/t/none"), 3);
+      soft.assertThat(Arrays.copyOfRange(g, 0, 7)).as("surrogate-pair key first")
+          .containsExactly(4, 1, 0xf0, 0x9f, 0x98, 0x80, '1');
+      soft.assertThat(Arrays.copyOfRange(g, 7, 13)).containsExactly(3, 1, 0xef, 0xbc, 0xa1, '2');
     }
     // TIDX module region recorded with flags = 1 | id << 8
     DocReader.RegionRec tidx = r.region(0x58444954, true);
