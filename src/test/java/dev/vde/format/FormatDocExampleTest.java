@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.vde.fs.CreateOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.fs.Volume;
+import dev.vde.inode.Extent;
 import dev.vde.inode.Inode;
 import dev.vde.inode.InodeCodec;
 import dev.vde.testing.PowerLossDevice;
@@ -15,9 +16,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -298,6 +302,180 @@ class FormatDocExampleTest {
       InodeLayout l = InodeLayout.canonical(manifest);
       assertThat(r.subList(1, 3)).as("inode size row '%s'", modules)
           .containsExactly(Integer.toString(l.usedEnd()), Integer.toString(l.inodeSize()));
+    }
+  }
+
+  /**
+   * Section 5's table, row by row: a superblock with a distinct value in every field is encoded by the engine, and
+   * each row's offset and type must find that field's value there. Every field the engine writes must have a row.
+   */
+  @Test
+  void superblockTable_givesTheOffsetAndWidthOfEveryField() {
+    InodeLayout layout = InodeLayout.canonical(Module.TAGS.bit());
+    Superblock sb = new Superblock(1, 0x0302, 4096, layout.inodeSize(), 0x0605040302L,
+        new UUID(0x1112131415161718L, 0x2122232425262728L), 0x3132333435363738L, 0x4142434445464748L, 0x51L,
+        0x6162L, 0x7172L, 0x8182L, 0x9192L, 0xa1a2L, 0xb1b2L, 0xc1c2L, 0xd1d2L, 0xe1L, 0xf1f2f3f4, 0x0111L,
+        0x0212L, 0x0313L, 0x0414L, 0x0515L, "label ü", layout);
+    byte[] b = sb.write();
+    Map<String, Long> expected = new LinkedHashMap<>();
+    expected.put("magic", (long) Superblock.MAGIC);
+    expected.put("formatMajor", 1L);
+    expected.put("formatMinor", 0x0302L);
+    expected.put("blockSize", 4096L);
+    expected.put("inodeSize", (long) layout.inodeSize());
+    expected.put("totalBlocks", sb.totalBlocks());
+    expected.put("uuid", sb.uuid().getMostSignificantBits());
+    expected.put("createdMillis", sb.createdMillis());
+    expected.put("modifiedMillis", sb.modifiedMillis());
+    expected.put("sequence", sb.sequence());
+    expected.put("compat", sb.compat());
+    expected.put("roCompat", sb.roCompat());
+    expected.put("incompat", sb.incompat());
+    expected.put("moduleManifest", sb.moduleManifest());
+    expected.put("moduleConfig", sb.moduleConfig());
+    expected.put("inodeCount", sb.inodeCount());
+    expected.put("inodesUsed", sb.inodesUsed());
+    expected.put("freeBlocks", sb.freeBlocks());
+    expected.put("regionDirStart", sb.regionDirStart());
+    expected.put("regionDirBlocks", Integer.toUnsignedLong(sb.regionDirBlocks()));
+    expected.put("reserved", 0L);
+    expected.put("walStart", sb.walStart());
+    expected.put("walBlocks", sb.walBlocks());
+    expected.put("checkpointTxId", sb.checkpointTxId());
+    expected.put("walSalt", sb.walSalt());
+    expected.put("inodeTableInitBlocks", sb.inodeTableInitBlocks());
+    List<String> errors = new ArrayList<>();
+    Set<String> seen = new TreeSet<>();
+    for (List<String> r : table("superblock")) {
+      String field = r.get(2);
+      if (r.get(0).equals("…")) {
+        continue;
+      }
+      seen.add(field);
+      if (field.equals("trailer")) {
+        check(errors, field, r.get(0).equals("blockSize−16") && Bytes.i32(b, 4096 - 16) == BlockType.SUPERBLOCK.tag()
+            && Bytes.i32(b, 4096 - 12) == (int) sb.sequence());
+        continue;
+      }
+      int off = Integer.parseInt(r.get(0));
+      if (field.equals("uuid")) {
+        check(errors, field, r.get(1).equals("16 bytes") && Bytes.i64(b, off) == sb.uuid().getMostSignificantBits()
+            && Bytes.i64(b, off + 8) == sb.uuid().getLeastSignificantBits());
+      } else if (field.equals("label")) {
+        byte[] lab = sb.label().getBytes(StandardCharsets.UTF_8);
+        check(errors, field, r.get(1).equals("64 bytes") && Bytes.isZero(b, off + lab.length, 64 - lab.length)
+            && new String(b, off, lab.length, StandardCharsets.UTF_8).equals(sb.label()));
+      } else if (field.equals("layout")) {
+        // Tags: one field, so 8 + 8 bytes; the descriptor's own table is section 10's.
+        check(errors, field, off == Superblock.LAYOUT_OFFSET && Bytes.u16(b, off) == InodeLayout.CORE_SIZE
+            && Bytes.u16(b, off + 2) == 1 && Bytes.u16(b, off + 10) == 304 && Bytes.u16(b, off + 12) == 136
+            && Bytes.isZero(b, off + 16, 4096 - 16 - off - 16));
+      } else if (expected.containsKey(field)) {
+        check(errors, field + " at " + off, expected.get(field) == readAs(b, off, r.get(1)));
+      } else {
+        errors.add("row for unknown field " + field);
+      }
+    }
+    Set<String> all = new TreeSet<>(expected.keySet());
+    all.addAll(List.of("uuid", "label", "layout", "trailer"));
+    assertThat(seen).as("fields in the superblock table").isEqualTo(all);
+    failIf(errors, "the superblock table of FORMAT.md section 5 disagrees with Superblock.write");
+  }
+
+  /**
+   * Section 9's inode core table, row by row, against {@link InodeCodec#write}: an inode with a distinct value in
+   * every field (and nine extents, so that eight are inline and the count says nine).
+   */
+  @Test
+  void inodeCoreTable_givesTheOffsetAndWidthOfEveryField() {
+    InodeLayout layout = InodeLayout.canonical(Module.TAGS.bit());
+    List<Extent> xs = new ArrayList<>();
+    for (int k = 0; k < 9; k++) {
+      xs.add(new Extent(0x100L * k + 1, 0x200000L + 0x10 * k, 3 + k));
+    }
+    byte[] area = new byte[layout.inodeSize() - InodeLayout.CORE_SIZE];
+    for (int i = 0; i < 136; i++) {
+      area[i] = (byte) (i + 1);
+    }
+    Inode ino = new Inode(0x01020304L, Inode.TYPE_FILE, 0, 0644, 0x0a0b0c0dL, 0x1112131415161718L,
+        0x2122232425262728L, 0x3132333435363738L, 0x4142434445464748L, 0x5152535455565758L, 0x61626364L,
+        0x71727374L, 0x81828384L, xs, area);
+    byte[] b = new byte[layout.inodeSize()];
+    InodeCodec.write(b, 0, ino, layout);
+    Map<String, Long> expected = new LinkedHashMap<>();
+    expected.put("number", ino.number());
+    expected.put("type", (long) ino.type());
+    expected.put("flags", 0L);
+    expected.put("permissions", 0644L);
+    expected.put("linkCount", ino.linkCount());
+    expected.put("extentCount", 9L);
+    expected.put("size", ino.size());
+    expected.put("created", ino.created());
+    expected.put("modified", ino.modified());
+    expected.put("accessed", ino.accessed());
+    expected.put("changed", ino.changed());
+    expected.put("indirectBlock", ino.indirectBlock());
+    expected.put("generation", ino.generation());
+    expected.put("parent", ino.parent());
+    List<String> errors = new ArrayList<>();
+    Set<String> seen = new TreeSet<>();
+    for (List<String> r : table("inode-core")) {
+      String field = r.get(2);
+      int off = Integer.parseInt(r.get(0));
+      seen.add(field + "@" + off);
+      switch (field) {
+        case "reserved" -> {
+          int len = Integer.parseInt(r.get(1).replace("bytes", "").strip());
+          check(errors, "reserved at " + off, Bytes.isZero(b, off, len));
+        }
+        case "extents" -> {
+          boolean ok = r.get(1).equals("8×24bytes") || r.get(1).equals("8 × 24 bytes");
+          for (int k = 0; k < 8; k++) {
+            Extent e = xs.get(k);
+            int o = off + 24 * k;
+            ok &= Bytes.i64(b, o) == e.logical() && Bytes.i64(b, o + 8) == e.start() && Bytes.i32(b, o + 16) == e.count()
+                && Bytes.isZero(b, o + 20, 4);
+          }
+          check(errors, "extents", ok);
+        }
+        case "module area" -> check(errors, "module area", off == InodeLayout.CORE_SIZE
+            && java.util.Arrays.equals(b, off, off + 136, area, 0, 136));
+        default -> {
+          if (expected.containsKey(field)) {
+            check(errors, field + " at " + off, expected.get(field) == readAs(b, off, r.get(1)));
+          } else {
+            errors.add("row for unknown field " + field);
+          }
+        }
+      }
+    }
+    Set<String> all = new TreeSet<>();
+    for (String f : expected.keySet()) {
+      all.add(f);
+    }
+    Set<String> names = new TreeSet<>();
+    for (String s : seen) {
+      names.add(s.substring(0, s.indexOf('@')));
+    }
+    assertThat(names).as("fields in the inode core table").containsAll(all).contains("extents", "module area");
+    assertThat(seen).as("reserved rows").contains("reserved@72", "reserved@272");
+    failIf(errors, "the inode core table of FORMAT.md section 9 disagrees with InodeCodec.write");
+  }
+
+  /** The little-endian unsigned value of a table's type ({@code u8} to {@code u64}) at {@code off}. */
+  private static long readAs(byte[] b, int off, String type) {
+    return switch (type) {
+      case "u8" -> Bytes.u8(b, off);
+      case "u16" -> Bytes.u16(b, off);
+      case "u32" -> Bytes.u32(b, off);
+      case "u64" -> Bytes.i64(b, off);
+      default -> throw new AssertionError("type " + type);
+    };
+  }
+
+  private static void check(List<String> errors, String what, boolean ok) {
+    if (!ok) {
+      errors.add(what);
     }
   }
 
