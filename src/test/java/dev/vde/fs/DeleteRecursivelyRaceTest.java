@@ -29,31 +29,12 @@ class DeleteRecursivelyRaceTest {
       d.writeFile("/t/b", new byte[] {2});
       d.writeFile("/t/sub/c", new byte[] {3});
       d.writeFile("/t/z", new byte[] {4});
-      ReentrantLock writers = d.volume().writerLock();
-      CompletableFuture<Void> rm;
-      // Holding the writer lock, this thread lets the recursive delete list /t and queue for its first delete,
-      // then deletes entries further down the listing itself.
-      writers.lock();
-      try {
-        rm = CompletableFuture.runAsync(() -> {
-          try {
-            d.deleteRecursively("/t");
-          } catch (Exception e) {
-            throw new RuntimeException(e);
-          }
-        });
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!writers.hasQueuedThreads()) {
-          assertThat(System.nanoTime()).as("the recursive delete queued for the writer lock").isLessThan(deadline);
-          Thread.sleep(1);
-        }
+      // Entries further down the listing, deleted or moved away by this thread.
+      deleteOfTAfterItsListing(d, () -> {
         d.delete("/t/b");
         d.deleteRecursively("/t/sub");
         d.rename("/t/z", "/moved");
-      } finally {
-        writers.unlock();
-      }
-      rm.get(10, TimeUnit.SECONDS);
+      }).get(10, TimeUnit.SECONDS);
       assertThat(d.exists("/t")).isFalse();
       assertThat(d.readFile("/moved")).containsExactly(4);
       assertThat(d.verify(dev.vde.Progress.NONE).clean()).isTrue();
@@ -66,26 +47,7 @@ class DeleteRecursivelyRaceTest {
       d.mkdirs("/t/sub");
       d.writeFile("/t/a", new byte[] {1});
       d.writeFile("/t/sub/c", new byte[] {3});
-      ReentrantLock writers = d.volume().writerLock();
-      CompletableFuture<Void> rm;
-      writers.lock();
-      try {
-        rm = CompletableFuture.runAsync(() -> {
-          try {
-            d.deleteRecursively("/t");
-          } catch (Exception e) {
-            throw new java.util.concurrent.CompletionException(e);
-          }
-        });
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!writers.hasQueuedThreads()) {
-          assertThat(System.nanoTime()).as("the recursive delete queued for the writer lock").isLessThan(deadline);
-          Thread.sleep(1);
-        }
-        d.writeFile("/t/new", new byte[] {9});
-      } finally {
-        writers.unlock();
-      }
+      CompletableFuture<Void> rm = deleteOfTAfterItsListing(d, () -> d.writeFile("/t/new", new byte[] {9}));
       assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> rm.get(10, TimeUnit.SECONDS)))
           .hasCauseInstanceOf(dev.vde.VdeDirectoryNotEmptyException.class)
           .cause().hasMessageContaining("/t: another writer added entries to it while it was being deleted")
@@ -94,6 +56,38 @@ class DeleteRecursivelyRaceTest {
       assertThat(d.exists("/t/a")).isFalse();
       assertThat(d.exists("/t/sub")).isFalse();
       assertThat(d.verify(dev.vde.Progress.NONE).clean()).isTrue();
+    }
+  }
+
+  /** Work done by the test's thread between other writers' operations. */
+  private interface Between {
+    void run() throws Exception;
+  }
+
+  /**
+   * Starts {@code deleteRecursively("/t")} in another thread and, holding the writer lock, lets it list {@code /t}
+   * and queue for its first delete; then runs {@code between} and lets it go on.
+   */
+  private static CompletableFuture<Void> deleteOfTAfterItsListing(VirtualDisk d, Between between) throws Exception {
+    ReentrantLock writers = d.volume().writerLock();
+    writers.lock();
+    try {
+      CompletableFuture<Void> rm = CompletableFuture.runAsync(() -> {
+        try {
+          d.deleteRecursively("/t");
+        } catch (Exception e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      });
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!writers.hasQueuedThreads()) {
+        assertThat(System.nanoTime()).as("the recursive delete queued for the writer lock").isLessThan(deadline);
+        Thread.sleep(1);
+      }
+      between.run();
+      return rm;
+    } finally {
+      writers.unlock();
     }
   }
 }
