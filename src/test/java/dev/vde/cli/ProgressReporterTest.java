@@ -13,18 +13,15 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class ProgressReporterTest {
-  private static final long MS = 1_000_000L;
+  private static final long MS = ProgressCapture.MS;
 
-  private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-  private final PrintStream err = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-  private final AtomicLong clock = new AtomicLong(1_000 * MS);
+  private final ProgressCapture capture = new ProgressCapture();
+  private final ByteArrayOutputStream bytes = capture.bytes;
+  private final PrintStream err = capture.err;
+  private final AtomicLong clock = capture.clock;
 
   private List<JsonNode> lines() throws IOException {
-    List<JsonNode> out = new ArrayList<>();
-    for (String line : bytes.toString(StandardCharsets.UTF_8).lines().toList()) {
-      out.add(Cli.parse(line));
-    }
-    return out;
+    return capture.lines();
   }
 
   @Test
