@@ -3,12 +3,9 @@ package dev.vde.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -18,18 +15,7 @@ import org.junit.jupiter.api.Test;
  * at its checkpoint): counting what was done before as if it had been done since made the rate many times too
  * high and the ETA many times too short.
  */
-class ProgressRateTest {
-  private static final long MS = ProgressCapture.MS;
-
-  private final ProgressCapture capture = new ProgressCapture();
-  private final ByteArrayOutputStream bytes = capture.bytes;
-  private final PrintStream err = capture.err;
-  private final AtomicLong clock = capture.clock;
-
-  private List<JsonNode> lines() throws IOException {
-    return capture.lines();
-  }
-
+class ProgressRateTest extends ProgressCaptureBase {
   @Test
   void json_aPhaseThatBeginsPartWay_ratesOnlyWhatWasDoneSince() throws IOException {
     try (ProgressReporter r = ProgressReporter.create(ProgressMode.JSON, err, false, clock::get)) {

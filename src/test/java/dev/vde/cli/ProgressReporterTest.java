@@ -5,25 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-class ProgressReporterTest {
-  private static final long MS = ProgressCapture.MS;
-
-  private final ProgressCapture capture = new ProgressCapture();
-  private final ByteArrayOutputStream bytes = capture.bytes;
-  private final PrintStream err = capture.err;
-  private final AtomicLong clock = capture.clock;
-
-  private List<JsonNode> lines() throws IOException {
-    return capture.lines();
-  }
-
+class ProgressReporterTest extends ProgressCaptureBase {
   @Test
   void jsonLinesCarryEveryKeyWithRateAndEta() throws IOException {
     try (ProgressReporter r = ProgressReporter.create(ProgressMode.JSON, err, false, clock::get)) {

@@ -9,8 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** What a progress reporter under test writes to its error stream, and the clock it reads (nanoseconds). */
-final class ProgressCapture {
+/** Base of progress reporter tests: what the reporter writes to its error stream, and the clock it reads (ns). */
+abstract class ProgressCaptureBase {
   static final long MS = 1_000_000L;
 
   final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
