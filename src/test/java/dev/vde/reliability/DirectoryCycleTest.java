@@ -97,22 +97,30 @@ class DirectoryCycleTest {
   @Test
   void cliRecursiveListing_ofADirectoryCycle_endsWithAnError() throws IOException {
     Path image = Files.write(tmp.resolve("cycle.vde"), cycleImage());
+    assertRecursiveListingFails(image, "/");
+  }
+
+  /**
+   * {@code vde ls IMAGE FROM -R} ends within 30 s with exit code 3, and no error escapes {@code Main.run}; returns
+   * what it wrote to standard error.
+   */
+  private static String assertRecursiveListingFails(Path image, String from) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     Object result = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
       try {
-        return Main.run(new String[] {"ls", image.toString(), "/", "-R"},
+        return Main.run(new String[] {"ls", image.toString(), from, "-R"},
             new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
       } catch (Throwable t) {
         return t;
       }
-    }, "vde ls -R on a directory cycle did not finish in 30 s");
-    assertThat(result).as("vde ls IMAGE / -R: Main.run let an error escape (the JVM prints a stack trace)")
-        .isInstanceOf(Integer.class);
-    int code = (Integer) result;
+    }, "vde ls IMAGE " + from + " -R on a directory cycle did not finish in 30 s");
+    assertThat(result).as("vde ls IMAGE " + from + " -R: Main.run let an error escape (the JVM prints a stack "
+        + "trace)").isInstanceOf(Integer.class);
     String stderr = err.toString(StandardCharsets.UTF_8);
-    assertThat(code).as("exit code; stderr: " + stderr.substring(0, Math.min(400, stderr.length())))
+    assertThat((Integer) result).as("exit code; stderr: " + stderr.substring(0, Math.min(400, stderr.length())))
         .isEqualTo(ExitCodes.FAILED);
+    return stderr;
   }
 
   @Test
@@ -135,20 +143,7 @@ class DirectoryCycleTest {
   void cliRecursiveListing_belowACycleWhoseParentFieldWasRewritten_endsWithAnError() throws IOException {
     // From /a/b: "vde ls" checks the entry of its starting path, and the root's entry "a" would give the damage away.
     Path image = Files.write(tmp.resolve("rewired.vde"), rewiredCycleImage());
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    Object result = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-      try {
-        return Main.run(new String[] {"ls", image.toString(), "/a/b", "-R"},
-            new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-      } catch (Throwable t) {
-        return t;
-      }
-    }, "vde ls IMAGE /a/b -R on a rewired directory cycle did not finish in 30 s");
-    assertThat(result).as("vde ls IMAGE /a/b -R: Main.run let an error escape").isInstanceOf(Integer.class);
-    String stderr = err.toString(StandardCharsets.UTF_8);
-    assertThat((Integer) result).as("exit code; stderr: " + stderr).isEqualTo(ExitCodes.FAILED);
-    assertThat(stderr).contains("directory cycle");
+    assertThat(assertRecursiveListingFails(image, "/a/b")).contains("directory cycle");
   }
 
   @Test
