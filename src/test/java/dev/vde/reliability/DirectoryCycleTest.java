@@ -100,6 +100,18 @@ class DirectoryCycleTest {
     assertRecursiveListingFails(image, "/");
   }
 
+  /** What {@code deleteRecursively(p)} throws (null if nothing), failing the test if it takes more than 30 s. */
+  private static Throwable deleteRecursivelyWithin30s(VirtualDisk d, String p) {
+    return assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+      try {
+        d.deleteRecursively(p);
+        return null;
+      } catch (Throwable e) {
+        return e;
+      }
+    }, "deleteRecursively(" + p + ") did not finish in 30 s");
+  }
+
   /**
    * {@code vde ls IMAGE FROM -R} ends within 30 s with exit code 3, and no error escapes {@code Main.run}; returns
    * what it wrote to standard error.
@@ -127,14 +139,7 @@ class DirectoryCycleTest {
   void deleteRecursively_ofADirectoryInACycle_endsWithAVdeException() throws IOException {
     byte[] image = cycleImage();
     try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(image), OpenOptions.defaults())) {
-      Throwable t = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-        try {
-          d.deleteRecursively("/a");
-          return null;
-        } catch (Throwable e) {
-          return e;
-        }
-      }, "deleteRecursively(/a) did not finish in 30 s");
+      Throwable t = deleteRecursivelyWithin30s(d, "/a");
       assertThat(t).as("deleteRecursively(/a) through the cycle /a/b -> /").isInstanceOf(VdeException.class);
     }
   }
@@ -150,14 +155,7 @@ class DirectoryCycleTest {
   void deleteRecursively_belowACycleWhoseParentFieldWasRewritten_endsWithAVdeException() throws IOException {
     byte[] image = rewiredCycleImage();
     try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(image), OpenOptions.defaults())) {
-      Throwable t = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-        try {
-          d.deleteRecursively("/a");
-          return null;
-        } catch (Throwable e) {
-          return e;
-        }
-      }, "deleteRecursively(/a) did not finish in 30 s");
+      Throwable t = deleteRecursivelyWithin30s(d, "/a");
       assertThat(t).as("deleteRecursively(/a) through the rewired cycle").isInstanceOf(VdeCorruptedException.class)
           .hasMessageContaining("directory cycle");
     }
