@@ -652,13 +652,23 @@ public final class VirtualDisk implements AutoCloseable {
   }
 
   /** Maps a staged content at {@code p} (see {@link StreamedWrite} and {@link #writeFile(String, InputStream)}). */
-  private void commitStreamed(Txn t, List<String> comps, String p, StreamedWrite w) throws IOException {
-    Directories.Dir dir = parentOf(comps, p);
-    String name = comps.get(comps.size() - 1);
+  /**
+   * {@link #replaceable}, inside the transaction that replaces it: replacing frees the blocks of the inode the
+   * entry names, so that inode must be this entry's file (InodeStore.readEntry).
+   */
+  private Directories.Slot replaceableEntry(Txn t, Directories.Dir dir, List<String> comps, String p)
+      throws IOException {
     Directories.Slot existing = replaceable(dir, comps, p);
     if (existing != null) {
       vol.inodes.readEntry(t, dir.inode, existing.inode(), Inode.TYPE_FILE, p);
     }
+    return existing;
+  }
+
+  private void commitStreamed(Txn t, List<String> comps, String p, StreamedWrite w) throws IOException {
+    Directories.Dir dir = parentOf(comps, p);
+    String name = comps.get(comps.size() - 1);
+    Directories.Slot existing = replaceableEntry(t, dir, comps, p);
     long ino = w.inode();
     List<Extent> xs = ExtentMap.normalize(new ArrayList<>(w.extents()));
     if (existing != null && existing.inode() == ino) {
@@ -684,11 +694,7 @@ public final class VirtualDisk implements AutoCloseable {
       FileData.BlockSource src) throws IOException {
     Directories.Dir dir = parentOf(comps, p);
     String name = comps.get(comps.size() - 1);
-    Directories.Slot existing = replaceable(dir, comps, p);
-    if (existing != null) {
-      // Replacing frees the blocks of the inode the entry names: it must be this entry's file.
-      vol.inodes.readEntry(t, dir.inode, existing.inode(), Inode.TYPE_FILE, p);
-    }
+    Directories.Slot existing = replaceableEntry(t, dir, comps, p);
     long ino = existing != null ? existing.inode() : vol.inodes.allocate(t);
     List<Extent> xs = blocks == 0 ? List.of() : FileData.writeNew(t, ino, 0, blocks, 0, src);
     finishReplace(t, dir, name, existing, ino, ExtentMap.normalize(xs), size);
