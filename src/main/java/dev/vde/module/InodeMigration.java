@@ -23,7 +23,6 @@ import dev.vde.wal.SuperblockSlots;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 
@@ -66,7 +65,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class InodeMigration {
   /** Largest number of new-table blocks copied while holding the writer lock. */
-  static final int MAX_BATCH_BLOCKS = 256;
+  static final int MAX_BATCH_BLOCKS = BatchCopier.MAX_BATCH_BLOCKS;
   /** Batch size while the foreground is busy and the migration yields to it. */
   static final int YIELD_BATCH_BLOCKS = 16;
   /** Longest pause before each batch while yielding, so the migration always keeps moving. */
@@ -152,8 +151,7 @@ public final class InodeMigration {
   }
 
   private static long inodesToCopy(Volume v, Superblock sb) {
-    int ipbOld = InodeCodec.perBlock(sb.blockSize(), sb.inodeSize());
-    return Math.min(sb.inodeCount(), sb.inodeTableInitBlocks() * ipbOld);
+    return BatchCopier.inodesToCopy(sb);
   }
 
   /** The pending migration's last checkpoint, or null when none is pending. */
@@ -413,19 +411,33 @@ public final class InodeMigration {
 
   private static MigrationResult run(VirtualDisk disk, MigrationCheckpoint c, MigrationOptions opts)
       throws IOException {
+    try (CheckpointSyncs syncs = new CheckpointSyncs()) {
+      return run(disk, c, opts, new BatchCopier(), syncs);
+    }
+  }
+
+  private static MigrationResult run(VirtualDisk disk, MigrationCheckpoint c, MigrationOptions opts,
+      BatchCopier copier, CheckpointSyncs syncs) throws IOException {
     Volume v = disk.volume();
     MigrationControl ctl = opts.control();
-    long n = opts.checkpointEvery();
+    // Positions every third of N: a record is written one position after the blocks it counts and is durable one
+    // position later (CheckpointSyncs), so a crash redoes at most three steps, N inodes. Below 3 there is no
+    // third, and each record is synced before the copy goes on, one position per N.
+    boolean pipelined = opts.checkpointEvery() >= 3;
+    long n = pipelined ? opts.checkpointEvery() / 3 : opts.checkpointEvery();
     long t0 = System.nanoTime();
     long startW = requireTarget(v, c).watermark();
     // Before the first batch, which a short resume may also make its last: a display shows where the run begins.
     opts.listener().onStart(progress(Phase.COPYING_INODES, Math.max(startW, inodesToCopy(v, v.superblock())), startW,
         startW, t0));
-    BatchBuffers buffers = new BatchBuffers();
     // A resume may use another interval than the run that wrote c; every record it writes says which one it uses.
     MigrationCheckpoint ck = c.withCheckpointInterval(opts.checkpointEvery());
     long maxGap = opts.maxNanosBetweenCheckpoints();
     long lastCheckpoint = System.nanoTime();
+    long lastPosition = ck.inodesMigrated();
+    // The newest record written, until the sync after it returns; the volume's pending migration stays the last
+    // durable one meanwhile, and anyone writing a record (a rollback from another thread) overwrites this one.
+    MigrationCheckpoint unconfirmed = null;
     while (true) {
       while (ctl.isPaused() && !ctl.isCancelled()) {
         stopIfClosed(v);
@@ -440,6 +452,8 @@ public final class InodeMigration {
       MigrationTarget tgt = requireTarget(v, c);
       long w = tgt.watermark();
       if (ctl.isCancelled()) {
+        syncs.await();
+        confirm(v, c, unconfirmed);
         ck = durableCheckpoint(v, ck, w, inodesToCopy(v, v.superblock()));
         return new MigrationResult(c.migrationId(), ck.totalInodes(), w - startW, elapsedMs(t0), c.targetLayout(),
             true);
@@ -455,7 +469,7 @@ public final class InodeMigration {
         }
       }
       long batchBlocks = ctl.throttle.suggestedBatch(busy ? YIELD_BATCH_BLOCKS : MAX_BATCH_BLOCKS);
-      long[] res = v.withWriterLock(() -> copyBatch(v, c, n, batchBlocks, buffers));
+      long[] res = v.withWriterLock(() -> copier.copyBatch(v, requireTarget(v, c), n, batchBlocks));
       long newW = res[0];
       long total = res[1];
       // A cancel or pause ends the wait: at a lowered limit a batch taken at the old one may cost minutes.
@@ -463,20 +477,41 @@ public final class InodeMigration {
       if (newW >= total) {
         break;
       }
-      // By count: every multiple of N crossed (a batch ends at the next one). By time: a slow (throttled, yielding)
-      // copy still checkpoints at least every maxGap, which only adds checkpoints and so keeps the count bound.
-      if (newW / n > w / n || (newW > ck.inodesMigrated() && System.nanoTime() - lastCheckpoint >= maxGap)) {
-        ck = durableCheckpoint(v, ck, newW, total);
+      // By count: every position crossed (a batch ends at the next one). By time: a slow (throttled, yielding)
+      // copy still checkpoints at least every maxGap, which only adds positions and so keeps the count bound; its
+      // record is durable at once, as such a copy has time to wait for the sync and its reader (`vde migrate
+      // status`) wants it current.
+      boolean byCount = newW / n > w / n;
+      if (byCount || (newW > lastPosition && System.nanoTime() - lastCheckpoint >= maxGap)) {
+        if (pipelined && byCount) {
+          long synced = syncs.await();
+          confirm(v, c, unconfirmed);
+          unconfirmed = null;
+          if (synced >= 0) {
+            ck = unsyncedCheckpoint(v, c, ck, synced, total);
+            unconfirmed = ck;
+          }
+          syncs.start(v, newW);
+        } else {
+          syncs.await();
+          confirm(v, c, unconfirmed);
+          unconfirmed = null;
+          ck = durableCheckpoint(v, ck, newW, total);
+        }
+        lastPosition = newW;
         lastCheckpoint = System.nanoTime();
       }
       // Every batch: listeners that draw bars throttle themselves; tests use it to interleave foreground work.
       report(opts, Phase.COPYING_INODES, total, newW, startW, t0);
     }
+    // Outside the writer lock, which the final copy holds: the sync in flight may be waiting for a commit.
+    syncs.await();
+    confirm(v, c, unconfirmed);
     MigrationCheckpoint last = ck;
     long migrated = v.withWriterLock(() -> {
       long total;
       while (true) {
-        long[] res = copyBatch(v, c, Long.MAX_VALUE, MAX_BATCH_BLOCKS, buffers);
+        long[] res = copier.copyBatch(v, requireTarget(v, c), Long.MAX_VALUE, MAX_BATCH_BLOCKS);
         total = res[1];
         if (res[0] >= total) {
           break;
@@ -552,97 +587,34 @@ public final class InodeMigration {
   }
 
   /**
-   * The two buffers of a batch, kept for the whole run. Fresh megabyte arrays per batch cost more than the copy
-   * itself: each is a new stretch of heap that the kernel must fault in and zero (measured: 5.5 ms of CPU per
-   * 1 MiB batch with fresh arrays, 0.9 ms with these), and they make garbage in proportion to the table.
+   * Writes a record of {@code watermark}, whose blocks a finished sync has made durable, without syncing it: the
+   * next sync makes it durable (CheckpointSyncs). It goes into the other slot than {@code prev}, the newest record
+   * written, which that finished sync has made durable; so a crash that tears this write leaves that one.
    */
-  private static final class BatchBuffers {
-    private byte[] old = new byte[0];
-    private byte[] fresh = new byte[0];
-
-    /** At least {@code n} bytes; contents undefined (every byte the batch uses is read into it first). */
-    byte[] old(int n) {
-      if (old.length < n) {
-        old = new byte[n];
-      }
-      return old;
-    }
-
-    /** At least {@code n} bytes, the first {@code n} zero (new blocks rely on zero padding and free records). */
-    byte[] fresh(int n) {
-      if (fresh.length < n) {
-        fresh = new byte[n];
-      } else {
-        Arrays.fill(fresh, 0, n, (byte) 0);
-      }
-      return fresh;
-    }
+  private static MigrationCheckpoint unsyncedCheckpoint(Volume v, MigrationCheckpoint running,
+      MigrationCheckpoint prev, long watermark, long total) throws IOException {
+    MigrationCheckpoint r = prev.with(Phase.COPYING_INODES, watermark, Math.max(total, watermark),
+        System.currentTimeMillis());
+    v.withWriterLock(() -> {
+      // As recordWhileRunning: never a record after a rollback from another thread zeroed them.
+      requireTarget(v, running);
+      RegionDirectory.Entry chk = v.regions().find(RegionDirectory.TAG_CHECKPOINT);
+      v.device().write((chk.start() + r.slot()) * v.blockSize(), ByteBuffer.wrap(r.write(v.blockSize())));
+      return null;
+    });
+    return r;
   }
 
-  /**
-   * Copies one batch under the writer lock: whole new-table blocks from the one holding the watermark, up to the
-   * next checkpoint position or {@code maxBlocks}. Returns {new watermark, total inodes to copy, block I/Os}.
-   */
-  private static long[] copyBatch(Volume v, MigrationCheckpoint c, long every, long maxBlocks, BatchBuffers buffers)
-      throws IOException {
-    MigrationTarget tgt = requireTarget(v, c);
-    Superblock sb = v.superblock();
-    int bs = sb.blockSize();
-    long total = inodesToCopy(v, sb);
-    long w = tgt.watermark();
-    if (w >= total) {
-      return new long[] {w, total, 0};
+  /** Makes {@code r}, a record a finished sync has made durable, the volume's pending migration; null: nothing. */
+  private static void confirm(Volume v, MigrationCheckpoint running, MigrationCheckpoint r) throws IOException {
+    if (r == null) {
+      return;
     }
-    int ipbNew = tgt.perBlock();
-    int ipbOld = InodeCodec.perBlock(bs, sb.inodeSize());
-    long nb0 = w / ipbNew;
-    long end = Math.min(total, every == Long.MAX_VALUE ? total : (w / every + 1) * every);
-    end = Math.min(end, (nb0 + Math.max(1, maxBlocks)) * ipbNew);
-    long nb1 = (end + ipbNew - 1) / ipbNew;
-    // One question per batch, not per block: the journal answers a range by looking at its few images.
-    if (v.journal().images(tgt.newTableStart() + nb0, (int) (nb1 - nb0), false) != null) {
-      // A foreground write left a WAL image of a block this batch rewrites; apply it in place first so that a
-      // later checkpoint cannot put the older image back over the fresh copy.
-      v.journal().checkpoint();
-    }
-    long firstInode = nb0 * ipbNew;
-    long lastInode = Math.min(nb1 * ipbNew, sb.inodeCount());
-    long ob0 = firstInode / ipbOld;
-    long ob1 = (lastInode + ipbOld - 1) / ipbOld;
-    long readable = Math.min(ob1, sb.inodeTableInitBlocks());
-    long oldStart = v.regions().find(RegionDirectory.TAG_INODES).start();
-    byte[] oldBuf = buffers.old((int) (ob1 - ob0) * bs);
-    if (readable > ob0) {
-      byte[][] journaled = v.journal().images(oldStart + ob0, (int) (readable - ob0), false);
-      v.device().read((oldStart + ob0) * bs, ByteBuffer.wrap(oldBuf, 0, (int) (readable - ob0) * bs));
-      for (long k = ob0; k < readable; k++) {
-        int off = (int) (k - ob0) * bs;
-        byte[] image = journaled == null ? null : journaled[(int) (k - ob0)];
-        if (image != null) {
-          System.arraycopy(image, 0, oldBuf, off, bs);
-        } else {
-          BlockCodec.verifyAt(oldBuf, off, bs, oldStart + k, BlockType.INODE_TABLE, v.resource());
-        }
-      }
-    }
-    int newLen = (int) (nb1 - nb0) * bs;
-    byte[] newBuf = buffers.fresh(newLen);
-    int oldSize = sb.inodeSize();
-    int newSize = tgt.converter().to().inodeSize();
-    for (long i = firstInode; i < lastInode; i++) {
-      long ob = i / ipbOld;
-      if (ob >= readable) {
-        break;
-      }
-      tgt.converter().convert(oldBuf, (int) ((ob - ob0) * bs + (i % ipbOld) * oldSize), newBuf,
-          (int) ((i / ipbNew - nb0) * bs + (i % ipbNew) * newSize));
-    }
-    for (long k = nb0; k < nb1; k++) {
-      BlockCodec.sealAt(newBuf, (int) (k - nb0) * bs, bs, BlockType.INODE_TABLE, (int) k);
-    }
-    v.device().write((tgt.newTableStart() + nb0) * bs, ByteBuffer.wrap(newBuf, 0, newLen));
-    tgt.advance(end);
-    return new long[] {end, total, (readable - ob0) + (nb1 - nb0)};
+    v.withWriterLock(() -> {
+      requireTarget(v, running);
+      v.setPendingMigration(r);
+      return null;
+    });
   }
 
   /** Syncs the copied blocks, then records {@code watermark} in a new checkpoint (synced). */

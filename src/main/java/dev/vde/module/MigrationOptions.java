@@ -7,17 +7,22 @@ import java.time.Duration;
  * limit, yielding to the foreground (see {@link MigrationControl#setYieldToForeground}), no progress listener, a
  * fresh control.
  *
- * <p>Why 100,000 inodes: every checkpoint syncs the new-table blocks copied since the last one and then writes
- * and syncs its record, and on a sparse host file each sync also makes the host file system allocate and journal
- * the blocks written since the one before, so many small syncs cost more than a few large ones. Measured on a
- * 1,000,000-inode migration (docs/BENCHMARKS.md, migration section), checkpoints every 10,000 inodes took 1.02 to
- * 1.23 times as long as every 100,000, and a single checkpoint at the end saved only 10–18% more. A crash then
- * redoes at most 100,000 inodes: about 43 MiB of new table, a tenth of a second of copying at full speed.
+ * <p>How the interval is kept: the copy takes a position every third of it; at each it waits for the sync
+ * started at the one before, writes the record of that one (its blocks are durable now), and starts a sync that
+ * makes the new blocks and that record durable on a thread of its own while the copy goes on. A record is thus
+ * durable two positions after the watermark it counts, and a crash redoes at most three thirds, the interval.
+ * (Below 3 there is no third: each record is synced before the copy goes on.)
+ *
+ * <p>Why 100,000 inodes: each sync makes the host file system write (and on a sparse host file allocate and
+ * journal) the blocks copied since the one before; overlapped with the copy, syncs cost little, but many small
+ * ones still cost more than a few large ones (docs/BENCHMARKS.md, migration section, has the measured effect of
+ * the interval). A crash then redoes at most 100,000 inodes: about 43 MiB of new table, a tenth of a second of
+ * copying at full speed.
  *
  * <p>Why also once a second: a throttled or yielding migration copies slowly, and an interval counted only in
  * inodes would let a crash cost minutes of it and leave {@code vde migrate status} (which reads the last durable
- * checkpoint from another process) stuck on one figure. The time rule only adds checkpoints, so the bound in
- * inodes holds whatever the time.
+ * checkpoint from another process) stuck on one figure. The time rule only adds positions, and its records are
+ * synced before the copy goes on, so the bound in inodes holds whatever the time.
  */
 public final class MigrationOptions {
   public static final int DEFAULT_CHECKPOINT_EVERY = 100_000;

@@ -42,10 +42,11 @@ class FailedRollbackRecordTest {
     for (int i = 0; i < 50; i++) {
       disk.writeFile("/f" + i, new byte[] {(byte) i});
     }
-    // Cancelled after its first batch: pending, with a watermark above the inodes of /f3 and the root.
+    // Cancelled after its first batch, which ends at a third of the interval (16 inodes): pending, with a
+    // watermark above the inodes of /f3 and the root.
     MigrationControl ctl = new MigrationControl(0, false);
     MigrationResult first = InodeMigration.start(disk, MigrationFixture.TAGS,
-        MigrationOptions.defaults().control(ctl).checkpointEvery(16).listener(p -> ctl.cancel()));
+        MigrationOptions.defaults().control(ctl).checkpointEvery(48).listener(p -> ctl.cancel()));
     assertThat(first.cancelled()).isTrue();
     assertThat(InodeMigration.status(disk).inodesMigrated()).isGreaterThan(disk.stat("/f3").inode());
 

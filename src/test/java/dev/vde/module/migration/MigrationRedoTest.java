@@ -25,9 +25,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The checkpoint promise: a crash while inodes are being copied costs at most one checkpoint interval of
  * copying again. Every write the copy phase issues is a crash point; the listener records the highest
- * {@code migrated} it heard before the cut, and since a report of M follows the durable checkpoint of every
- * multiple of N up to M, the reopened checkpoint must be at least M - N and the resumed run may copy at most
- * total - M + N inodes.
+ * {@code migrated} it heard before the cut. The copy takes a position every third of N and a report of M follows,
+ * at the latest position up to M, the wait for the sync that made the record two positions back durable; so the
+ * reopened checkpoint must be at least M - N and the resumed run may copy at most total - M + N inodes.
  */
 class MigrationRedoTest {
   private static final long SEED = Long.getLong("vde.migration.seed", 0x4D16_C0DEL);
