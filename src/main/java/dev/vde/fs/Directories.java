@@ -26,12 +26,19 @@ final class Directories {
   /** Cached view of one directory. */
   static final class Dir {
     final long inode;
+    /**
+     * The directory inode's {@code parent} field as published (the root's is itself). Kept here so that a lookup
+     * can check each entry along a path against the directory it names without reading that inode again: changed
+     * only at publish, by the move that rewrites the field.
+     */
+    long parent;
     final ArrayList<Long> blocks = new ArrayList<>();
     final ArrayList<Integer> freeBytes = new ArrayList<>();
     final HashMap<String, Slot> names = new HashMap<>();
 
-    Dir(long inode) {
+    Dir(long inode, long parent) {
       this.inode = inode;
+      this.parent = parent;
     }
 
     List<DirectoryBlockCodec.Entry> entries() {
@@ -60,6 +67,43 @@ final class Directories {
     return prev != null ? prev : d;
   }
 
+  /**
+   * The directory that an entry of directory {@code holder} names as directory {@code ino}, on the way along
+   * {@code path} (the path up to and including that entry). The entry must name a directory inode in use whose
+   * parent is {@code holder}, and not the root, which no entry names, as for the entry an operation ends at
+   * ({@link InodeStore#readEntry}): through an entry naming another directory a lookup would go on in that
+   * directory, and a change made there (a new file, a delete) would land in the wrong place or, by a name that
+   * entry shares with the real one, free another file. The inode is read (and the entry refused, naming the path
+   * and the inode-table block) only when {@link #cachedChild} has no answer.
+   */
+  Dir named(long holder, long ino, String path) throws IOException {
+    vol.inodes.readEntry(null, holder, ino, Inode.TYPE_DIRECTORY, path);
+    Dir d = get(ino);
+    if (d.parent != holder) {
+      // The published inode says holder (readEntry passed), so the cached field missed a move: a bug, not damage.
+      throw new IllegalStateException("cached directory inode " + ino + " has parent " + d.parent
+          + ", its inode " + holder);
+    }
+    return d;
+  }
+
+  /**
+   * {@link #named} without a read: directory {@code ino} when it is cached and its parent is {@code holder}, else
+   * null. A cached directory knows its parent, so checking each entry along a path costs a comparison.
+   */
+  Dir cachedChild(long holder, long ino) {
+    Dir d = cache.get(ino);
+    return d != null && d.parent == holder && ino != Inode.ROOT ? d : null;
+  }
+
+  /** Records that directory {@code ino} now lies in directory {@code parent}; runs at publish of the move. */
+  void moved(long ino, long parent) {
+    Dir d = cache.get(ino);
+    if (d != null) {
+      d.parent = parent;
+    }
+  }
+
   private Dir load(long ino) throws IOException {
     Inode in = vol.inodes.read(null, ino);
     if (!in.isDirectory()) {
@@ -72,7 +116,7 @@ final class Directories {
           + ", not a multiple of the block payload " + payload, vol.resource());
     }
     long n = in.size() / payload;
-    Dir d = new Dir(ino);
+    Dir d = new Dir(ino, in.parent());
     int cap = DirectoryBlockCodec.capacity(vol.blockSize());
     for (int i = 0; i < n; i++) {
       long phys = ExtentMap.physical(in.extents(), i);

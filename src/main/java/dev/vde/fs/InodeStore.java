@@ -50,6 +50,11 @@ final class InodeStore {
     return rd.find(RegionDirectory.TAG_INODES).start();
   }
 
+  /** The inode-table block of the published state holding inode {@code n}'s record, for errors naming it. */
+  long tableBlock(long n) {
+    return tableStart(null) + n / perBlock(vol.superblock());
+  }
+
   /** Reads inode {@code n} as transaction {@code t} sees it (null: the published state). */
   /**
    * The inode that an entry of directory {@code dir} names as {@code type}, for a reader: refused as damage unless
@@ -68,13 +73,14 @@ final class InodeStore {
    */
   Inode readEntry(Txn t, long dir, long n, int type, String path) throws IOException {
     Inode ino = read(t, n);
-    String bad = ino.isFree() ? "which is free"
+    // The root is its own parent, so an entry of the root naming the root would pass the parent check.
+    String bad = n == Inode.ROOT ? "the root directory, which no entry names"
+        : ino.isFree() ? "which is free"
         : ino.type() != type ? "of type " + ino.type() + " where the entry says " + type
         : ino.parent() != dir ? "whose parent is inode " + ino.parent() + ", not directory inode " + dir : null;
     if (bad != null) {
-      Superblock sb = vol.superblock();
-      throw new VdeCorruptedException(tableStart(null) + n / perBlock(sb), "inode table", path + ": its directory "
-          + "entry names inode " + n + ", " + bad, vol.resource());
+      throw new VdeCorruptedException(tableBlock(n), "inode table", path + ": its directory entry names inode " + n
+          + ", " + bad, vol.resource());
     }
     return ino;
   }

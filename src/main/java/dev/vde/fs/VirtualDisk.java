@@ -435,12 +435,32 @@ public final class VirtualDisk implements AutoCloseable {
     return p.length() > 1 && p.endsWith("/");
   }
 
-  /** Refuses {@code s}, what {@code p} leads to, when {@code p} ends in '/' and {@code s} is not a directory. */
-  private static void checkNamesDirectory(Directories.Slot s, List<String> comps, String p)
-      throws VdeNotFoundException {
+  /**
+   * Refuses {@code s}, what {@code p} leads to (an entry of directory {@code holder}), when {@code p} ends in '/'
+   * and {@code s} is not a directory.
+   */
+  private void checkNamesDirectory(long holder, Directories.Slot s, List<String> comps, String p)
+      throws IOException {
     if (s != null && s.type() != Inode.TYPE_DIRECTORY && namesDirectory(p)) {
-      throw new VdeNotFoundException(p + ": " + join(comps, comps.size()) + " is not a directory");
+      throw notADirectory(holder, s, comps, comps.size(), p);
     }
+  }
+
+  /**
+   * A file where a path needs a directory: along it, or at its end when it ends in '/'; names the component that
+   * is a file. The entry ({@code s}, of directory {@code holder}; {@code n} components of {@code comps} lead to
+   * it) is checked against its inode first, so that an entry whose type byte was damaged is reported as damage
+   * rather than as a file.
+   */
+  private VdeNotFoundException notADirectory(long holder, Directories.Slot s, List<String> comps, int n, String p)
+      throws IOException {
+    vol.inodes.readEntry(holder, s.inode(), s.type(), where(comps, n, p));
+    return new VdeNotFoundException(p + ": " + join(comps, n) + " is not a directory");
+  }
+
+  /** How an error about the entry the first {@code n} components of {@code comps} lead to names it, in {@code p}. */
+  private static String where(List<String> comps, int n, String p) {
+    return n == comps.size() ? p : p + ": " + join(comps, n);
   }
 
   /** Refuses to create or move a file to {@code p} when it ends in '/'. */
@@ -458,42 +478,70 @@ public final class VirtualDisk implements AutoCloseable {
     return "/" + String.join("/", comps.subList(0, n));
   }
 
-  /** The slot of an existing path (the root gives a synthetic slot), or null when a component is missing. */
-  private Directories.Slot lookup(List<String> comps, String original) throws IOException {
-    return lookup(comps, original, null);
+  /**
+   * The slot of an existing path (the root gives a synthetic slot), or null when a component is missing;
+   * {@code holder}, when given, receives the inode number of the directory holding the result.
+   */
+  private Directories.Slot lookup(List<String> comps, String original, long[] holder) throws IOException {
+    if (comps.isEmpty()) {
+      return new Directories.Slot(Inode.ROOT, Inode.TYPE_DIRECTORY, -1);
+    }
+    Directories.Dir dir = directory(comps.subList(0, comps.size() - 1), comps, original);
+    if (dir == null) {
+      return null;
+    }
+    Directories.Slot s = dir.names.get(comps.get(comps.size() - 1));
+    if (s != null && holder != null) {
+      holder[0] = dir.inode;
+    }
+    return s;
   }
 
-  /** {@link #lookup}; {@code holder}, when given, receives the inode number of the directory holding the result. */
-  private Directories.Slot lookup(List<String> comps, String original, long[] holder) throws IOException {
-    Directories.Slot cur = new Directories.Slot(Inode.ROOT, Inode.TYPE_DIRECTORY, -1);
-    for (int i = 0; i < comps.size(); i++) {
-      if (cur.type() != Inode.TYPE_DIRECTORY) {
-        throw new VdeNotFoundException(original + ": " + join(comps, i) + " is not a directory");
-      }
-      Directories.Slot next = vol.directories.get(cur.inode()).names.get(comps.get(i));
-      if (next == null) {
+  /**
+   * The directory {@code prefix} (the first components of {@code comps}) leads to, or null when a component is
+   * missing. Every entry on the way is checked against the inode it names ({@link #enter}), not only the last one
+   * an operation reads or changes.
+   */
+  private Directories.Dir directory(List<String> prefix, List<String> comps, String original) throws IOException {
+    Directories.Dir dir = vol.directories.get(Inode.ROOT);
+    for (int i = 0; i < prefix.size(); i++) {
+      Directories.Slot s = dir.names.get(prefix.get(i));
+      if (s == null) {
         return null;
       }
-      if (holder != null) {
-        holder[0] = cur.inode();
-      }
-      cur = next;
+      dir = enter(dir.inode, s, comps, i + 1, original);
     }
-    return cur;
+    return dir;
+  }
+
+  /**
+   * The directory that entry {@code s} of directory {@code holder} names, the first {@code n} components of
+   * {@code comps} leading to it: refused as damage unless that inode is a directory whose parent is
+   * {@code holder} (Directories.named), and as not a directory when the entry names a file.
+   */
+  private Directories.Dir enter(long holder, Directories.Slot s, List<String> comps, int n, String original)
+      throws IOException {
+    if (s.type() != Inode.TYPE_DIRECTORY) {
+      throw notADirectory(holder, s, comps, n, original);
+    }
+    Directories.Dir d = vol.directories.cachedChild(holder, s.inode());
+    // The label is built only on the slow path: lookups are hot.
+    return d != null ? d : vol.directories.named(holder, s.inode(), where(comps, n, original));
   }
 
   private Directories.Slot require(String p) throws IOException {
     return require(p, null);
   }
 
-  /** {@link #require}; {@code holder} as for {@link #lookup(List, String, long[])} (left alone for the root). */
+  /** {@link #require}; {@code holder} as for {@link #lookup} (left alone for the root). */
   private Directories.Slot require(String p, long[] holder) throws IOException {
     List<String> comps = parse(p);
-    Directories.Slot s = lookup(comps, p, holder);
+    long[] in = holder != null ? holder : new long[] {-1};
+    Directories.Slot s = lookup(comps, p, in);
     if (s == null) {
       throw new VdeNotFoundException(p + ": no such file or directory");
     }
-    checkNamesDirectory(s, comps, p);
+    checkNamesDirectory(in[0], s, comps, p);
     return s;
   }
 
@@ -501,28 +549,25 @@ public final class VirtualDisk implements AutoCloseable {
     if (comps.isEmpty()) {
       throw new VdeInvalidArgumentException("the root directory cannot be the target of this operation");
     }
-    Directories.Slot parent = lookup(comps.subList(0, comps.size() - 1), original);
+    Directories.Dir parent = directory(comps.subList(0, comps.size() - 1), comps, original);
     if (parent == null) {
       throw new VdeNotFoundException(original + ": parent directory " + join(comps, comps.size() - 1)
           + " does not exist");
     }
-    if (parent.type() != Inode.TYPE_DIRECTORY) {
-      throw new VdeNotFoundException(original + ": " + join(comps, comps.size() - 1) + " is not a directory");
-    }
-    return vol.directories.get(parent.inode());
+    return parent;
   }
 
   /**
    * The entry a file written at {@code p} replaces, or null for a new file; a directory there is refused, and so is
    * a path ending in '/'.
    */
-  private static Directories.Slot replaceable(Directories.Dir dir, List<String> comps, String p)
-      throws VdeException {
+  private Directories.Slot replaceable(Directories.Dir dir, List<String> comps, String p)
+      throws IOException {
     Directories.Slot s = dir.names.get(comps.get(comps.size() - 1));
     if (s != null && s.type() == Inode.TYPE_DIRECTORY) {
       throw new VdeInvalidArgumentException(p + " is a directory");
     }
-    checkNamesDirectory(s, comps, p);
+    checkNamesDirectory(dir.inode, s, comps, p);
     checkFileMayGoTo(p);
     return s;
   }
@@ -907,7 +952,7 @@ public final class VirtualDisk implements AutoCloseable {
       if (s == null) {
         throw new VdeNotFoundException(p + ": no such file or directory");
       }
-      checkNamesDirectory(s, comps, p);
+      checkNamesDirectory(dir.inode, s, comps, p);
       // Freeing what the entry names: it must be this directory's entry of that inode (InodeStore.readEntry).
       Inode ino = vol.inodes.readEntry(t, dir.inode, s.inode(), s.type(), p);
       if (ino.isDirectory()) {
@@ -1033,11 +1078,12 @@ public final class VirtualDisk implements AutoCloseable {
       if (s == null) {
         throw new VdeNotFoundException(from + ": no such file or directory");
       }
-      checkNamesDirectory(s, fc, from);
+      checkNamesDirectory(src.inode, s, fc, from);
       if (s.type() != Inode.TYPE_DIRECTORY && namesDirectory(to)) {
         // Before the same-path case: "/f" to "/f/" is refused as well, as rename(2) refuses it.
-        Directories.Slot there = parentOf(tc, to).names.get(tc.get(tc.size() - 1));
-        checkNamesDirectory(there, tc, to);
+        Directories.Dir toDir = parentOf(tc, to);
+        Directories.Slot there = toDir.names.get(tc.get(tc.size() - 1));
+        checkNamesDirectory(toDir.inode, there, tc, to);
         if (there == null) {
           checkFileMayGoTo(to);
         }
@@ -1070,6 +1116,10 @@ public final class VirtualDisk implements AutoCloseable {
       if (s.type() == Inode.TYPE_DIRECTORY && src.inode != dst.inode) {
         adjustLinks(t, src.inode, -1);
         adjustLinks(t, dst.inode, +1);
+        // Lookups check each directory on a path against the parent its cached view holds (Directories.named).
+        long dirIno = s.inode();
+        long newParent = dst.inode;
+        t.onPublish.add(() -> vol.directories.moved(dirIno, newParent));
       }
       return null;
     });
@@ -1099,7 +1149,7 @@ public final class VirtualDisk implements AutoCloseable {
     vol.inodes.countUsed(t, 1);
     vol.directories.add(t, parent, name, n, Inode.TYPE_DIRECTORY);
     adjustLinks(t, parent.inode, +1);
-    Directories.Dir created = new Directories.Dir(n);
+    Directories.Dir created = new Directories.Dir(n, parent.inode);
     t.onPublish.add(() -> vol.directories.register(created));
     return created;
   }
@@ -1122,7 +1172,8 @@ public final class VirtualDisk implements AutoCloseable {
         } else if (s.type() != Inode.TYPE_DIRECTORY) {
           throw new VdeInvalidArgumentException(join(comps, i + 1) + " exists and is not a directory");
         } else {
-          cur = vol.directories.get(s.inode());
+          // An existing directory is used as it is, so its entry is checked as along any path.
+          cur = enter(cur.inode, s, comps, i + 1, p);
         }
       }
       return null;
@@ -1145,14 +1196,19 @@ public final class VirtualDisk implements AutoCloseable {
   }
 
   private List<DirEntry> entries(String p, boolean sizes) throws IOException {
+    List<String> comps = parse(p);
     return inspect(() -> {
-      Directories.Slot s = require(p);
+      long[] holder = {-1};
+      Directories.Slot s = require(p, holder);
       if (s.type() != Inode.TYPE_DIRECTORY) {
         throw new VdeInvalidArgumentException(p + " is not a directory");
       }
+      // The directory listed is checked against its entry as the ones above it are (the root has no entry).
+      Directories.Dir dir = holder[0] < 0 ? vol.directories.get(s.inode())
+          : enter(holder[0], s, comps, comps.size(), p);
       String base = p.endsWith("/") ? p : p + "/";
       List<DirEntry> out = new ArrayList<>();
-      for (DirectoryBlockCodec.Entry e : vol.directories.get(s.inode()).entries()) {
+      for (DirectoryBlockCodec.Entry e : dir.entries()) {
         boolean file = e.type() == Inode.TYPE_FILE;
         long size = -1;
         if (sizes) {
@@ -1187,8 +1243,9 @@ public final class VirtualDisk implements AutoCloseable {
     List<String> comps = parse(p);
     return inspect(() -> {
       try {
-        Directories.Slot s = lookup(comps, p);
-        checkNamesDirectory(s, comps, p);
+        long[] holder = {-1};
+        Directories.Slot s = lookup(comps, p, holder);
+        checkNamesDirectory(holder[0], s, comps, p);
         return s != null;
       } catch (VdeNotFoundException e) {
         return false;

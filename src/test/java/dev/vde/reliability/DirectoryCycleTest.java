@@ -48,8 +48,8 @@ class DirectoryCycleTest {
   /**
    * The plain seed with the entry "one" of /a/b naming directory /a instead, and /a's parent field rewritten to
    * /a/b, both blocks resealed: each entry below /a now agrees with its inode's parent, so the cycle /a, /a/b,
-   * /a/b/one = /a, ... passes the engine's entry check. Only the root's entry "a" disagrees with /a's parent, so
-   * a walk that starts at /a never meets the disagreement.
+   * /a/b/one = /a, ... passes the check of each entry by itself. Only the root's entry "a" disagrees with /a's
+   * parent, and every path into the cycle goes through it.
    */
   private static byte[] rewiredCycleImage() throws IOException {
     byte[] image = FuzzCorpus.plain().image();
@@ -144,11 +144,24 @@ class DirectoryCycleTest {
     }
   }
 
+  /** The inode number of {@code path} in the plain seed. */
+  private static long plainInode(String path) throws IOException {
+    byte[] image = FuzzCorpus.plain().image();
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(image), OpenOptions.readOnlyOptions())) {
+      return d.stat(path).inode();
+    }
+  }
+
+  /**
+   * Every path into the rewired cycle goes through the root's entry "a", the one entry that disagrees with /a's
+   * parent. Only the last entry of a path used to be checked, so a walk starting at /a/b went round the cycle
+   * until the walk's own cycle check stopped it; the lookup of /a/b now refuses the entry "a" on its way, naming it.
+   */
   @Test
   void cliRecursiveListing_belowACycleWhoseParentFieldWasRewritten_endsWithAnError() throws IOException {
-    // From /a/b: "vde ls" checks the entry of its starting path, and the root's entry "a" would give the damage away.
     Path image = Files.write(tmp.resolve("rewired.vde"), rewiredCycleImage());
-    assertThat(assertRecursiveListingFails(image, "/a/b")).contains("directory cycle");
+    assertThat(assertRecursiveListingFails(image, "/a/b")).contains("/a/b: /a: its directory entry names inode "
+        + plainInode("/a") + ", whose parent is inode " + plainInode("/a/b") + ", not directory inode 1");
   }
 
   @Test
@@ -157,7 +170,10 @@ class DirectoryCycleTest {
     try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(image), OpenOptions.defaults())) {
       Throwable t = deleteRecursivelyWithin30s(d, "/a");
       assertThat(t).as("deleteRecursively(/a) through the rewired cycle").isInstanceOf(VdeCorruptedException.class)
-          .hasMessageContaining("directory cycle");
+          .hasMessageContaining("/a: its directory entry names inode " + plainInode("/a") + ", whose parent is inode "
+              + plainInode("/a/b"));
+      // Refused before anything was deleted.
+      assertThat(d.listEntries("/").stream().map(e -> e.name())).contains("a");
     }
   }
 }
