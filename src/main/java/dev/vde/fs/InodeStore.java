@@ -69,7 +69,10 @@ final class InodeStore {
   /**
    * {@link #readEntry(long, long, int, String)} as transaction {@code t} sees it, for a writer about to change or
    * free the inode an entry names: one naming a free inode would be counted free twice, and one naming another
-   * directory's file would free that file's blocks while its own entry still names them.
+   * directory's file would free that file's blocks while its own entry still names them. A writer also refuses a
+   * file whose link count is not 1 (reads still go through, so its content can be copied out): the engine never
+   * changes a file's count, so another one means the record was not written as it stands, and a change would
+   * trust the rest of it (its extents, which a delete frees) and make the damage the verifier reports vanish.
    */
   Inode readEntry(Txn t, long dir, long n, int type, String path) throws IOException {
     Inode ino = read(t, n);
@@ -77,7 +80,10 @@ final class InodeStore {
     String bad = n == Inode.ROOT ? "the root directory, which no entry names"
         : ino.isFree() ? "which is free"
         : ino.type() != type ? "of type " + ino.type() + " where the entry says " + type
-        : ino.parent() != dir ? "whose parent is inode " + ino.parent() + ", not directory inode " + dir : null;
+        : ino.parent() != dir ? "whose parent is inode " + ino.parent() + ", not directory inode " + dir
+        : t != null && ino.isFile() && ino.linkCount() != 1 ? "a file with link count " + ino.linkCount()
+            + " where a file has 1; nothing is changed through it (run 'vde fsck'; reading it still works)"
+        : null;
     if (bad != null) {
       throw new VdeCorruptedException(tableBlock(n), "inode table", path + ": its directory entry names inode " + n
           + ", " + bad, vol.resource());

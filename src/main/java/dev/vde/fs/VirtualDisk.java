@@ -959,6 +959,14 @@ public final class VirtualDisk implements AutoCloseable {
         if (!vol.directories.get(s.inode()).names.isEmpty()) {
           throw new VdeDirectoryNotEmptyException(p + ": directory not empty (use a recursive delete)");
         }
+        if (ino.linkCount() != 2) {
+          // An empty directory has its own two links. Another count says entries were lost (a subdirectory
+          // no longer listed would be left in use, named by nothing) or the record is damaged: deleting it would
+          // hide what the verifier reports, as for a file whose count is not 1 (InodeStore.readEntry).
+          throw new VdeCorruptedException(vol.inodes.tableBlock(s.inode()), "inode table", p + ": directory inode "
+              + s.inode() + " lists no entries but has link count " + ino.linkCount() + " where an empty directory"
+              + " has 2; it is not deleted (run 'vde fsck')", vol.resource());
+        }
         adjustLinks(t, dir.inode, -1);
         long gone = s.inode();
         t.onPublish.add(() -> vol.directories.forget(gone));
