@@ -447,10 +447,12 @@ public final class VirtualDisk implements AutoCloseable {
   }
 
   /**
-   * A file where a path needs a directory: along it, or at its end when it ends in '/'; names the component that
-   * is a file. The entry ({@code s}, of directory {@code holder}; {@code n} components of {@code comps} lead to
-   * it) is checked against its inode first, so that an entry whose type byte was damaged is reported as damage
-   * rather than as a file.
+   * The one answer wherever a directory is needed and an entry names a file: along a path, at the end of a path
+   * ending in '/', and where the operation itself needs a directory (a listing, {@link #mkdirs}). It is a
+   * {@link VdeNotFoundException}, as {@code ENOTDIR} is one error in POSIX for all of these, and names the
+   * component that is a file. The entry ({@code s}, of directory {@code holder}; {@code n} components of
+   * {@code comps} lead to it) is checked against its inode first, so that an entry whose type byte was damaged
+   * is reported as damage rather than as a file.
    */
   private VdeNotFoundException notADirectory(long holder, Directories.Slot s, List<String> comps, int n, String p)
       throws IOException {
@@ -1164,7 +1166,8 @@ public final class VirtualDisk implements AutoCloseable {
 
   /**
    * Creates a directory and any missing parents, all in one transaction (a crash leaves all of them or none);
-   * existing directories are fine.
+   * existing directories are fine. A file at any of these paths, the last included, is refused with
+   * {@link VdeNotFoundException} "PATH: COMPONENT is not a directory", as wherever a path needs a directory.
    */
   public void mkdirs(String p) throws IOException {
     List<String> comps = parse(p);
@@ -1177,8 +1180,6 @@ public final class VirtualDisk implements AutoCloseable {
         if (s == null) {
           cur = mkdirIn(t, cur, name);
           creating = true;
-        } else if (s.type() != Inode.TYPE_DIRECTORY) {
-          throw new VdeInvalidArgumentException(join(comps, i + 1) + " exists and is not a directory");
         } else {
           // An existing directory is used as it is, so its entry is checked as along any path.
           cur = enter(cur.inode, s, comps, i + 1, p);
@@ -1188,7 +1189,10 @@ public final class VirtualDisk implements AutoCloseable {
     });
   }
 
-  /** Entries of a directory, sorted by name (an unmodifiable list, a snapshot of the directory). */
+  /**
+   * Entries of a directory, sorted by name (an unmodifiable list, a snapshot of the directory). A file at
+   * {@code p} is refused with {@link VdeNotFoundException} "PATH: PATH is not a directory", as a file along a path.
+   */
   public List<DirEntry> list(String p) throws IOException {
     return entries(p, true);
   }
@@ -1208,9 +1212,6 @@ public final class VirtualDisk implements AutoCloseable {
     return inspect(() -> {
       long[] holder = {-1};
       Directories.Slot s = require(p, holder);
-      if (s.type() != Inode.TYPE_DIRECTORY) {
-        throw new VdeInvalidArgumentException(p + " is not a directory");
-      }
       // The directory listed is checked against its entry as the ones above it are (the root has no entry).
       Directories.Dir dir = holder[0] < 0 ? vol.directories.get(s.inode())
           : enter(holder[0], s, comps, comps.size(), p);
