@@ -72,6 +72,8 @@ public final class IopsThrottle {
    * charges the operations, leaving the bucket in debt: a caller that has already done them (a migration pays for
    * a batch after copying it) would otherwise exceed the limit by a batch each time it is paused. The time paused
    * pays the debt off, as it would have been paid by waiting.
+   *
+   * @throws InterruptedIOException if the thread is interrupted while it waits; its interrupt status stays set
    */
   public synchronized void acquire(long ops, java.util.function.BooleanSupplier stop) throws InterruptedIOException {
     while (true) {
@@ -98,7 +100,9 @@ public final class IopsThrottle {
       // Rounded up (and at least 1 ns): a wait rounded down to nothing would only spin until the clock moved on.
       long waitNanos = (long) Math.ceil((ops - tokens) * 1e9 / r);
       clock.park(Math.max(1, Math.min(waitNanos, 100_000_000L)));
-      if (Thread.interrupted()) {
+      // Checked without clearing it: the interrupt is the caller's to see (a command being stopped, a pool
+      // shutting down), and the park returns at once while it is set, so a loop here would only spin.
+      if (Thread.currentThread().isInterrupted()) {
         throw new InterruptedIOException("interrupted while throttled");
       }
     }

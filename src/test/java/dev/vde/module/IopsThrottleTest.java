@@ -1,6 +1,7 @@
 package dev.vde.module;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.InterruptedIOException;
 import org.junit.jupiter.api.Test;
@@ -154,5 +155,21 @@ class IopsThrottleTest {
     clock.now += 60 * SECOND;
     t.acquire(10);
     assertThat(clock.parked).as("a long pause pays everything off").isZero();
+  }
+
+  // The throttle threw on an interrupt with Thread.interrupted(), which cleared the status: the command being
+  // stopped, or a pool shutting its worker down, no longer saw that it had asked.
+  @Test
+  void anInterruptWhileWaiting_throws_andLeavesTheInterruptStatusSet() {
+    IopsThrottle t = new IopsThrottle(10, clock);
+    Thread.currentThread().interrupt();
+    try {
+      assertThatThrownBy(() -> t.acquire(5)).isInstanceOf(InterruptedIOException.class)
+          .hasMessageContaining("interrupted while throttled");
+      assertThat(Thread.currentThread().isInterrupted()).as("interrupt status after the throw").isTrue();
+      assertThat(clock.parks).as("gave up after one wait").isEqualTo(1);
+    } finally {
+      Thread.interrupted();
+    }
   }
 }
