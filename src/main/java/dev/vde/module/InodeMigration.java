@@ -464,12 +464,18 @@ public final class InodeMigration {
         // busy: a short pause, then a small batch, so the copy still advances but leaves the device (and the
         // syncs, which flush the copier's writes too) mostly to the foreground.
         long until = System.nanoTime() + YIELD_MAX_NANOS;
-        while (foregroundBusy(v) && System.nanoTime() < until && !ctl.isCancelled()) {
+        while (foregroundBusy(v) && System.nanoTime() < until && !ctl.isCancelled() && !ctl.isPaused()) {
           LockSupport.parkNanos(500_000L);
         }
       }
       long batchBlocks = ctl.throttle.suggestedBatch(busy ? YIELD_BATCH_BLOCKS : MAX_BATCH_BLOCKS);
-      long[] res = v.withWriterLock(() -> copier.copyBatch(v, requireTarget(v, c), n, batchBlocks));
+      // Pause and cancel are looked at again once the lock is held: asked for while the copy backed off or waited
+      // for the foreground's writer lock, they came after the check at the top and let one more batch run.
+      long[] res = v.withWriterLock(() -> ctl.isPaused() || ctl.isCancelled() ? null
+          : copier.copyBatch(v, requireTarget(v, c), n, batchBlocks));
+      if (res == null) {
+        continue;
+      }
       long newW = res[0];
       long total = res[1];
       // A cancel or pause ends the wait: at a lowered limit a batch taken at the old one may cost minutes.
