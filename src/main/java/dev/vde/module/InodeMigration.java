@@ -333,11 +333,12 @@ public final class InodeMigration {
       long n0 = System.nanoTime();
       long before = c != null ? c.totalInodes() : v.superblock().inodesUsed();
       // Every inode was copied before the swap; a display still hears where this run starts and that it ended.
-      opts.listener().onStart(progress(Phase.SWAPPING_REGIONS, before, before, before, n0));
+      Reports reports = new Reports(opts, before, n0);
+      reports.start(Phase.SWAPPING_REGIONS, before, before);
       complete(disk, c);
       Superblock sb = v.superblock();
       long total = c != null ? c.totalInodes() : sb.inodesUsed();
-      report(opts, Phase.COMPLETE, total, total, total, n0);
+      reports.report(Phase.COMPLETE, total, total);
       return new MigrationResult(c != null ? c.migrationId() : 0, total, 0, System.currentTimeMillis() - t0,
           c != null ? c.targetLayout() : sb.layout(), false);
     }
@@ -428,8 +429,8 @@ public final class InodeMigration {
     long t0 = System.nanoTime();
     long startW = requireTarget(v, c).watermark();
     // Before the first batch, which a short resume may also make its last: a display shows where the run begins.
-    opts.listener().onStart(progress(Phase.COPYING_INODES, Math.max(startW, inodesToCopy(v, v.superblock())), startW,
-        startW, t0));
+    Reports reports = new Reports(opts, startW, t0);
+    reports.start(Phase.COPYING_INODES, Math.max(startW, inodesToCopy(v, v.superblock())), startW);
     // A resume may use another interval than the run that wrote c; every record it writes says which one it uses.
     MigrationCheckpoint ck = c.withCheckpointInterval(opts.checkpointEvery());
     long maxGap = opts.maxNanosBetweenCheckpoints();
@@ -508,7 +509,7 @@ public final class InodeMigration {
         lastCheckpoint = System.nanoTime();
       }
       // Every batch: listeners that draw bars throttle themselves; tests use it to interleave foreground work.
-      report(opts, Phase.COPYING_INODES, total, newW, startW, t0);
+      reports.report(Phase.COPYING_INODES, total, newW);
     }
     // Outside the writer lock, which the final copy holds: the sync in flight may be waiting for a commit.
     syncs.await();
@@ -546,9 +547,9 @@ public final class InodeMigration {
       return total;
     });
     // Reported outside the writer lock: a listener may wait for foreground writers.
-    report(opts, Phase.SWAPPING_REGIONS, migrated, migrated, startW, t0);
+    reports.report(Phase.SWAPPING_REGIONS, migrated, migrated);
     complete(disk, v.pendingMigration());
-    report(opts, Phase.COMPLETE, migrated, migrated, startW, t0);
+    reports.report(Phase.COMPLETE, migrated, migrated);
     return new MigrationResult(c.migrationId(), migrated, migrated - startW, elapsedMs(t0), c.targetLayout(), false);
   }
 
@@ -703,17 +704,48 @@ public final class InodeMigration {
     return max + 1;
   }
 
-  private static void report(MigrationOptions opts, Phase phase, long total, long migrated, long startW, long t0) {
-    opts.listener().onProgress(progress(phase, total, migrated, startW, t0));
-  }
+  /**
+   * The reports of one run, which never step back. The total is the initialized part of the old table, and
+   * foreground creations extend it while the copy runs; migrated is the watermark. Both are reported as they are
+   * (neither ever falls), but their ratio can: 800 of 1,000 is 80%, and after 300 creations 816 of 1,300 is 63%.
+   * A display that falls back looks like lost work, so the percent is held at the highest reported until the copy
+   * catches up with the grown total. That is no lie about the copy: the percent was true when first reported, the
+   * counts beside it are exact, and the ETA is worked out from them (what is left of the grown total at the rate
+   * so far). Counting the grown part as done instead would claim inodes that were never copied.
+   */
+  private static final class Reports {
+    private final MigrationOptions opts;
+    private final long startW;
+    private final long t0;
+    private double percent;
+    private long total;
+    private long migrated;
 
-  private static MigrationProgress progress(Phase phase, long total, long migrated, long startW, long t0) {
-    double secs = (System.nanoTime() - t0) / 1e9;
-    double rate = secs > 0 ? (migrated - startW) / secs : 0;
-    double pct = total == 0 ? 100 : 100.0 * migrated / total;
-    // Nothing left is known to take no time, whatever the rate (a run that had nothing to copy has none).
-    double eta = migrated >= total ? 0 : pct >= 1 && rate > 0 ? (total - migrated) / rate : -1;
-    return new MigrationProgress(phase, total, migrated, pct, rate, eta);
+    Reports(MigrationOptions opts, long startW, long t0) {
+      this.opts = opts;
+      this.startW = startW;
+      this.t0 = t0;
+    }
+
+    void start(Phase phase, long total, long migrated) {
+      opts.listener().onStart(next(phase, total, migrated));
+    }
+
+    void report(Phase phase, long total, long migrated) {
+      opts.listener().onProgress(next(phase, total, migrated));
+    }
+
+    private MigrationProgress next(Phase phase, long t, long m) {
+      total = Math.max(total, t);
+      migrated = Math.max(migrated, Math.min(m, total));
+      double secs = (System.nanoTime() - t0) / 1e9;
+      double rate = secs > 0 ? (migrated - startW) / secs : 0;
+      double exact = total == 0 ? 100 : 100.0 * migrated / total;
+      percent = Math.max(percent, exact);
+      // Nothing left is known to take no time, whatever the rate (a run that had nothing to copy has none).
+      double eta = migrated >= total ? 0 : exact >= 1 && rate > 0 ? (total - migrated) / rate : -1;
+      return new MigrationProgress(phase, total, migrated, percent, rate, eta);
+    }
   }
 
   private static long elapsedMs(long t0) {

@@ -3,8 +3,12 @@ package dev.vde.module;
 import dev.vde.format.MigrationCheckpoint;
 
 /**
- * A progress report of an inode migration.
+ * A progress report of an inode migration. Within one run no value steps back: the total (the initialized part
+ * of the old table) only grows, as foreground creations extend that part while the copy runs, and migrated only
+ * grows.
  *
+ * @param percent the highest of {@code 100 × migrated / total} over this run's reports so far: when the total
+ *     grows faster than the copy, the percent holds where it was until the copy catches up, rather than falling
  * @param etaSeconds estimated seconds left, or -1 until about 1% is done
  */
 public record MigrationProgress(MigrationCheckpoint.Phase phase, long total, long migrated, double percent,

@@ -12,14 +12,21 @@ import dev.vde.module.MigrationOptions;
 import dev.vde.module.MigrationProgress;
 import dev.vde.module.migration.MigrationFixture.Image;
 import dev.vde.testing.PowerLossDevice;
+import dev.vde.fs.CreateOptions;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** What a migration's listener hears: where a run starts, every batch, and how it ends. */
 class MigrationProgressReportsTest {
   private static final int BS = 4096;
+
+  @TempDir
+  Path dir;
 
   /** Records both kinds of report, in order; a start is recorded with the phase name prefixed by "start:". */
   private static final class Recorder implements MigrationProgress.Listener {
@@ -110,5 +117,52 @@ class MigrationProgressReportsTest {
     assertSane(heard.starts);
     assertSane(heard.reports);
     disk.close();
+  }
+
+  // The total is the initialized part of the old table, which the foreground's creations extend while the copy
+  // runs: the percent fell from 78% to 32% when 1,500 files were created late in a run.
+  @Test
+  void foregroundCreationsGrowTheTotal_butThePercentNeverFalls() throws IOException {
+    Path file = dir.resolve("grow.vde");
+    try (VirtualDisk disk = VirtualDisk.create(file, CreateOptions.ofSize(8L << 20).blockSize(512)
+        .inodeCount(4096))) {
+      disk.batch(x -> {
+        for (int i = 0; i < 1000; i++) {
+          x.writeFile("/f" + i, new byte[] {(byte) i});
+        }
+      });
+      List<MigrationProgress> heard = new ArrayList<>();
+      boolean[] created = {false};
+      InodeMigration.start(disk, TAGS, MigrationOptions.defaults().listener(p -> {
+        heard.add(p);
+        if (!created[0] && p.phase() == Phase.COPYING_INODES && p.migrated() >= 700) {
+          created[0] = true;
+          try {
+            disk.batch(x -> {
+              for (int i = 0; i < 1500; i++) {
+                x.writeFile("/g" + i, new byte[] {(byte) i});
+              }
+            });
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+      }));
+      assertThat(created[0]).as("files were created part-way").isTrue();
+      assertThat(heard.get(heard.size() - 1).total()).as("the total grew").isGreaterThan(2500);
+      boolean held = false;
+      for (int i = 1; i < heard.size(); i++) {
+        MigrationProgress a = heard.get(i - 1);
+        MigrationProgress b = heard.get(i);
+        assertThat(b.percent()).as("percent after %s", a).isGreaterThanOrEqualTo(a.percent());
+        assertThat(b.migrated()).as("migrated after %s", a).isGreaterThanOrEqualTo(a.migrated());
+        assertThat(b.total()).as("total after %s", a).isGreaterThanOrEqualTo(a.total());
+        held |= b.percent() > 100.0 * b.migrated() / b.total();
+      }
+      assertThat(held).as("some report held its percent above the counts' ratio").isTrue();
+      assertThat(heard.get(heard.size() - 1).percent()).isEqualTo(100.0);
+      assertSane(heard);
+      assertThat(disk.readFile("/g1499")).containsExactly((byte) 1499);
+    }
   }
 }
