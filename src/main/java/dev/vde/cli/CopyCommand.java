@@ -35,7 +35,8 @@ final class CopyCommand extends ImageCommand {
 
   private Path destination;
 
-  @Option(names = "--add-module", paramLabel = "MODULE", split = ",",
+  // Split by Modules.parse, which refuses empty names; picocli's split drops them at the end.
+  @Option(names = "--add-module", paramLabel = "MODULE[,MODULE...]", hideParamSyntax = true,
       completionCandidates = CreateCommand.ModuleNames.class,
       description = "A module the copy gets in addition to IMAGE's; repeat it or separate names with commas, "
           + "e.g. --add-module tags,SEC. Valid: ${COMPLETION-CANDIDATES}.")
@@ -136,14 +137,9 @@ final class CopyCommand extends ImageCommand {
     }
   }
 
-  /** Unknown names fail with the engine's message, which lists the valid ones. */
   private Set<Module> parseModules() throws IOException {
     Set<Module> parsed = EnumSet.noneOf(Module.class);
-    for (String name : modules) {
-      if (!name.isBlank()) {
-        parsed.add(Module.parse(name));
-      }
-    }
+    parsed.addAll(Modules.parse(modules, "--add-module", this::usageError));
     return parsed;
   }
 

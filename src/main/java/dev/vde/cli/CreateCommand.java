@@ -31,7 +31,9 @@ final class CreateCommand extends ImageCommand {
           + "Default (or 0): one per 16 KiB, at least 64.")
   long inodes;
 
-  @Option(names = "--modules", paramLabel = "MODULE", split = ",",
+  // Split by Modules.parse, not by picocli: its split drops empty names at the end ("--modules ," is no name at
+  // all), which must be refused instead.
+  @Option(names = "--modules", paramLabel = "MODULE[,MODULE...]", hideParamSyntax = true,
       completionCandidates = ModuleNames.class,
       description = "Optional format modules to enable, comma-separated, by name or abbreviation in any case, "
           + "e.g. --modules tags,SEC. Valid: ${COMPLETION-CANDIDATES}.")
@@ -76,14 +78,9 @@ final class CreateCommand extends ImageCommand {
     return ExitCodes.OK;
   }
 
-  /** Unknown names fail with the engine's message, which lists the valid ones. */
   private Set<Module> parseModules() throws IOException {
     Set<Module> parsed = EnumSet.noneOf(Module.class);
-    for (String name : modules) {
-      if (!name.isBlank()) {
-        parsed.add(Module.parse(name));
-      }
-    }
+    parsed.addAll(Modules.parse(modules, "--modules", this::usageError));
     return parsed;
   }
 

@@ -59,9 +59,9 @@ final class ModuleAddCommand extends ImageCommand {
 
   @Override
   public Integer call() throws Exception {
-    List<Module> modules = Modules.parse(moduleNames);
+    List<Module> modules = Modules.parse(moduleNames, "MODULE", this::usageError);
     if (modules.isEmpty()) {
-      // Empty words and bare commas parse to nothing: a missing parameter, not a refusal by the volume.
+      // A missing parameter, not a refusal by the volume.
       throw usageError(Modules.NONE_GIVEN);
     }
     AdditionOption chosen;

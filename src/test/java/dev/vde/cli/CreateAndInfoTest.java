@@ -133,6 +133,28 @@ class CreateAndInfoTest {
     assertThat(Files.exists(image)).isFalse();
   }
 
+  // "--modules ," created a volume without modules and said nothing: empty names were skipped, and picocli's
+  // split dropped those at the end before they were seen.
+  @Test
+  void emptyModuleNamesAreAUsageErrorAndCreateNothing() {
+    Path image = tmp.resolve("empty-names.vde");
+    for (String names : new String[] {",", "", " ", "tags,,", ",tags", "tags,,sec", "tags,"}) {
+      String err = Cli.run("create", image, "--size", "8M", "--modules", names).failsWith(ExitCodes.USAGE)
+          .stderr();
+      assertThat(err).as("--modules '%s'", names).contains("--modules '" + names + "'")
+          .contains("empty module name");
+      assertThat(Files.exists(image)).as("after --modules '%s'", names).isFalse();
+    }
+    Path source = tmp.resolve("source.vde");
+    Cli.run("create", source, "--size", "8M", "--modules", "tags", "--modules", "sec").ok();
+    String err = Cli.run("copy", source, tmp.resolve("dest.vde"), "--add-module", "tags,").failsWith(ExitCodes.USAGE)
+        .stderr();
+    assertThat(err).contains("--add-module 'tags,'").contains("empty module name");
+    assertThat(Files.exists(tmp.resolve("dest.vde"))).isFalse();
+    assertThat(Cli.run("module", "add", source, "intg,,").failsWith(ExitCodes.USAGE).stderr())
+        .contains("MODULE 'intg,,'").contains("empty module name");
+  }
+
   @Test
   void sizeTooSmallFailsClearlyAndLeavesNoFile() {
     Path image = tmp.resolve("small.vde");
