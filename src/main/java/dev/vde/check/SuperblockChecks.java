@@ -31,16 +31,16 @@ final class SuperblockChecks {
       cx.problems.add(-1, "WAL", walDamage);
     }
     checkPendingMigration(cx);
-    checkMigrationRecordReservedBytes(cx);
+    checkMigrationRecords(cx);
   }
 
   /**
-   * A pending migration's records keep bytes 124..127 and everything from 456 to the trailer zero (FORMAT.md
-   * section 16), and the engine writes them whole. Their checksum covers only bytes 0..447, so damage after it
+   * A pending migration's records sit in the slot their sequence selects, and keep bytes 124..127 and everything
+   * from 456 to the trailer zero (FORMAT.md section 16), and the engine writes them whole. Their checksum covers only bytes 0..447, so damage after it
    * passes unseen by open. A block that does not decode is not reported here: after a torn checkpoint write the
    * older slot holds the current record, which is a state recovery expects.
    */
-  private static void checkMigrationRecordReservedBytes(CheckContext cx) throws IOException {
+  private static void checkMigrationRecords(CheckContext cx) throws IOException {
     RegionDirectory.Entry chk = cx.vol.regions().find(RegionDirectory.TAG_CHECKPOINT);
     if ((cx.vol.superblock().incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0 || chk == null) {
       return;
@@ -49,14 +49,21 @@ final class SuperblockChecks {
       long blockNo = chk.start() + k;
       byte[] b = new byte[cx.blockSize];
       cx.vol.device().read(blockNo * cx.blockSize, ByteBuffer.wrap(b));
+      MigrationCheckpoint c;
       try {
-        if (MigrationCheckpoint.read(b, blockNo, cx.resource) == null) {
-          continue;
-        }
+        c = MigrationCheckpoint.read(b, blockNo, cx.resource);
       } catch (VdeCorruptedException e) {
         continue;
       }
+      if (c == null) {
+        continue;
+      }
       String record = "migration checkpoint block " + blockNo;
+      if (c.slot() != k) {
+        // Open skips such a record as damaged (FORMAT.md section 16); a torn write leaves no record like it.
+        cx.problems.add(blockNo, "migration checkpoint", record + ": " + MigrationCheckpoint.wrongSlot(c,
+            chk.start()));
+      }
       if (!Bytes.isZero(b, 124, 4)) {
         cx.problems.add(blockNo, "migration checkpoint", record + " has non-zero reserved bytes 124..127");
       }

@@ -161,8 +161,32 @@ public record MigrationCheckpoint(
   }
 
   /**
-   * The newer valid record of the two slots, or null when neither holds one. A damaged slot is skipped (its
-   * neighbour is the previous record); both damaged raises the first error.
+   * Decodes the record in slot {@code slot} (0 or 1) of the checkpoint region starting at {@code firstBlock}, as
+   * {@link #read} does, and also refuses a record whose sequence selects the other slot. Records alternate between
+   * the slots by sequence, so that the one being written never overwrites the last durable one: a record found in
+   * the wrong slot was not put there by that rule (a misdirected write, a block copied over its neighbour), and
+   * taking it could pair it with a neighbour that is not its predecessor.
+   */
+  public static MigrationCheckpoint readSlot(byte[] b, long firstBlock, int slot, String resource)
+      throws VdeCorruptedException {
+    long blockNo = firstBlock + slot;
+    MigrationCheckpoint c = read(b, blockNo, resource);
+    if (c != null && c.slot() != slot) {
+      throw new VdeCorruptedException(blockNo, "migration checkpoint", wrongSlot(c, firstBlock), resource);
+    }
+    return c;
+  }
+
+  /** What is wrong with record {@code c} found in the other block than its sequence selects. */
+  public static String wrongSlot(MigrationCheckpoint c, long firstBlock) {
+    return "record with sequence " + c.sequence() + " is in slot " + (1 - c.slot()) + ", but its sequence selects "
+        + "slot " + c.slot() + " (block " + (firstBlock + c.slot()) + ")";
+  }
+
+  /**
+   * The newer valid record of the two slots, or null when neither holds one. A damaged slot, or one holding a
+   * record that belongs in the other ({@link #readSlot}), is skipped (its neighbour is the previous record); both
+   * damaged raises the first error.
    */
   public static MigrationCheckpoint newest(byte[] slot0, byte[] slot1, long firstBlock, String resource)
       throws VdeCorruptedException {
@@ -170,12 +194,12 @@ public record MigrationCheckpoint(
     MigrationCheckpoint c = null;
     VdeCorruptedException err = null;
     try {
-      a = read(slot0, firstBlock, resource);
+      a = readSlot(slot0, firstBlock, 0, resource);
     } catch (VdeCorruptedException e) {
       err = e;
     }
     try {
-      c = read(slot1, firstBlock + 1, resource);
+      c = readSlot(slot1, firstBlock, 1, resource);
     } catch (VdeCorruptedException e) {
       if (err != null) {
         throw err;

@@ -1,6 +1,7 @@
 package dev.vde.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vde.Progress;
 import dev.vde.format.BlockCodec;
@@ -167,6 +168,34 @@ class VerifierTest {
     VerifyReport r = verifyImage(p, true);
     assertReported(r, current, "migration checkpoint", "non-zero reserved bytes 124..127");
     assertReported(r, current, "migration checkpoint", "non-zero bytes 456.." + (BS - 17) + " after its checksum");
+  }
+
+  // A record copied into the other of its two blocks was taken as the current one: the slot rule of FORMAT.md
+  // section 16 was checked by nothing.
+  @Test
+  void aPendingMigrationRecordInTheOtherBlockIsReportedAndNotUsed() throws IOException {
+    Path p = dir.resolve("pending-slot.vde");
+    long chk = withPendingMigration(p);
+    long current;
+    long other;
+    try (HostFile f = new HostFile(p, BS)) {
+      long a = dev.vde.format.MigrationCheckpoint.read(f.read(chk), chk, "test").sequence();
+      long b = dev.vde.format.MigrationCheckpoint.read(f.read(chk + 1), chk + 1, "test").sequence();
+      current = a >= b ? chk : chk + 1;
+      other = current == chk ? chk + 1 : chk;
+      f.write(other, f.read(current));
+      f.write(current, new byte[BS]);
+    }
+    VerifyReport r = verifyImage(p, true);
+    assertReported(r, other, "migration checkpoint", "slot " + (other - chk), "selects slot " + (current - chk),
+        "block " + current);
+    assertReported(r, chk, "migration checkpoint", "no valid checkpoint");
+    try (VirtualDisk d = VirtualDisk.open(p)) {
+      assertThat(dev.vde.module.InodeMigration.isPending(d)).isTrue();
+      assertThat(dev.vde.module.InodeMigration.status(d)).as("the misplaced record is not the migration's").isNull();
+      assertThatThrownBy(() -> dev.vde.module.InodeMigration.resume(d, dev.vde.module.MigrationOptions.defaults()))
+          .hasMessageContaining("unreadable").hasMessageContaining("rollback");
+    }
   }
 
   @Test
