@@ -13,9 +13,11 @@ import java.io.IOException;
  * <p>Checked, phase by phase (the phase names are what {@link Progress} receives):
  * <ol>
  *   <li><b>superblock</b>: both copies read raw from the device (a missing, damaged or misplaced copy, or one
- *       describing another volume); the host file's size; the inode layout ({@code InodeLayout.problems()}).
+ *       describing another volume); the host file's size; the inode layout ({@code InodeLayout.problems()}); a
+ *       pending migration's records (each in the block its sequence selects, reserved bytes zero).
  *   <li><b>regions</b>: the RDIR blocks' trailers and that they hold the directory in use; the region directory's
- *       invariants ({@code RegionDirectory.problems()}: inside the volume, no overlaps, core regions present);
+ *       invariants ({@code RegionDirectory.problems()}: inside the volume, no overlaps, core regions present, no
+ *       core tag format 1.0 does not define);
  *       bitmap, WAL and inode-table regions large enough and consistent with the superblock.
  *   <li><b>bitmap</b>: the BMAP blocks' trailers and that they hold the engine's durable bitmap; no bit set past
  *       the end of the volume; the superblock's free count equals the bitmap's.

@@ -12,7 +12,8 @@ import java.util.List;
  * bytes: {@code u32 tag, u32 flags, u64 start, u64 blocks}.
  *
  * <p>Invariant: regions do not overlap each other or blocks 0..regionDirStart+regionDirBlocks-1, and lie inside
- * the volume. {@link #problems(long, long)} checks it; the verifier reports it.
+ * the volume; a core region has one of the core tags. {@link #problems(long, long)} checks it; the verifier
+ * reports it. {@link #read} refuses a core tag it does not know outright, naming the block of the entry.
  */
 public record RegionDirectory(List<Entry> entries) {
   public static final int ENTRY_SIZE = 24;
@@ -69,6 +70,32 @@ public record RegionDirectory(List<Entry> entries) {
   public static int blocksFor(int blockSize) {
     int per = entriesPerBlock(blockSize);
     return (CAPACITY + per - 1) / per;
+  }
+
+  /** Every tag a core region (flags bit 0 clear) may have in format 1.0. */
+  private static final int[] CORE_TAGS = {TAG_BITMAP, TAG_WAL, TAG_CHECKPOINT, TAG_INODES, TAG_INODES_NEW,
+      TAG_INODES_OLD};
+
+  /** Whether {@code tag} names a core region of format 1.0. */
+  public static boolean isCoreTag(int tag) {
+    for (int t : CORE_TAGS) {
+      if (t == tag) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Why core entry {@code e}, whose tag is none of these, is damage. No feature bit announces core regions:
+   * format 1.0 has exactly these, so another tag is a damaged entry (perhaps one of these, whose region would
+   * then silently go missing) or the region of a later format that this engine would write around without keeping
+   * it consistent. A later format that adds one sets an incompat bit, which is refused before the directory is
+   * read.
+   */
+  static String unknownCoreTag(Entry e) {
+    return "region " + e.tagText() + " (tag 0x" + String.format("%08x", e.tag()) + ") at " + e.start() + "+"
+        + e.blocks() + " is a core region (flags bit 0 clear) with a tag format 1.0 does not define";
   }
 
   /** The first core region with this tag, or null. */
@@ -145,6 +172,11 @@ public record RegionDirectory(List<Entry> entries) {
       }
       prev = e;
     }
+    for (Entry e : entries) {
+      if (!e.isModuleRegion() && !isCoreTag(e.tag())) {
+        out.add(unknownCoreTag(e));
+      }
+    }
     for (int t : new int[] {TAG_BITMAP, TAG_INODES, TAG_WAL, TAG_CHECKPOINT}) {
       if (find(t) == null) {
         out.add("required region " + BlockType.describeTag(t) + " is missing");
@@ -210,7 +242,14 @@ public record RegionDirectory(List<Entry> entries) {
       }
       int p = HEADER_SIZE;
       for (int k = 0; k < n; k++) {
-        es.add(new Entry(Bytes.i32(b, p), Bytes.i32(b, p + 4), Bytes.i64(b, p + 8), Bytes.i64(b, p + 16)));
+        Entry e = new Entry(Bytes.i32(b, p), Bytes.i32(b, p + 4), Bytes.i64(b, p + 8), Bytes.i64(b, p + 16));
+        if (!e.isModuleRegion() && !isCoreTag(e.tag())) {
+          // Refused here rather than with the other invariants, which name only the directory's first block: the
+          // block holding the entry is the one to look at.
+          throw new VdeCorruptedException(no, "region directory", "entry " + k + ": " + unknownCoreTag(e),
+              resource);
+        }
+        es.add(e);
         p += ENTRY_SIZE;
       }
     }

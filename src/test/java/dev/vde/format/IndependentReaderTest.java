@@ -387,7 +387,13 @@ class IndependentReaderTest {
         zeros(b.array(), 8 + 24 * count, bs - 16, "RDIR tail");
         for (int k = 0; k < count; k++) {
           int o = 8 + 24 * k;
-          regionList.add(new RegionRec(b.getInt(o), b.getInt(o + 4), b.getLong(o + 8), b.getLong(o + 16)));
+          RegionRec r = new RegionRec(b.getInt(o), b.getInt(o + 4), b.getLong(o + 8), b.getLong(o + 16));
+          // section 7: the six core tags are all there are; a core entry with another is damage
+          if ((r.flags & 1) == 0 && r.tag != BMAP && r.tag != MWAL && r.tag != MCHK && r.tag != INOD
+              && r.tag != INOM && r.tag != INOO) {
+            problem("RDIR block " + i + " entry " + k + ": unknown core tag " + Integer.toHexString(r.tag));
+          }
+          regionList.add(r);
         }
       }
     }
