@@ -113,6 +113,14 @@ final class SuperblockChecks {
       cx.problems.add(slot, STRUCTURE, copy + " holds sequence " + c.sequence() + ", which belongs in slot "
           + c.slot());
     }
+    int bad = Superblock.labelDamageOffset(b);
+    if (bad >= 0) {
+      // Only damage (or another writer) leaves one: the engine writes UTF-8. It keeps the bytes as they are, so
+      // restoring the label from a backup or another copy stays possible.
+      cx.problems.add(slot, STRUCTURE, copy + " has a label that is not valid UTF-8 (bytes " + Superblock.LABEL_OFFSET
+          + ".." + (Superblock.LABEL_OFFSET + Superblock.LABEL_BYTES - 1) + ", malformed from byte " + bad
+          + "): it is shown with U+FFFD, and its bytes are kept unchanged");
+    }
     if (!c.uuid().equals(cx.sb.uuid())) {
       cx.problems.add(slot, STRUCTURE, copy + " has uuid " + c.uuid() + ", expected the volume's " + cx.sb.uuid());
     }

@@ -1,6 +1,11 @@
 package dev.vde.format;
 
 import dev.vde.VdeCorruptedException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
@@ -17,7 +22,7 @@ import java.util.UUID;
  *  88 u64 moduleManifest 96 u64 moduleConfig  104 u64 inodeCount   112 u64 inodesUsed  120 u64 freeBlocks
  * 128 u64 regionDirStart 136 u32 regionDirBlocks 140 u32 reserved (0)
  * 144 u64 walStart      152 u64 walBlocks     160 u64 checkpointTxId 168 u64 walSalt
- * 176 u64 inodeTableInitBlocks  184 label (64 bytes UTF-8, zero padded)
+ * 176 u64 inodeTableInitBlocks  184 label (64 bytes UTF-8, zero padded; bytes that are not UTF-8 are kept)
  * 248 inode layout descriptor (see InodeLayout), at most 8 + 19*8 bytes
  * </pre>
  */
@@ -54,6 +59,7 @@ public record Superblock(
   public static final int FORMAT_MINOR_START = 0;
   public static final int FORMAT_MINOR_CURRENT = FORMAT_MINOR_START;
   public static final int LABEL_BYTES = 64;
+  public static final int LABEL_OFFSET = 184;
   /** Smallest WAL a valid volume has (FORMAT.md section 5). */
   public static final long MIN_WAL_BLOCKS = 8;
   public static final int LAYOUT_OFFSET = 248;
@@ -150,6 +156,112 @@ public record Superblock(
         newInitBlocks, label, layout);
   }
 
+  /**
+   * The label as text. A stored label that is not valid UTF-8 is damage (the engine writes only UTF-8, and create
+   * refuses text it could not store): it is shown with U+FFFD for each byte of a malformed sequence, while the
+   * record keeps the stored bytes themselves (as {@link #read} decoded them, see {@link #decodeLabel}) and
+   * {@link #write} puts them back unchanged. Replaced when read, they used to be overwritten by the replacement
+   * characters at the next superblock write, with nothing said: the original was lost for good.
+   */
+  public String label() {
+    return isStoredLabelUtf8(label) ? label : displayLabel(label);
+  }
+
+  /**
+   * Decodes {@code len} label bytes losslessly: valid UTF-8 as it is, and each byte of a malformed sequence (always
+   * 0x80..0xFF: ASCII is never malformed) as the unpaired surrogate {@code U+DC00 + byte}, which valid UTF-8 never
+   * decodes to. {@link #encodeLabel} turns them back into the same bytes.
+   */
+  static String decodeLabel(byte[] b, int off, int len) {
+    CharsetDecoder d = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(b, off, len);
+    CharBuffer out = CharBuffer.allocate(len);
+    while (true) {
+      CoderResult r = d.decode(in, out, true);
+      if (r.isUnderflow()) {
+        break;
+      }
+      if (r.isOverflow()) {
+        throw new IllegalStateException("UTF-8 never decodes to more chars than it has bytes");
+      }
+      for (int i = 0; i < r.length(); i++) {
+        out.put((char) (ESCAPE_BASE | (in.get() & 0xFF)));
+      }
+    }
+    d.flush(out);
+    return out.flip().toString();
+  }
+
+  /** The bytes of a label as {@link #decodeLabel} decoded it: the escaped bytes as they were, the rest as UTF-8. */
+  static byte[] encodeLabel(String label) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    int runStart = 0;
+    for (int i = 0; i < label.length(); i++) {
+      if (isEscape(label, i)) {
+        out.writeBytes(label.substring(runStart, i).getBytes(StandardCharsets.UTF_8));
+        out.write(label.charAt(i) & 0xFF);
+        runStart = i + 1;
+      }
+    }
+    out.writeBytes(label.substring(runStart).getBytes(StandardCharsets.UTF_8));
+    return out.toByteArray();
+  }
+
+  /** Where the label field (bytes 184..247) of {@code block} stops being valid UTF-8, or -1 when it does not. */
+  public static int labelDamageOffset(byte[] block) {
+    int n = labelLength(block);
+    String decoded = decodeLabel(block, LABEL_OFFSET, n);
+    int bytes = LABEL_OFFSET;
+    for (int i = 0; i < decoded.length(); i++) {
+      if (isEscape(decoded, i)) {
+        return bytes;
+      }
+      char ch = decoded.charAt(i);
+      if (Character.isHighSurrogate(ch)) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += ch < 0x80 ? 1 : ch < 0x800 ? 2 : 3;
+      }
+    }
+    return -1;
+  }
+
+  private static final int ESCAPE_BASE = 0xDC00;
+
+  /** Whether the char at {@code i} stands for a stored byte: an unpaired surrogate U+DC80..U+DCFF. */
+  private static boolean isEscape(String s, int i) {
+    char ch = s.charAt(i);
+    return ch >= ESCAPE_BASE + 0x80 && ch <= ESCAPE_BASE + 0xFF
+        && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
+  }
+
+  private static boolean isStoredLabelUtf8(String label) {
+    for (int i = 0; i < label.length(); i++) {
+      if (isEscape(label, i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String displayLabel(String label) {
+    StringBuilder b = new StringBuilder(label.length());
+    for (int i = 0; i < label.length(); i++) {
+      b.append(isEscape(label, i) ? '\uFFFD' : label.charAt(i));
+    }
+    return b.toString();
+  }
+
+  private static int labelLength(byte[] b) {
+    int n = 0;
+    while (n < LABEL_BYTES && b[LABEL_OFFSET + n] != 0) {
+      n++;
+    }
+    return n;
+  }
+
   /** Which slot (block 0 or 1) this copy is written to. */
   public int slot() {
     return (int) (sequence & 1);
@@ -184,8 +296,8 @@ public record Superblock(
     Bytes.put64(b, 160, checkpointTxId);
     Bytes.put64(b, 168, walSalt);
     Bytes.put64(b, 176, inodeTableInitBlocks);
-    byte[] lab = label.getBytes(StandardCharsets.UTF_8);
-    System.arraycopy(lab, 0, b, 184, Math.min(lab.length, LABEL_BYTES));
+    byte[] lab = encodeLabel(label);
+    System.arraycopy(lab, 0, b, LABEL_OFFSET, Math.min(lab.length, LABEL_BYTES));
     layout.write(b, LAYOUT_OFFSET);
     BlockCodec.seal(b, BlockType.SUPERBLOCK, (int) sequence);
     return b;
@@ -253,11 +365,7 @@ public record Superblock(
     if (layout == null) {
       throw new VdeCorruptedException(blockNo, "superblock", why[0], resource);
     }
-    int labLen = 0;
-    while (labLen < LABEL_BYTES && b[184 + labLen] != 0) {
-      labLen++;
-    }
-    String label = new String(b, 184, labLen, StandardCharsets.UTF_8);
+    String label = decodeLabel(b, LABEL_OFFSET, labelLength(b));
     return new Superblock(Bytes.u16(b, 4), Bytes.u16(b, 6), bs, inodeSize, total,
         new UUID(Bytes.i64(b, 24), Bytes.i64(b, 32)), Bytes.i64(b, 40), Bytes.i64(b, 48), Bytes.i64(b, 56),
         Bytes.i64(b, 64), Bytes.i64(b, 72), Bytes.i64(b, 80), Bytes.i64(b, 88), Bytes.i64(b, 96), inodeCount,

@@ -212,6 +212,16 @@ class IndependentReaderTest {
       sb = best;
       bs = bestBs;
       sequence = bestSeq;
+      // section 5: the label is UTF-8; bytes that are not are damage (shown replaced, kept as stored)
+      int n = 0;
+      while (n < 64 && sb.get(184 + n) != 0) {
+        n++;
+      }
+      try {
+        StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(sb.array(), 184, n));
+      } catch (java.nio.charset.CharacterCodingException e) {
+        problem("superblock label is not UTF-8");
+      }
     }
 
     int u16(ByteBuffer b, int off) {
