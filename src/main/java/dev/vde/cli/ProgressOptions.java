@@ -6,7 +6,8 @@ import picocli.CommandLine.Option;
 final class ProgressOptions {
   @Option(names = "--progress", paramLabel = "MODE", defaultValue = "auto",
       description = "Progress on stderr: auto (a bar when stderr is a terminal, else nothing), bar, "
-          + "json (one JSON object per line: phase, done, total, unit, rate, etaSeconds) or none. "
+          + "lines (a plain line per whole percent, at most one a second: percent, done and total, rate, ETA; for "
+          + "logs), json (one JSON object per line: phase, done, total, unit, rate, etaSeconds) or none. "
           + "Default: auto.")
   private ProgressMode mode = ProgressMode.AUTO;
 
