@@ -37,7 +37,7 @@ final class ModuleAddCommand extends ImageCommand {
   boolean dryRun;
 
   @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "" + MigrationOptions.DEFAULT_CHECKPOINT_EVERY,
-      description = "Migration: inodes between durable checkpoints (at most this many are redone after a crash; "
+      description = "Migration: at most this many inodes are redone after a crash (a checkpoint every third of it; "
           + "a slow migration also checkpoints at least once a second). Default: ${DEFAULT-VALUE}.")
   int checkpointEvery;
 
