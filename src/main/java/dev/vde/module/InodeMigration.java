@@ -565,9 +565,17 @@ public final class InodeMigration {
     }
   }
 
+  /**
+   * The target of the migration {@code c} describes, while that migration is still the pending one. The table's
+   * start alone does not tell: a rollback from another thread followed by a new start of the same modules puts
+   * the new table where the old one was, and a run that took that migration for its own copied into it, made its
+   * own records (migration id, sequence) the volume's pending migration and swapped it.
+   */
   private static MigrationTarget requireTarget(Volume v, MigrationCheckpoint c) throws VdeException {
     MigrationTarget t = v.migrationTarget();
-    if (t == null || t.newTableStart() != c.newTableStart()) {
+    MigrationCheckpoint pending = v.pendingMigration();
+    if (t == null || t.newTableStart() != c.newTableStart() || pending == null
+        || pending.migrationId() != c.migrationId()) {
       throw new VdeException("the migration was rolled back or replaced while it ran");
     }
     return t;
