@@ -23,7 +23,10 @@ import dev.vde.wal.SuperblockSlots;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -410,10 +413,38 @@ public final class InodeMigration {
 
   // ------------------------------------------------------------------ the copy
 
+  /**
+   * The migrations a call of this process is running, by volume and migration id, and the thread running each. A
+   * run keeps its own chain of records, each written into the slot that does not hold the newest record it knows
+   * (which is durable); two runs of one migration side by side (a resume from another thread) would each write
+   * over the slot holding the other's newest durable record while the other slot held a record not yet synced, so
+   * a crash could leave no readable record. (A run of a migration rolled back meanwhile may still be on its way
+   * out when another starts: it writes nothing more, see requireTarget.) Volume keeps Object's identity.
+   */
+  private static final Map<Volume, Map<Long, Thread>> RUNNING = new WeakHashMap<>();
+
   private static MigrationResult run(VirtualDisk disk, MigrationCheckpoint c, MigrationOptions opts)
       throws IOException {
+    Volume v = disk.volume();
+    synchronized (RUNNING) {
+      Map<Long, Thread> here = RUNNING.computeIfAbsent(v, k -> new HashMap<>());
+      Thread other = here.get(c.migrationId());
+      if (other != null) {
+        throw new VdeInvalidArgumentException("the inode migration is already running in this process (thread '"
+            + other.getName() + "'); wait for that call to return, or pause or cancel it with its MigrationControl");
+      }
+      here.put(c.migrationId(), Thread.currentThread());
+    }
     try (CheckpointSyncs syncs = new CheckpointSyncs()) {
       return run(disk, c, opts, new BatchCopier(), syncs);
+    } finally {
+      synchronized (RUNNING) {
+        Map<Long, Thread> here = RUNNING.get(v);
+        here.remove(c.migrationId());
+        if (here.isEmpty()) {
+          RUNNING.remove(v);
+        }
+      }
     }
   }
 

@@ -72,18 +72,20 @@ class RollbackAndRestartRaceTest {
     }, "first migration");
     t.setDaemon(true);
     t.start();
-    assertThat(atPosition.await(20, TimeUnit.SECONDS)).isTrue();
-
-    InodeMigration.rollback(disk);
-    MigrationControl ctl = new MigrationControl(0, false);
-    MigrationResult second = InodeMigration.start(disk, MigrationFixture.TAGS,
-        MigrationOptions.defaults().control(ctl).checkpointEvery(30).listener(p -> ctl.cancel()));
-    assertThat(second.cancelled()).isTrue();
-    MigrationCheckpoint secondRecord = InodeMigration.status(disk);
-    assertThat(secondRecord.newTableStart()).as("the new table went where the first one was")
-        .isEqualTo(firstStart[0]);
-
-    goOn.countDown();
+    MigrationCheckpoint secondRecord;
+    try {
+      assertThat(atPosition.await(20, TimeUnit.SECONDS)).isTrue();
+      InodeMigration.rollback(disk);
+      MigrationControl ctl = new MigrationControl(0, false);
+      MigrationResult second = InodeMigration.start(disk, MigrationFixture.TAGS,
+          MigrationOptions.defaults().control(ctl).checkpointEvery(30).listener(p -> ctl.cancel()));
+      assertThat(second.cancelled()).isTrue();
+      secondRecord = InodeMigration.status(disk);
+      assertThat(secondRecord.newTableStart()).as("the new table went where the first one was")
+          .isEqualTo(firstStart[0]);
+    } finally {
+      goOn.countDown();
+    }
     t.join(20_000);
     assertThat(t.isAlive()).isFalse();
     assertThat(result).isCompletedExceptionally();
