@@ -167,11 +167,13 @@ public final class InodeMigration {
   }
 
   /**
-   * The last durable checkpoint of a migration in the image at {@code image}, read without opening the volume or
-   * taking its lock: for watching a migration that another process runs. Checkpoint records are written in place,
-   * each with its own checksum, and the newest valid one of the two slots is taken, so a record being rewritten
-   * at that moment yields the one before it. Null when no migration checkpoint is there (none started, or the
-   * last one completed or was rolled back). A start whose transaction failed in the WAL leaves a record that this
+   * The last checkpoint of a migration in the image at {@code image}, read without opening the volume or taking
+   * its lock: for watching a migration that another process runs. Checkpoint records are written in place, each
+   * with its own checksum, and the newest valid one of the two slots is taken, so a record being rewritten at that
+   * moment yields the one before it. The blocks a record counts are durable before it is written, but while the
+   * copy runs the record itself is made durable by the sync after it (DESIGN.md section 5), so a crash may take
+   * the migration back to the record before, a third of the interval earlier. Null when no migration checkpoint
+   * is there (none started, or the last one completed or was rolled back). A start whose transaction failed in the WAL leaves a record that this
    * returns until the next writable open, whose recovery decides whether that migration exists. Refused for an image this process has open: use {@link #status}.
    */
   public static MigrationCheckpoint peek(java.nio.file.Path image) throws IOException {
