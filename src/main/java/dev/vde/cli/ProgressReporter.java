@@ -63,6 +63,8 @@ public final class ProgressReporter implements Progress, AutoCloseable {
   private int lastLinePercent;
   private long lastLineAt;
   private long lastLineDone;
+  /** Whether the last line of this phase showed its work done (done at least the total). */
+  private boolean lastLineFinished;
 
   private ProgressReporter(Output output, PrintStream err, LongSupplier nanoClock) {
     this.output = output;
@@ -105,6 +107,7 @@ public final class ProgressReporter implements Progress, AutoCloseable {
       this.lastLinePercent = -1;
       this.lastLineAt = Long.MIN_VALUE;
       this.lastLineDone = -1;
+      this.lastLineFinished = false;
     }
     this.done = done;
     this.total = total;
@@ -173,7 +176,9 @@ public final class ProgressReporter implements Progress, AutoCloseable {
       linePercent = 100;
     }
     boolean first = lastLineAt == Long.MIN_VALUE;
-    boolean finished = total >= 0 && done >= total && done != lastLineDone;
+    // Only the first time: work can go on past its total (a host file growing while it is read, a migration
+    // catching up with a total that grew), and each report past it would write a line, not one a second.
+    boolean finished = total >= 0 && done >= total && !lastLineFinished;
     long since = first ? 0 : now - lastLineAt;
     boolean due = since >= LINES_MIN_INTERVAL_NANOS
         && (total < 0 || linePercent > lastLinePercent || since >= LINES_MAX_INTERVAL_NANOS);
@@ -205,6 +210,7 @@ public final class ProgressReporter implements Progress, AutoCloseable {
     lastLineAt = now;
     lastLinePercent = linePercent;
     lastLineDone = done;
+    lastLineFinished = total >= 0 && done >= total;
     latestShown = true;
   }
 

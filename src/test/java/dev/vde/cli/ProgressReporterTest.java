@@ -224,6 +224,23 @@ class ProgressReporterTest extends ProgressCaptureBase {
     assertThat(percents).as("percents drawn in: %s", drawn).contains(80).isSorted();
   }
 
+  // 'vde put' of a host file that grows while it is read (a log being appended to) counts past the size it was
+  // given: each report past it was taken as the phase finishing again and wrote a line, one per buffer read.
+  @Test
+  void linesMode_workGoingPastItsTotal_writesNoMoreThanOneLineASecond() {
+    try (ProgressReporter r = ProgressReporter.create(ProgressMode.LINES, err, false, clock::get)) {
+      r.update("writing", 0, 1L << 20, "bytes");
+      for (int i = 1; i <= 200; i++) {
+        clock.addAndGet(MS);
+        r.update("writing", i * (64L << 10), 1L << 20, "bytes");
+      }
+    }
+    assertThat(bytes.toString(StandardCharsets.UTF_8).lines().toList()).containsExactly(
+        "writing: 0% (0.0 of 1.0 MiB), ETA unknown",
+        "writing: 100% (1.0 of 1.0 MiB), 62.5 MiB/s, ETA 0 s",
+        "writing: 100% (12.5 of 1.0 MiB), 62.5 MiB/s, ETA 0 s");
+  }
+
   @Test
   void durationsReadAsSecondsMinutesOrHours() {
     assertThat(ProgressReporter.duration(0.2)).isEqualTo("1 s");
