@@ -8,6 +8,8 @@ import dev.vde.check.VerifyReport;
 import dev.vde.fs.CreateOptions;
 import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
+import dev.vde.module.copy.CopyOptions;
+import dev.vde.module.copy.ExtentAwareCopy;
 import dev.vde.testing.PowerLossDevice;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -39,6 +41,11 @@ class LabelBytesTest {
 
   /** A closed volume with one file whose superblock copies both carry {@link #DAMAGED} as their label. */
   private static PowerLossDevice withDamagedLabel() throws Exception {
+    return withLabelBytes(DAMAGED);
+  }
+
+  /** A closed volume with one file whose superblock copies both carry {@code label} (at most 64 bytes). */
+  private static PowerLossDevice withLabelBytes(byte[] label) throws Exception {
     PowerLossDevice made = new PowerLossDevice("made");
     try (VirtualDisk d = VirtualDisk.create(made, CreateOptions.ofSize(4L << 20).blockSize(BS).label("good"))) {
       d.writeFile("/hello", new byte[] {1, 2, 3});
@@ -47,7 +54,7 @@ class LabelBytesTest {
     for (int slot = 0; slot < 2; slot++) {
       byte[] b = block(dev, slot);
       Arrays.fill(b, LABEL, LABEL + Superblock.LABEL_BYTES, (byte) 0);
-      System.arraycopy(DAMAGED, 0, b, LABEL, DAMAGED.length);
+      System.arraycopy(label, 0, b, LABEL, label.length);
       BlockCodec.seal(b, BlockType.SUPERBLOCK, BlockCodec.storedGeneration(b));
       dev.write((long) slot * BS, ByteBuffer.wrap(b));
     }
@@ -91,6 +98,30 @@ class LabelBytesTest {
           && p.message().contains("malformed from byte " + (LABEL + 2)));
     }
     assertThat(r.problems()).extracting(Problem::message).hasSize(2);
+  }
+
+  // Shown with U+FFFD (three bytes each), a damaged label can outgrow the 64 bytes a label may have: the copy took
+  // the shown text as the new volume's label and refused it ("label is 66 bytes"), a copy the user could not
+  // change by any option, over a field that locates nothing.
+  @Test
+  void aCopyOfAVolumeWhoseDamagedLabelGrowsPast64BytesWhenShown_getsTheShownLabelCutToFit() throws Exception {
+    byte[] damaged = new byte[Superblock.LABEL_BYTES];
+    Arrays.fill(damaged, (byte) 'x');
+    damaged[60] = (byte) 0xFF;
+    damaged[61] = (byte) 0xFE;
+    PowerLossDevice dev = withLabelBytes(damaged);
+    PowerLossDevice dest = new PowerLossDevice("copy");
+    try (VirtualDisk d = VirtualDisk.open(dev, OpenOptions.readOnlyOptions())) {
+      assertThat(d.info().label()).hasSize(64);
+      ExtentAwareCopy.copy(d, dest, CopyOptions.defaults().verify(true));
+    }
+    try (VirtualDisk c = VirtualDisk.open(PowerLossDevice.fromImage("copied", dest.snapshot()),
+        OpenOptions.readOnlyOptions())) {
+      String expected = "x".repeat(60) + "\uFFFD";
+      assertThat(c.info().label()).as("whole characters only, within 64 bytes").isEqualTo(expected);
+      assertThat(c.readFile("/hello")).containsExactly(1, 2, 3);
+      assertThat(c.verify(Progress.NONE).problems()).isEmpty();
+    }
   }
 
   @Test

@@ -60,8 +60,30 @@ final class DestinationGeometry {
         .inodeCount(source.inodeCount())
         .walBlocks(source.walBlocks())
         .modules(modules)
-        .label(source.label());
+        .label(copiedLabel(source));
     return new DestinationGeometry(Volume.plan(create), bs, Module.manifestOf(modules), added);
+  }
+
+  /**
+   * The label the copy of {@code source} gets: the source's as shown ({@link Superblock#label}). One that is not
+   * valid UTF-8 is shown with a U+FFFD (three bytes) for each malformed byte, which can take it past the 64 bytes
+   * a label has; it is then cut to the whole characters that fit, rather than the copy being refused over a field
+   * that locates nothing.
+   */
+  static String copiedLabel(Superblock source) {
+    String shown = source.label();
+    int bytes = 0;
+    int end = 0;
+    while (end < shown.length()) {
+      int cp = shown.codePointAt(end);
+      int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      if (bytes + n > Superblock.LABEL_BYTES) {
+        break;
+      }
+      bytes += n;
+      end += Character.charCount(cp);
+    }
+    return shown.substring(0, end);
   }
 
   /**
@@ -153,7 +175,7 @@ final class DestinationGeometry {
     Superblock sb = new Superblock(Superblock.FORMAT_MAJOR, Superblock.FORMAT_MINOR_CURRENT, blockSize,
         layout.inodeSize(), plan.totalBlocks(), source.uuid(), source.createdMillis(), System.currentTimeMillis(),
         sequence, 0, 0, 0, 0, source.moduleConfig(), plan.inodeCount(), inodesUsed, freeBlocks, 2, plan.rdBlocks(),
-        plan.walStart(), plan.walBlocks(), 0, salt, inodeTableInitBlocks, source.label(), layout)
+        plan.walStart(), plan.walBlocks(), 0, salt, inodeTableInitBlocks, copiedLabel(source), layout)
         .withManifest(manifest, layout);
     // Chains of inodes that keep their blocks are copied as they are, loose blocks included.
     sb = sb.withIncompat(sb.incompat() | source.incompat() & Superblock.INCOMPAT_LOOSE_EXTENT_CHAINS);
