@@ -63,6 +63,7 @@ public final class ProgressReporter implements Progress, AutoCloseable {
   private int lastLinePercent;
   private long lastLineAt;
   private long lastLineDone;
+  private long lastLineTotal;
   /** Whether the last line of this phase showed its work done (done at least the total). */
   private boolean lastLineFinished;
 
@@ -139,7 +140,7 @@ public final class ProgressReporter implements Progress, AutoCloseable {
     if (output == Output.JSON && !latestShown) {
       emitJson(nanoClock.getAsLong());
     }
-    if (output == Output.LINES && !latestShown && lastLineDone != done) {
+    if (output == Output.LINES && !latestShown && (lastLineDone != done || lastLineTotal != total)) {
       emitLine(nanoClock.getAsLong());
     }
     if (bar != null) {
@@ -210,6 +211,7 @@ public final class ProgressReporter implements Progress, AutoCloseable {
     lastLineAt = now;
     lastLinePercent = linePercent;
     lastLineDone = done;
+    lastLineTotal = total;
     lastLineFinished = total >= 0 && done >= total;
     latestShown = true;
   }

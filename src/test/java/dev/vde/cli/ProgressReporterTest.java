@@ -241,6 +241,19 @@ class ProgressReporterTest extends ProgressCaptureBase {
         "writing: 100% (12.5 of 1.0 MiB), 62.5 MiB/s, ETA 0 s");
   }
 
+  // The last state was written only when its done count differed from the last line's: a total that grew since
+  // (a migration cancelled just after the foreground extended it) was left out, and the log ended on the old one.
+  @Test
+  void linesMode_theLastStateIsWrittenWhenOnlyItsTotalChanged() {
+    try (ProgressReporter r = ProgressReporter.create(ProgressMode.LINES, err, false, clock::get)) {
+      r.update("migrating inodes", 800, 1000, "inodes");
+      clock.addAndGet(500 * MS);
+      r.update("migrating inodes", 800, 2500, "inodes");
+    }
+    assertThat(bytes.toString(StandardCharsets.UTF_8).lines().map(l -> l.substring(0, l.indexOf(')') + 1)))
+        .containsExactly("migrating inodes: 80% (800 of 1,000 inodes)", "migrating inodes: 80% (800 of 2,500 inodes)");
+  }
+
   @Test
   void durationsReadAsSecondsMinutesOrHours() {
     assertThat(ProgressReporter.duration(0.2)).isEqualTo("1 s");
