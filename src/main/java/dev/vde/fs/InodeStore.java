@@ -75,13 +75,25 @@ final class InodeStore {
    * trust the rest of it (its extents, which a delete frees) and make the damage the verifier reports vanish.
    */
   Inode readEntry(Txn t, long dir, long n, int type, String path) throws IOException {
+    return readEntry(t, t != null, dir, n, type, path);
+  }
+
+  /**
+   * {@link #readEntry(Txn, long, long, int, String)} with a writer's checks on the published state, for a writer
+   * that refuses what it can before its transaction begins (a streamed write, before it reads the stream).
+   */
+  Inode readEntryToChange(long dir, long n, int type, String path) throws IOException {
+    return readEntry(null, true, dir, n, type, path);
+  }
+
+  private Inode readEntry(Txn t, boolean change, long dir, long n, int type, String path) throws IOException {
     Inode ino = read(t, n);
     // The root is its own parent, so an entry of the root naming the root would pass the parent check.
     String bad = n == Inode.ROOT ? "the root directory, which no entry names"
         : ino.isFree() ? "which is free"
         : ino.type() != type ? "of type " + ino.type() + " where the entry says " + type
         : ino.parent() != dir ? "whose parent is inode " + ino.parent() + ", not directory inode " + dir
-        : t != null && ino.isFile() && ino.linkCount() != 1 ? "a file with link count " + ino.linkCount()
+        : change && ino.isFile() && ino.linkCount() != 1 ? "a file with link count " + ino.linkCount()
             + " where a file has 1; nothing is changed through it (run 'vde fsck'; reading it still works)"
         : null;
     if (bad != null) {

@@ -649,7 +649,13 @@ public final class VirtualDisk implements AutoCloseable {
     // What can be refused now is refused before the stream is read (the checks are made again at the end).
     inspect(() -> {
       vol.checkWritable();
-      return replaceable(parentOf(comps, p), comps, p);
+      Directories.Dir dir = parentOf(comps, p);
+      Directories.Slot existing = replaceable(dir, comps, p);
+      if (existing != null) {
+        // The file replaced must be the one its entry names, with one link (InodeStore.readEntry), as at the end.
+        vol.inodes.readEntryToChange(dir.inode, existing.inode(), Inode.TYPE_FILE, p);
+      }
+      return existing;
     });
     int limit = FileData.IO_BLOCKS * 4 * vol.payload();
     // The buffer grows with what the stream delivers, so that a short stream costs about its own size: at 64 KiB

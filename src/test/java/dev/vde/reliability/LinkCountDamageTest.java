@@ -11,6 +11,7 @@ import dev.vde.fs.VirtualDisk;
 import dev.vde.module.Tags;
 import dev.vde.testing.PowerLossDevice;
 import java.io.IOException;
+import java.io.InputStream;
 import java.util.Map;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,6 +52,24 @@ class LinkCountDamageTest {
       refused(() -> d.delete(VICTIM), "delete", message, block);
       refused(() -> d.deleteRecursively(VICTIM), "rm -r", message, block);
       refused(() -> d.writeFile(VICTIM, new byte[] {1, 2}), "writeFile", message, block);
+      // A streamed write refuses what it can before it reads the stream (a put of gigabytes over a damaged file
+      // read them all, and staged them, to be refused at the end).
+      boolean[] read = {false};
+      InputStream unread = new InputStream() {
+        @Override
+        public int read() {
+          read[0] = true;
+          return -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+          read[0] = true;
+          return -1;
+        }
+      };
+      refused(() -> d.writeFile(VICTIM, unread), "streamed writeFile", message, block);
+      assertThat(read[0]).as("streamed writeFile refused before the stream is read").isFalse();
       refused(() -> d.write(VICTIM, 0, new byte[] {1}, 0, 1), "write", message, block);
       refused(() -> d.append(VICTIM, new byte[] {1}), "append", message, block);
       refused(() -> d.truncate(VICTIM, 0), "truncate", message, block);
