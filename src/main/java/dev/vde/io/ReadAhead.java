@@ -52,6 +52,39 @@ public final class ReadAhead {
   }
 
   /**
+   * Waits for a task even when this thread is interrupted (its status is kept and set again on the way out), then
+   * rethrows its failure as {@link #join} does: for a step a caller must see to its end before going on, such as a
+   * sync whose outcome decides what the caller may record next.
+   */
+  public static <T> T joinUninterruptibly(Future<T> f) throws IOException {
+    boolean interrupted = Thread.interrupted();
+    try {
+      while (true) {
+        try {
+          return f.get();
+        } catch (InterruptedException ie) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof IOException io) {
+            throw io;
+          }
+          if (e.getCause() instanceof RuntimeException re) {
+            throw re;
+          }
+          if (e.getCause() instanceof Error err) {
+            throw err;
+          }
+          throw new IOException("background step failed: " + e.getCause(), e.getCause());
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /**
    * Waits for a task however it ends, even when this thread is interrupted (its status is kept): after a failure,
    * a caller about to release its lock must know that no task is still reading for it.
    */

@@ -1,9 +1,8 @@
 package dev.vde.module;
 
-import dev.vde.VdeException;
 import dev.vde.fs.Volume;
+import dev.vde.io.ReadAhead;
 import java.io.IOException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -62,34 +61,9 @@ final class CheckpointSyncs implements AutoCloseable {
     long p = position;
     inFlight = null;
     position = -1;
-    boolean interrupted = false;
-    try {
-      while (true) {
-        try {
-          f.get();
-          return p;
-        } catch (InterruptedException e) {
-          // The device finishes a call an interrupt cut short and leaves the status for the caller; so does this.
-          interrupted = true;
-        } catch (ExecutionException e) {
-          Throwable cause = e.getCause();
-          if (cause instanceof IOException io) {
-            throw io;
-          }
-          if (cause instanceof RuntimeException re) {
-            throw re;
-          }
-          if (cause instanceof Error err) {
-            throw err;
-          }
-          throw new VdeException("checkpoint sync failed: " + cause, cause);
-        }
-      }
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    // Through interrupts, as the device finishes a call an interrupt cut short and leaves the status for the caller.
+    ReadAhead.joinUninterruptibly(f);
+    return p;
   }
 
   /**

@@ -40,11 +40,7 @@ class CheckpointSyncFailureTest {
     Path file = dir.resolve("v.vde");
     FailingSyncDevice dev = new FailingSyncDevice(FileBlockDevice.create(file));
     VirtualDisk disk = VirtualDisk.create(dev, CreateOptions.ofSize(8L << 20).blockSize(4096).inodeCount(1024));
-    disk.batch(x -> {
-      for (int i = 0; i < FILES; i++) {
-        x.writeFile("/f" + i, new byte[] {(byte) i, (byte) (i >> 8)});
-      }
-    });
+    HeldMigration.writeNumberedFiles(disk, FILES);
     int every = 60;
     int step = every / 3;
     AtomicLong reportedWhenArmed = new AtomicLong(-1);
@@ -89,9 +85,7 @@ class CheckpointSyncFailureTest {
       assertThat(r.cancelled()).isFalse();
       assertThat(r.inodesCopied()).isEqualTo(r.totalInodes() - st.inodesMigrated());
       assertThat(re.info().modules()).containsExactly(Module.TAGS);
-      for (int i = 0; i < FILES; i += 37) {
-        assertThat(re.readFile("/f" + i)).containsExactly((byte) i, (byte) (i >> 8));
-      }
+      HeldMigration.assertNumberedFiles(re, FILES, 37);
       TestVolumes.assertClean(re.verify(Progress.NONE), "after a failed checkpoint sync and a resume");
     }
   }

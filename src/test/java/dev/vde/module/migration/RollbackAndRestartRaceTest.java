@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vde.Progress;
 import dev.vde.VdeException;
 import dev.vde.format.MigrationCheckpoint;
-import dev.vde.format.MigrationCheckpoint.Phase;
 import dev.vde.format.Module;
 import dev.vde.fs.CreateOptions;
 import dev.vde.fs.VirtualDisk;
@@ -15,9 +14,6 @@ import dev.vde.module.MigrationOptions;
 import dev.vde.module.MigrationResult;
 import dev.vde.testing.TestVolumes;
 import java.nio.file.Path;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,55 +37,25 @@ class RollbackAndRestartRaceTest {
   void aRunWhoseMigrationWasRolledBackAndStartedAgain_endsWithoutTouchingTheNewOne() throws Exception {
     Path file = dir.resolve("v.vde");
     VirtualDisk disk = VirtualDisk.create(file, CreateOptions.ofSize(8L << 20).blockSize(4096).inodeCount(1024));
-    disk.batch(x -> {
-      for (int i = 0; i < FILES; i++) {
-        x.writeFile("/f" + i, new byte[] {(byte) i, (byte) (i >> 8)});
-      }
-    });
-    CountDownLatch atPosition = new CountDownLatch(1);
-    CountDownLatch goOn = new CountDownLatch(1);
+    HeldMigration.writeNumberedFiles(disk, FILES);
     long[] firstStart = {-1};
-    // Positions every 10 inodes: at the report of 20 a sync is in flight and the record of 10 is unconfirmed.
-    MigrationOptions first = MigrationOptions.defaults().checkpointEvery(30).maxTimeBetweenCheckpoints(null)
-        .listener(p -> {
-          if (p.phase() == Phase.COPYING_INODES && p.migrated() >= 20 && atPosition.getCount() > 0) {
-            firstStart[0] = InodeMigration.status(disk).newTableStart();
-            atPosition.countDown();
-            try {
-              goOn.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-          }
-        });
-    CompletableFuture<MigrationResult> result = new CompletableFuture<>();
-    Thread t = new Thread(() -> {
-      try {
-        result.complete(InodeMigration.start(disk, MigrationFixture.TAGS, first));
-      } catch (Throwable e) {
-        result.completeExceptionally(e);
-      }
-    }, "first migration");
-    t.setDaemon(true);
-    t.start();
+    HeldMigration run = new HeldMigration(disk, () -> firstStart[0] = InodeMigration.status(disk).newTableStart());
     MigrationCheckpoint secondRecord;
-    try {
-      assertThat(atPosition.await(20, TimeUnit.SECONDS)).isTrue();
+    try (run) {
+      run.awaitHeld();
       InodeMigration.rollback(disk);
       MigrationControl ctl = new MigrationControl(0, false);
-      MigrationResult second = InodeMigration.start(disk, MigrationFixture.TAGS,
-          MigrationOptions.defaults().control(ctl).checkpointEvery(30).listener(p -> ctl.cancel()));
+      MigrationResult second = InodeMigration.start(disk, MigrationFixture.TAGS, MigrationOptions.defaults()
+          .control(ctl).checkpointEvery(HeldMigration.EVERY).listener(p -> ctl.cancel()));
       assertThat(second.cancelled()).isTrue();
       secondRecord = InodeMigration.status(disk);
       assertThat(secondRecord.newTableStart()).as("the new table went where the first one was")
           .isEqualTo(firstStart[0]);
-    } finally {
-      goOn.countDown();
     }
-    t.join(20_000);
-    assertThat(t.isAlive()).isFalse();
-    assertThat(result).isCompletedExceptionally();
-    Throwable e = result.handle((r, x) -> x).get();
+    run.thread.join(20_000);
+    assertThat(run.thread.isAlive()).isFalse();
+    assertThat(run.result).isCompletedExceptionally();
+    Throwable e = run.result.handle((r, x) -> x).get();
     assertThat(e).isInstanceOf(VdeException.class).hasMessageContaining("rolled back or replaced");
 
     assertThat(InodeMigration.isPending(disk)).as("the second migration is still pending").isTrue();
@@ -104,9 +70,7 @@ class RollbackAndRestartRaceTest {
           .isEqualTo(secondRecord.migrationId());
       assertThat(InodeMigration.resume(re, MigrationOptions.defaults()).cancelled()).isFalse();
       assertThat(re.info().modules()).containsExactly(Module.TAGS);
-      for (int i = 0; i < FILES; i += 17) {
-        assertThat(re.readFile("/f" + i)).containsExactly((byte) i, (byte) (i >> 8));
-      }
+      HeldMigration.assertNumberedFiles(re, FILES, 17);
       TestVolumes.assertClean(re.verify(Progress.NONE), "after a rollback and a new start raced a running copy");
     }
   }
