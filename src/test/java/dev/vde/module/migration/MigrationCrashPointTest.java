@@ -62,7 +62,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MigrationCrashPointTest {
   static final long BASE_SEED = Long.getLong("vde.migration.seed", 0x4D16_C0DEL);
-  private static final int EVERY = 16;
+  /** Positions every 16 inodes (a third of the interval): about 20 records, each synced on the sync thread. */
+  private static final int EVERY = 48;
   /** Most TORN variants per crash point in the exhaustive sweep; beyond it the torn write is a seeded choice. */
   private static final int TORN_CAP = 8;
 
@@ -70,7 +71,8 @@ class MigrationCrashPointTest {
 
   /**
    * The pre-migration image of one block size and the write counts of its uninterrupted migration, built once.
-   * 5 x 60 files: about 310 initialized inodes, copied in batches of 16 with a checkpoint after each.
+   * 5 x 60 files: about 310 initialized inodes, copied in batches of 16 with a position after each (the record
+   * of the position before written, the next sync started).
    */
   private Scenario scenario(int blockSize) throws IOException {
     Scenario s = scenarios.get(blockSize);
