@@ -24,8 +24,8 @@ final class MigrateCommand extends CommandGroup {
 
   @Command(name = "status", mixinStandardHelpOptions = true,
       description = {"Show the pending migration (phase, inodes copied of total), or that there is none.",
-          "Works while another process runs the migration: it then reads the migration's last durable checkpoint "
-              + "without opening the volume."})
+          "Works while another process runs the migration: it then reads the migration's newest checkpoint record "
+              + "without opening the volume (a crash may still take the migration back to the one before)."})
   static final class Status extends ImageCommand {
     @Option(names = "--json", description = "Print null, or {phase, migrated, total} (the 'migration' value of "
         + "'vde info --json').")
@@ -55,7 +55,7 @@ final class MigrateCommand extends CommandGroup {
         out().println("Migration: " + VolumeInfoText.migration(m));
         if (peeked) {
           out().println(m == null ? "(the volume is open in another process, with no migration checkpoint)"
-              : "(the volume is open in another process: this is its migration's last durable checkpoint)");
+              : "(the volume is open in another process: this is its migration's newest checkpoint record)");
         }
       }
       return ExitCodes.OK;

@@ -973,7 +973,10 @@ public final class Volume {
     this.migrationTarget = m;
   }
 
-  /** The checkpoint of a pending migration found at open (or recorded since), or null. */
+  /**
+   * The checkpoint of a pending migration found at open, or the newest durable one recorded since (a running copy's
+   * record becomes this only once the sync after it has returned), or null.
+   */
   public MigrationCheckpoint pendingMigration() {
     return pendingMigration;
   }

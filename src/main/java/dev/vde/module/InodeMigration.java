@@ -36,7 +36,7 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  *            start()                 copy batches            swap txn            complete txn
  *   IDLE ─────────────► ALLOCATING ─────────────► COPYING ──────────► SWAPPING ───────────► COMPLETE ─► IDLE
- *     (WAL txn: new table                 │  (checkpoint every N)   (WAL txn: region    (WAL txn: free old
+ *     (WAL txn: new table                 │  (record every N/3)     (WAL txn: region    (WAL txn: free old
  *      + regions + pending bit)           │                          directory, layout)   table, clear bit)
  *                                         │ rollback()
  *                                         ▼
@@ -48,20 +48,26 @@ import java.util.concurrent.locks.LockSupport;
  * regions, and in ONE WAL transaction records it as region INOM, adds the module regions and sets the
  * superblock's incompat bit MIGRATION_PENDING; an ALLOCATING checkpoint is written and synced just before that
  * commit. (2) Batches of inodes are copied under the writer lock: old-table blocks are read, every inode
- * converted (InodeConverter), the new-table blocks written directly, and the watermark raised (see
- * {@link MigrationTarget} for why no foreground change is lost). Every N inodes (and after the first batch that ends
- * a set time after the last checkpoint, so that a throttled copy checkpoints too) the device is synced and then a
- * checkpoint recording the watermark is written and synced, so a checkpoint never counts blocks that are not
- * durable. (3) The swap is one WAL transaction: the region directory's INOD entry points at the new table, the
- * old table becomes region INOO, and the superblock takes the target manifest, layout and inode size. The
- * in-memory view switches when it is published. (4) A later transaction frees INOO and clears the pending bit;
- * the freed blocks are reusable only after the next WAL checkpoint (AllocationBitmap (2)).
+ * converted (InodeConverter), the new-table blocks written directly, and the watermark raised, by BatchCopier
+ * (see {@link MigrationTarget} for why no foreground change is lost). The copy takes a position every N/3 inodes
+ * (N = {@link MigrationOptions#checkpointEvery}, rounded down): it waits for the sync started at the position
+ * before (CheckpointSyncs), which made that position's blocks durable, writes a record of that position without
+ * syncing it, and starts a sync on the sync thread that makes the blocks copied so far and that record durable
+ * while the copy goes on. So a record never counts blocks that are not durable, and is durable before the next
+ * one is written. With N below 3, and after the first batch that ends a set time after the last position (so that
+ * a throttled copy keeps its records current), the position's record is durable at once instead: the device is
+ * synced (after the sync in flight), then the record of the position written and synced. (3) The swap is one WAL
+ * transaction: the region directory's INOD entry points at the new table, the old table becomes region INOO, and
+ * the superblock takes the target manifest, layout and inode size. The in-memory view switches when it is
+ * published. (4) A later transaction frees INOO and clears the pending bit; the freed blocks are reusable only
+ * after the next WAL checkpoint (AllocationBitmap (2)).
  *
  * <h2>Crash at each point</h2>
  * Before (1) commits: no pending bit, so the volume is as before and the checkpoint is a leftover that is
  * ignored (and zeroed by the next writable open, so that {@link #peek} does not report it). During (2): the old table is authoritative and complete (every foreground write goes there); open
- * reinstalls the target at the checkpointed watermark, whose blocks were synced before it was written, and
- * {@link #resume} continues from there, redoing at most N inodes. Before (3) commits: same as (2). After (3):
+ * reinstalls the target at the watermark of the newest durable record, whose blocks were synced before it was
+ * written; it is at most two positions behind the last one passed, so {@link #resume} continues from there,
+ * redoing at most N inodes. Before (3) commits: same as (2). After (3):
  * INOO exists and the pending bit is set, so {@link #resume} runs (4) only; rollback is refused. {@link
  * #rollback} before (3) frees INOM and the new regions and clears the bit in one transaction; it first writes a
  * ROLLING_BACK checkpoint so that a crash in between finishes the rollback rather than the copy.
@@ -157,7 +163,10 @@ public final class InodeMigration {
     return BatchCopier.inodesToCopy(sb);
   }
 
-  /** The pending migration's last checkpoint, or null when none is pending. */
+  /**
+   * The pending migration's last durable checkpoint (a running copy's newest record counts once the sync after it
+   * has returned), or null when none is pending.
+   */
   public static MigrationCheckpoint status(VirtualDisk disk) {
     Volume v = disk.volume();
     if ((v.superblock().incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0) {
@@ -224,7 +233,8 @@ public final class InodeMigration {
   /**
    * Adds {@code modules} by growing every inode, online. Returns when the migration completed or was
    * cancelled (then it stays pending and {@link #resume} continues it). If a migration with the same target is
-   * pending, resumes it; a different one is refused.
+   * pending, resumes it (refused, as {@link #resume} says, while another call of this process runs it); a different
+   * one is refused.
    */
   public static MigrationResult start(VirtualDisk disk, List<Module> modules, MigrationOptions opts)
       throws IOException {
@@ -322,7 +332,11 @@ public final class InodeMigration {
         + "volume with the module", true);
   }
 
-  /** Continues a pending migration from its last checkpoint. */
+  /**
+   * Continues a pending migration from its last durable checkpoint. Before its swap it is refused with
+   * {@link VdeInvalidArgumentException} while another call of this process is running it: wait for that call, or
+   * pause or cancel it.
+   */
   public static MigrationResult resume(VirtualDisk disk, MigrationOptions opts) throws IOException {
     refuseInsideBatch(disk);
     Volume v = disk.volume();

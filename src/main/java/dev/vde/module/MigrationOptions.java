@@ -3,9 +3,9 @@ package dev.vde.module;
 import java.time.Duration;
 
 /**
- * Options of an inode migration. Defaults: a checkpoint every 100,000 inodes and at least once a second, no IOPS
- * limit, yielding to the foreground (see {@link MigrationControl#setYieldToForeground}), no progress listener, a
- * fresh control.
+ * Options of an inode migration. Defaults: a checkpoint interval of 100,000 inodes (a record every 33,333, so a
+ * crash redoes at most 100,000) and a durable record at least once a second, no IOPS limit, yielding to the
+ * foreground (see {@link MigrationControl#setYieldToForeground}), no progress listener, a fresh control.
  *
  * <p>How the interval is kept: the copy takes a position every third of it; at each it waits for the sync
  * started at the one before, writes the record of that one (its blocks are durable now), and starts a sync that
@@ -20,8 +20,8 @@ import java.time.Duration;
  * copying at full speed.
  *
  * <p>Why also once a second: a throttled or yielding migration copies slowly, and an interval counted only in
- * inodes would let a crash cost minutes of it and leave {@code vde migrate status} (which reads the last durable
- * checkpoint from another process) stuck on one figure. The time rule only adds positions, and its records are
+ * inodes would let a crash cost minutes of it and leave {@code vde migrate status} (which reads the newest record
+ * from another process) stuck on one figure. The time rule only adds positions, and its records are
  * synced before the copy goes on, so the bound in inodes holds whatever the time.
  */
 public final class MigrationOptions {
@@ -39,7 +39,8 @@ public final class MigrationOptions {
   }
 
   /**
-   * Inodes between two durable checkpoints; at most this many are copied again after a crash.
+   * The checkpoint interval: at most this many inodes are copied again after a crash. Records are written every
+   * third of it (every {@code n} inodes below 3), each durable before the next is written.
    *
    * @throws IllegalArgumentException if {@code n} is below 1
    */
