@@ -1,8 +1,9 @@
 package dev.vde;
 
 /**
- * A path inside the volume does not exist (or a parent of it is not a directory), or the host file to open does
- * not exist.
+ * A path inside the volume does not exist, or names a file where a directory is needed ("PATH: COMPONENT is not a
+ * directory": a file along the path, at the end of a path ending in '/', or listed or passed to mkdirs), or the
+ * host file to open does not exist.
  */
 public class VdeNotFoundException extends VdeException {
   private static final long serialVersionUID = 1L;
