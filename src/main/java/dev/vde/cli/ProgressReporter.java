@@ -19,7 +19,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
  * {@code phase: 42% (4,200 of 10,000 inodes), 1,234 inodes/s, ETA 5 s}: one when the phase starts, then one each
  * whole percent more, at most one a second and at least one every 30 s (one a second when the total is unknown),
  * one when the work first reaches its total, and its last state when the phase ends if the last line does not
- * already show it (count and total).
+ * already show it (count and total). Lines are written from {@link #update} only: none while no update comes.
  *
  * <p>The percent shown (bar or line) never falls within a phase. A total can grow while the work runs (a
  * migration's total is the initialized part of the old table, which the foreground's creations extend), and
