@@ -53,8 +53,9 @@ public final class MigrationOptions {
   }
 
   /**
-   * Also checkpoints at the end of the first batch that finishes this long after the last checkpoint, however few
-   * inodes it copied; null checkpoints by inode count only.
+   * Also checkpoints at the end of the first batch that finishes this long after the last checkpoint (by count or
+   * by time), however few inodes it copied, with a record that is durable at once rather than after the next sync;
+   * null checkpoints by inode count only.
    *
    * @throws IllegalArgumentException if {@code d} is zero or negative
    */
