@@ -134,7 +134,10 @@ public final class ModulePlanner {
         ? dev.vde.inode.InodeCodec.perBlock(bs, mp.targetLayout().inodeSize()) : 1;
     long readOld = (mp.inodesToCopy() + ipbOld - 1) / ipbOld;
     long writeNew = (mp.inodesToCopy() + ipbNew - 1) / ipbNew;
-    long checkpoints = mp.inodesToCopy() / MigrationOptions.DEFAULT_CHECKPOINT_EVERY + 3;
+    // A record every third of the default interval, each one block, and the start's, swap's and completion's.
+    // The syncs behind the copy's records run while it goes on; the time counts only the six or so at its end
+    // (the last record's two, the swap's record and transaction, the completion's record and transaction).
+    long records = mp.inodesToCopy() / Math.max(1, MigrationOptions.DEFAULT_CHECKPOINT_EVERY / 3) + 3;
     String migReason = walDamage != null ? unwritable
         : hostReadOnly != null ? hostReadOnly
         : !needsFields ? "the modules add no inode fields; there is nothing to grow"
@@ -146,8 +149,8 @@ public final class ModulePlanner {
             + ": new table of "
             + mp.newTableBlocks() + " blocks, " + mp.inodesToCopy() + " inodes copied, old table freed"
             + (needsRegions ? "; adds " + regions.entries() + " region(s)" : ""),
-        readOld, writeNew + 2 * checkpoints, (readOld + writeNew) * bs / SEQUENTIAL_BYTES_PER_SECOND
-            + 2 * checkpoints * SYNC_SECONDS,
+        readOld, writeNew + records, (readOld + writeNew) * bs / SEQUENTIAL_BYTES_PER_SECOND
+            + 6 * SYNC_SECONDS,
         "none", "low: checkpointed, resumable after a crash, can be rolled back until the swap", false));
     // Option 4: copy.
     long live = ExtentAwareCopy.estimateCopyBlocks(disk);
