@@ -64,7 +64,7 @@ final class MigrateCommand extends CommandGroup {
 
   @Command(name = "resume", mixinStandardHelpOptions = true,
       description = "Continue the pending migration from its last checkpoint (at most one checkpoint interval is "
-          + "copied again). Ctrl-C stops at the next checkpoint.")
+          + "copied again). Ctrl-C stops after the batch in progress, with a checkpoint there.")
   static final class Resume extends ImageCommand {
     @Option(names = "--max-iops", paramLabel = "N", defaultValue = "0",
         description = "Limit block I/O per second (0 = unlimited).")

@@ -14,8 +14,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs an inode migration for a command: progress on stderr, and Ctrl-C handled gracefully. On SIGINT the
- * shutdown hook asks the migration to stop at its next checkpoint and waits for it (and for the volume to be
- * closed), so the process exits 130 with a resumable migration and a message saying how to resume.
+ * shutdown hook asks the migration to stop after the batch in progress (with a durable checkpoint there) and
+ * waits for it (and for the volume to be closed), so the process exits 130 with a resumable migration and a
+ * message saying how to resume.
  */
 final class MigrationRunner {
   private MigrationRunner() {}

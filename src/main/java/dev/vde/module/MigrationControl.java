@@ -59,7 +59,7 @@ public final class MigrationControl {
     return paused;
   }
 
-  /** Asks the migration to stop at its next checkpoint, leaving it resumable. */
+  /** Asks the migration to stop after the batch in progress, with a durable checkpoint there; it stays resumable. */
   public void cancel() {
     cancelled = true;
   }
