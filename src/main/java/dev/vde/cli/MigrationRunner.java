@@ -64,8 +64,9 @@ final class MigrationRunner {
       MigrationResult r = work.run(opts);
       if (r.cancelled()) {
         reporter.close();
-        out.println("Migration interrupted at a checkpoint: " + r.inodesCopied() + " inodes copied in this run; "
-            + "the volume stays usable with its old format. Resume with: vde migrate resume " + image);
+        out.println("Migration interrupted at a checkpoint: " + Numbers.grouped(r.inodesCopied())
+            + " inodes copied in this run; the volume stays usable with its old format. Resume with: "
+            + "vde migrate resume " + image);
         return ExitCodes.INTERRUPTED;
       }
       reporter.close();
