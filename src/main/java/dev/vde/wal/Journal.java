@@ -865,6 +865,9 @@ public final class Journal implements AutoCloseable {
         // without the transactions they were built on.
         err = e instanceof IOException io ? io : new IOException(e.toString(), e);
         fatal = e instanceof Error x ? x : null;
+        // Before the WAL lock goes: a sync outside the WAL waiting for it must find the journal stopped, as the
+        // failed sync may have dropped its writes too and a sync of its own would now succeed.
+        stop(err);
       } finally {
         // What the group synced, read before anyone else may write: a group that did not fit behind the WAL's
         // head is written in parts with a checkpoint between them, and when the checkpoint or a later part fails,
@@ -1007,10 +1010,18 @@ public final class Journal implements AutoCloseable {
     }
   }
 
-  /** Stops the journal for good with {@code e} (the first failure is the one reported) and wakes every waiter. */
+  /**
+   * Stops the journal for good with {@code e} (the first failure is the one reported) and wakes every waiter. Call
+   * with the WAL lock held: what the WAL has synced so far is made known as durable first, so that a waiter woken
+   * here hears that its transaction is durable rather than the failure.
+   */
   private void stop(Throwable e) {
     IOException io = e instanceof IOException x ? x : new IOException(e.toString(), e);
+    long reached = walDurableTicket;
     synchronized (monitor) {
+      if (reached > durableTicket) {
+        durableTicket = reached;
+      }
       if (failure == null) {
         failure = io;
       }
