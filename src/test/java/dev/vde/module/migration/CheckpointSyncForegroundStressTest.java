@@ -74,12 +74,15 @@ class CheckpointSyncForegroundStressTest {
     AtomicBoolean stop = new AtomicBoolean();
     AtomicBoolean closed = new AtomicBoolean();
     List<Thread> threads = new ArrayList<>();
+    // Every thread of this test, and so every thread the engine starts from them (the flusher, the sync thread),
+    // is in this group: its count tells whether they ended, whatever other tests left running.
+    ThreadGroup group = new ThreadGroup("stress");
 
-    threads.add(worker("window writer", errors, stop, closed, rnd -> {
+    threads.add(worker(group, "window writer", errors, stop, closed, rnd -> {
       String p = "/window/f" + rnd.nextInt(OWN_FILES);
       write(acked, p, content(rnd, 1 + rnd.nextInt(9000)), c -> disk.writeFile(p, c));
     }));
-    threads.add(worker("batch writer", errors, stop, closed, rnd -> {
+    threads.add(worker(group, "batch writer", errors, stop, closed, rnd -> {
       List<String> ps = new ArrayList<>();
       List<byte[]> cs = new ArrayList<>();
       for (int k = 0; k < 4; k++) {
@@ -101,12 +104,12 @@ class CheckpointSyncForegroundStressTest {
         acked.put(ps.get(k), new Acked(cs.get(k), false));
       }
     }));
-    threads.add(worker("stream writer", errors, stop, closed, rnd -> {
+    threads.add(worker(group, "stream writer", errors, stop, closed, rnd -> {
       String p = "/stream/f" + rnd.nextInt(OWN_FILES / 4);
       byte[] c = content(rnd, 20_000 + rnd.nextInt(300_000));
       write(acked, p, c, x -> disk.writeFile(p, new ByteArrayInputStream(x)));
     }));
-    threads.add(worker("stream reader", errors, stop, closed, rnd -> {
+    threads.add(worker(group, "stream reader", errors, stop, closed, rnd -> {
       String p = "/old/f" + rnd.nextInt(OLD_FILES);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       disk.readFile(p, out);
@@ -115,7 +118,7 @@ class CheckpointSyncForegroundStressTest {
         errors.add("streamed read of " + p + " differs");
       }
     }));
-    Thread syncer = worker("syncer", errors, stop, closed, rnd -> {
+    Thread syncer = worker(group, "syncer", errors, stop, closed, rnd -> {
       try {
         disk.sync();
       } catch (IOException e) {
@@ -126,7 +129,7 @@ class CheckpointSyncForegroundStressTest {
       Thread.interrupted();
     });
     threads.add(syncer);
-    Thread interrupter = new Thread(() -> {
+    Thread interrupter = new Thread(group, () -> {
       while (!stop.get()) {
         syncer.interrupt();
         try {
@@ -142,7 +145,7 @@ class CheckpointSyncForegroundStressTest {
     }
 
     CompletableFuture<Object> migration = new CompletableFuture<>();
-    Thread m = new Thread(() -> {
+    Thread m = new Thread(group, () -> {
       try {
         migration.complete(InodeMigration.start(disk, MigrationFixture.TAGS, MigrationOptions.defaults()
             .checkpointEvery(30).maxTimeBetweenCheckpoints(Duration.ofMillis(2))
@@ -174,7 +177,7 @@ class CheckpointSyncForegroundStressTest {
       disk.close();
     }
     assertThat(errors).isEmpty();
-    awaitNoEngineThread();
+    awaitNoThreadIn(group);
 
     try (VirtualDisk d = VirtualDisk.open(file)) {
       if (InodeMigration.isPending(d)) {
@@ -194,18 +197,18 @@ class CheckpointSyncForegroundStressTest {
     }
   }
 
-  private static void awaitNoEngineThread() throws InterruptedException {
+  private static void awaitNoThreadIn(ThreadGroup group) throws InterruptedException {
     long until = System.nanoTime() + 10_000_000_000L;
-    List<String> left;
-    do {
-      left = Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
-          .filter(n -> n.startsWith("vde-migration-sync") || n.startsWith("vde-commit")).toList();
-      if (left.isEmpty()) {
-        return;
-      }
+    while (group.activeCount() > 0 && System.nanoTime() < until) {
       Thread.sleep(10);
-    } while (System.nanoTime() < until);
-    assertThat(left).as("engine threads left after close").isEmpty();
+    }
+    Thread[] left = new Thread[group.activeCount() + 4];
+    int n = group.enumerate(left);
+    List<String> names = new ArrayList<>();
+    for (int k = 0; k < n; k++) {
+      names.add(left[k].getName());
+    }
+    assertThat(names).as("threads left after close").isEmpty();
   }
 
   private interface IoConsumer {
@@ -230,9 +233,9 @@ class CheckpointSyncForegroundStressTest {
     return b;
   }
 
-  private static Thread worker(String name, ConcurrentLinkedQueue<String> errors, AtomicBoolean stop,
+  private static Thread worker(ThreadGroup group, String name, ConcurrentLinkedQueue<String> errors, AtomicBoolean stop,
       AtomicBoolean closed, Step step) {
-    return new Thread(() -> {
+    return new Thread(group, () -> {
       SplittableRandom rnd = new SplittableRandom(name.hashCode());
       while (!stop.get()) {
         try {
