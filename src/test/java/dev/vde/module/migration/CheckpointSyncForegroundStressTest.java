@@ -145,18 +145,27 @@ class CheckpointSyncForegroundStressTest {
     }
 
     CompletableFuture<Object> migration = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicLong copied = new java.util.concurrent.atomic.AtomicLong();
     Thread m = new Thread(group, () -> {
       try {
         migration.complete(InodeMigration.start(disk, MigrationFixture.TAGS, MigrationOptions.defaults()
             .checkpointEvery(30).maxTimeBetweenCheckpoints(Duration.ofMillis(2))
-            .listener(p -> LockSupportSleep.nap())));
+            .listener(p -> {
+              copied.set(p.migrated());
+              LockSupportSleep.nap();
+            })));
       } catch (Throwable e) {
         migration.completeExceptionally(e);
       }
     }, "migrating");
     m.start();
     if (closeMidway) {
-      Thread.sleep(300);
+      // In the middle of the copy, while syncs are in flight and the foreground works.
+      long until = System.nanoTime() + 60_000_000_000L;
+      while (copied.get() < OLD_FILES / 3 && !migration.isDone() && System.nanoTime() < until) {
+        Thread.sleep(1);
+      }
+      assertThat(migration.isDone()).as("the migration was still copying when closed").isFalse();
       closed.set(true);
       disk.close();
     }
