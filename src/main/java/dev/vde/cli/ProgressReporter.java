@@ -28,9 +28,10 @@ import me.tongfei.progressbar.ProgressBarBuilder;
  * percent from the counts, keeps its last drawing until the counts give at least as much again.
  *
  * <p>JSON lines are {@code {"phase","done","total","unit","rate","etaSeconds"}}: rate in units per second
- * since the phase's first report (counting only what was done since: a phase may begin part-way), total and etaSeconds null when unknown. They are thinned to a few per second, but the
- * first and the last state of every phase are always written. Bars appear only once a phase has run for a
- * moment, so quick commands do not flash one.
+ * since the phase's first report (counting only what was done since: a phase may begin part-way), total and
+ * etaSeconds null when unknown. They are thinned to a few per second, but the first and the last state of every
+ * phase are always written, the last one once. Bars appear only once a phase has run for a moment, so quick
+ * commands do not flash one.
  */
 public final class ProgressReporter implements Progress, AutoCloseable {
   static final long JSON_INTERVAL_NANOS = 250_000_000L;
@@ -55,6 +56,9 @@ public final class ProgressReporter implements Progress, AutoCloseable {
   /** What the phase's first report said was done: a phase may begin part-way (a resumed migration). */
   private long phaseStartDone;
   private long lastJsonAt;
+  /** The counts of the last JSON line of this phase: a state is written once, however often it is reported. */
+  private long lastJsonDone;
+  private long lastJsonTotal;
   private boolean latestShown;
   private ProgressBar bar;
   /** The highest fraction done the bar has drawn in this phase; the bar holds while the counts give less. */
@@ -104,6 +108,8 @@ public final class ProgressReporter implements Progress, AutoCloseable {
       this.phaseStart = now;
       this.phaseStartDone = done;
       this.lastJsonAt = Long.MIN_VALUE;
+      this.lastJsonDone = -1;
+      this.lastJsonTotal = -2;
       this.barFraction = 0;
       this.barHeld = false;
       this.linePercent = -1;
@@ -118,7 +124,10 @@ public final class ProgressReporter implements Progress, AutoCloseable {
     switch (output) {
       case JSON -> {
         boolean first = lastJsonAt == Long.MIN_VALUE;
-        if (first || done == total || now - lastJsonAt >= JSON_INTERVAL_NANOS) {
+        // Reaching the total is written at once, but once: a migration reports its full count again for each
+        // of its closing steps, and a reader of the stream took every repeat for another event.
+        boolean newCounts = done != lastJsonDone || total != lastJsonTotal;
+        if (first || (done == total && newCounts) || now - lastJsonAt >= JSON_INTERVAL_NANOS) {
           emitJson(now);
         }
       }
@@ -139,7 +148,7 @@ public final class ProgressReporter implements Progress, AutoCloseable {
     if (phase == null) {
       return;
     }
-    if (output == Output.JSON && !latestShown) {
+    if (output == Output.JSON && !latestShown && (lastJsonDone != done || lastJsonTotal != total)) {
       emitJson(nanoClock.getAsLong());
     }
     if (output == Output.LINES && !latestShown && (lastLineDone != done || lastLineTotal != total)) {
@@ -169,6 +178,8 @@ public final class ProgressReporter implements Progress, AutoCloseable {
     err.println(Json.compact(event));
     err.flush();
     lastJsonAt = now;
+    lastJsonDone = done;
+    lastJsonTotal = total;
     latestShown = true;
   }
 

@@ -63,6 +63,36 @@ class ProgressReporterTest extends ProgressCaptureBase {
     assertThat(lines.get(lines.size() - 1).get("done").asLong()).isEqualTo(1000);
   }
 
+  // A migration reports its full count again for each closing step (the last batch, the swap, the end), and every
+  // one of those reports wrote the same final state again.
+  @Test
+  void theFinalStateIsWrittenOnce_howeverOftenItIsReported() throws IOException {
+    try (ProgressReporter r = ProgressReporter.create(ProgressMode.JSON, err, false, clock::get)) {
+      r.update("migrating inodes", 0, 12, "inodes");
+      clock.addAndGet(MS);
+      r.update("migrating inodes", 12, 12, "inodes");
+      clock.addAndGet(MS);
+      r.update("migrating inodes", 12, 12, "inodes");
+      clock.addAndGet(MS);
+      r.update("migrating inodes", 12, 12, "inodes");
+    }
+    assertThat(lines()).extracting(n -> n.get("done").asLong() + "/" + n.get("total").asLong())
+        .containsExactly("0/12", "12/12");
+  }
+
+  @Test
+  void aStateReportedAgainAfterTheIntervalIsWrittenAgain_withItsNewRate() throws IOException {
+    try (ProgressReporter r = ProgressReporter.create(ProgressMode.JSON, err, false, clock::get)) {
+      r.update("writing", 0, 1000, "bytes");
+      clock.addAndGet(500 * MS);
+      r.update("writing", 500, 1000, "bytes");
+      clock.addAndGet(500 * MS);
+      r.update("writing", 500, 1000, "bytes");
+    }
+    assertThat(lines()).extracting(n -> n.get("done").asLong() + "@" + n.get("rate").asDouble())
+        .containsExactly("0@0.0", "500@1000.0", "500@500.0");
+  }
+
   @Test
   void aNewPhaseFinishesTheOldOne() throws IOException {
     try (ProgressReporter r = ProgressReporter.create(ProgressMode.JSON, err, false, clock::get)) {
