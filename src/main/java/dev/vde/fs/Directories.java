@@ -116,6 +116,16 @@ final class Directories {
           + ", not a multiple of the block payload " + payload, vol.resource());
     }
     long n = in.size() / payload;
+    long past = ExtentMap.nextMapped(in.extents(), n);
+    if (past != Long.MAX_VALUE) {
+      // A directory grows by mapping logical block n: over a block already mapped there that would commit
+      // overlapping extents, and the directory (every entry in it) would no longer read at all. What such a block
+      // holds is not in the directory either, and deleting the directory as empty would free it with whatever
+      // entries it holds still in use.
+      throw new VdeCorruptedException(vol.inodes.tableBlock(ino), "inode table", "directory inode " + ino
+          + " has size " + in.size() + " (" + n + " blocks) but maps logical block " + past + " past it",
+          vol.resource());
+    }
     Dir d = new Dir(ino, in.parent());
     int cap = DirectoryBlockCodec.capacity(vol.blockSize());
     for (int i = 0; i < n; i++) {
