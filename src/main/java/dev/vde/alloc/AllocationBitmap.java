@@ -313,26 +313,40 @@ public final class AllocationBitmap {
 
   /** Returns reserved-but-unpublished blocks (a transaction aborted). */
   public void unreserve(long start, long count) {
-    FreeSpaceScanner.setRange(inUse, start, count, false);
-    inUseFree += count;
+    inUseFree += FreeSpaceScanner.setRange(inUse, start, count, false);
   }
 
   /** A committed transaction allocated these blocks (they are already reserved). */
   public void publishAllocated(long start, long count) {
-    FreeSpaceScanner.setRange(durable, start, count, true);
-    durableFree -= count;
+    durableFree -= FreeSpaceScanner.setRange(durable, start, count, true);
   }
 
-  /** A committed transaction freed these blocks; they stay in use until {@link #release}. */
+  /**
+   * A committed transaction freed these blocks; they stay in use until {@link #release}. Only bits that were set
+   * count: an extent damaged to name blocks the bitmap calls free (checksum intact) frees them again, and counting
+   * the whole range grew the free count past the blocks that are free, into a superblock that no open, and no
+   * checkpoint, accepts once it passes the volume's size.
+   */
   public void publishFreed(long start, long count) {
-    FreeSpaceScanner.setRange(durable, start, count, false);
-    durableFree += count;
+    durableFree += FreeSpaceScanner.setRange(durable, start, count, false);
   }
 
-  /** The checkpoint after the freeing transaction completed: the blocks may be handed out again. */
+  /**
+   * The checkpoint after the freeing transaction completed: the blocks may be handed out again. A block allocated
+   * again since is left in use: the free named a block that was not in use (a damaged extent), which the allocator
+   * could hand to another file before this release, and releasing it then would give it out a second time.
+   */
   public void release(long start, long count) {
-    FreeSpaceScanner.setRange(inUse, start, count, false);
-    inUseFree += count;
+    long end = start + count;
+    for (long p = start; p < end; ) {
+      int w = (int) (p >>> 6);
+      int lo = (int) (p & 63);
+      int n = (int) Math.min(64 - lo, end - p);
+      long mask = (n == 64 ? -1L : ((1L << n) - 1) << lo) & inUse[w] & ~durable[w];
+      inUse[w] &= ~mask;
+      inUseFree += Long.bitCount(mask);
+      p += n;
+    }
   }
 
   public boolean isDurablyAllocated(long block) {

@@ -128,22 +128,26 @@ public final class FreeSpaceScanner {
     return (words[(int) (bit >>> 6)] & (1L << (bit & 63))) != 0;
   }
 
-  /** Sets or clears bits {@code [start, start+count)}. */
-  public static void setRange(long[] words, long start, long count, boolean value) {
+  /** Sets or clears bits {@code [start, start+count)}; returns how many of them changed. */
+  public static long setRange(long[] words, long start, long count, boolean value) {
     long p = start;
     long end = start + count;
+    long changed = 0;
     while (p < end) {
       int w = (int) (p >>> 6);
       int lo = (int) (p & 63);
       int n = (int) Math.min(64 - lo, end - p);
       long mask = n == 64 ? -1L : ((1L << n) - 1) << lo;
       if (value) {
+        changed += Long.bitCount(mask & ~words[w]);
         words[w] |= mask;
       } else {
+        changed += Long.bitCount(mask & words[w]);
         words[w] &= ~mask;
       }
       p += n;
     }
+    return changed;
   }
 
   /** True when every bit of {@code [start, start+count)} equals {@code value}. */
