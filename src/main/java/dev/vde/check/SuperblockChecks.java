@@ -113,6 +113,12 @@ final class SuperblockChecks {
       cx.problems.add(slot, STRUCTURE, copy + " holds sequence " + c.sequence() + ", which belongs in slot "
           + c.slot());
     }
+    if ((c.incompat() & Superblock.INCOMPAT_INCOMPLETE_COPY) != 0) {
+      // The volume opened, so the other copy is a finished one: this is what a copy cut between its two final
+      // superblock writes leaves, and it cannot stand in for the other (FORMAT.md section 18).
+      cx.problems.add(slot, STRUCTURE, copy + " is still marked as an incomplete copy (incompat bit 1); were the "
+          + "other copy lost, the volume would not open (the next writable open rewrites it)");
+    }
     int bad = Superblock.labelDamageOffset(b);
     if (bad >= 0) {
       // Only damage (or another writer) leaves one: the engine writes UTF-8. It keeps the bytes as they are, so

@@ -99,9 +99,15 @@ public final class SuperblockSlots {
    * Why the older copy {@code o} cannot stand in for the newest {@code n}, or null. A checkpoint writes the same
    * WAL epoch (salt and checkpoint transaction) to both slots, so a copy naming another epoch is left from a
    * checkpoint that was cut between its two writes (or from an engine that wrote one slot per checkpoint): were
-   * the newest copy lost, it would not find the transactions of the current epoch.
+   * the newest copy lost, it would not find the transactions of the current epoch. A copy still marked as an
+   * incomplete copy is left by a copy cut between its two final superblock writes: were the newest lost, the
+   * volume would not open at all.
    */
   private static String stale(Superblock o, Superblock n, int slot) {
+    if ((o.incompat() & Superblock.INCOMPAT_INCOMPLETE_COPY) != 0) {
+      return "superblock copy in block " + slot + " is still marked as an incomplete copy (sequence "
+          + o.sequence() + ", the newest is " + n.sequence() + "): were the newest lost, the volume would not open";
+    }
     if (o.walSalt() == n.walSalt() && o.checkpointTxId() == n.checkpointTxId()) {
       return null;
     }

@@ -70,6 +70,61 @@ class CopyCrashTest {
     }
   }
 
+  /**
+   * A cut between the two final superblock writes leaves a complete copy whose other slot still carries the
+   * incomplete-copy mark. It opens, but it is one lost block from never opening again: were the complete slot lost,
+   * open would take the marked one and refuse the volume, which "either copy alone may be lost" must not allow.
+   * The first writable open must rewrite the marked slot, and the verifier must report it until then. The source
+   * is read-only, as {@code vde copy} opens it: one pass, so both pairs of superblocks carry the same WAL salt and
+   * nothing else tells the marked slot from a current one.
+   */
+  @ParameterizedTest(name = "block size {0}")
+  @ValueSource(ints = {TestVolumes.BS_4K, TestVolumes.BS_512})
+  void aCutBetweenTheFinalSuperblocks_leavesNoMarkedSlotBehindTheFirstWritableOpen(int blockSize) throws Exception {
+    PowerLossDevice image;
+    try (TestVolumes.Volume src = TestVolumes.create(blockSize)) {
+      populate(src.disk(), blockSize);
+      image = src.device();
+    }
+    try (VirtualDisk source = VirtualDisk.open(PowerLossDevice.fromImage("source", image.snapshot()),
+        OpenOptions.readOnlyOptions())) {
+      Map<String, String> want = CopyFixtures.tree(source);
+      CopyOptions options = CopyOptions.defaults().addModule(Module.TAGS);
+      PowerLossDevice probe = new PowerLossDevice("probe");
+      ExtentAwareCopy.copy(source, probe, options);
+      long writes = probe.writeCount();
+
+      PowerLossDevice dst = new PowerLossDevice("copy cut at its last write");
+      dst.crashAt(writes - 1);
+      try {
+        ExtentAwareCopy.copy(source, dst, options);
+        fail("the copy survived a power cut at its last write");
+      } catch (PowerLossDevice.PowerCutException expected) {
+        // The cut write is slot 1's final superblock.
+      }
+      // Slot 0's final superblock reached the disk, slot 1's did not: slot 1 keeps the marked one.
+      PowerLossDevice survivor = dst.powerLoss(KeepPolicy.prefix(1));
+
+      try (VirtualDisk ro = VirtualDisk.open(PowerLossDevice.fromImage("cut copy", survivor.snapshot()),
+          OpenOptions.readOnlyOptions())) {
+        assertThat(CopyFixtures.tree(ro)).isEqualTo(want);
+        assertThat(ro.verify(dev.vde.Progress.NONE).problems()).as("the verifier names the marked copy")
+            .anySatisfy(p -> {
+              assertThat(p.blockNo()).isEqualTo(1);
+              assertThat(p.message()).contains("incomplete copy");
+            });
+      }
+      TestVolumes.open(survivor).close();
+      PowerLossDevice lostSlot0 = PowerLossDevice.fromImage("reopened copy, slot 0 lost", survivor.snapshot());
+      lostSlot0.write(0, java.nio.ByteBuffer.wrap(new byte[blockSize]));
+      lostSlot0.sync();
+      try (VirtualDisk copy = TestVolumes.open(lostSlot0)) {
+        assertThat(CopyFixtures.tree(copy)).isEqualTo(want);
+        CopyFixtures.assertClean(copy, "the reopened copy with slot 0 lost");
+      }
+    }
+  }
+
   /** True when the survivor is a complete copy (checked), false when every open refuses it as it must. */
   private static boolean checkSurvivor(PowerLossDevice survivor, Map<String, String> want, String context)
       throws IOException {
