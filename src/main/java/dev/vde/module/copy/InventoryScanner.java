@@ -119,7 +119,10 @@ final class InventoryScanner {
     long prevLogicalEnd = 0;
     boolean touchesZone = false;
     for (Extent e : extents) {
-      if (e.count() <= 0 || e.start() <= 0 || e.end() > src.totalBlocks() || e.logical() < prevLogicalEnd) {
+      // Ends compared without overflow, as the engine's own reads do: a start or a logical start near
+      // Long.MAX_VALUE wraps its end around and would pass, and the copy would carry the extent into a new volume.
+      if (e.count() <= 0 || e.start() <= 0 || e.start() > src.totalBlocks() - e.count()
+          || e.logical() < prevLogicalEnd || e.logical() > Long.MAX_VALUE - e.count()) {
         throw corrupt(tableBlock, "inode table", "inode " + n + " has a bad extent (logical " + e.logical()
             + ", start " + e.start() + ", count " + e.count() + ")");
       }
