@@ -166,6 +166,7 @@ final class InventoryScanner {
           + " but maps " + total + " blocks, " + mapped + " of them from block 0 on without a hole"
           + TreeInventory.SUFFIX);
     }
+    java.util.Set<String> names = new java.util.HashSet<>();
     for (Extent e : extents) {
       for (long blk = e.start(); blk < e.end(); blk++) {
         cx.io(1);
@@ -175,7 +176,7 @@ final class InventoryScanner {
               + Integer.toUnsignedLong(BlockCodec.storedGeneration(b)) + ", but directory inode " + dir.number()
               + " maps it");
         }
-        tree.entries(dir.number(), blk, DirectoryBlockCodec.read(b, blk, src.resource));
+        tree.entries(dir.number(), blk, DirectoryBlockCodec.read(b, blk, src.resource), names);
       }
     }
   }

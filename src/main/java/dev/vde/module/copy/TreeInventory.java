@@ -5,6 +5,7 @@ import dev.vde.fs.DirectoryBlockCodec;
 import dev.vde.inode.Inode;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The directory tree as the source's inode table and directory blocks describe it, checked before a copy writes
@@ -15,7 +16,7 @@ import java.util.List;
  * leads up to the root; a file has one link, a directory two plus its subdirectories.
  *
  * <p>Memory: 13 bytes per live inode and 17 per entry, in arrays (inode numbers come in ascending order from the
- * table scan, so they are searched, not hashed).
+ * table scan, so they are searched, not hashed), and the names of the one directory being read.
  */
 final class TreeInventory {
   static final String SUFFIX = "; a copy does not carry damage into a new volume (run 'vde fsck', or copy "
@@ -61,12 +62,20 @@ final class TreeInventory {
     live++;
   }
 
-  /** Records the entries of directory {@code dir}'s block {@code blockNo}; refuses one naming no possible inode. */
-  void entries(long dir, long blockNo, List<DirectoryBlockCodec.Entry> es) throws VdeCorruptedException {
+  /**
+   * Records the entries of directory {@code dir}'s block {@code blockNo}; refuses one naming no possible inode, and
+   * a name already in {@code names}, the names of the directory's blocks before this one (the engine refuses such
+   * a directory when it loads it).
+   */
+  void entries(long dir, long blockNo, List<DirectoryBlockCodec.Entry> es, Set<String> names)
+      throws VdeCorruptedException {
     for (DirectoryBlockCodec.Entry e : es) {
       if (e.inode() <= Inode.ROOT || e.inode() >= inodeCount) {
         throw corrupt(blockNo, "directory", "entry '" + e.name() + "' of directory inode " + dir + " names inode "
             + e.inode() + (e.inode() == Inode.ROOT ? ", the root directory" : ", outside 2.." + (inodeCount - 1)));
+      }
+      if (!names.add(e.name())) {
+        throw corrupt(blockNo, "directory", "name '" + e.name() + "' appears twice in directory inode " + dir);
       }
       if (entries == targets.length) {
         int n = entries * 2;

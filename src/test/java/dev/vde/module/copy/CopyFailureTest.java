@@ -228,6 +228,53 @@ class CopyFailureTest {
     }
   }
 
+  /**
+   * A name listed twice in one directory breaks the format's rules (FORMAT.md section 13): the engine refuses the
+   * directory when it loads it, and the verifier reports it. The copy checks the tree before it writes anything, so
+   * it must refuse it too rather than carry it into a volume that looks new, where every lookup in that directory
+   * fails.
+   */
+  @Test
+  void aNameListedTwiceInADirectoryStopsTheCopyNamingTheBlock() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    long dirBlock;
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.mkdir("/d");
+      d.writeFile("/d/aa", SeededBytes.bytes(1, 10));
+      d.writeFile("/d/ab", SeededBytes.bytes(2, 10));
+      dirBlock = d.volume().readInode(d.stat("/d").inode()).extents().get(0).start();
+    }
+    // "ab" becomes "aa": the same length, so the block stays well formed; resealed with its owner.
+    try (RandomAccessFile f = new RandomAccessFile(src.toFile(), "rw")) {
+      byte[] b = new byte[BS];
+      f.seek(dirBlock * BS);
+      f.readFully(b);
+      String text = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+      int at = text.indexOf("ab");
+      assertThat(at).isPositive();
+      b[at + 1] = 'a';
+      dev.vde.format.BlockCodec.seal(b, dev.vde.format.BlockType.DIRECTORY, dev.vde.format.BlockCodec
+          .storedGeneration(b));
+      f.seek(dirBlock * BS);
+      f.write(b);
+    }
+    try (VirtualDisk d = VirtualDisk.open(src, OpenOptions.readOnlyOptions())) {
+      assertThat(d.verify(Progress.NONE).problems()).as("the verifier names the damage")
+          .anySatisfy(p -> assertThat(p.message()).contains("appears twice"));
+      for (boolean verify : new boolean[] {false, true}) {
+        assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().verify(verify)))
+            .isInstanceOfSatisfying(VdeCorruptedException.class, e -> {
+              assertThat(e.getBlockNo()).isEqualTo(dirBlock);
+              assertThat(e.getStructure()).isEqualTo("directory");
+            })
+            .hasMessageContaining("'aa'")
+            .hasMessageNotContaining("verification of the copy");
+        assertThat(dst).as("nothing left behind").doesNotExist();
+      }
+    }
+  }
+
   @Test
   void aShrinkingDestinationIsRefused() throws Exception {
     Path src = tmp.resolve("src.vde");
