@@ -3,6 +3,7 @@ package dev.vde.module.copy;
 import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
 import dev.vde.format.InodeLayout;
 import dev.vde.format.Module;
 import dev.vde.fs.DirectoryBlockCodec;
@@ -99,6 +100,10 @@ final class InventoryScanner {
     if (!ino.isFile() && !ino.isDirectory()) {
       throw corrupt(tableBlock, "inode table", "inode " + n + " has unknown type " + ino.type());
     }
+    String damaged = recordDamage(b, off, ino);
+    if (damaged != null) {
+      throw corrupt(tableBlock, "inode table", "inode " + n + " " + damaged + TreeInventory.SUFFIX);
+    }
     if (tags != null) {
       try {
         Tags.decode(Arrays.copyOfRange(b, off + tags.offset(), off + tags.end()), "inode " + n);
@@ -117,6 +122,8 @@ final class InventoryScanner {
     }
     BlockType type = ino.isFile() ? BlockType.DATA : BlockType.DIRECTORY;
     long prevLogicalEnd = 0;
+    long payload = src.blockSize - BlockCodec.TRAILER_SIZE;
+    long sizeBlocks = ino.size() / payload + (ino.size() % payload == 0 ? 0 : 1);
     boolean touchesZone = false;
     for (Extent e : extents) {
       // Ends compared without overflow, as the engine's own reads do: a start or a logical start near
@@ -125,6 +132,10 @@ final class InventoryScanner {
           || e.logical() < prevLogicalEnd || e.logical() > Long.MAX_VALUE - e.count()) {
         throw corrupt(tableBlock, "inode table", "inode " + n + " has a bad extent (logical " + e.logical()
             + ", start " + e.start() + ", count " + e.count() + ")");
+      }
+      if (e.logicalEnd() > sizeBlocks) {
+        throw corrupt(tableBlock, "inode table", "inode " + n + " maps logical blocks up to " + (e.logicalEnd() - 1)
+            + ", past the end of its size of " + ino.size() + " bytes" + TreeInventory.SUFFIX);
       }
       prevLogicalEnd = e.logicalEnd();
       runs.add(new BlockRun(e.start(), e.count(), n, type));
@@ -145,6 +156,36 @@ final class InventoryScanner {
     }
     live++;
     lastLive = Math.max(lastLive, n);
+  }
+
+  /**
+   * What is wrong with the in-use record at {@code off} that the copy would carry over byte for byte (the core is
+   * copied as it is), or null: the rules the verifier holds a record to (FORMAT.md sections 9 and 12), whose
+   * breach would make the new volume fail {@code vde fsck} at once, and a verifying copy blame itself.
+   */
+  private static String recordDamage(byte[] b, int off, Inode ino) {
+    if (ino.flags() != 0) {
+      return "has flags 0x" + Integer.toHexString(ino.flags()) + " in its reserved flags byte (5), expected 0";
+    }
+    if (!InodeCodec.reservedCoreZero(b, off)) {
+      return "has non-zero reserved core bytes (72..79 or 272..303)";
+    }
+    if (ino.size() < 0) {
+      return "has negative size " + ino.size();
+    }
+    long count = InodeCodec.storedExtentCount(b, off);
+    for (int i = 0; i < Inode.INLINE_EXTENTS; i++) {
+      int at = off + 80 + i * Extent.SIZE;
+      if (i < count ? !Bytes.isZero(b, at + 20, 4) : !Bytes.isZero(b, at, Extent.SIZE)) {
+        return i < count ? "extent " + i + " has non-zero reserved bytes 20..23"
+            : "has " + count + " extents but unused inline extent slot " + i + " is not zero";
+      }
+    }
+    if (count <= Inode.INLINE_EXTENTS && ino.indirectBlock() != 0) {
+      return "has " + count + " extents, all inline, but names indirect block " + ino.indirectBlock()
+          + " (expected 0)";
+    }
+    return null;
   }
 
   /**
@@ -177,6 +218,13 @@ final class InventoryScanner {
               + " maps it");
         }
         tree.entries(dir.number(), blk, DirectoryBlockCodec.read(b, blk, src.resource), names);
+        // Carried over byte for byte, so held to the verifier's rule: an entry left there is invisible to every
+        // reader, and the next name added writes over part of it.
+        int end = DirectoryBlockCodec.HEADER_SIZE + Bytes.u16(b, 2);
+        if (!Bytes.isZero(b, 4, 4) || !Bytes.isZero(b, end, (int) payload - end)) {
+          throw corrupt(blk, "directory", "directory block of inode " + dir.number() + " has non-zero reserved "
+              + "bytes 4..7 or bytes after its entries" + TreeInventory.SUFFIX);
+        }
       }
     }
   }
@@ -204,6 +252,16 @@ final class InventoryScanner {
       ExtentBlockCodec.Decoded d = ExtentBlockCodec.read(b, next, src.resource);
       if (d.extents().isEmpty()) {
         throw corrupt(next, BlockType.EXTENT.structure(), "empty block in the chain of inode " + ino.number());
+      }
+      int end = ExtentBlockCodec.HEADER_SIZE + d.extents().size() * Extent.SIZE;
+      boolean reservedZero = Bytes.isZero(b, 4, 4) && Bytes.isZero(b, end, b.length - BlockCodec.TRAILER_SIZE - end);
+      for (int k = 0; k < d.extents().size() && reservedZero; k++) {
+        reservedZero = Bytes.isZero(b, ExtentBlockCodec.HEADER_SIZE + k * Extent.SIZE + 20, 4);
+      }
+      if (!reservedZero) {
+        // A chain that is not rebuilt is carried over byte for byte, so it is held to the verifier's rule.
+        throw corrupt(next, BlockType.EXTENT.structure(), "chain block of inode " + ino.number() + " has non-zero "
+            + "reserved bytes or bytes after its extents" + TreeInventory.SUFFIX);
       }
       chainBlocks.add(next);
       into.addAll(d.extents());

@@ -275,6 +275,79 @@ class CopyFailureTest {
     }
   }
 
+  /**
+   * Damage the verifier reports in bytes the copy carries over as they are (an inode's core, a directory block, a
+   * chain block that is not rebuilt): each must stop the copy naming its block, like the damage the copy already
+   * refused, rather than give a new volume that fails {@code vde fsck} at once, or make a verifying copy blame
+   * itself. Checksums are resealed, so only the rules catch it.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"flags byte", "reserved core bytes", "unused inline extent slot", "extent reserved bytes",
+      "indirect block with inline extents", "extent past the size", "negative size", "directory reserved bytes",
+      "directory bytes after the entries", "chain reserved bytes", "chain bytes after the extents"})
+  void damageTheVerifierReportsInCopiedBytesStopsTheCopy(String damage) throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    long tableBlock;
+    int recordOff;
+    long dirBlock;
+    long chainBlock;
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.mkdir("/d");
+      d.writeFile("/d/f", SeededBytes.bytes(1, 3 * PAYLOAD));
+      CopyFixtures.fragmented(d, "/frag", 12);
+      long ino = d.stat("/d/f").inode();
+      int perBlock = dev.vde.inode.InodeCodec.perBlock(BS, d.volume().superblock().inodeSize());
+      tableBlock = d.volume().regions().find(dev.vde.format.RegionDirectory.TAG_INODES).start() + ino / perBlock;
+      recordOff = (int) (ino % perBlock) * d.volume().superblock().inodeSize();
+      dirBlock = d.volume().readInode(d.stat("/d").inode()).extents().get(0).start();
+      chainBlock = d.volume().readInode(d.stat("/frag").inode()).indirectBlock();
+      assertThat(chainBlock).isPositive();
+    }
+    long block = switch (damage) {
+      case "directory reserved bytes", "directory bytes after the entries" -> dirBlock;
+      case "chain reserved bytes", "chain bytes after the extents" -> chainBlock;
+      default -> tableBlock;
+    };
+    editAndReseal(src, block, b -> {
+      switch (damage) {
+        case "flags byte" -> b[recordOff + 5] = 1;
+        case "reserved core bytes" -> b[recordOff + 72] = 1;
+        case "unused inline extent slot" -> b[recordOff + 80 + 7 * Extent.SIZE] = 1;
+        case "extent reserved bytes" -> b[recordOff + 80 + 20] = 1;
+        case "indirect block with inline extents" -> dev.vde.format.Bytes.put64(b, recordOff + 56, 5);
+        case "extent past the size" -> dev.vde.format.Bytes.put64(b, recordOff + 16, 10);
+        case "negative size" -> dev.vde.format.Bytes.put64(b, recordOff + 16, -1);
+        case "directory reserved bytes", "chain reserved bytes" -> b[4] = 1;
+        default -> b[PAYLOAD - 1] = 1;
+      }
+    });
+    try (VirtualDisk d = VirtualDisk.open(src, OpenOptions.readOnlyOptions())) {
+      assertThat(d.verify(Progress.NONE).problems()).as("the verifier reports it").isNotEmpty();
+      for (boolean verify : new boolean[] {false, true}) {
+        assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().verify(verify)))
+            .isInstanceOfSatisfying(VdeCorruptedException.class, e -> assertThat(e.getBlockNo()).isEqualTo(block))
+            .hasMessageNotContaining("verification of the copy");
+        assertThat(dst).as("nothing left behind").doesNotExist();
+      }
+    }
+  }
+
+  /** Rewrites block {@code blockNo} of the host file through {@code edit}, resealed with its tag and owner. */
+  private static void editAndReseal(Path file, long blockNo, java.util.function.Consumer<byte[]> edit)
+      throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+      byte[] b = new byte[BS];
+      f.seek(blockNo * BS);
+      f.readFully(b);
+      edit.accept(b);
+      dev.vde.format.BlockCodec.seal(b, dev.vde.format.BlockType.fromTag(dev.vde.format.BlockCodec.storedTag(b)),
+          dev.vde.format.BlockCodec.storedGeneration(b));
+      f.seek(blockNo * BS);
+      f.write(b);
+    }
+  }
+
   @Test
   void aShrinkingDestinationIsRefused() throws Exception {
     Path src = tmp.resolve("src.vde");
