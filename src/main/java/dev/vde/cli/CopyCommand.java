@@ -135,6 +135,10 @@ final class CopyCommand extends ImageCommand {
     if (Files.exists(destination) && !force) {
       throw new CliException(destination + ": already exists; choose another name or use --force to replace it");
     }
+    if (!Files.exists(destination) && Files.isSymbolicLink(destination)) {
+      // The library refuses it too, but its message would be followed by the image, as if the source were at fault.
+      throw new CliException(destination + ": is a symbolic link to a missing file; name the file itself");
+    }
   }
 
   private Set<Module> parseModules() throws IOException {

@@ -145,6 +145,23 @@ class CopyCommandTest {
         .contains("/dev/null: not a regular file").doesNotContain("--force");
   }
 
+  /**
+   * A destination that is a symbolic link to nothing is DEST's fault, and like every other refusal of DEST it is
+   * named alone: the library's message, with the image appended by the command line, pointed at the source.
+   */
+  @Test
+  void aDestinationThatIsALinkToNothingIsRefusedNamingItAlone() throws IOException {
+    Path link = Files.createSymbolicLink(tmp.resolve("link.vde"), tmp.resolve("missing.vde"));
+    for (String force : new String[] {"--progress=none", "--force"}) {
+      String err = Cli.run("copy", image, link, force).failsWith(ExitCodes.FAILED).stderr();
+      assertThat(err).contains(link + ": is a symbolic link to a missing file").doesNotContain(image.toString());
+      err = Cli.run("module", "add", image, "tags", "--option", "copy", "--to", link, force)
+          .failsWith(ExitCodes.FAILED).stderr();
+      assertThat(err).contains(link + ": is a symbolic link to a missing file").doesNotContain(image.toString());
+    }
+    assertThat(tmp.resolve("missing.vde")).doesNotExist();
+  }
+
   @Test
   void aDamagedImageFailsNamingTheBlockAndLeavesNoCopy() throws IOException {
     long block;
