@@ -89,6 +89,7 @@ final class CopyVerifier {
     int chunk = cx.transferBlocks(a.length / bs);
     long done = 0;
     long total = plan.transferredBlocks();
+    cx.progress("verifying blocks", 0, total, "blocks");
     for (Transfer t : plan.transfers()) {
       for (int off = 0; off < t.count(); off += chunk) {
         int n = Math.min(chunk, t.count() - off);

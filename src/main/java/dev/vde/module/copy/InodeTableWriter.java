@@ -141,6 +141,7 @@ final class InodeTableWriter {
     long written = 0;
     long batchStart = 0;
     int inBatch = 0;
+    cx.progress(phase, 0, blocks, "blocks");
     for (long d = 0; d < blocks; d++) {
       boolean take = only == null || FreeSpaceScanner.isSet(only, d);
       if (take && !convert(d, block, failed != null)) {

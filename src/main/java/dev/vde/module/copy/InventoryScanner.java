@@ -67,6 +67,7 @@ final class InventoryScanner {
     long initBlocks = src.sb.inodeTableInitBlocks();
     long tableStart = src.inodeTableStart();
     TableReader table = new TableReader(src, tableStart, initBlocks, TABLE_BATCH_BLOCKS);
+    cx.progress("scanning inodes", 0, initBlocks, "blocks");
     for (long i = 0; i < initBlocks; i++) {
       cx.io(1);
       int at = table.locate(i);

@@ -96,23 +96,21 @@ class PreCopyScanStressTest {
         points.put(1 + (long) rnd.nextInt((int) total), 1 + rnd.nextInt(5));
       }
       boolean[] firstScanOver = {false};
-      long[] last = {0};
       int[] scans = {0};
       int[] changes = {0};
       List<String> log = new ArrayList<>();
       Throwable[] failed = {null};
       Progress during = (phase, done, tot, unit) -> {
         if (phase.equals("scanning inodes")) {
-          if (done <= last[0] || last[0] == 0 && done == 1) {
+          // Every scan reports its start (0 done) first: a second start ends the first scan.
+          if (done == 0) {
+            if (scans[0] > 0) {
+              firstScanOver[0] = true;
+            }
             scans[0]++;
           }
-          if (done <= last[0]) {
-            firstScanOver[0] = true;
-          }
-          last[0] = done;
         } else {
           firstScanOver[0] = true;
-          last[0] = 0;
         }
         if (!firstScanOver[0] && phase.equals("scanning inodes") && points.containsKey(done)) {
           int n = points.remove(done);
