@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * {@code info} and the demo open images read-only so that looking never writes. The engine then reports the
  * volume as read-only "on request", which is our doing, not a property of the volume; and that reason hides the
  * host file's own permissions. So the on-request reason is replaced by what a writable open would meet as far
- * as we can tell: a host file we may not write, or nothing.
+ * as we can tell: a host file we may not write, a bitmap that marks metadata free, or nothing.
  */
 final class ReadOnlyView {
   /** The reason the engine gives for a read-only open the caller asked for. */
@@ -26,6 +26,10 @@ final class ReadOnlyView {
       return info;
     }
     String reason = Files.isWritable(image) ? null : HOST_FILE_READ_ONLY;
+    if (reason == null) {
+      // A writable open would open read-only too, as Volume.open decides, after the host file's own permissions.
+      reason = disk.volume().metadataMarkedFree();
+    }
     if (!disk.volume().unreadableBitmapBlocks().isEmpty()) {
       reason = "the allocation bitmap is damaged, so a writable open refuses the volume (see 'vde fsck')";
     }

@@ -92,6 +92,8 @@ public final class Volume {
   private final AtomicLong releasableUpTo = new AtomicLong();
   /** Indexes of bitmap blocks a read-only open could not read and replaced by all-allocated stand-ins. */
   private List<Long> unreadableBitmapBlocks = List.of();
+  /** Why a writable open of this volume is read-only because its bitmap marks metadata free, or null. */
+  private String metadataMarkedFree;
   /** Read pins held: the ticket each saw, and how many hold it. Guarded by itself. */
   private final java.util.TreeMap<Long, Integer> readPins = new java.util.TreeMap<>();
   final InodeStore inodes;
@@ -356,11 +358,13 @@ public final class Volume {
         }
       }, bmr.start(), sb.totalBlocks(), sb.blockSize(), res);
       String unmarked = metadataMarkedFree(bm, sb, rd);
-      if (unmarked != null && roReason == null) {
-        roReason = unmarked + "; opened read-only so that no new block is placed there: copy out what you need, "
-            + "or restore the volume from a backup";
+      String unmarkedReason = unmarked == null ? null : unmarked + "; opened read-only so that no new block is "
+          + "placed there: copy out what you need, or restore the volume from a backup";
+      if (unmarkedReason != null && roReason == null) {
+        roReason = unmarkedReason;
       }
       Volume v = new Volume(dev, j, sb, rd, bm, roReason);
+      v.metadataMarkedFree = unmarkedReason;
       if (unmarked != null) {
         v.warnings.add(unmarked);
       }
@@ -889,6 +893,14 @@ public final class Volume {
    */
   public List<Long> unreadableBitmapBlocks() {
     return unreadableBitmapBlocks;
+  }
+
+  /**
+   * Why any open of this volume that could write is read-only because the allocation bitmap marks metadata free,
+   * or null: known to a read-only open too, whose own reason ("on request") hides it.
+   */
+  public String metadataMarkedFree() {
+    return metadataMarkedFree;
   }
 
   /**

@@ -114,6 +114,40 @@ class CreateAndInfoTest {
     assertThat(Cli.run("mkdir", image, "/d").failsWith(ExitCodes.FAILED).stderr()).contains("read-only");
   }
 
+  /**
+   * A bitmap that marks metadata free makes every writable open read-only (the next file would be placed over the
+   * metadata). {@code info} opens read-only itself and puts what a writable open would meet in place of its own
+   * "on request": that must be this reason, not "read-write".
+   */
+  @Test
+  void infoOfAVolumeWhoseBitmapMarksMetadataFree_saysItOpensReadOnly() throws Exception {
+    Path image = tmp.resolve("unmarked.vde");
+    Cli.run("create", image, "--size", "8M").ok();
+    JsonNode before = Cli.run("info", image, "--json").ok().json();
+    long bitmapStart = -1;
+    long tableStart = -1;
+    for (JsonNode r : before.get("regions")) {
+      if (r.get("type").asText().equals("BMAP")) {
+        bitmapStart = r.get("start").asLong();
+      } else if (r.get("type").asText().equals("INOD")) {
+        tableStart = r.get("start").asLong();
+      }
+    }
+    byte[] bytes = Files.readAllBytes(image);
+    byte[] bitmap = java.util.Arrays.copyOfRange(bytes, (int) bitmapStart * 4096, (int) bitmapStart * 4096 + 4096);
+    bitmap[(int) (tableStart / 8)] &= (byte) ~(1 << (tableStart % 8));
+    dev.vde.format.BlockCodec.seal(bitmap, dev.vde.format.BlockType.BITMAP, 0);
+    System.arraycopy(bitmap, 0, bytes, (int) bitmapStart * 4096, 4096);
+    Files.write(image, bytes);
+
+    String writable = Cli.run("mkdir", image, "/d").failsWith(ExitCodes.FAILED).stderr();
+    assertThat(writable).contains("read-only").contains("marks blocks");
+    JsonNode info = Cli.run("info", image, "--json").ok().json();
+    assertThat(info.get("readOnlyReason").isNull()).as("a writable open is read-only").isFalse();
+    assertThat(info.get("readOnlyReason").asText()).contains("marks blocks");
+    assertThat(Cli.run("info", image).ok().stdout()).contains("read-only:").doesNotContain("read-write");
+  }
+
   @Test
   void createNeverOverwritesAnExistingFile() throws Exception {
     Path image = tmp.resolve("keep.vde");
