@@ -4,6 +4,7 @@ import dev.vde.VdeCorruptedException;
 import dev.vde.alloc.FreeSpaceScanner;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
 import dev.vde.io.BlockDevice;
 import dev.vde.io.BlockScratch;
 import dev.vde.io.ReadAhead;
@@ -55,13 +56,17 @@ final class BlockMover {
    */
   private final long[] preCopied;
   private final String phase;
+  /** The scan that planned the transfers: which data blocks end a file, and where. */
+  private final SourceInventory inventory;
 
-  BlockMover(SourceView src, BlockDevice dst, CopyContext cx) {
-    this(src, dst, cx, null, "copying");
+  BlockMover(SourceView src, SourceInventory inventory, BlockDevice dst, CopyContext cx) {
+    this(src, inventory, dst, cx, null, "copying");
   }
 
-  private BlockMover(SourceView src, BlockDevice dst, CopyContext cx, long[] preCopied, String phase) {
+  private BlockMover(SourceView src, SourceInventory inventory, BlockDevice dst, CopyContext cx, long[] preCopied,
+      String phase) {
     this.src = src;
+    this.inventory = inventory;
     this.dst = dst;
     this.cx = cx;
     this.bs = src.blockSize;
@@ -71,8 +76,9 @@ final class BlockMover {
   }
 
   /** A mover for the pre-copy: records in {@code preCopied} (one bit per source block) what it wrote. */
-  static BlockMover preCopy(SourceView src, BlockDevice dst, CopyContext cx, long[] preCopied) {
-    return new BlockMover(src, dst, cx, preCopied, "pre-copying");
+  static BlockMover preCopy(SourceView src, SourceInventory inventory, BlockDevice dst, CopyContext cx,
+      long[] preCopied) {
+    return new BlockMover(src, inventory, dst, cx, preCopied, "pre-copying");
   }
 
   /** One coalesced read-and-write: {@code n} blocks from {@code src} to {@code dst}, with their owners. */
@@ -200,6 +206,14 @@ final class BlockMover {
       if (owner != (int) p.owners()[k]) {
         throw new VdeCorruptedException(blockNo, p.types()[k].structure(), "block belongs to inode "
             + Integer.toUnsignedLong(owner) + ", but inode " + p.owners()[k] + " maps it", src.resource);
+      }
+      int tail = p.types()[k] == BlockType.DATA ? inventory.tailOf(blockNo) : 0;
+      int payload = bs - BlockCodec.TRAILER_SIZE;
+      if (tail > 0 && !Bytes.isZero(block, tail, payload - tail)) {
+        // What the verifier reports; carried over, it would make the new volume fail its check at once.
+        throw new VdeCorruptedException(blockNo, p.types()[k].structure(), "bytes " + tail + ".." + (payload - 1)
+            + " of the last block of inode " + p.owners()[k] + " lie past the end of the file but are not zero"
+            + TreeInventory.SUFFIX, src.resource);
       }
     }
   }

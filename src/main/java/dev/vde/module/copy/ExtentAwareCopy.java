@@ -273,7 +273,7 @@ public final class ExtentAwareCopy {
             dev[0].truncate(0);
             writer.begin();
           }
-          new BlockMover(src, dev[0], cx).move(transfers);
+          new BlockMover(src, plan.inventory(), dev[0], cx).move(transfers);
           writer.writeRebuiltBlocks();
           new InodeTableWriter(src, plan, dev[0], cx).write(tableStillToWrite);
           // The rest reads and writes everything again, as paced as the caller asked.
@@ -363,7 +363,7 @@ public final class ExtentAwareCopy {
     }
     long[] written = AllocationBitmap.words((int) ((p.src().totalBlocks() + 63) >>> 6),
         (p.src().totalBlocks() + 7) / 8, "a live copy's record of pre-copied blocks");
-    BlockMover.preCopy(p.src(), dev[0], cx, written).move(kept);
+    BlockMover.preCopy(p.src(), p.plan().inventory(), dev[0], cx, written).move(kept);
     long[] tableFailed = InodeTableWriter.preCopy(p.src(), p.plan(), dev[0], cx);
     return new PreCopy(p.src(), p.plan(), kept, written, tableFailed);
   }

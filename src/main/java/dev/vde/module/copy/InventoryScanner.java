@@ -44,6 +44,9 @@ final class InventoryScanner {
   private final TreeInventory tree;
   private long live;
   private long lastLive = 1;
+  /** Files' partial last blocks, as {@link SourceInventory#lastBlockTails} holds them (sorted at the end). */
+  private long[] tails = new long[64];
+  private int tailCount;
 
   /**
    * @param relocationZoneEnd the destination's metadata end: inodes with blocks below it are remembered in full
@@ -89,8 +92,10 @@ final class InventoryScanner {
     if (tree != null) {
       tree.check();
     }
+    long[] lastBlockTails = Arrays.copyOf(tails, tailCount);
+    Arrays.sort(lastBlockTails);
     return new SourceInventory(List.copyOf(runs), referenced, src.allocatedDataBlocks(), live, lastLive,
-        Map.copyOf(inZone));
+        Map.copyOf(inZone), lastBlockTails);
   }
 
   private void addInode(byte[] b, int off, long n, long tableBlock) throws IOException {
@@ -139,6 +144,10 @@ final class InventoryScanner {
             + ", past the end of its size of " + ino.size() + " bytes" + TreeInventory.SUFFIX);
       }
       prevLogicalEnd = e.logicalEnd();
+      if (ino.isFile() && ino.size() % payload != 0 && e.logicalEnd() == sizeBlocks) {
+        // The block holding the file's end: the copy carries it byte for byte, bytes past the end included.
+        addTail(e.start() + e.count() - 1, (int) (ino.size() % payload));
+      }
       runs.add(new BlockRun(e.start(), e.count(), n, type));
       touchesZone |= e.start() < relocationZoneEnd;
     }
@@ -157,6 +166,13 @@ final class InventoryScanner {
     }
     live++;
     lastLive = Math.max(lastLive, n);
+  }
+
+  private void addTail(long block, int bytes) {
+    if (tailCount == tails.length) {
+      tails = Arrays.copyOf(tails, tailCount * 2);
+    }
+    tails[tailCount++] = block << 16 | bytes;
   }
 
   /**

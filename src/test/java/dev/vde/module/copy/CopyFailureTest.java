@@ -284,7 +284,8 @@ class CopyFailureTest {
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"flags byte", "reserved core bytes", "unused inline extent slot", "extent reserved bytes",
       "indirect block with inline extents", "extent past the size", "negative size", "directory reserved bytes",
-      "directory bytes after the entries", "chain reserved bytes", "chain bytes after the extents"})
+      "directory bytes after the entries", "chain reserved bytes", "chain bytes after the extents",
+      "bytes past the end of a file"})
   void damageTheVerifierReportsInCopiedBytesStopsTheCopy(String damage) throws Exception {
     Path src = tmp.resolve("src.vde");
     Path dst = tmp.resolve("dst.vde");
@@ -292,9 +293,14 @@ class CopyFailureTest {
     int recordOff;
     long dirBlock;
     long chainBlock;
+    long lastDataBlock;
     try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
       d.mkdir("/d");
       d.writeFile("/d/f", SeededBytes.bytes(1, 3 * PAYLOAD));
+      d.writeFile("/d/g", SeededBytes.bytes(3, 2 * PAYLOAD + 10));
+      Extent g = d.volume().readInode(d.stat("/d/g").inode()).extents().get(0);
+      assertThat(g.count()).isEqualTo(3);
+      lastDataBlock = g.start() + 2;
       CopyFixtures.fragmented(d, "/frag", 12);
       long ino = d.stat("/d/f").inode();
       int perBlock = dev.vde.inode.InodeCodec.perBlock(BS, d.volume().superblock().inodeSize());
@@ -307,6 +313,7 @@ class CopyFailureTest {
     long block = switch (damage) {
       case "directory reserved bytes", "directory bytes after the entries" -> dirBlock;
       case "chain reserved bytes", "chain bytes after the extents" -> chainBlock;
+      case "bytes past the end of a file" -> lastDataBlock;
       default -> tableBlock;
     };
     editAndReseal(src, block, b -> {
