@@ -49,7 +49,8 @@ import java.util.List;
  *       each slot old (marked), new (complete) or torn; open takes the valid copy with the highest sequence, so
  *       it sees either a marked one (refused) or a complete one, and a complete one is only ever written after
  *       the sync of step 2 made everything it describes durable. A torn slot next to a complete one is what a
- *       crashed checkpoint leaves too, and a writable open repairs it.</li>
+ *       crashed checkpoint leaves too, and a writable open repairs it; a slot still marked cannot stand in for
+ *       the complete one either, and is repaired the same way.</li>
  * </ol>
  * A failure (damaged source block, cancellation, full host disk) removes a destination file this copy created;
  * one that cannot be removed still carries the mark.
