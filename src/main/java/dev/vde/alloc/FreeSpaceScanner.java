@@ -58,21 +58,87 @@ public final class FreeSpaceScanner {
 
   /**
    * Start of the first run of at least {@code count} clear bits at or after {@code from} (first fit), or -1.
+   *
+   * <p>One pass over the words, never one step per run: a bitmap of tens of millions of tiny runs (every other
+   * block of a volume of one-block files freed) took over a second per search when each run was visited, and
+   * this search runs under the writer lock. The run reaching the top of one word is carried into the next; runs
+   * inside a word (only those shorter than 63 bits fit there) are found by {@link #runStarts}.
    */
   public static long firstFreeRun(long[] words, long limit, long count, long from) {
-    long p = from;
-    while (p < limit) {
-      long start = nextClear(words, p, limit);
-      if (start >= limit) {
-        return -1;
+    if (from < 0 || from >= limit) {
+      return -1;
+    }
+    if (count <= 0) {
+      long c = nextClear(words, from, limit);
+      return c < limit ? c : -1;
+    }
+    long runStart = from;
+    long runLen = 0;
+    int first = (int) (from >>> 6);
+    int last = (int) ((limit - 1) >>> 6);
+    for (int w = first; w <= last; w++) {
+      long free = clearBits(words, w, from, limit, first, last);
+      long base = (long) w << 6;
+      if (free == 0) {
+        // The common word of a full volume: nothing here, nothing carried.
+        runLen = 0;
+        runStart = base + 64;
+        continue;
       }
-      long end = nextSet(words, start, Math.min(limit, start + count));
-      if (end - start >= count) {
-        return start;
+      if (free == -1L) {
+        runLen += 64;
+        if (runLen >= count) {
+          return runStart;
+        }
+        continue;
       }
-      p = nextSet(words, end, limit);
+      if (runLen + Long.numberOfTrailingZeros(~free) >= count) {
+        return runStart;
+      }
+      if (count < 63) {
+        long starts = runStarts(free, (int) count);
+        if (starts != 0) {
+          return base + Long.numberOfTrailingZeros(starts);
+        }
+      }
+      runLen = Long.numberOfLeadingZeros(~free);
+      runStart = base + 64 - runLen;
+      if (runLen >= count) {
+        // 63 clear bits at the top of the last word: no later word would look at them.
+        return runStart;
+      }
     }
     return -1;
+  }
+
+  /**
+   * The clear bits of word {@code w} as set bits, with the bits before {@code from} (in the first word) and from
+   * {@code limit} on (in the last) counted as allocated.
+   */
+  private static long clearBits(long[] words, int w, long from, long limit, int first, int last) {
+    long free = ~words[w];
+    if (w == first) {
+      free &= -1L << (from & 63);
+    }
+    if (w == last && (limit & 63) != 0) {
+      free &= (1L << (limit & 63)) - 1;
+    }
+    return free;
+  }
+
+  /**
+   * The bits of {@code x} that begin a run of at least {@code k} set bits lying inside {@code x} ({@code k} from
+   * 1 to 64): each step doubles the length the survivors are known to start, so {@code k} takes log2(k) steps.
+   */
+  static long runStarts(long x, int k) {
+    long m = x;
+    int have = 1;
+    while (have < k && m != 0) {
+      int s = Math.min(have, k - have);
+      m &= m >>> s;
+      have += s;
+    }
+    return m;
   }
 
   /** Visits every maximal run of clear bits in {@code [from, limit)}. */
@@ -114,14 +180,35 @@ public final class FreeSpaceScanner {
     return limit - set;
   }
 
-  /** Length of the longest run of clear bits in {@code [0, limit)}. */
+  /**
+   * Length of the longest run of clear bits in {@code [0, limit)}. One pass over the words, as
+   * {@link #firstFreeRun}: a run inside a word is looked for only when it could beat the longest so far.
+   */
   public static long largestFreeRun(long[] words, long limit) {
-    long[] best = new long[1];
-    freeRuns(words, 0, limit, (s, c) -> {
-      best[0] = Math.max(best[0], c);
-      return true;
-    });
-    return best[0];
+    if (limit <= 0) {
+      return 0;
+    }
+    long best = 0;
+    long runLen = 0;
+    int last = (int) ((limit - 1) >>> 6);
+    for (int w = 0; w <= last; w++) {
+      long free = clearBits(words, w, 0, limit, 0, last);
+      if (free == 0) {
+        best = Math.max(best, runLen);
+        runLen = 0;
+        continue;
+      }
+      if (free == -1L) {
+        runLen += 64;
+        continue;
+      }
+      best = Math.max(best, runLen + Long.numberOfTrailingZeros(~free));
+      while (best < 62 && runStarts(free, (int) best + 1) != 0) {
+        best++;
+      }
+      runLen = Long.numberOfLeadingZeros(~free);
+    }
+    return Math.max(best, runLen);
   }
 
   public static boolean isSet(long[] words, long bit) {
