@@ -600,9 +600,18 @@ final class InodeStore {
   }
 
   /** Adjusts the used-inode count in {@code t}. */
-  void countUsed(Txn t, int delta) {
+  void countUsed(Txn t, int delta) throws VdeCorruptedException {
     Superblock sb = t.sb;
-    t.sb = sb.withCounts(sb.inodesUsed() + delta, sb.freeBlocks(), sb.inodeTableInitBlocks(), sb.modifiedMillis());
+    long used = sb.inodesUsed() + delta;
+    if (used < 1) {
+      // The root is always in use, so the count was damaged low. Taken below zero it made a superblock image that
+      // no checkpoint and no recovery accepts: the volume stopped, and recovery dropped the transaction whose
+      // blocks the failed checkpoint had already put in place.
+      throw new VdeCorruptedException(0, "superblock", "inodes used is " + sb.inodesUsed() + ", too few for the "
+          + "inodes in use (the root is one of them), so it cannot count one less; nothing is deleted (run 'vde "
+          + "fsck'; a copy of the volume counts them anew)", vol.resource());
+    }
+    t.sb = sb.withCounts(used, sb.freeBlocks(), sb.inodeTableInitBlocks(), sb.modifiedMillis());
   }
 
   /** Frees inode {@code ino}: its data blocks, its chain, its record. */
