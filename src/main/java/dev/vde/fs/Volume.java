@@ -696,14 +696,16 @@ public final class Volume {
       }
       Superblock next = t.sb.withCounts(t.sb.inodesUsed(), bitmap.durableFree(), t.sb.inodeTableInitBlocks(),
           System.currentTimeMillis());
-      imgs.add(new BlockImage(0, next.write()));
+      byte[] sbImage = next.write();
+      imgs.add(new BlockImage(0, sbImage));
       long ticket;
       try {
+        checkReadable(sbImage);
         ticket = journal.commit(imgs, checks, t.held);
       } catch (IOException | RuntimeException e) {
-        // The journal stopped after this transaction began (a WAL write failed in another thread): nothing of it
-        // is published, so the durable bitmap goes back to the published state, in reverse order; the caller's
-        // abort() then returns the reservations.
+        // The journal stopped after this transaction began (a WAL write failed in another thread), or the
+        // superblock would not read back: nothing of it is published, so the durable bitmap goes back to the
+        // published state, in reverse order; the caller's abort() then returns the reservations.
         for (long[] r : t.freed) {
           bitmap.publishAllocated(r[0], r[1]);
         }
@@ -731,6 +733,20 @@ public final class Volume {
       return ticket;
     } finally {
       stateLock.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Refuses a superblock image that its own reader refuses (a format change's field out of range, say). Recovery
+   * treats a transaction whose superblock image does not read as not committed, and a checkpoint cannot write it:
+   * acknowledged, it stopped the volume at the next checkpoint and was lost with every transaction after it.
+   */
+  private void checkReadable(byte[] sbImage) throws VdeInvalidArgumentException {
+    try {
+      Superblock.read(sbImage, 0, resource);
+    } catch (VdeCorruptedException e) {
+      throw new VdeInvalidArgumentException("a change would write a superblock that no checkpoint or open reads ("
+          + e.getOriginalMessage() + "); nothing was changed");
     }
   }
 
