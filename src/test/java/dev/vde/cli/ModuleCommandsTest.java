@@ -118,6 +118,20 @@ class ModuleCommandsTest {
     assertThat(Cli.run("info", dest, "--json").ok().json().get("modules").toString()).contains("RAID");
   }
 
+  /**
+   * A copy with no file data to move has no ratio to claim: the summary divides by at least one block, so it
+   * claimed "256.0x less than a naive copy" for a block it never copied. 'vde copy' says so instead since defect
+   * 125; adding a module by a copy is the same copy and must too.
+   */
+  @Test
+  void add_byACopyOfAVolumeWithNoFileData_saysSoInsteadOfARatio() throws Exception {
+    Path img = dir.resolve("empty.vde");
+    Cli.run("create", img, "--size", "1M").ok();
+    String out = Cli.run("module", "add", img, "tags", "--to", dir.resolve("with-tags.vde"), "--progress", "none")
+        .ok().stdout();
+    assertThat(out).contains("Copied to").contains("no file data to copy").doesNotContain("less than a naive copy");
+  }
+
   // The checks of DEST are those of 'vde copy': each message names DEST (not the image, which the command also
   // names) and the option that would get past it.
   @Test
