@@ -90,7 +90,7 @@ final class PathDestination {
       removeLeftovers(abs);
       // The process and a number of its own: two forced copies to one destination in one process must not
       // share (and delete) one file. A file of that name is what a killed process with our pid left.
-      writing = abs.resolveSibling("." + abs.getFileName() + "." + ProcessHandle.current().pid() + "-"
+      writing = abs.resolveSibling(siblingPrefix(abs) + ProcessHandle.current().pid() + "-"
           + COPIES.incrementAndGet() + ".copy");
       Files.deleteIfExists(writing);
     }
@@ -101,11 +101,12 @@ final class PathDestination {
 
   /**
    * Removes what forced copies to {@code dest} that were killed left beside it ({@code .NAME.PID-N.copy}, or
-   * {@code .NAME.PID.copy} from older versions, of a process that no longer runs): each is an incomplete copy no
+   * {@code .NAME.PID.copy} from older versions, of a process that no longer runs; NAME as {@link #siblingPrefix}
+   * gives it): each is an incomplete copy no
    * open accepts, often as large as the volume.
    */
   private static void removeLeftovers(Path dest) throws IOException {
-    String prefix = "." + dest.getFileName() + ".";
+    String prefix = siblingPrefix(dest);
     // A filter on the literal name, not a glob: a name with '[' or '{' in it would be read as a pattern.
     try (var siblings = Files.newDirectoryStream(dest.getParent(), p -> {
       String n = p.getFileName().toString();
@@ -119,6 +120,33 @@ final class PathDestination {
         }
       }
     }
+  }
+
+  /** Bytes of a name the host file systems take: the file beside a destination must not need more. */
+  private static final int NAME_MAX = 255;
+  /** The most a process number, a dash, a copy number and ".copy" add to {@link #siblingPrefix}: 19 + 1 + 19 + 5. */
+  private static final int SUFFIX_MAX = 44;
+
+  /**
+   * {@code .NAME.}, the start of the name of every file a forced copy to {@code dest} writes beside it. A NAME so
+   * long that the whole would pass 255 bytes is cut (at a character) to what leaves room: the file beside a
+   * destination of a legal name must itself be a legal name.
+   */
+  private static String siblingPrefix(Path dest) {
+    String name = dest.getFileName().toString();
+    int room = NAME_MAX - SUFFIX_MAX - 2;
+    int bytes = 0;
+    int end = 0;
+    while (end < name.length()) {
+      int cp = name.codePointAt(end);
+      int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      if (bytes + n > room) {
+        break;
+      }
+      bytes += n;
+      end += Character.charCount(cp);
+    }
+    return "." + name.substring(0, end) + ".";
   }
 
   /** The file being written (valid after {@link #create}). */

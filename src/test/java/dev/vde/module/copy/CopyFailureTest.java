@@ -112,6 +112,31 @@ class CopyFailureTest {
   }
 
   /**
+   * A forced copy writes beside DEST under DEST's name with a dot before it and the process's number after it; a
+   * name near the host's limit of 255 bytes made that file's name too long, and the copy failed naming a hidden
+   * file the user never gave, though a copy to the same name without --force works.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2})
+  void aForcedCopyOverADestinationWithALongNameWorks(int bytesPerChar) throws Exception {
+    Path src = tmp.resolve("src.vde");
+    String name = (bytesPerChar == 1 ? "x" : "\u00e9").repeat(250 / bytesPerChar - 4 / bytesPerChar) + ".vde";
+    assertThat(name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).isBetween(248, 250);
+    Path dst = Files.writeString(tmp.resolve(name), "old");
+    try (VirtualDisk d = CopyFixtures.create(src, 8L << 20)) {
+      d.writeFile("/x", SeededBytes.bytes(1, 100));
+      ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().force(true));
+    }
+    try (VirtualDisk c = VirtualDisk.open(dst)) {
+      assertThat(c.readFile("/x")).isEqualTo(SeededBytes.bytes(1, 100));
+    }
+    try (var files = Files.list(tmp)) {
+      assertThat(files.map(p -> p.getFileName().toString())).as("nothing left beside it")
+          .containsExactlyInAnyOrder("src.vde", name);
+    }
+  }
+
+  /**
    * Two forced copies to one destination in one process: each writes its own file beside it (they used to share
    * one name per process, so the second deleted the first's file and the first then failed to rename it).
    */
