@@ -26,7 +26,7 @@ import java.util.stream.Collectors;
 /**
  * The optional check after a copy, run while the source's writers are still paused so both sides hold the same
  * content: (1) every block the copy wrote is read back and its trailer checked; (2) the volume verifier runs on
- * the destination; (3) the two directory trees are walked side by side, comparing every entry, every inode
+ * the destination, reported, paced and cancelled like the copy's other steps; (3) the two directory trees are walked side by side, comparing every entry, every inode
  * (core fields; module fields both have; new module fields zero) and every file's bytes.
  */
 final class CopyVerifier {
@@ -59,7 +59,12 @@ final class CopyVerifier {
 
   private void run() throws IOException {
     checkTrailers();
-    VerifyReport report = copy.verify(Progress.NONE);
+    VerifyReport report;
+    try {
+      report = copy.verify(checking());
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
     if (!report.clean()) {
       List<Problem> ps = report.problems();
       throw mismatch("the verifier found " + ps.size() + " problem(s) in the copy: "
@@ -71,6 +76,28 @@ final class CopyVerifier {
     if (used != plan.inventory().liveInodes()) {
       throw mismatch("the copy has " + used + " inodes in use, the source " + plan.inventory().liveInodes());
     }
+  }
+
+  /**
+   * The full check of the copy reads all of it again, for as long as the copy took to write: it is reported as
+   * the copy's own phases, paced by the I/O limit and ended by a cancellation like every other step (an
+   * interrupted {@code vde copy} waits only a few seconds for the copy to remove what it wrote, which by now is a
+   * valid volume). The verifier's callback cannot throw an {@link IOException}; it leaves wrapped.
+   */
+  private Progress checking() {
+    String[] last = {null};
+    long[] lastDone = {0};
+    return (phase, done, total, unit) -> {
+      long more = phase.equals(last[0]) ? Math.max(0, done - lastDone[0]) : done;
+      last[0] = phase;
+      lastDone[0] = done;
+      try {
+        cx.io("blocks".equals(unit) ? more : 0);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      cx.progress("checking the copy (" + phase + ")", done, total, unit);
+    };
   }
 
   private void checkTrailers() throws IOException {
@@ -196,6 +223,8 @@ final class CopyVerifier {
         continue;
       }
       int want = (int) Math.min(a.length, size - pos);
+      // Both sides are read: paced and cancellable as the rest of the copy.
+      cx.io(2L * ((want + payload - 1) / payload));
       int n = readFully(source, path, pos, a, want);
       int m = readFully(copy, path, pos, b, want);
       if (n != want || m != want || !Arrays.equals(a, 0, n, b, 0, m)) {
@@ -209,7 +238,8 @@ final class CopyVerifier {
    * Counts one more inode compared. The total is every live inode, directories and the root included, so the
    * phase ends at its total when every inode was reached.
    */
-  private void compared() {
+  private void compared() throws IOException {
+    cx.checkCancelled();
     inodes++;
     cx.progress("verifying files", inodes, plan.inventory().liveInodes(), "inodes");
   }

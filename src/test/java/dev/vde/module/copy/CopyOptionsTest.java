@@ -110,6 +110,60 @@ class CopyOptionsTest {
     assertThat(Files.exists(dst)).isFalse();
   }
 
+  /**
+   * With {@code verify}, the copy is written whole (final superblocks included) before it is checked and compared
+   * with the source. A cancellation there must end the copy and remove it: {@code vde copy} waits only 10 s after
+   * Ctrl-C, so a check that ran on regardless left a valid, unverified DEST behind, or completed as if nothing had
+   * been asked. Cancelled once the read-back of every block is done, as the full check of the copy begins.
+   */
+  @Test
+  void aCancellationWhileTheCopyIsCheckedEndsItAndRemovesIt() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    AtomicBoolean cancel = new AtomicBoolean();
+    List<String> after = new ArrayList<>();
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
+      CopyFixtures.populate(d);
+      CopyOptions options = CopyOptions.defaults()
+          .verify(true)
+          .cancellation(cancel::get)
+          .progress((phase, done, total, unit) -> {
+            if (cancel.get()) {
+              after.add(phase);
+            }
+            if (phase.equals("verifying blocks") && done == total) {
+              cancel.set(true);
+            }
+          });
+      assertThatThrownBy(() -> ExtentAwareCopy.copy(d, dst, options)).isInstanceOf(CopyCancelledException.class);
+    }
+    assertThat(after).as("phases reported after the cancellation").doesNotContain("verifying files");
+    assertThat(Files.exists(dst)).isFalse();
+  }
+
+  /** The check of the copy reads every data block again, and the I/O limit holds for it as for the rest. */
+  @Test
+  void theCheckOfTheCopyIsPacedByTheIoLimit() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    long[] first = {-1};
+    long[] last = {-1};
+    long[] total = {0};
+    try (VirtualDisk d = CopyFixtures.create(src, 16L << 20)) {
+      d.writeFile("/big", SeededBytes.bytes(7, 600 * PAYLOAD));
+      ExtentAwareCopy.copy(d, tmp.resolve("dst.vde"), CopyOptions.defaults().verify(true).maxIops(1000)
+          .progress((phase, done, t, unit) -> {
+            if (phase.equals("checking the copy (data)")) {
+              last[0] = System.nanoTime();
+              first[0] = first[0] < 0 ? last[0] : first[0];
+              total[0] = t;
+            }
+          }));
+    }
+    assertThat(total[0]).as("data blocks the check reads").isGreaterThanOrEqualTo(600);
+    // 600 blocks at 1,000 a second take 0.6 s; half of it leaves room for the bucket's tenth of a second.
+    assertThat((last[0] - first[0]) / 1_000_000).as("milliseconds the check read data").isGreaterThan(300);
+  }
+
   @Test
   void progressNamesEveryPhaseAndEndsEachAtItsTotal() throws Exception {
     Path src = tmp.resolve("src.vde");
@@ -130,9 +184,12 @@ class CopyOptionsTest {
           }));
     }
     // A writable source is pre-copied: scanned and copied (data, then the inode table) while writers run, then
-    // scanned again while paused, and what changed meanwhile copied again.
+    // scanned again while paused, and what changed meanwhile copied again. Verification reads every block back,
+    // checks the whole copy (the verifier's phases) and compares it file by file.
     assertThat(seen).containsExactly("scanning inodes", "pre-copying", "pre-copying inode table", "scanning inodes",
-        "copying", "writing inode table", "syncing", "verifying blocks", "verifying files");
+        "copying", "writing inode table", "syncing", "verifying blocks", "checking the copy (superblock)",
+        "checking the copy (regions)", "checking the copy (bitmap)", "checking the copy (inodes)",
+        "checking the copy (data)", "checking the copy (tree)", "verifying files");
     for (int i = 0; i < seen.size(); i++) {
       assertThat(last.get(i)[0]).as(seen.get(i)).isEqualTo(last.get(i)[1]);
       // The first state too, as README promises: a phase reported first once its first piece is done shows one
