@@ -35,10 +35,10 @@ final class SuperblockChecks {
   }
 
   /**
-   * A pending migration's records sit in the slot their sequence selects, and keep bytes 124..127 and everything
-   * from 456 to the trailer zero (FORMAT.md section 16), and the engine writes them whole. Their checksum covers only bytes 0..447, so damage after it
-   * passes unseen by open. A block that does not decode is not reported here: after a torn checkpoint write the
-   * older slot holds the current record, which is a state recovery expects.
+   * A pending migration's records sit in the slot their sequence selects, and keep bytes 124..127 and everything from
+   * 456 to the trailer zero (FORMAT.md section 16), and the engine writes them whole. Their checksum covers only bytes
+   * 0..447, so damage after it passes unseen by open. A block that does not decode is not reported here: after a torn
+   * checkpoint write the older slot holds the current record, which is a state recovery expects.
    */
   private static void checkMigrationRecords(CheckContext cx) throws IOException {
     RegionDirectory.Entry chk = cx.vol.regions().find(RegionDirectory.TAG_CHECKPOINT);

@@ -23,7 +23,10 @@ class ExtentOverFreeBlocksTest {
   private static final int BS = 512;
   private static final int PAYLOAD = BS - 16;
 
-  /** A volume with /victim, whose extents are damaged to map, after its own block, every block from the trailing free run on. */
+  /**
+   * A volume with /victim, whose extents are damaged to map, after its own block, every block from the trailing free
+   * run on.
+   */
   private static long damage(VirtualDisk d) throws IOException {
     d.writeFile("/victim", SeededBytes.bytes(1, PAYLOAD));
     Volume v = d.volume();
@@ -67,7 +70,8 @@ class ExtentOverFreeBlocksTest {
 
   @Test
   void aBlockTheDamagedFreeNamedThatAnotherFileTookMeanwhile_staysInUseAfterTheCheckpoint() throws IOException {
-    try (VirtualDisk d = VirtualDisk.create(new PowerLossDevice("taken"), CreateOptions.ofSize(2 << 20).blockSize(BS))) {
+    try (VirtualDisk d =
+        VirtualDisk.create(new PowerLossDevice("taken"), CreateOptions.ofSize(2 << 20).blockSize(BS))) {
       long from = damage(d);
       // Frees the damaged range; none of it is reusable before the next checkpoint, but the blocks were never
       // in use, so the allocator hands them out at once.

@@ -24,10 +24,11 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * The optional check after a copy, run while the source's writers are still paused so both sides hold the same
- * content: (1) every block the copy wrote is read back and its trailer checked; (2) the volume verifier runs on
- * the destination, reported, paced and cancelled like the copy's other steps; (3) the two directory trees are walked side by side, comparing every entry, every inode
- * (core fields; module fields both have; new module fields zero) and every file's bytes.
+ * The optional check after a copy, run while the source's writers are still paused so both sides hold the same content:
+ * (1) every block the copy wrote is read back and its trailer checked; (2) the volume verifier runs on the destination,
+ * reported, paced and cancelled like the copy's other steps; (3) the two directory trees are walked side by side,
+ * comparing every entry, every inode (core fields; module fields both have; new module fields zero) and every file's
+ * bytes.
  */
 final class CopyVerifier {
   private final VirtualDisk source;
