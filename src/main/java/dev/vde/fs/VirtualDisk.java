@@ -864,6 +864,9 @@ public final class VirtualDisk implements AutoCloseable {
     long n = lastL - firstL + 1;
     ensureSpace(n, p);
     long oldSize = old.size();
+    if (pos + len > oldSize) {
+      refuseBlocksPastSize(old, p);
+    }
     List<Extent> oldXs = old.extents();
     long prev = ExtentMap.physical(oldXs, firstL - 1);
     List<Extent> added = FileData.writeNew(t, old.number(), firstL, n, prev < 0 ? 0 : prev + 1, (l, dst, o) -> {
@@ -885,6 +888,21 @@ public final class VirtualDisk implements AutoCloseable {
         System.currentTimeMillis()), old);
   }
 
+  /**
+   * Refuses to grow file {@code f} when its extents map a block at or past the end its size gives. Only damage
+   * leaves such a file (the verifier reports it; a size damaged smaller, say): growing it would bring what that
+   * block holds into the file where zeros belong, the gap of a write past the end or the new part of a truncate.
+   */
+  private void refuseBlocksPastSize(Inode f, String p) throws VdeCorruptedException {
+    long blocks = (f.size() + vol.payload() - 1) / vol.payload();
+    long past = ExtentMap.nextMapped(f.extents(), blocks);
+    if (past != Long.MAX_VALUE) {
+      throw new VdeCorruptedException(vol.inodes.tableBlock(f.number()), "inode table", "file " + p + " (inode "
+          + f.number() + ") has size " + f.size() + " (" + blocks + " blocks) but maps logical block " + past
+          + " past it", vol.resource());
+    }
+  }
+
   /** Refuses a write of {@code len} bytes at {@code pos} that would end past {@link Inode#MAX_FILE_SIZE}. */
   private static void checkEnd(String p, long pos, long len) throws VdeInvalidArgumentException {
     if (pos > Inode.MAX_FILE_SIZE - len) {
@@ -902,6 +920,9 @@ public final class VirtualDisk implements AutoCloseable {
       Inode old = requireFile(t, p);
       int payload = vol.payload();
       List<Extent> xs = old.extents();
+      if (size > old.size()) {
+        refuseBlocksPastSize(old, p);
+      }
       if (size < old.size()) {
         long keep = (size + payload - 1) / payload;
         List<long[]> freed = new ArrayList<>();
