@@ -2,7 +2,9 @@ package dev.vde.fs;
 
 import dev.vde.VdeCorruptedException;
 import dev.vde.VdeNoSpaceException;
+import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
+import dev.vde.format.Bytes;
 import dev.vde.format.InodeLayout;
 import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
@@ -504,6 +506,7 @@ final class InodeStore {
     long start = tableStart(t);
     if (idx >= sb.inodeTableInitBlocks()) {
       for (long k = sb.inodeTableInitBlocks(); k <= idx; k++) {
+        refuseLiveBlockPastInit(sb, start + k, k);
         t.put(start + k, BlockType.INODE_TABLE, (int) k, new byte[vol.blockSize()]);
       }
       t.sb = sb.withCounts(sb.inodesUsed(), sb.freeBlocks(), idx + 1, sb.modifiedMillis());
@@ -517,6 +520,32 @@ final class InodeStore {
       long nidx = ino.number() / mig.perBlock();
       byte[] nb = t.edit(mig.newTableStart() + nidx, BlockType.INODE_TABLE, (int) nidx);
       mig.converter().convert(b, off, nb, (int) (ino.number() % mig.perBlock()) * mig.converter().to().inodeSize());
+    }
+  }
+
+  /**
+   * Refuses to initialize table block {@code k} (at {@code blockNo}) when it already holds inodes in use: a valid
+   * INOD block of this index whose records carry their own slot's numbers. Only a superblock whose count of
+   * initialized table blocks was damaged low (checksum intact) leaves one past that count, and writing free
+   * records over it would drop every file whose inode it holds. A block never written, or one left by another
+   * table (another index, inode size or numbering), is not taken for one.
+   */
+  private void refuseLiveBlockPastInit(Superblock sb, long blockNo, long k) throws IOException {
+    byte[] b = vol.journal().readRaw(blockNo);
+    if (!BlockCodec.checksumMatches(b) || BlockCodec.storedTag(b) != BlockType.INODE_TABLE.tag()
+        || BlockCodec.storedGeneration(b) != (int) k) {
+      return;
+    }
+    int ipb = perBlock(sb);
+    for (int slot = 0; slot < ipb; slot++) {
+      int off = slot * sb.inodeSize();
+      long number = k * ipb + slot;
+      if (Bytes.u8(b, off + 4) != Inode.TYPE_FREE && Bytes.u32(b, off) == number) {
+        throw new VdeCorruptedException(blockNo, "inode table", "block " + k + " of the inode table holds inode "
+            + number + " in use, past the " + sb.inodeTableInitBlocks() + " initialized blocks the superblock "
+            + "counts; the count is damaged, and initializing the block would drop the files it holds",
+            vol.resource());
+      }
     }
   }
 
