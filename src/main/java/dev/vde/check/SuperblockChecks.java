@@ -21,10 +21,12 @@ final class SuperblockChecks {
 
   static void run(CheckContext cx) throws IOException {
     cx.progress(PHASE, 0, 2, "blocks");
+    Superblock[] copies = new Superblock[2];
     for (int slot = 0; slot < 2; slot++) {
-      checkCopy(cx, slot);
+      copies[slot] = checkCopy(cx, slot);
       cx.progress(PHASE, slot + 1, 2, "blocks");
     }
+    checkSameCheckpoint(cx, copies);
     checkFields(cx);
     String walDamage = cx.vol.journal().recovery().walDamage();
     if (walDamage != null) {
@@ -90,24 +92,49 @@ final class SuperblockChecks {
   }
 
   /**
-   * One copy must decode, sit in the slot its sequence selects, and describe this volume. A bad copy does not stop
-   * the volume (open takes the other one) but leaves it one torn write away from being unopenable.
+   * Both copies must name the same WAL epoch (salt and checkpoint transaction): a checkpoint writes it to both
+   * slots, so a copy naming another one is left by a checkpoint cut between its two writes. Were the newest copy
+   * lost then, open would take the older one, look for the WAL of an epoch that is gone, and come up without the
+   * transactions since (FORMAT.md section 5). Open warns about it and a writable open rewrites the copy; a
+   * read-only check must say so too, as it does for a copy still marked as an incomplete copy.
    */
-  private static void checkCopy(CheckContext cx, int slot) throws IOException {
+  private static void checkSameCheckpoint(CheckContext cx, Superblock[] copies) {
+    Superblock a = copies[0];
+    Superblock b = copies[1];
+    if (a == null || b == null || a.sequence() == b.sequence()
+        || ((a.incompat() | b.incompat()) & Superblock.INCOMPAT_INCOMPLETE_COPY) != 0) {
+      return;
+    }
+    Superblock older = a.sequence() < b.sequence() ? a : b;
+    Superblock newer = older == a ? b : a;
+    if (older.walSalt() != newer.walSalt() || older.checkpointTxId() != newer.checkpointTxId()) {
+      int slot = older == a ? 0 : 1;
+      cx.problems.add(slot, STRUCTURE, "superblock copy " + slot + " is from an earlier checkpoint (sequence "
+          + older.sequence() + ", the newest is " + newer.sequence() + "): were the newest copy lost, open would "
+          + "not find the current WAL and the transactions since (the next writable open rewrites it)");
+    }
+  }
+
+  /**
+   * One copy must decode, sit in the slot its sequence selects, and describe this volume. A bad copy does not stop
+   * the volume (open takes the other one) but leaves it one torn write away from being unopenable. Returns the
+   * copy when it decodes, else null.
+   */
+  private static Superblock checkCopy(CheckContext cx, int slot) throws IOException {
     byte[] b = new byte[cx.blockSize];
     cx.vol.device().read((long) slot * cx.blockSize, ByteBuffer.wrap(b));
     cx.blocksChecked++;
     String copy = "superblock copy " + slot;
     if (Bytes.isZero(b, 0, b.length)) {
       cx.problems.add(slot, STRUCTURE, copy + " is missing: the block is all zero; only the other copy is left");
-      return;
+      return null;
     }
     Superblock c;
     try {
       c = Superblock.read(b, slot, cx.resource);
     } catch (VdeCorruptedException e) {
       cx.problems.add(e, copy + " is unusable; only the other copy is left");
-      return;
+      return null;
     }
     if (c.slot() != slot) {
       cx.problems.add(slot, STRUCTURE, copy + " holds sequence " + c.sequence() + ", which belongs in slot "
@@ -134,6 +161,7 @@ final class SuperblockChecks {
       cx.problems.add(slot, STRUCTURE, copy + " describes " + Text.num(c.totalBlocks()) + " blocks of "
           + c.blockSize() + " bytes, expected " + Text.num(cx.sb.totalBlocks()) + " blocks of " + cx.sb.blockSize());
     }
+    return c;
   }
 
   private static void checkFields(CheckContext cx) throws IOException {

@@ -13,7 +13,8 @@ import java.io.IOException;
  * <p>Checked, phase by phase (the phase names are what {@link Progress} receives):
  * <ol>
  *   <li><b>superblock</b>: both copies read raw from the device (a missing, damaged or misplaced copy, one
- *       describing another volume, or one still marked as an incomplete copy); the host file's size; the inode
+ *       describing another volume, one still marked as an incomplete copy, or an older copy naming another WAL
+ *       epoch than the newest); the host file's size; the inode
  *       layout ({@code InodeLayout.problems()}); a pending migration's records (each in the block its sequence
  *       selects, reserved bytes zero).
  *   <li><b>regions</b>: the RDIR blocks' trailers and that they hold the directory in use; the region directory's

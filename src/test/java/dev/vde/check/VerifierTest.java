@@ -333,6 +333,46 @@ class VerifierTest {
     }
   }
 
+  /**
+   * A checkpoint cut between its two superblock writes leaves the older copy naming the previous WAL epoch: were the
+   * newest copy lost, open would not find the transactions since. Open warns and a writable open repairs it; a
+   * read-only check reported the volume clean.
+   */
+  @Test
+  void aSuperblockCopyFromAnEarlierCheckpointIsReported_andGoneAfterAWritableOpen() throws IOException {
+    Built b = build("sbold.vde");
+    byte[][] before = new byte[2][];
+    try (HostFile f = new HostFile(b)) {
+      before[0] = f.read(0);
+      before[1] = f.read(1);
+    }
+    try (VirtualDisk d = VirtualDisk.open(b.path)) {
+      d.writeFile("/later", SeededBytes.bytes(9, 3000));
+    }
+    int older;
+    Superblock old;
+    Superblock newest;
+    try (HostFile f = new HostFile(b)) {
+      newest = f.newestSuperblock();
+      older = 1 - newest.slot();
+      // Put back that slot's copy from before the last checkpoint, as a checkpoint cut after its first write does.
+      f.write(older, before[older]);
+      old = Superblock.read(before[older], older, "test");
+    }
+    assertThat(old.checkpointTxId()).isNotEqualTo(newest.checkpointTxId());
+    try (VirtualDisk d = VirtualDisk.open(b.path, OpenOptions.readOnlyOptions())) {
+      assertThat(d.readFile("/later")).isEqualTo(SeededBytes.bytes(9, 3000));
+      VerifyReport r = d.verify(Progress.NONE);
+      assertReported(r, older, "superblock", "copy " + older + " is from an earlier checkpoint",
+          "sequence " + old.sequence() + ", the newest is " + newest.sequence(), "would not find the current WAL");
+      assertThat(r.problems()).hasSize(1);
+    }
+    try (VirtualDisk d = VirtualDisk.open(b.path)) {
+      assertThat(d.info().warnings()).anyMatch(w -> w.contains("earlier checkpoint") && w.contains("repaired"));
+      TestVolumes.assertClean(d.verify(Progress.NONE), "after the writable open rewrote the older copy");
+    }
+  }
+
   @Test
   void missingSuperblockCopyIsReported() throws IOException {
     Built b = build("sbzero.vde");
