@@ -337,16 +337,27 @@ public final class AllocationBitmap {
    * could hand to another file before this release, and releasing it then would give it out a second time.
    */
   public void release(long start, long count) {
+    inUseFree += releaseInto(inUse, start, count);
+  }
+
+  /**
+   * Clears in {@code words}, an allocator view (1 = not available) such as {@link #allocatableWordsCopy}, what
+   * {@link #release} of the range would clear: only blocks durably free. A plan counting on a free not yet released
+   * then counts only the blocks its release will hand out. Returns the number of bits cleared.
+   */
+  public long releaseInto(long[] words, long start, long count) {
+    long cleared = 0;
     long end = start + count;
     for (long p = start; p < end; ) {
       int w = (int) (p >>> 6);
       int lo = (int) (p & 63);
       int n = (int) Math.min(64 - lo, end - p);
-      long mask = (n == 64 ? -1L : ((1L << n) - 1) << lo) & inUse[w] & ~durable[w];
-      inUse[w] &= ~mask;
-      inUseFree += Long.bitCount(mask);
+      long mask = (n == 64 ? -1L : ((1L << n) - 1) << lo) & words[w] & ~durable[w];
+      words[w] &= ~mask;
+      cleared += Long.bitCount(mask);
       p += n;
     }
+    return cleared;
   }
 
   public boolean isDurablyAllocated(long block) {

@@ -7,7 +7,6 @@ import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.VdeReadOnlyException;
 import dev.vde.alloc.AllocationBitmap;
-import dev.vde.alloc.FreeSpaceScanner;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
@@ -806,13 +805,15 @@ public final class Volume {
    * that then allocates releases them when it runs short ({@link Txn#allocateFirstFit}). Planning on the
    * allocator's view alone refused, after a delete, room that the delete had just made. Only blocks that release
    * can hand out now are counted ({@link #reclaimableUpTo}); {@link #heldFreedSpaceNote} says why others are not.
+   * Nor are blocks of a free that another file has taken since (a damaged extent freed blocks that were not in
+   * use): release keeps those in use, and a plan counting them would be refused when it allocates.
    */
   public long[] plannableWords() throws VdeException {
     long[] words = bitmap.allocatableWordsCopy();
     long upTo = reclaimableUpTo();
     for (PendingFree f : pendingFrees) {
       if (f.ticket() <= upTo) {
-        FreeSpaceScanner.setRange(words, f.start(), f.count(), false);
+        bitmap.releaseInto(words, f.start(), f.count());
       }
     }
     return words;

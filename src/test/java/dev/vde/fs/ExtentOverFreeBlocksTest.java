@@ -68,6 +68,33 @@ class ExtentOverFreeBlocksTest {
     }
   }
 
+  /**
+   * A plan (a module addition's pre-flight, the planner) counts a free not yet released as room, but not the blocks
+   * of it that another file took meanwhile: the release keeps those in use, and a plan relying on them would be
+   * refused when it allocates.
+   */
+  @Test
+  void aBlockTheDamagedFreeNamedThatAnotherFileTookMeanwhile_isNotPlannedOn() throws IOException {
+    try (VirtualDisk d =
+        VirtualDisk.create(new PowerLossDevice("planned"), CreateOptions.ofSize(2 << 20).blockSize(BS))) {
+      long from = damage(d);
+      d.truncate("/victim", PAYLOAD);
+      d.writeFile("/kept", SeededBytes.bytes(2, 20 * PAYLOAD));
+      Volume v = d.volume();
+      Extent kept = v.readInode(d.stat("/kept").inode()).extents().get(0);
+      assertThat(kept.start()).as("/kept lies in the range the damaged extent named").isGreaterThanOrEqualTo(from);
+      long[] plannable = v.plannableWords();
+      for (long b = kept.start(); b < kept.start() + kept.count(); b++) {
+        assertThat(FreeSpaceScanner.isSet(plannable, b)).as("block %d of /kept stays unavailable to a plan", b).isTrue();
+      }
+      long total = v.superblock().totalBlocks();
+      long planned = FreeSpaceScanner.countFree(plannable, total);
+      d.checkpoint();
+      assertThat(planned).as("what a plan counted on is what the release handed out")
+          .isEqualTo(FreeSpaceScanner.countFree(v.bitmap().allocatableWordsCopy(), total));
+    }
+  }
+
   @Test
   void aBlockTheDamagedFreeNamedThatAnotherFileTookMeanwhile_staysInUseAfterTheCheckpoint() throws IOException {
     try (VirtualDisk d =
