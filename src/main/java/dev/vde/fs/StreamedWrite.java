@@ -94,7 +94,7 @@ final class StreamedWrite implements AutoCloseable {
     };
     long done = 0;
     while (done < count) {
-      long[] run = reserve(count - done);
+      long[] run = reserve(count - done, bytes + done * payload);
       extents.add(new Extent(blocks + done, run[0], (int) run[1]));
       FileData.writeRun(vol, ino, run[0], run[1], blocks + done, src, buf, listing ? checks : null);
       done += run[1];
@@ -104,8 +104,11 @@ final class StreamedWrite implements AutoCloseable {
     bytes += n;
   }
 
-  /** Reserves up to {@code max} contiguous blocks after the previous piece if it can, under the writer lock. */
-  private long[] reserve(long max) throws IOException {
+  /**
+   * Reserves up to {@code max} contiguous blocks after the previous piece if it can, under the writer lock;
+   * {@code staged} is how many bytes of the stream are in blocks already, which a refusal reports.
+   */
+  private long[] reserve(long max, long staged) throws IOException {
     vol.writerLock().lock();
     try {
       open.check();
@@ -116,7 +119,7 @@ final class StreamedWrite implements AutoCloseable {
       } catch (VdeNoSpaceException e) {
         // The blocks this stream holds itself are what filled the volume, not someone else's stream.
         throw new VdeNoSpaceException("no free blocks left on the volume for the stream being written, after "
-            + bytes + " bytes of it (" + reservedBlocks() + " blocks)" + vol.spaceHeldByStreams(reservedBlocks()));
+            + staged + " bytes of it (" + reservedBlocks() + " blocks)" + vol.spaceHeldByStreams(reservedBlocks()));
       }
       runs.add(run);
       vol.streamReserved(run[1]);

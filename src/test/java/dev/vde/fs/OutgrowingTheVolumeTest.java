@@ -19,6 +19,30 @@ import org.junit.jupiter.api.io.TempDir;
 class OutgrowingTheVolumeTest {
   @TempDir Path tmp;
 
+  /** The refusal counts what the stream had filled when the volume ran out, not only the pieces it had finished. */
+  @Test
+  void anEndlessStreamsRefusalSaysHowMuchOfItWasStaged() throws IOException {
+    try (VirtualDisk d = VirtualDisk.create(tmp.resolve("n.vde"), CreateOptions.ofSize(4 << 20))) {
+      long free = d.info().freeBlocks();
+      long payload = d.volume().payload();
+      InputStream endless = new InputStream() {
+        @Override
+        public int read() {
+          return 7;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+          Arrays.fill(b, off, off + len, (byte) 7);
+          return len;
+        }
+      };
+      assertThatThrownBy(() -> d.writeFile("/endless", endless))
+          .isInstanceOf(VdeNoSpaceException.class)
+          .hasMessageContaining("after " + free * payload + " bytes of it (" + free + " blocks)");
+    }
+  }
+
   @Test
   void anEndlessStreamIsRefusedAsItself_notBlamedOnOtherStreams() throws IOException {
     Path image = tmp.resolve("s.vde");
