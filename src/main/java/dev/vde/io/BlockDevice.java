@@ -17,6 +17,30 @@ public interface BlockDevice extends Closeable {
   /** Reads {@code dst.remaining()} bytes at byte offset {@code pos}; bytes past the end read as zero. */
   void read(long pos, ByteBuffer dst) throws IOException;
 
+  /**
+   * Alignment that lets {@link #readBulk} bypass the host's page cache: a buffer for bulk reads allocated direct and
+   * aligned to it ({@link #bulkBuffer}), read at offsets and in lengths that are multiples of it, qualifies where
+   * the host file system's block size divides it.
+   */
+  int BULK_ALIGNMENT = 4096;
+
+  /**
+   * As {@link #read}, for a large read of blocks the caller will not read again soon (a copy reading its source).
+   * The file device reads such a buffer past the host's page cache where it can: the device delivers it faster,
+   * and it evicts nothing the host caches for others. Reads see every write issued so far either way. The default
+   * is {@link #read}.
+   */
+  default void readBulk(long pos, ByteBuffer dst) throws IOException {
+    read(pos, dst);
+  }
+
+  /** A direct buffer of {@code bytes} aligned for {@link #readBulk}. */
+  static ByteBuffer bulkBuffer(int bytes) {
+    // alignedSlice cuts both ends to the alignment: room for a whole number of aligned units after the start.
+    int units = (int) (((long) bytes + BULK_ALIGNMENT - 1) / BULK_ALIGNMENT);
+    return ByteBuffer.allocateDirect((units + 1) * BULK_ALIGNMENT).alignedSlice(BULK_ALIGNMENT).limit(bytes).slice();
+  }
+
   /** Writes all remaining bytes of {@code src} at byte offset {@code pos}, growing the device if needed. */
   void write(long pos, ByteBuffer src) throws IOException;
 

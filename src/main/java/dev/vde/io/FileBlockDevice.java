@@ -70,6 +70,17 @@ public final class FileBlockDevice implements BlockDevice {
   private volatile VdeException lockLost;
   /** Written under this object's monitor. */
   private volatile int reopens;
+  /**
+   * The host file opened a second time for direct I/O, for {@link #readBulk}: null until the first bulk read, and
+   * for good once the host refused it ({@link #directRefused}). Closed only with the device: closing any channel of
+   * the file drops this process's lock on it (see {@link #OPEN_HERE}).
+   */
+  private volatile FileChannel direct;
+  private volatile boolean directRefused;
+  /** The host file system's block size: offsets, lengths and buffer addresses of direct reads are multiples. */
+  private volatile int directAlignment;
+  /** Bulk reads that went past the page cache; tests check the direct path is taken. */
+  private final java.util.concurrent.atomic.AtomicLong directReads = new java.util.concurrent.atomic.AtomicLong();
 
   private FileBlockDevice(Path path, FileChannel channel, FileLock lock, boolean readOnly, Object fileKey,
       List<Object> registered) {
@@ -244,6 +255,129 @@ public final class FileBlockDevice implements BlockDevice {
     }
   }
 
+  /**
+   * Reads past the page cache (O_DIRECT) when {@code dst} is a direct buffer and the buffer's address, {@code pos}
+   * and the length are multiples of the host file system's block size; otherwise, or where the host does not offer
+   * direct I/O, as {@link #read}. Linux writes the page cache's dirty pages of the range back before a direct read,
+   * so it sees every write issued so far, as {@link #read} does.
+   *
+   * <p>Interrupts: the JDK closes the direct channel too when a thread reading through it is interrupted, and that
+   * close drops the process's lock on the file like any other. The device then closes its main channel as well and
+   * recovers it as after an interrupt there ({@link #io}): it takes the lock again, or stops for good if another
+   * engine took it meanwhile. Bulk reads go through the page cache from then on.
+   */
+  @Override
+  public void readBulk(long pos, ByteBuffer dst) throws IOException {
+    FileChannel d = direct == null && !directRefused ? openDirect() : direct;
+    int align = directAlignment;
+    if (d == null || !dst.isDirect() || pos % align != 0 || dst.remaining() % align != 0
+        || dst.alignmentOffset(dst.position(), align) != 0 || Thread.currentThread().isInterrupted()) {
+      read(pos, dst);
+      return;
+    }
+    int start = dst.position();
+    try {
+      while (dst.hasRemaining()) {
+        if (d.read(dst, pos + (dst.position() - start)) < 0) {
+          // Past the end of the host file: zeros, as read() gives.
+          while (dst.hasRemaining()) {
+            dst.put((byte) 0);
+          }
+        }
+      }
+      directReads.incrementAndGet();
+    } catch (ClosedChannelException e) {
+      if (closed) {
+        throw closedError(e);
+      }
+      boolean interrupted = Thread.interrupted();
+      try {
+        directLost(d, e);
+      } finally {
+        if (interrupted || e instanceof ClosedByInterruptException) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      // The rest through the recovered main channel; what the direct read transferred stays.
+      read(pos + (dst.position() - start), dst);
+    } catch (IOException e) {
+      if (!refusedDirect(e)) {
+        throw e;
+      }
+      // A file system that opens files for direct I/O but refuses the reads themselves (some FUSE and network
+      // ones): through the page cache from now on.
+      directRefused = true;
+      read(pos + (dst.position() - start), dst);
+    }
+  }
+
+  /** Whether {@code e} is the host refusing a direct read as such (EINVAL, or the JDK's alignment check). */
+  private static boolean refusedDirect(IOException e) {
+    String m = e.getMessage();
+    return m != null && (m.contains("Invalid argument") || m.contains("multiple of the block size")
+        || m.contains("not aligned"));
+  }
+
+  /** The direct channel, opened now; null (and never tried again) where the host refuses direct I/O. */
+  private synchronized FileChannel openDirect() {
+    if (direct != null || directRefused || closed) {
+      return direct;
+    }
+    try {
+      long store = Files.getFileStore(path).getBlockSize();
+      int align = store > 0 && store <= BULK_ALIGNMENT ? (int) store : -1;
+      if (align <= 0 || Integer.bitCount(align) != 1) {
+        directRefused = true;
+        return null;
+      }
+      FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+      if (fileKey == null || !fileKey.equals(identity(path))) {
+        // Not this device's file any more (renamed over): closing the channel could drop another device's lock.
+        QUARANTINE.add(ch);
+        directRefused = true;
+        return null;
+      }
+      directAlignment = align;
+      direct = ch;
+      return ch;
+    } catch (IOException | UnsupportedOperationException e) {
+      // A file system without direct I/O (tmpfs, some network and FUSE file systems) or a platform without it.
+      directRefused = true;
+      return null;
+    }
+  }
+
+  /**
+   * The direct channel {@code dead} was closed, by an interrupt or by the device's close, and the process's lock
+   * on the file with it: bulk reads stop going direct, and the main channel is closed and recovered, which takes
+   * the lock again (or stops the device, should another engine have taken it meanwhile).
+   */
+  private synchronized void directLost(FileChannel dead, ClosedChannelException cause) throws IOException {
+    if (direct != dead) {
+      return;
+    }
+    direct = null;
+    directRefused = true;
+    if (closed) {
+      throw closedError(cause);
+    }
+    FileChannel main = channel;
+    // Closing the main channel takes its lock out of the JVM's table, so that the reopen can lock the file again;
+    // other threads' calls on it see the close and wait for the reopen below (io, reopen).
+    main.close();
+    reopen(main, cause);
+  }
+
+  /** Bulk reads that went past the page cache so far. */
+  long directReads() {
+    return directReads.get();
+  }
+
+  /** The direct channel, or null; tests close it as an interrupt would. */
+  FileChannel directChannel() {
+    return direct;
+  }
+
   @Override
   public void write(long pos, ByteBuffer src) throws IOException {
     int start = src.position();
@@ -324,7 +458,14 @@ public final class FileBlockDevice implements BlockDevice {
       try {
         ch.close();
       } finally {
-        OPEN_HERE.removeAll(registered);
+        try {
+          FileChannel d = direct;
+          if (d != null) {
+            d.close();
+          }
+        } finally {
+          OPEN_HERE.removeAll(registered);
+        }
       }
     }
   }

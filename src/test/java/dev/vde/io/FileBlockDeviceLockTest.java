@@ -154,7 +154,7 @@ class FileBlockDeviceLockTest {
   }
 
   /** Runs {@link #main} in a new JVM: true when that process could take the file's lock. */
-  private static boolean otherProcessCanLock(Path p) throws IOException, InterruptedException {
+  static boolean otherProcessCanLock(Path p) throws IOException, InterruptedException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process proc = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
         FileBlockDeviceLockTest.class.getName(), p.toString())).redirectErrorStream(true).start();

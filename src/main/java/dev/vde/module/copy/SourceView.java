@@ -147,12 +147,18 @@ final class SourceView {
    * Reads the current content of {@code count} blocks from {@code first} into the start of {@code buf}: what is in
    * place, overlaid with the journal's images of blocks changed since the last checkpoint. The images are looked
    * up before the device is read, because one that leaves the journal meanwhile (a checkpoint) is in place by then.
+   * With {@code bulk}, blocks the copy reads once and passes on (its data): read past the host's page cache where
+   * the device can ({@link BlockDevice#readBulk}).
    */
-  void readCurrent(long first, int count, ByteBuffer buf) throws IOException {
+  void readCurrent(long first, int count, ByteBuffer buf, boolean bulk) throws IOException {
     byte[][] newer = journal.images(first, count, false);
     ByteBuffer b = buf.duplicate();
     b.clear().limit(count * blockSize);
-    device.read(first * blockSize, b);
+    if (bulk) {
+      device.readBulk(first * blockSize, b);
+    } else {
+      device.read(first * blockSize, b);
+    }
     if (newer != null) {
       for (int k = 0; k < count; k++) {
         if (newer[k] != null) {

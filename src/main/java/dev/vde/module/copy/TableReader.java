@@ -47,7 +47,7 @@ final class TableReader {
       count = (int) Math.min(checked.length, blocks - i);
       java.util.Arrays.fill(checked, false);
       try {
-        src.readCurrent(tableStart + first, count, ByteBuffer.wrap(buf));
+        src.readCurrent(tableStart + first, count, ByteBuffer.wrap(buf), false);
       } catch (IOException | RuntimeException e) {
         first = -1;
         throw e;
