@@ -21,7 +21,9 @@ import java.util.List;
  *
  * <p>A volume whose recovery found acknowledged WAL transactions it cannot replay has no feasible option: it stays
  * read-only, and a copy of it is refused. Nor has one with roCompat features this engine does not know: it opens
- * read-only, and neither a migration nor a copy rebuilds structures it does not know.
+ * read-only, and neither a migration nor a copy rebuilds structures it does not know. Nor, but for the copy, has a
+ * host file this process may not write, or a volume whose allocation bitmap is damaged: the read-only open an
+ * analysis makes hides that a writable open would be read-only or refused too.
  *
  * <p>Durations are estimates from documented defaults ({@link #SEQUENTIAL_BYTES_PER_SECOND},
  * {@link #SYNC_SECONDS}); they are for comparing options, not promises.
@@ -96,12 +98,16 @@ public final class ModulePlanner {
     // A volume with roCompat features this engine does not know opens read-only: nothing can be added in place
     // (the migration and the copy refuse unknown features anyway, and say so themselves).
     long unknownRo = sb.roCompat() & ~Superblock.KNOWN_RO_COMPAT;
-    // Nor on a host file this process may not write, which the read-only open an analysis makes does not show.
-    String hostReadOnly = hostNotWritable(disk);
+    // Nor on a host file this process may not write, or a volume whose allocation bitmap is damaged, which the
+    // read-only open an analysis makes does not show: a writable open is then read-only (or refused) as well.
+    String cannotWrite = hostNotWritable(disk);
+    if (cannotWrite == null) {
+      cannotWrite = damagedBitmap(v);
+    }
     String unwritable = walDamage != null ? walDamage + "; the volume stays read-only and cannot be copied: copy"
         + " files out with 'vde get', or restore it from a backup"
         : unknownRo != 0 ? String.format("the volume uses features this engine cannot keep up to date (roCompat "
-            + "bits 0x%016x), so it opens read-only; use an engine that knows them", unknownRo) : hostReadOnly;
+            + "bits 0x%016x), so it opens read-only; use an engine that knows them", unknownRo) : cannotWrite;
     double inPlaceSeconds = 3 * SYNC_SECONDS;
 
     List<OptionAnalysis> out = new ArrayList<>();
@@ -139,7 +145,7 @@ public final class ModulePlanner {
     // (the last record's two, the swap's record and transaction, the completion's record and transaction).
     long records = mp.inodesToCopy() / Math.max(1, MigrationOptions.DEFAULT_CHECKPOINT_EVERY / 3) + 3;
     String migReason = walDamage != null ? unwritable
-        : hostReadOnly != null ? hostReadOnly
+        : cannotWrite != null ? cannotWrite
         : !needsFields ? "the modules add no inode fields; there is nothing to grow"
         : mp.feasible() ? null : mp.reason();
     out.add(new OptionAnalysis(AdditionOption.MIGRATE, migReason == null, migReason,
@@ -191,6 +197,21 @@ public final class ModulePlanner {
     }
     return "the host file is not writable, and this option changes it in place; make it writable, or copy the "
         + "volume to a new file (a copy only reads it)";
+  }
+
+  /**
+   * Why the options that change the volume in place cannot run on its damaged allocation bitmap, or null. A bitmap
+   * that marks metadata free makes every writable open read-only (a new block would be placed over that metadata),
+   * and one whose blocks cannot be read makes a writable open fail; a read-only open, as an analysis makes, goes on
+   * and shows neither. The copy only reads the volume and builds a new bitmap, so it is not affected.
+   */
+  private static String damagedBitmap(Volume v) {
+    String what = v.metadataMarkedFree() != null ? "it marks metadata free"
+        : !v.unreadableBitmapBlocks().isEmpty() ? v.unreadableBitmapBlocks().size() + " of its blocks cannot be read"
+        : null;
+    return what == null ? null : "the allocation bitmap is damaged (" + what + "; 'vde fsck' names the blocks), so "
+        + "the volume cannot be opened for writing, and this option changes it in place; a copy only reads it and "
+        + "writes a new bitmap";
   }
 
   /** Why an analysis has nothing to run. */
