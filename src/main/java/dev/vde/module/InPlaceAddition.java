@@ -61,8 +61,14 @@ public final class InPlaceAddition {
   }
 
   static void checkInactive(Superblock sb, List<Module> modules) throws VdeInvalidArgumentException {
-    if (modules.isEmpty()) {
+    if (modules == null || modules.isEmpty()) {
       throw new VdeInvalidArgumentException("no modules given: name at least one module to add");
+    }
+    for (Module m : modules) {
+      // Not contains(null), which List.of lists answer with a NullPointerException.
+      if (m == null) {
+        throw new VdeInvalidArgumentException("the modules to add include null: " + modules);
+      }
     }
     if ((sb.incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0) {
       throw new VdeInvalidArgumentException("an inode migration is pending; finish it with 'vde migrate resume' "

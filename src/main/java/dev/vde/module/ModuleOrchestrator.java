@@ -35,9 +35,13 @@ public final class ModuleOrchestrator {
     }
   }
 
-  /** Analyzes (the copy as {@code controls} would make it) and runs the recommended option. */
+  /**
+   * Analyzes (the copy as {@code controls} would make it) and runs the recommended option; null {@code controls}
+   * are {@link Controls#defaults()}.
+   */
   public static Outcome executeRecommended(VirtualDisk disk, List<Module> modules, Controls controls)
       throws IOException {
+    controls = orDefaults(controls);
     ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules, copyOptions(controls));
     ModulePlanner.OptionAnalysis rec = a.recommended();
     if (rec == null) {
@@ -46,9 +50,16 @@ public final class ModuleOrchestrator {
     return execute(disk, modules, rec.option(), controls);
   }
 
-  /** Runs {@code option}; refuses, before writing anything, when the analysis finds it infeasible. */
+  /**
+   * Runs {@code option}; refuses, before writing anything, when the analysis finds it infeasible. Null
+   * {@code controls} are {@link Controls#defaults()}, which have no copy destination.
+   */
   public static Outcome execute(VirtualDisk disk, List<Module> modules, AdditionOption option, Controls controls)
       throws IOException {
+    if (option == null) {
+      throw new VdeInvalidArgumentException("no addition option given: padding, region, migrate or copy");
+    }
+    controls = orDefaults(controls);
     ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules, copyOptions(controls));
     ModulePlanner.OptionAnalysis o = a.option(option);
     if (!o.feasible()) {
@@ -64,7 +75,8 @@ public final class ModuleOrchestrator {
       }
       case COPY -> {
         if (controls.copyDestination() == null) {
-          throw new VdeInvalidArgumentException("--option copy needs a destination (--to DEST)");
+          throw new VdeInvalidArgumentException("a copy needs a destination: the new image to write "
+              + "(Controls.copyDestination; --to DEST on the command line)");
         }
         CopyOptions co = controls.copy().modulesToAdd(EnumSet.copyOf(modules));
         return new Outcome(option, List.of(), null, ExtentAwareCopy.copy(disk, controls.copyDestination(), co));
@@ -73,9 +85,17 @@ public final class ModuleOrchestrator {
     }
   }
 
-  /** The copy's options, null when there are no controls: the in-place options need none. */
+  /**
+   * {@code controls}, or the defaults for null: the in-place options need none, and a migration or a copy run
+   * without them used to stop on a NullPointerException.
+   */
+  private static Controls orDefaults(Controls controls) {
+    return controls != null ? controls : Controls.defaults();
+  }
+
+  /** The copy's options. */
   private static CopyOptions copyOptions(Controls controls) {
-    return controls == null ? null : controls.copy();
+    return controls.copy();
   }
 
   private static String hint(ModulePlanner.Analysis a, AdditionOption refused) {

@@ -180,6 +180,34 @@ class ModuleOrchestratorTest {
     }
   }
 
+  /**
+   * The orchestrator analyzes with no controls ("the in-place options need none"), but running a migration or a
+   * copy without them threw a NullPointerException; so did a null module or option. Null controls are the
+   * defaults; a null module or option is refused as such, before anything is written.
+   */
+  @Test
+  void nullControlsAreTheDefaults_andANullModuleOrOptionIsRefusedAsSuch() throws Exception {
+    try (VirtualDisk d = VirtualDisk.create(dir.resolve("nulls.vde"), CreateOptions.ofSize(8L << 20))) {
+      FsModel model = fill(d, 5, 3000);
+      java.util.List<Module> withNull = new java.util.ArrayList<>();
+      withNull.add(Module.RAID);
+      withNull.add(null);
+      assertThatThrownBy(() -> ModuleOrchestrator.executeRecommended(d, withNull, null))
+          .isInstanceOf(VdeInvalidArgumentException.class).hasMessageContaining("null");
+      assertThatThrownBy(() -> ModuleOrchestrator.execute(d, List.of(Module.RAID), null, null))
+          .isInstanceOf(VdeInvalidArgumentException.class).hasMessageContaining("option");
+      assertThatThrownBy(() -> ModuleOrchestrator.execute(d, List.of(Module.RAID), AdditionOption.COPY, null))
+          .isInstanceOf(VdeInvalidArgumentException.class).hasMessageContaining("destination");
+      assertThat(d.info().modules()).isEmpty();
+
+      ModuleOrchestrator.Outcome o = ModuleOrchestrator.executeRecommended(d, List.of(Module.TAGS), null);
+
+      assertThat(o.option()).isEqualTo(AdditionOption.MIGRATE);
+      assertThat(d.info().modules()).containsExactly(Module.TAGS);
+      assertIntactAndClean(d, model);
+    }
+  }
+
   @Test
   void analysisWritesNothing() throws Exception {
     Path img = dir.resolve("a.vde");
