@@ -148,6 +148,38 @@ class CreateAndInfoTest {
     assertThat(Cli.run("info", image).ok().stdout()).contains("read-only:").doesNotContain("read-write");
   }
 
+  /**
+   * The README's {@code vde info --json} example is the volume of its own walk-through (256 MiB, labelled photos)
+   * with the Tags module and one file: it showed Tags active on 320-byte inodes with 16 bytes of padding (Tags
+   * needs 136 bytes, so such a volume has 448-byte inodes and 8 bytes of padding), a bitmap and a WAL of another
+   * size than such a volume has, and no MCHK, INOD or TIDX region, which every such volume lists.
+   */
+  @Test
+  void theReadmesInfoJsonExample_isWhatInfoShowsForTheVolumeItDescribes() throws Exception {
+    Path readme = Path.of("README.md");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(readme), "run from the repository root");
+    Matcher m = Pattern.compile("`vde info --json` — one object:\\s*```json\\n(.*?)```", Pattern.DOTALL)
+        .matcher(Files.readString(readme));
+    assertThat(m.find()).as("the README's example").isTrue();
+    JsonNode example = Cli.parse(m.group(1));
+    Path image = tmp.resolve("photos.vde");
+    Cli.run("create", image, "--size", "256M", "--label", "photos", "--modules", "tags").ok();
+    Path cat = Files.write(tmp.resolve("cat.jpg"), new byte[48213]);
+    Cli.run("put", image, cat, "/2024/cat.jpg").ok();
+    JsonNode info = Cli.run("info", image, "--json").ok().json();
+
+    List<String> exampleKeys = new ArrayList<>();
+    example.fieldNames().forEachRemaining(exampleKeys::add);
+    List<String> keys = new ArrayList<>();
+    info.fieldNames().forEachRemaining(keys::add);
+    assertThat(exampleKeys).as("keys, in order").isEqualTo(keys);
+    for (String k : List.of("formatVersion", "label", "blockSize", "totalBlocks", "freeBlocks", "inodeSize",
+        "inodeCount", "inodesUsed", "paddingBytes", "modules", "regions", "migration", "readOnlyReason",
+        "warnings")) {
+      assertThat(example.get(k)).as(k).isEqualTo(info.get(k));
+    }
+  }
+
   @Test
   void createNeverOverwritesAnExistingFile() throws Exception {
     Path image = tmp.resolve("keep.vde");
