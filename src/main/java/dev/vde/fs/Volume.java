@@ -862,16 +862,35 @@ public final class Volume {
    * feasible: plans that must not write (module additions, the planner, a migration's plan) ask here first.
    */
   public String formatChangeWalProblem(List<long[]> runs) {
+    int bitmapBlocks = formatChangeBitmapBlocks(runs);
+    int rdBlocks = runs.isEmpty() ? 0 : sb.regionDirBlocks();
+    long need = formatChangeWalBlocks(runs);
+    long have = journal.walCapacity();
+    return need <= have ? null : "the change is one metadata transaction of " + need + " WAL blocks ("
+        + bitmapBlocks + " bitmap, " + rdBlocks + " region-directory and 1 superblock image), more than the "
+        + have + " blocks of the volume's WAL";
+  }
+
+  /**
+   * The block images of a format change that allocates {@code runs} and otherwise writes only the region directory
+   * (when it allocates) and the superblock: one for each bitmap block the runs touch, the directory's blocks, and
+   * the superblock. The change writes each to the WAL and later in place.
+   */
+  public int formatChangeImages(List<long[]> runs) {
+    return formatChangeBitmapBlocks(runs) + (runs.isEmpty() ? 0 : sb.regionDirBlocks()) + 1;
+  }
+
+  /** The WAL blocks of that change: its descriptors, its {@link #formatChangeImages} and its commit record. */
+  public long formatChangeWalBlocks(List<long[]> runs) {
+    return WalCodec.blocksNeeded(blockSize, formatChangeImages(runs), 0, 0);
+  }
+
+  private int formatChangeBitmapBlocks(List<long[]> runs) {
     TreeSet<Integer> bitmapBlocks = new TreeSet<>();
     for (long[] r : runs) {
       addBitmapBlocks(bitmapBlocks, r);
     }
-    int rdBlocks = runs.isEmpty() ? 0 : sb.regionDirBlocks();
-    long need = WalCodec.blocksNeeded(blockSize, bitmapBlocks.size() + rdBlocks + 1, 0, 0);
-    long have = journal.walCapacity();
-    return need <= have ? null : "the change is one metadata transaction of " + need + " WAL blocks ("
-        + bitmapBlocks.size() + " bitmap, " + rdBlocks + " region-directory and 1 superblock image), more than the "
-        + have + " blocks of the volume's WAL";
+    return bitmapBlocks.size();
   }
 
   /**

@@ -89,9 +89,10 @@ public final class ModulePlanner {
             + regions.largestFreeRun() + " blocks)" + v.heldFreedSpaceNote()
         : regions.entries() > rdRoom ? "region directory has room for " + rdRoom + " more entries"
         : v.formatChangeWalProblem(regions.runs());
-    // A WAL transaction writes its images twice (log, then in place) plus descriptor, commit and superblock.
-    long bitmapBlocks = regions.entries();
-    long inPlaceWritten = 2 * (bitmapBlocks + sb.regionDirBlocks() + 1) + 2;
+    // One WAL transaction: descriptor, images (the bitmap blocks the regions touch, the region directory when regions
+    // are added, the superblock) and commit record, then the images in place. Counting a bitmap block per region
+    // and the directory always overstated it, threefold for a field-only claim at 512-byte blocks.
+    long inPlaceWritten = v.formatChangeWalBlocks(regions.runs()) + v.formatChangeImages(regions.runs());
     // Recovery found acknowledged transactions it cannot replay: the volume stays read-only so that no checkpoint
     // discards them, and a copy is refused because it would drop them silently. No option can run.
     String walDamage = v.journal().recovery().walDamage();
