@@ -96,8 +96,14 @@ final class ModuleAnalyzeCommand extends ImageCommand {
     return out;
   }
 
-  /** {@code s} as one shell word: as it is when it needs no quoting, else in double quotes. */
+  /**
+   * {@code s} as one shell word naming a file: as it is when it needs no quoting, else in double quotes; a name
+   * that starts with '-' (which vde, like most commands, would take for an option) as {@code ./} and the name.
+   */
   static String shellWord(String s) {
+    if (s.startsWith("-")) {
+      s = "./" + s;
+    }
     if (!s.isEmpty() && s.chars().allMatch(c -> Character.isLetterOrDigit(c) || "._/-+:@%,=".indexOf(c) >= 0)) {
       return s;
     }

@@ -50,6 +50,27 @@ class ModuleCommandsTest {
         .contains("Run it with 'vde module add \"" + dir + "/my \\\"disk\\\" \\$1.vde\" tags");
   }
 
+  /**
+   * An image whose name starts with '-' (reached with {@code vde module analyze -- -x.vde raid}): the command the
+   * analysis ended with, {@code vde module add -x.vde raid}, took the name for an option and failed with "Missing
+   * required parameter: 'MODULE'". It must name the file so that vde reads it as one.
+   */
+  @Test
+  void analyze_ofAnImageWhoseNameStartsWithADash_namesItSoThatTheCommandWorks() throws Exception {
+    Path img = image("16M", 256);
+    assertThat(ModuleAnalyzeCommand.shellWord("-x.vde")).isEqualTo("./-x.vde");
+    assertThat(ModuleAnalyzeCommand.shellWord("-my disk.vde")).isEqualTo("\"./-my disk.vde\"");
+    try (VirtualDisk d = VirtualDisk.open(img,
+        dev.vde.fs.OpenOptions.readOnlyOptions())) {
+      List<String> lines = ModuleAnalyzeCommand.render(dev.vde.module.ModulePlanner.analyze(d,
+          List.of(dev.vde.format.Module.RAID)), Path.of("-x.vde"));
+      assertThat(lines.get(lines.size() - 1)).endsWith("Run it with 'vde module add ./-x.vde raid'.");
+    }
+    // What the command line makes of the word: the image (missing here), not an option.
+    assertThat(Cli.run("module", "add", "./-x-does-not-exist.vde", "raid").failsWith(ExitCodes.FAILED).stderr())
+        .contains("no such file");
+  }
+
   @Test
   void analyze_alwaysReportsFourOptionsAndRecommendsTheCheapest() throws Exception {
     Path img = image("16M", 256);
