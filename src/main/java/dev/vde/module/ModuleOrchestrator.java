@@ -78,7 +78,7 @@ public final class ModuleOrchestrator {
           throw new VdeInvalidArgumentException("a copy needs a destination: the new image to write "
               + "(Controls.copyDestination; --to DEST on the command line)");
         }
-        CopyOptions co = controls.copy().modulesToAdd(EnumSet.copyOf(modules));
+        CopyOptions co = forCopy(controls.copy(), modules);
         return new Outcome(option, List.of(), null, ExtentAwareCopy.copy(disk, controls.copyDestination(), co));
       }
       default -> throw new IllegalStateException(option.name());
@@ -91,6 +91,16 @@ public final class ModuleOrchestrator {
    */
   private static Controls orDefaults(Controls controls) {
     return controls != null ? controls : Controls.defaults();
+  }
+
+  /**
+   * The caller's copy options with {@code modules} to add, as a new object: setting them on the caller's own left
+   * them there, so that a later copy made with the same options (a plain backup, say) added the modules too.
+   */
+  private static CopyOptions forCopy(CopyOptions c, List<Module> modules) {
+    return CopyOptions.defaults().force(c.force()).maxIops(c.maxIops()).verify(c.verify()).sizeBytes(c.sizeBytes())
+        .progress(c.progress()).cancellation(c.cancellation()).preCopy(c.preCopy())
+        .modulesToAdd(EnumSet.copyOf(modules));
   }
 
   /** The copy's options. */

@@ -59,6 +59,33 @@ class OrchestratorCopySizeTest {
     }
   }
 
+  /**
+   * The orchestrator set the modules to add on the caller's own copy options, so that a later copy made with the same
+   * options (a plain backup of another volume, say) added them as well, unasked.
+   */
+  @Test
+  void aCopyLeavesTheCallersCopyOptionsAsTheyWere() throws Exception {
+    Path dst = dir.resolve("tags.vde");
+    Path backup = dir.resolve("backup.vde");
+    CopyOptions mine = CopyOptions.defaults().sizeBytes(8L << 20);
+    ModuleOrchestrator.Controls controls = new ModuleOrchestrator.Controls(dst, null, mine);
+    try (VirtualDisk d = VirtualDisk.create(dir.resolve("src.vde"), CreateOptions.ofSize(4L << 20))) {
+      d.writeFile("/a", new byte[] {1});
+      ModuleOrchestrator.execute(d, List.of(Module.TAGS), AdditionOption.COPY, controls);
+      assertThat(mine.modulesToAdd()).as("the caller's copy options").isEmpty();
+      assertThat(mine.sizeBytes()).isEqualTo(8L << 20);
+
+      dev.vde.module.copy.ExtentAwareCopy.copy(d, backup, controls.copy());
+    }
+    try (VirtualDisk c = VirtualDisk.open(dst, OpenOptions.defaults())) {
+      assertThat(c.info().modules()).containsExactly(Module.TAGS);
+      assertThat(c.info().totalBlocks() * c.info().blockSize()).isEqualTo(8L << 20);
+    }
+    try (VirtualDisk c = VirtualDisk.open(backup, OpenOptions.defaults())) {
+      assertThat(c.info().modules()).as("a plain copy with the same options").isEmpty();
+    }
+  }
+
   @Test
   void theRecommendationTakesTheCopysSizeIntoAccount() throws Exception {
     Path dst = dir.resolve("recommended.vde");
