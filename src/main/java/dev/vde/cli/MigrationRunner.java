@@ -66,7 +66,7 @@ final class MigrationRunner {
         reporter.close();
         out.println("Migration interrupted at a checkpoint: " + Numbers.grouped(r.inodesCopied())
             + " inodes copied in this run; the volume stays usable with its old format. Resume with: "
-            + "vde migrate resume " + image);
+            + "vde migrate resume " + ShellWord.of(image));
         return ExitCodes.INTERRUPTED;
       }
       reporter.close();
@@ -104,14 +104,14 @@ final class MigrationRunner {
       try {
         InodeMigration.rollback(disk);
         return new CliException(e.getMessage() + "; the migration was rolled back and " + image
-            + " is as it was; 'vde fsck " + image + "' shows the damage");
+            + " is as it was; 'vde fsck " + ShellWord.of(image) + "' shows the damage");
       } catch (IOException | RuntimeException r) {
         return new CliException(e.getMessage() + "; the migration stays pending (rolling it back failed: "
-            + r.getMessage() + "); see 'vde migrate status " + image + "'");
+            + r.getMessage() + "); see 'vde migrate status " + ShellWord.of(image) + "'");
       }
     }
-    return new CliException(e.getMessage() + "; the migration stays pending: 'vde migrate resume " + image
-        + "' continues it, 'vde migrate rollback " + image + "' undoes it");
+    return new CliException(e.getMessage() + "; the migration stays pending: 'vde migrate resume "
+        + ShellWord.of(image) + "' continues it, 'vde migrate rollback " + ShellWord.of(image) + "' undoes it");
   }
 
   static String status(VirtualDisk disk) {

@@ -89,25 +89,11 @@ final class ModuleAnalyzeCommand extends ImageCommand {
       out.add("Recommended: " + rec.option().cliName() + ". It is the cheapest option that works for " + names
           + " on this volume (options are tried in the order padding, region, migrate, copy): " + rec.changes()
           + ". Downtime: " + rec.downtime() + ". Risk: " + rec.risk() + ". Run it with 'vde module add "
-          + shellWord(image.toString()) + " "
+          + ShellWord.of(image) + " "
           + String.join(" ", Modules.abbreviations(a.modules())).toLowerCase(Locale.ROOT)
           + (rec.option().cliName().equals("copy") ? " --option copy --to NEW_IMAGE" : "") + "'.");
     }
     return out;
-  }
-
-  /**
-   * {@code s} as one shell word naming a file: as it is when it needs no quoting, else in double quotes; a name
-   * that starts with '-' (which vde, like most commands, would take for an option) as {@code ./} and the name.
-   */
-  static String shellWord(String s) {
-    if (s.startsWith("-")) {
-      s = "./" + s;
-    }
-    if (!s.isEmpty() && s.chars().allMatch(c -> Character.isLetterOrDigit(c) || "._/-+:@%,=".indexOf(c) >= 0)) {
-      return s;
-    }
-    return '"' + s.replaceAll("([\\\\\"$`])", "\\\\$1") + '"';
   }
 
   private static String blocks(long n) {

@@ -58,8 +58,8 @@ class ModuleCommandsTest {
   @Test
   void analyze_ofAnImageWhoseNameStartsWithADash_namesItSoThatTheCommandWorks() throws Exception {
     Path img = image("16M", 256);
-    assertThat(ModuleAnalyzeCommand.shellWord("-x.vde")).isEqualTo("./-x.vde");
-    assertThat(ModuleAnalyzeCommand.shellWord("-my disk.vde")).isEqualTo("\"./-my disk.vde\"");
+    assertThat(ShellWord.of("-x.vde")).isEqualTo("./-x.vde");
+    assertThat(ShellWord.of("-my disk.vde")).isEqualTo("\"./-my disk.vde\"");
     try (VirtualDisk d = VirtualDisk.open(img,
         dev.vde.fs.OpenOptions.readOnlyOptions())) {
       List<String> lines = ModuleAnalyzeCommand.render(dev.vde.module.ModulePlanner.analyze(d,
@@ -227,6 +227,27 @@ class ModuleCommandsTest {
     assertThat(err).contains("block " + String.format("%,d", victim)).contains("rolled back");
     assertThat(Cli.run("migrate", "status", img, "--json").ok().stdout().trim()).isEqualTo("null");
     assertThat(Cli.run("info", img, "--json").ok().json().get("modules").size()).isZero();
+  }
+
+  /**
+   * The commands a failed migration names ("'vde fsck IMAGE' shows the damage", "'vde migrate resume IMAGE'
+   * continues it") wrote the image as it is, so for a name with a space the command pasted into a shell named two
+   * files. They quote it as the analysis does.
+   */
+  @Test
+  void migrate_thatFails_namesTheCommandsToRunWithTheImageQuoted() throws Exception {
+    Path img = dir.resolve("my disk.vde");
+    long victim;
+    try (VirtualDisk d = withTinyFiles(img, 16L << 20, 2000, 1500)) {
+      victim = d.volume().regions().find(dev.vde.format.RegionDirectory.TAG_INODES).start() + 100;
+    }
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(img,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(new byte[] {0x5a}), victim * 4096 + 10);
+    }
+    String err = Cli.run("module", "add", img, "tags", "--option", "migrate", "--checkpoint-every", "100",
+        "--progress", "none").failsWith(3).stderr();
+    assertThat(err).contains("rolled back").contains("'vde fsck \"" + img + "\"' shows the damage");
   }
 
   @Test
