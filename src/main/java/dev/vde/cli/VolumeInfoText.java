@@ -40,7 +40,8 @@ final class VolumeInfoText {
     if (!info.warnings().isEmpty()) {
       out.add("");
       out.add("Warnings");
-      info.warnings().forEach(w -> out.add("  - " + w));
+      // Escaped as the tables are: a warning may quote the image's path, which may hold a line break.
+      info.warnings().forEach(w -> out.add("  - " + Printable.of(w)));
     }
     return out;
   }

@@ -180,6 +180,28 @@ class CreateAndInfoTest {
     }
   }
 
+  /**
+   * Text output escapes control characters, error lines and tables included; the warnings of {@code info} did not,
+   * and a warning about a damaged block names the image, so for an image whose name holds a line break it went on
+   * on a line of its own, which read as another entry of the list.
+   */
+  @Test
+  void infoWarnings_escapeTheImageNameAsTheRestOfItsTextDoes() throws Exception {
+    Path image = tmp.resolve("two\nlines.vde");
+    Cli.run("create", image, "--size", "8M").ok();
+    long bitmapStart = Cli.run("info", image, "--json").ok().json().get("regions").get(0).get("start").asLong();
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(image,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(new byte[] {0x5a}), bitmapStart * 4096 + 100);
+    }
+    assertThat(Cli.run("info", image, "--json").ok().json().get("warnings").get(0).asText())
+        .as("--json gives the exact text").contains("two\nlines.vde");
+    String text = Cli.run("info", image).ok().stdout();
+    List<String> after = text.lines().dropWhile(l -> !l.equals("Warnings")).skip(1).toList();
+    assertThat(after).isNotEmpty().allSatisfy(l -> assertThat(l).startsWith("  - "));
+    assertThat(text).contains("two\\nlines.vde");
+  }
+
   @Test
   void createNeverOverwritesAnExistingFile() throws Exception {
     Path image = tmp.resolve("keep.vde");
