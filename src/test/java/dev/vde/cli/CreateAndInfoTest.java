@@ -202,6 +202,24 @@ class CreateAndInfoTest {
     assertThat(text).contains("two\\nlines.vde");
   }
 
+  /**
+   * A read-only open takes the blocks an unreadable bitmap block covers as allocated, and says so ("the free space
+   * shown may be too low"). It also warned that the superblock's free count "differs from the bitmap's", which
+   * blamed the superblock's count, most likely right, for the stand-in's guess.
+   */
+  @Test
+  void infoOfAnUnreadableBitmapBlock_doesNotBlameTheSuperblocksFreeCount() throws Exception {
+    Path image = tmp.resolve("bitmap.vde");
+    Cli.run("create", image, "--size", "8M").ok();
+    long bitmapStart = Cli.run("info", image, "--json").ok().json().get("regions").get(0).get("start").asLong();
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(image,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(new byte[] {0x5a}), bitmapStart * 4096 + 100);
+    }
+    JsonNode warnings = Cli.run("info", image, "--json").ok().json().get("warnings");
+    assertThat(warnings.toString()).contains("taken as allocated").doesNotContain("free count");
+  }
+
   @Test
   void createNeverOverwritesAnExistingFile() throws Exception {
     Path image = tmp.resolve("keep.vde");
