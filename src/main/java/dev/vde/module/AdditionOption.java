@@ -4,8 +4,9 @@ import java.util.Locale;
 
 /**
  * The four ways to add a module, listed in the order the orchestrator prefers them (cheapest first). The option
- * numbers in the comments are the design's (1 regions, 2 padding, 3 migration, 4 copy), which is not that order:
- * claiming padding costs less than adding regions, since a module with regions gets them either way.
+ * numbers in the comments are those the four were first specified with (1 regions, 2 padding, 3 migration, 4
+ * copy), which is not that order: claiming padding costs less than adding regions, since a module with regions
+ * gets them either way. DESIGN.md names them instead of numbering them.
  */
 public enum AdditionOption {
   /** Option 2: claim inode padding (and add regions if the module has any). */
