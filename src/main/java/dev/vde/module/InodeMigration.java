@@ -4,6 +4,7 @@ import dev.vde.VdeException;
 import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
 import dev.vde.VdeNoSpaceException;
+import dev.vde.VdeReadOnlyException;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
 import dev.vde.format.InodeLayout;
@@ -225,6 +226,20 @@ public final class InodeMigration {
     }
   }
 
+  /**
+   * Refuses to run a migration on a read-only volume before anything is written. The copy and the checkpoint
+   * records go straight to the device, not through a transaction, so the read-only check of transactions came only
+   * at the swap or the rollback's transaction: a host file opened read-only failed with the JDK's
+   * NonWritableChannelException, and a writable device under a read-only volume (one kept read-only for its WAL
+   * damage, say) was written to, a rollback leaving a ROLLING_BACK record that no resume would continue.
+   */
+  private static void refuseReadOnly(VirtualDisk disk) throws VdeReadOnlyException {
+    if (disk.isReadOnly()) {
+      throw new VdeReadOnlyException("volume is read-only: " + disk.readOnlyReason() + "; an inode migration can "
+          + "be started, resumed or rolled back only on a volume opened writable", disk.volume().resource());
+    }
+  }
+
   /** True when a migration is pending (even one whose checkpoint is unreadable). */
   public static boolean isPending(VirtualDisk disk) {
     return (disk.volume().superblock().incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) != 0;
@@ -239,6 +254,7 @@ public final class InodeMigration {
   public static MigrationResult start(VirtualDisk disk, List<Module> modules, MigrationOptions opts)
       throws IOException {
     refuseInsideBatch(disk);
+    refuseReadOnly(disk);
     Volume v = disk.volume();
     if (isPending(disk)) {
       MigrationCheckpoint c = v.pendingMigration();
@@ -339,6 +355,7 @@ public final class InodeMigration {
    */
   public static MigrationResult resume(VirtualDisk disk, MigrationOptions opts) throws IOException {
     refuseInsideBatch(disk);
+    refuseReadOnly(disk);
     Volume v = disk.volume();
     if (!isPending(disk)) {
       throw new VdeInvalidArgumentException("no inode migration is pending on this volume");
@@ -385,6 +402,7 @@ public final class InodeMigration {
    */
   public static void rollback(VirtualDisk disk) throws IOException {
     refuseInsideBatch(disk);
+    refuseReadOnly(disk);
     Volume v = disk.volume();
     v.withWriterLock(() -> {
       // Decided under the writer lock, which the swap holds: a rollback that waited for it behind a running
