@@ -35,8 +35,11 @@ final class MigrateCommand extends CommandGroup {
     public Integer call() throws Exception {
       VolumeInfo.Migration m;
       boolean peeked = false;
+      Boolean swapped = null;
       try (VirtualDisk disk = openReadOnly()) {
-        m = disk.info().migration();
+        VolumeInfo info = disk.info();
+        m = info.migration();
+        swapped = VolumeInfoText.swapCommitted(info);
       } catch (VdeLockedException e) {
         // Open in another process, most likely the one migrating: its checkpoint records say how far it got.
         try {
@@ -52,7 +55,7 @@ final class MigrateCommand extends CommandGroup {
       if (json) {
         out().println(Json.pretty(VolumeInfoJson.migration(m)));
       } else {
-        out().println("Migration: " + VolumeInfoText.migration(m));
+        out().println("Migration: " + VolumeInfoText.migration(m, swapped));
         if (peeked) {
           out().println(m == null ? "(the volume is open in another process, with no migration checkpoint)"
               : "(the volume is open in another process: this is its migration's newest checkpoint record)");

@@ -28,7 +28,7 @@ final class VolumeInfoText {
         .row("Inodes", inodes(info) + ", " + info.inodeSize() + " bytes each (" + info.paddingBytes() + " padding)")
         .row("Modules", modules(info.modules()))
         .row("Access", info.readOnlyReason() == null ? "read-write" : "read-only: " + info.readOnlyReason())
-        .row("Migration", migration(info.migration()));
+        .row("Migration", migration(info.migration(), swapCommitted(info)));
     List<String> out = new ArrayList<>(summary.lines(""));
     out.add("");
     out.add("Regions");
@@ -56,13 +56,40 @@ final class VolumeInfoText {
         + " (inode 0 is reserved)";
   }
 
-  static String migration(dev.vde.fs.VolumeInfo.Migration m) {
+  /**
+   * A pending migration and the command that goes on with it. {@code swapped}: whether its region swap has
+   * committed (the old table is listed as INOO), or null when that is not known (a peek at another process's
+   * volume reads only the records).
+   */
+  static String migration(dev.vde.fs.VolumeInfo.Migration m, Boolean swapped) {
     if (m == null) {
       return "none";
     }
     String what = m.adding().isEmpty() ? "" : " adding " + modules(m.adding());
     return "pending" + what + ": " + m.phase() + ", " + count(m.migrated()) + " of " + count(m.total())
-        + " inodes copied (vde migrate resume|rollback)";
+        + " inodes copied (" + nextStep(m.phase(), swapped) + ")";
+  }
+
+  /**
+   * Only what will be accepted: resume refuses a rollback under way and a migration whose record is unreadable
+   * before the swap; rollback refuses once the swap has committed (a COMPLETE record comes only after it).
+   */
+  private static String nextStep(String phase, Boolean swapped) {
+    if (Boolean.TRUE.equals(swapped) || phase.equals("COMPLETE")) {
+      return "vde migrate resume finishes it";
+    }
+    if (phase.equals("ROLLING_BACK")) {
+      return "vde migrate rollback finishes undoing it";
+    }
+    if (phase.equals("UNKNOWN") && Boolean.FALSE.equals(swapped)) {
+      return "vde migrate rollback undoes it";
+    }
+    return "vde migrate resume|rollback";
+  }
+
+  /** Whether the migration's region swap has committed: the old table is kept as INOO until it is freed. */
+  static boolean swapCommitted(VolumeInfo info) {
+    return info.regions().stream().anyMatch(e -> e.tag() == RegionDirectory.TAG_INODES_OLD);
   }
 
   private static String modules(List<Module> modules) {
