@@ -539,7 +539,11 @@ public final class Volume {
     }
     for (InodeLayout.Field f : c.originalLayout().fields()) {
       InodeLayout.Field g = c.targetLayout().fieldFor(f.moduleId());
-      if (g != null && g.size() != f.size()) {
+      // The converter drops a field the target lacks, and the swap would make the loss the volume's format.
+      if (g == null) {
+        return "its target layout has no field for module " + f.moduleId() + ", which the original has";
+      }
+      if (g.size() != f.size()) {
         return "module " + f.moduleId() + "'s field has " + f.size() + " bytes before and " + g.size() + " after";
       }
     }
@@ -548,6 +552,10 @@ public final class Volume {
       return "its " + (inom != null ? "original" : "target") + " layout " + current + " is not the volume's "
           + sb.layout();
     }
+    String manifests = manifestMismatch(c, inom != null);
+    if (manifests != null) {
+      return manifests;
+    }
     int ipb = InodeCodec.perBlock(blockSize, c.targetLayout().inodeSize());
     if (inom != null && (c.newTableBlocks() != inom.blocks() || c.newTableBlocks() * ipb < sb.inodeCount())) {
       return "its new table of " + c.newTableBlocks() + " blocks does not match region INOM of " + inom.blocks()
@@ -555,6 +563,38 @@ public final class Volume {
     }
     if (c.totalInodes() > sb.inodeCount() || c.inodesMigrated() < 0 || c.inodesMigrated() > c.totalInodes()) {
       return c.inodesMigrated() + " of " + c.totalInodes() + " inodes copied, on a volume of " + sb.inodeCount();
+    }
+    return null;
+  }
+
+  /**
+   * Why the manifests of checkpoint {@code c} do not describe this volume's migration; null when they do. The swap
+   * installs the record's target manifest and layout as they are: a target that leaves out a module the volume
+   * has, or a layout without the field its manifest needs, would be installed, and every inode would lose that
+   * module's field with nothing left to report it.
+   */
+  private String manifestMismatch(MigrationCheckpoint c, boolean beforeSwap) {
+    long inForce = beforeSwap ? c.originalManifest() : c.targetManifest();
+    if (inForce != sb.moduleManifest()) {
+      return String.format("its %s module manifest 0x%x is not the volume's 0x%x", beforeSwap ? "original" : "target",
+          inForce, sb.moduleManifest());
+    }
+    if (c.targetModules() == 0 || (c.originalManifest() & c.targetModules()) != 0
+        || c.targetManifest() != (c.originalManifest() | c.targetModules())) {
+      return String.format("its module manifests do not add up: original 0x%x with modules 0x%x added is not its "
+          + "target 0x%x", c.originalManifest(), c.targetModules(), c.targetManifest());
+    }
+    for (Module m : Module.fromManifest(c.targetManifest())) {
+      InodeLayout.Field f = c.targetLayout().fieldFor(m);
+      if (m.inodeBytes() > 0 && (f == null || f.size() != m.inodeBytes())) {
+        return "its target layout " + (f == null ? "has no field for module " + m.displayName()
+            : "gives module " + m.displayName() + " " + f.size() + " bytes, not " + m.inodeBytes());
+      }
+    }
+    for (InodeLayout.Field f : c.targetLayout().fields()) {
+      if (f.moduleId() < 0 || f.moduleId() >= 64 || (c.targetManifest() & 1L << f.moduleId()) == 0) {
+        return "its target layout has a field for module " + f.moduleId() + ", which its target manifest lacks";
+      }
     }
     return null;
   }
