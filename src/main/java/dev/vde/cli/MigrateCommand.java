@@ -1,6 +1,7 @@
 package dev.vde.cli;
 
 import dev.vde.VdeLockedException;
+import dev.vde.format.BlockType;
 import dev.vde.format.MigrationCheckpoint;
 import dev.vde.format.Module;
 import dev.vde.fs.VirtualDisk;
@@ -47,6 +48,11 @@ final class MigrateCommand extends CommandGroup {
           m = c == null ? null : new VolumeInfo.Migration(c.phase().name(), c.inodesMigrated(), c.totalInodes(),
               Module.fromManifest(c.targetModules()));
         } catch (dev.vde.VdeCorruptedException damaged) {
+          if (!BlockType.MIGRATION_CHECKPOINT.structure().equals(damaged.getStructure())) {
+            // The superblock or the region directory: no volume to speak of (one being created, or a file that
+            // is none), and no migration either; said as an open of the file says it.
+            throw damaged;
+          }
           // Both checkpoint records unreadable: said the same way as when the volume is closed.
           m = new VolumeInfo.Migration("UNKNOWN", 0, 0, java.util.List.of());
         }
