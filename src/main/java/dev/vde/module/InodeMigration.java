@@ -1,5 +1,6 @@
 package dev.vde.module;
 
+import dev.vde.VdeCorruptedException;
 import dev.vde.VdeException;
 import dev.vde.VdeFormatTooNewException;
 import dev.vde.VdeInvalidArgumentException;
@@ -199,8 +200,16 @@ public final class InodeMigration {
         BlockCodec.verify(rdBlocks.get(i), sb.regionDirStart() + i,
             BlockType.REGION_DIRECTORY, peek.describe());
       }
-      RegionDirectory.Entry chk = RegionDirectory.read(rdBlocks, sb.regionDirStart(), peek.describe())
-          .find(RegionDirectory.TAG_CHECKPOINT);
+      RegionDirectory rd = RegionDirectory.read(rdBlocks, sb.regionDirStart(), peek.describe());
+      // Held to what an open holds it to: the MCHK entry names the blocks read next, and one outside the volume
+      // was read as zeros (reported as no migration) or, before block 0, failed with the JDK's
+      // IllegalArgumentException.
+      List<String> problems = rd.problems(sb.totalBlocks(), sb.regionDirStart() + sb.regionDirBlocks());
+      if (!problems.isEmpty()) {
+        throw new VdeCorruptedException(sb.regionDirStart(), BlockType.REGION_DIRECTORY.structure(),
+            String.join("; ", problems), peek.describe());
+      }
+      RegionDirectory.Entry chk = rd.find(RegionDirectory.TAG_CHECKPOINT);
       if (chk == null) {
         return null;
       }
