@@ -81,8 +81,9 @@ final class MigrateCommand extends CommandGroup {
 
     @Option(names = "--checkpoint-every", paramLabel = "N",
         defaultValue = "" + MigrationOptions.DEFAULT_CHECKPOINT_EVERY,
-        description = "At most this many inodes are redone after a crash (a checkpoint every third of it; a slow "
-            + "migration also checkpoints at least once a second). Default: ${DEFAULT-VALUE}.")
+        description = "At most this many inodes (and the rest of one inode-table block) are redone after a crash (a "
+            + "checkpoint every third of it; a slow migration also checkpoints at least once a second). Default: "
+            + "${DEFAULT-VALUE}.")
     int checkpointEvery;
 
     @Mixin

@@ -37,8 +37,9 @@ final class ModuleAddCommand extends ImageCommand {
   boolean dryRun;
 
   @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "" + MigrationOptions.DEFAULT_CHECKPOINT_EVERY,
-      description = "Migration: at most this many inodes are redone after a crash (a checkpoint every third of it; "
-          + "a slow migration also checkpoints at least once a second). Default: ${DEFAULT-VALUE}.")
+      description = "Migration: at most this many inodes (and the rest of one inode-table block) are redone after a "
+          + "crash (a checkpoint every third of it; a slow migration also checkpoints at least once a second). "
+          + "Default: ${DEFAULT-VALUE}.")
   int checkpointEvery;
 
   @Option(names = "--max-iops", paramLabel = "N", defaultValue = "0",
