@@ -174,7 +174,8 @@ public final class MigrationBench {
         + "position before, writes that position's record and starts the next sync on a thread of its own, which "
         + "runs while the copy goes on; so an interval of N costs three syncs per N inodes, mostly overlapped, and "
         + "a crash redoes at most N inodes (and part of one table block). `records` counts the records written "
-        + "while copying, the final one before the swap included. The migration also checkpoints, synchronously, after any batch that ends a "
+        + "while copying, the final one before the swap included. The migration also checkpoints, synchronously, "
+        + "after any batch that ends a "
         + "second or more after the last position (`MigrationOptions.maxTimeBetweenCheckpoints`); at full speed "
         + "no run here lasts that long between two.");
     r.flush();
