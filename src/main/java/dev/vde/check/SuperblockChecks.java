@@ -21,9 +21,11 @@ final class SuperblockChecks {
 
   static void run(CheckContext cx) throws IOException {
     cx.progress(PHASE, 0, 2, "blocks");
+    // Read together, between checkpoints: one caught between its two slot writes would look like one that was cut.
+    byte[][] raw = cx.vol.journal().readSuperblockSlots();
     Superblock[] copies = new Superblock[2];
     for (int slot = 0; slot < 2; slot++) {
-      copies[slot] = checkCopy(cx, slot);
+      copies[slot] = checkCopy(cx, slot, raw[slot]);
       cx.progress(PHASE, slot + 1, 2, "blocks");
     }
     checkSameCheckpoint(cx, copies);
@@ -120,9 +122,7 @@ final class SuperblockChecks {
    * the volume (open takes the other one) but leaves it one torn write away from being unopenable. Returns the
    * copy when it decodes, else null.
    */
-  private static Superblock checkCopy(CheckContext cx, int slot) throws IOException {
-    byte[] b = new byte[cx.blockSize];
-    cx.vol.device().read((long) slot * cx.blockSize, ByteBuffer.wrap(b));
+  private static Superblock checkCopy(CheckContext cx, int slot, byte[] b) {
     cx.blocksChecked++;
     String copy = "superblock copy " + slot;
     if (Bytes.isZero(b, 0, b.length)) {

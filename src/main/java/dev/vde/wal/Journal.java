@@ -970,6 +970,24 @@ public final class Journal implements AutoCloseable {
   }
 
   /**
+   * Both superblock slots as they are on the device, read with the WAL lock held, so that no checkpoint is between
+   * its two slot writes (steps 6 and 6b): two copies naming different epochs were then left by a checkpoint that was
+   * cut, or by damage, and not by one in progress. The verifier compares them.
+   */
+  public byte[][] readSuperblockSlots() throws IOException {
+    walLock.lock();
+    try {
+      byte[][] slots = new byte[2][blockSize];
+      for (int slot = 0; slot < 2; slot++) {
+        dev.read((long) slot * blockSize, ByteBuffer.wrap(slots[slot]));
+      }
+      return slots;
+    } finally {
+      walLock.unlock();
+    }
+  }
+
+  /**
    * Makes everything committed so far durable and checkpoints: afterwards the WAL is empty and every freed
    * block is reusable.
    */
