@@ -95,7 +95,7 @@ final class ModuleAddCommand extends ImageCommand {
     }
     // A copy only reads the image: it is opened read-only, so that nothing (not even recovery) writes to it and
     // other readers may share it meanwhile.
-    try (VirtualDisk disk = dryRun || destination != null ? openReadOnly() : openWritable()) {
+    try (VirtualDisk disk = dryRun || destination != null ? openReadOnly() : openForChange(modules)) {
       ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
       AdditionOption how = chosen;
       if (how == null) {
@@ -177,6 +177,36 @@ final class ModuleAddCommand extends ImageCommand {
         return ExitCodes.OK;
       }
       default -> throw new IllegalStateException(how.name());
+    }
+  }
+
+  /**
+   * Opens the image to change it in place. A volume that must stay read-only (damage it was opened read-only for, a
+   * host file this process cannot write) is refused as the engine refuses it, and, where the copy can add the
+   * modules (it only reads the image and writes a new volume), with that way: `module analyze` recommends it, and
+   * the engine's own reason ends with "copy out what you need, or restore the volume from a backup".
+   */
+  private VirtualDisk openForChange(List<Module> modules) throws IOException, CliException {
+    try {
+      return openWritable();
+    } catch (dev.vde.VdeReadOnlyException | dev.vde.VdeCorruptedException e) {
+      // Damage a writable open refuses outright (an unreadable bitmap block) leaves a read-only open possible.
+      boolean copyWorks;
+      try (VirtualDisk ro = openReadOnly()) {
+        copyWorks = ModulePlanner.analyze(ro, modules).option(AdditionOption.COPY).feasible();
+      } catch (IOException | RuntimeException notEvenThat) {
+        copyWorks = false;
+      }
+      if (!copyWorks) {
+        throw e;
+      }
+      String names = String.join(" ", Modules.abbreviations(modules));
+      String hint = "; a copy can still add " + names + ", into a new volume: 'vde module add "
+          + ShellWord.of(image) + " " + names + " --to DEST'";
+      if (e instanceof dev.vde.VdeCorruptedException) {
+        throw new dev.vde.VdeException(e.getOriginalMessage() + hint, e.getResourceDescription(), e);
+      }
+      throw new dev.vde.VdeReadOnlyException(e.getOriginalMessage() + hint, e.getResourceDescription());
     }
   }
 }

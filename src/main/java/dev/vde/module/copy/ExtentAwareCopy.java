@@ -446,7 +446,16 @@ public final class ExtentAwareCopy {
    */
   public static long estimateCopyBlocks(VirtualDisk source) throws IOException {
     requireOpen(source);
-    return source.volume().withStableState(() -> SourceView.of(source.volume()).allocatedDataBlocks());
+    Volume vol = source.volume();
+    if (vol.unreadableBitmapBlocks().isEmpty()) {
+      return vol.withStableState(() -> SourceView.of(vol).allocatedDataBlocks());
+    }
+    // Part of the bitmap is a stand-in (an unreadable block's range taken as allocated, so that the files stay
+    // readable), and counted from it every block there would look like data: only the inodes, which the copy's own
+    // plan reads, say which blocks it will copy.
+    CopyOptions planOnly = CopyOptions.defaults();
+    CopyContext cx = new CopyContext(planOnly, vol.resource());
+    return vol.withStableState(() -> plan(SourceView.of(vol), planOnly, cx)).blocksCopied();
   }
 
   /**
