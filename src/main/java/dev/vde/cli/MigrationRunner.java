@@ -76,6 +76,11 @@ final class MigrationRunner {
       out.println("Migrated " + Numbers.grouped(r.totalInodes()) + " inodes" + copied + " in "
           + Numbers.fixed(r.durationMillis() / 1000.0, 2) + " s (" + Numbers.groupedWhole(rate)
           + " inodes/s); inodes are now " + r.newLayout().inodeSize() + " bytes.");
+      if (control.isCancelled()) {
+        // Ctrl-C came during the last batch or the swap, and a migration that far is finished rather than stopped
+        // (a few syncs more). The process still exits 130, as the JVM does after SIGINT: say what that means.
+        out.println("Ctrl-C came as the migration was finishing; it completed, and nothing is pending.");
+      }
       return ExitCodes.OK;
     } finally {
       try {

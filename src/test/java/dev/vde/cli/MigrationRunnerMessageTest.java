@@ -26,4 +26,37 @@ class MigrationRunnerMessageTest {
         .startsWith("Migration interrupted at a checkpoint: 151,437 inodes copied in this run;")
         .contains("Resume with: vde migrate resume i.vde");
   }
+
+  /**
+   * Ctrl-C that comes during the last batch or the swap lets the migration finish, and the process still exits 130:
+   * the lines must say it completed, not leave "Migrated ..." next to an interrupted exit unexplained.
+   */
+  @Test
+  void aCancelThatCameAsTheMigrationFinished_isExplainedNextToTheCompletedLine() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    PrintStream err = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    MigrationResult completed = new MigrationResult(1, 1_000, 1_000, 40, InodeLayout.canonical(0), false);
+    try (ProgressReporter reporter = ProgressReporter.create(ProgressMode.NONE, err, false)) {
+      int code = MigrationRunner.run(null, Path.of("i.vde"), out, reporter, 100_000, 0, opts -> {
+        opts.control().cancel();
+        return completed;
+      });
+      assertThat(code).isEqualTo(ExitCodes.OK);
+    }
+    assertThat(bytes.toString(StandardCharsets.UTF_8)).startsWith("Migrated 1,000 inodes")
+        .contains("Ctrl-C came as the migration was finishing; it completed, and nothing is pending.");
+  }
+
+  @Test
+  void aMigrationNobodyCancelled_saysNothingOfCtrlC() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    PrintStream err = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    MigrationResult completed = new MigrationResult(1, 1_000, 1_000, 40, InodeLayout.canonical(0), false);
+    try (ProgressReporter reporter = ProgressReporter.create(ProgressMode.NONE, err, false)) {
+      MigrationRunner.run(null, Path.of("i.vde"), out, reporter, 100_000, 0, opts -> completed);
+    }
+    assertThat(bytes.toString(StandardCharsets.UTF_8)).startsWith("Migrated 1,000 inodes").doesNotContain("Ctrl-C");
+  }
 }
