@@ -812,7 +812,6 @@ public final class Journal implements AutoCloseable {
   /** {@link #awaitDurable}'s loop; an interrupt while it waits is noted in {@code interrupted[0]}. */
   private void awaitDurable(long ticket, boolean[] interrupted) throws IOException {
     while (true) {
-      List<Pending> batch;
       synchronized (monitor) {
         while (true) {
           // Durable first: a group that failed after this ticket's was synced does not undo it, and reporting the
@@ -835,63 +834,74 @@ public final class Journal implements AutoCloseable {
         leaderActive = true;
       }
       lingerForGroup();
-      synchronized (monitor) {
-        batch = new ArrayList<>();
-        while (!queue.isEmpty() && !queue.peekFirst().held) {
-          batch.add(queue.pollFirst());
-        }
-        if (batch.isEmpty() && durableTicket < ticket) {
-          // Everything left is a batch still running; wait for its release instead of spinning.
-          leaderActive = false;
-          monitor.notifyAll();
-          try {
-            monitor.wait(50);
-          } catch (InterruptedException e) {
-            interrupted[0] = true;
-          }
-          continue;
-        }
-      }
-      IOException err = null;
-      Error fatal = null;
+      // The group is taken off the queue under the WAL lock, never before it: a checkpoint takes that lock and
+      // first writes what is queued, so it cannot run between a group leaving the queue and reaching the WAL. A
+      // group taken first and written after a close's checkpoint met a closed device, and was lost.
+      boolean wrote;
       walLock.lock();
       try {
-        if (!batch.isEmpty()) {
-          writeBatchLocked(batch);
-        }
-      } catch (IOException | RuntimeException | Error e) {
-        // An Error too (out of memory encoding the group, say): the group has left the queue, so a journal that
-        // went on would never write it, its waiters would wait for good, and later groups would reach the WAL
-        // without the transactions they were built on.
-        err = e instanceof IOException io ? io : new IOException(e.toString(), e);
-        fatal = e instanceof Error x ? x : null;
-        // Before the WAL lock goes: a sync outside the WAL waiting for it must find the journal stopped, as the
-        // failed sync may have dropped its writes too and a sync of its own would now succeed.
-        stop(err);
+        wrote = writeQueuedLocked();
       } finally {
-        // What the group synced, read before anyone else may write: a group that did not fit behind the WAL's
-        // head is written in parts with a checkpoint between them, and when the checkpoint or a later part fails,
-        // the parts already synced stay durable, so their waiters must hear that rather than the failure.
-        long reached = walDurableTicket;
         walLock.unlock();
         synchronized (monitor) {
           leaderActive = false;
-          if (err != null && failure == null) {
-            failure = err;
-          }
-          if (reached > durableTicket) {
-            durableTicket = reached;
-          }
           monitor.notifyAll();
         }
       }
-      if (err != null) {
-        if (fatal != null) {
-          throw fatal;
+      if (!wrote) {
+        synchronized (monitor) {
+          if (durableTicket < ticket && failure == null) {
+            // Everything left is a batch still running; wait for its release instead of spinning.
+            try {
+              monitor.wait(50);
+            } catch (InterruptedException e) {
+              interrupted[0] = true;
+            }
+          }
         }
-        throw failed();
       }
     }
+  }
+
+  /**
+   * Writes every queued transaction no running batch holds back as one group (see {@link #awaitDurable}); returns
+   * false when there was none. Call with the WAL lock held. A failure stops the journal, with what the WAL synced
+   * before it reported durable, and is thrown as {@link #failed} (an {@code Error} as itself).
+   */
+  private boolean writeQueuedLocked() throws IOException {
+    List<Pending> batch = new ArrayList<>();
+    synchronized (monitor) {
+      while (!queue.isEmpty() && !queue.peekFirst().held) {
+        batch.add(queue.pollFirst());
+      }
+    }
+    if (batch.isEmpty()) {
+      return false;
+    }
+    try {
+      writeBatchLocked(batch);
+    } catch (IOException | RuntimeException | Error e) {
+      // An Error too (out of memory encoding the group, say): the group has left the queue, so a journal that
+      // went on would never write it, its waiters would wait for good, and later groups would reach the WAL
+      // without the transactions they were built on. Stopped before the WAL lock goes: a sync outside the WAL
+      // waiting for it must find the journal stopped, as the failed sync may have dropped its writes too and a
+      // sync of its own would now succeed. A group that did not fit behind the WAL's head is written in parts
+      // with a checkpoint between them; when the checkpoint or a later part fails, the parts already synced stay
+      // durable (stop() reports them), so their waiters hear that rather than the failure.
+      stop(e);
+      if (e instanceof Error x) {
+        throw x;
+      }
+      throw failed();
+    }
+    long reached = walDurableTicket;
+    synchronized (monitor) {
+      if (reached > durableTicket) {
+        durableTicket = reached;
+      }
+      monitor.notifyAll();
+    }
+    return true;
   }
 
   private void writeBatchLocked(List<Pending> batch) throws IOException {
@@ -989,14 +999,15 @@ public final class Journal implements AutoCloseable {
 
   /**
    * Makes everything committed so far durable and checkpoints: afterwards the WAL is empty and every freed
-   * block is reusable.
+   * block is reusable. A running batch's transactions are left out: they stay queued until it ends.
    */
   public void checkpoint() throws IOException {
-    // A batch in progress (held transactions) stays queued: its images are not durable, so not checkpointed.
-    long t = lastWritableTicket();
-    awaitDurable(t);
     walLock.lock();
     try {
+      // What is queued goes to the WAL first, under the same lock: a group a leader has taken is written before
+      // this lock is free, and one still queued is written here. A batch in progress (held transactions) stays
+      // queued: its images are not durable, so not checkpointed.
+      writeQueuedLocked();
       checkpointLocked();
     } finally {
       walLock.unlock();
