@@ -32,10 +32,11 @@ import java.util.List;
 /**
  * An open vde volume: files and directories by absolute path ({@code /a/b/c}) inside one host file.
  *
- * <p>Every mutating call is atomic and durable when it returns: its metadata goes through the WAL, its file data
- * is written to new blocks before the transaction that maps them commits. Concurrent callers share syncs
- * (group commit); {@link #batch} runs many operations with one sync. Reads run concurrently with each other
- * and with a writer; writers are serialized, but neither {@link #writeFile(String, InputStream)} nor
+ * <p>Every mutating call is atomic and durable when it returns (unless a {@linkplain #setCommitWindow commit
+ * window} is set: then it is atomic and visible at once, and durable within the window): its metadata goes through
+ * the WAL, its file data is written to new blocks before the transaction that maps them commits. Concurrent callers
+ * share syncs (group commit); {@link #batch} runs many operations with one sync. Reads run concurrently with each
+ * other and with a writer; writers are serialized, but neither {@link #writeFile(String, InputStream)} nor
  * {@link #readFile(String, OutputStream)} holds anyone back while it waits for its stream, however slow.
  *
  * <p><b>Failures.</b> Every failure is a {@link dev.vde.VdeException} (an {@link IOException}) with a message
