@@ -56,6 +56,10 @@ final class CreateCommand extends ImageCommand {
     if (Files.exists(image)) {
       throw new CliException(image + ": already exists; choose another name or delete the file first");
     }
+    // Not created through: the engine creates only a new file, and a link is the user's to keep.
+    if (Files.isSymbolicLink(image)) {
+      throw new CliException(image + ": is a symbolic link to a missing file; name the file itself");
+    }
     CreateOptions options = CreateOptions.ofSize(size)
         .blockSize(blockSize)
         .inodeCount(inodes)
@@ -63,10 +67,13 @@ final class CreateCommand extends ImageCommand {
         .label(label)
         .preallocate(preallocate);
     VolumeInfo info;
-    try (VirtualDisk disk = VirtualDisk.create(image, options)) {
+    // A create that fails removes what it made itself; what it refused to create (a name taken meanwhile) is not
+    // ours to delete.
+    VirtualDisk created = VirtualDisk.create(image, options);
+    try (VirtualDisk disk = created) {
       info = disk.info();
     } catch (IOException | RuntimeException e) {
-      // We checked that the file did not exist, so whatever is there now is a half-made image of ours.
+      // The engine made the file, so whatever is there now is a half-made image of ours.
       Files.deleteIfExists(image);
       throw e;
     }

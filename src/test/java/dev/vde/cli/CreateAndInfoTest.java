@@ -230,6 +230,20 @@ class CreateAndInfoTest {
     assertThat(Cli.sha256(image)).isEqualTo(before);
   }
 
+  // A symbolic link to a missing file did not count as existing: the engine refused to create through it (or found
+  // the size too small), and the clean-up after that failure deleted the user's link.
+  @Test
+  void createRefusesALinkToAMissingFileAndKeepsTheLink() throws Exception {
+    Path link = tmp.resolve("link.vde");
+    Files.createSymbolicLink(link, tmp.resolve("missing.vde"));
+    for (String size : new String[] {"8M", "4K"}) {
+      String err = Cli.run("create", link, "--size", size).failsWith(ExitCodes.FAILED).stderr();
+      assertThat(err).as("--size %s", size).contains(link.toString()).contains("symbolic link");
+      assertThat(Files.isSymbolicLink(link)).as("link after --size %s", size).isTrue();
+      assertThat(tmp.resolve("missing.vde")).doesNotExist();
+    }
+  }
+
   @Test
   void unknownModuleFailsListingTheValidOnesAndCreatesNothing() {
     Path image = tmp.resolve("u.vde");
