@@ -31,10 +31,13 @@ import picocli.CommandLine.Spec;
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {
         "Create a sample image, fill it with a few hundred files, read them back, check it, and report speeds.",
-        "The image is DIR/demo.vde; without DIR a new temporary folder is used (its path is printed)."
+        "The image is DIR/demo.vde (and its copy DIR/demo-copy.vde); without DIR a new temporary folder is used "
+            + "(its path is printed). Neither file may exist yet."
     })
 final class DemoCommand implements Callable<Integer> {
   static final String IMAGE_NAME = "demo.vde";
+  /** The copy the modules part makes, beside the image. */
+  static final String COPY_NAME = "demo-copy.vde";
   /** Small files are written in groups, one engine batch each: fewer commits is what makes them fast. */
   private static final int SMALL_FILE_LIMIT = 64 * SampleFiles.KIB;
   private static final int FILES_PER_BATCH = 64;
@@ -168,6 +171,11 @@ final class DemoCommand implements Callable<Integer> {
     Path image = folder.resolve(IMAGE_NAME);
     if (Files.exists(image)) {
       throw new CliException(image + ": already exists; delete it or give the demo another folder");
+    }
+    // The copy is the last step: found there only then, it would end the demo after all its work.
+    Path copy = folder.resolve(COPY_NAME);
+    if (!skipModules && (Files.exists(copy) || Files.isSymbolicLink(copy))) {
+      throw new CliException(copy + ": already exists; delete it or give the demo another folder");
     }
     return image;
   }

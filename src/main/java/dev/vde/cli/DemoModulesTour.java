@@ -64,7 +64,7 @@ final class DemoModulesTour {
       Tags.set(disk, tagged, "owner", "demo");
       Tags.set(disk, tagged, "reviewed", "yes");
       out.println("10. vde tag ls " + tagged + ": " + Tags.list(disk, tagged));
-      Path copy = image.resolveSibling("demo-copy.vde");
+      Path copy = image.resolveSibling(DemoCommand.COPY_NAME);
       CopyResult r = ExtentAwareCopy.copy(disk, copy, CopyOptions.defaults()
           .modulesToAdd(EnumSet.of(Module.REPLICATION)).verify(true).progress(reporter));
       out.printf(Locale.ROOT, "11. copied it to %s adding Replication (option 4, verified): %,d blocks copied, "

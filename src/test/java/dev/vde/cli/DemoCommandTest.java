@@ -66,6 +66,22 @@ class DemoCommandTest {
     assertThat(Files.readString(tmp.resolve(DemoCommand.IMAGE_NAME))).isEqualTo("earlier");
   }
 
+  // Only demo.vde was checked up front: a copy left by an earlier demo (whose demo.vde the user deleted, as the
+  // refusal above tells them to) failed the demo at its last step, after all the work, suggesting a --force that
+  // demo does not have.
+  @Test
+  void demoRefusesAnEarlierCopyBeforeItStarts() throws IOException {
+    Path copy = tmp.resolve(DemoCommand.COPY_NAME);
+    Files.writeString(copy, "earlier");
+    Cli.Result r = Cli.run("demo", tmp, "--files", "5").failsWith(ExitCodes.FAILED);
+    assertThat(r.stderr()).contains(copy.toString()).contains("already exists").doesNotContain("force");
+    assertThat(r.stdout()).isEmpty();
+    assertThat(Files.readString(copy)).isEqualTo("earlier");
+    assertThat(tmp.resolve(DemoCommand.IMAGE_NAME)).doesNotExist();
+    // Without the modules part the demo makes no copy, so an earlier one does not stand in its way.
+    assertThat(Cli.run("demo", tmp, "--files", "5", "--no-modules").ok().stdout()).contains("identical");
+  }
+
   @Test
   void demoWithoutAFolderUsesANewTemporaryOneAndSaysWhere() throws IOException {
     Cli.Result r = Cli.run("demo", "--files", "20").ok();
