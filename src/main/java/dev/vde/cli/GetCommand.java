@@ -140,7 +140,8 @@ final class GetCommand extends ImageCommand {
       if (a.isDirectory()) {
         throw new CliException(target + " is a directory; not replaced");
       }
-      if (!a.isRegularFile() || target.toString().startsWith("/dev/") || target.toString().startsWith("/proc/")) {
+      if (!a.isRegularFile() || isDescriptorName(target)
+          || target.toAbsolutePath().normalize().startsWith("/proc")) {
         // A device, a pipe, or a descriptor's name: written in place, as a shell redirection would.
         writeTo(Files.newOutputStream(target, StandardOpenOption.WRITE, StandardOpenOption.APPEND), target, disk,
             source, size, reporter);
@@ -186,6 +187,16 @@ final class GetCommand extends ImageCommand {
     String why = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
         : e.getReason() == null || e.getReason().isBlank() ? "input/output error" : e.getReason();
     return "no new file can be created in " + directory + " (" + why + ")";
+  }
+
+  /**
+   * Whether {@code p} names an open descriptor ({@code /dev/fd/3}, {@code /dev/stderr}), which reaches whatever the
+   * descriptor is open on, a regular file too: that is written to, as a shell redirection would. Not every name
+   * under /dev: /dev/shm holds ordinary files, which are replaced like any other.
+   */
+  private static boolean isDescriptorName(Path p) {
+    Path abs = p.toAbsolutePath().normalize();
+    return abs.startsWith("/dev/fd") || abs.equals(Path.of("/dev/stdout")) || abs.equals(Path.of("/dev/stderr"));
   }
 
   /** Names of this process's standard output: writing to them means writing to it, not replacing a file. */

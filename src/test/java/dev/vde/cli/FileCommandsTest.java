@@ -351,6 +351,25 @@ class FileCommandsTest {
     assertThat(Files.exists(devNull)).isTrue();
   }
 
+  // Every name under /dev/ was taken for a device or a descriptor and written to in append mode: a regular file in
+  // /dev/shm (a tmpfs many use for scratch files) kept its old bytes with the new ones after them, and get said 0.
+  @Test
+  void getOntoARegularFileUnderDev_replacesItLikeAnyOtherFile() throws IOException {
+    Path shm = Path.of("/dev/shm");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "/dev/shm");
+    Path data = hostFile("shm", 5000, 12);
+    Cli.run("put", image, data, "/shm").ok();
+    Path target = shm.resolve("vde-get-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+    try {
+      Files.writeString(target, "old content");
+      Cli.run("get", image, "/shm", target).ok();
+      assertThat(Files.size(target)).isEqualTo(5000);
+      assertThat(Cli.sha256(target)).isEqualTo(Cli.sha256(data));
+    } finally {
+      Files.deleteIfExists(target);
+    }
+  }
+
   @Test
   void getReplacingAFile_keepsItsPermissions() throws IOException {
     Path data = hostFile("d", 700, 4);
