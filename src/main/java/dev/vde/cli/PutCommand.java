@@ -47,8 +47,8 @@ final class PutCommand extends ImageCommand {
     boolean regular = !stdin && Files.isRegularFile(hostFile);
     // Unknown (-1) for standard input, a pipe or a device: progress then shows no total and no ETA.
     long size = regular ? Files.size(hostFile) : -1;
-    try (InputStream source = stdin ? nonClosing(System.in)
-            : regular ? Files.newInputStream(hostFile) : new java.io.FileInputStream(hostFile.toFile());
+    try (SourceStream source = new SourceStream(stdin ? nonClosing(System.in)
+            : regular ? Files.newInputStream(hostFile) : new java.io.FileInputStream(hostFile.toFile()));
         VirtualDisk disk = openWritable();
         ProgressReporter reporter = progress.reporter(root());
         InputStream in = new MeteredInputStream(new BufferedInputStream(source, BUFFER), reporter, "writing",
@@ -66,6 +66,13 @@ final class PutCommand extends ImageCommand {
         disk.writeFile(target, in);
       } catch (IOException | RuntimeException e) {
         removeCreatedDirectories(disk, firstCreated, e);
+        if (source.failure != null) {
+          // The image is fine: what failed is the file being copied, which the engine's error would not name.
+          CliException named = new CliException((stdin ? "standard input" : hostFile.toString()) + ": cannot read: "
+              + Failure.oneLine(String.valueOf(source.failure.getMessage())) + "; nothing was stored");
+          named.initCause(e);
+          throw named;
+        }
         throw e;
       }
       closeAfterChange(disk);
@@ -81,6 +88,35 @@ final class PutCommand extends ImageCommand {
       @Override
       public void close() {}
     };
+  }
+
+  /** The stream being copied, remembering its own read failure so that it is not taken for one of the image's. */
+  private static final class SourceStream extends java.io.FilterInputStream {
+    IOException failure;
+
+    SourceStream(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return in.read();
+      } catch (IOException e) {
+        failure = e;
+        throw e;
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return in.read(b, off, len);
+      } catch (IOException e) {
+        failure = e;
+        throw e;
+      }
+    }
   }
 
   /** The highest directory on the way to {@code dir} that does not exist yet, or null when all do. */

@@ -162,6 +162,46 @@ class HostOutputTest {
     assertThat(last.get("etaSeconds").isNull()).as("%s", last).isTrue();
   }
 
+  // A failure to read what put copies (a host file on a failing disk, standard input) was worded as a failure of the
+  // host file system under the image, "host file system: Input/output error (host.vde)": the image was fine.
+  @Test
+  void aSourceThatFailsToReadIsNamedNotTheImage() throws IOException {
+    InputStream saved = System.in;
+    Cli.Result r;
+    try {
+      System.setIn(new InputStream() {
+        private int left = 100_000;
+
+        @Override
+        public int read() throws IOException {
+          byte[] one = new byte[1];
+          return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+          if (left <= 0) {
+            throw new IOException("Input/output error");
+          }
+          int n = Math.min(len, left);
+          left -= n;
+          return n;
+        }
+      });
+      r = Cli.run("put", image, "-", "/new/dir/from-stdin.bin").failsWith(ExitCodes.FAILED);
+    } finally {
+      System.setIn(saved);
+    }
+    assertThat(r.stderr()).contains("standard input").contains("Input/output error")
+        .doesNotContain(image.toString()).doesNotContain("host file system");
+    assertThat(Cli.run("ls", image, "/new").failsWith(ExitCodes.FAILED).stderr()).contains("no such file");
+
+    Path mem = Path.of("/proc/self/mem");
+    Assumptions.assumeTrue(Files.isRegularFile(mem), "/proc/self/mem, which fails to read at offset 0");
+    r = Cli.run("put", image, mem, "/mem").failsWith(ExitCodes.FAILED);
+    assertThat(r.stderr()).contains(mem.toString()).contains("cannot read").doesNotContain(image.toString());
+  }
+
   // README: text output shows control characters in tags escaped; --json carries the exact text.
   @Test
   void tagGetEscapesControlCharactersAndItsJsonIsExact() throws IOException {
