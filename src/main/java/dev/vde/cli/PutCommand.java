@@ -53,10 +53,13 @@ final class PutCommand extends ImageCommand {
         ProgressReporter reporter = progress.reporter(root());
         InputStream in = new MeteredInputStream(new BufferedInputStream(source, BUFFER), reporter, "writing",
             size)) {
-      String target = target(disk);
-      if (stdin && target.endsWith("/" + STDIN)) {
+      // Asked of VDE_PATH, not of the name it gives: a file named '-' is a name like any other.
+      boolean intoDirectory = intoDirectory(disk);
+      if (stdin && intoDirectory) {
         throw new CliException("with '-' (standard input), VDE_PATH must name the file, not a directory");
       }
+      String normalized = VdePath.normalize(path);
+      String target = intoDirectory ? VdePath.child(normalized, hostFile.getFileName().toString()) : normalized;
       String parent = VdePath.parent(target);
       String firstCreated = firstMissing(disk, parent);
       if (firstCreated != null) {
@@ -141,11 +144,9 @@ final class PutCommand extends ImageCommand {
   }
 
   /** Like cp: a path naming a directory means "into that directory, under the host file's name". */
-  private String target(VirtualDisk disk) throws IOException {
+  private boolean intoDirectory(VirtualDisk disk) throws IOException {
     String normalized = VdePath.normalize(path);
-    boolean intoDirectory = VdePath.namesDirectory(path) || VdePath.ROOT.equals(normalized)
-        || isDirectory(disk, normalized);
-    return intoDirectory ? VdePath.child(normalized, hostFile.getFileName().toString()) : normalized;
+    return VdePath.namesDirectory(path) || VdePath.ROOT.equals(normalized) || isDirectory(disk, normalized);
   }
 
   private static boolean isDirectory(VirtualDisk disk, String path) throws IOException {

@@ -429,6 +429,13 @@ class FileCommandsTest {
       Cli.run("put", image, "-", "/stdin.txt").ok();
       System.setIn(new java.io.ByteArrayInputStream(data));
       Cli.run("put", image, "-", "/").failsWith(ExitCodes.FAILED);
+      // A file named '-' is a file name like any other when VDE_PATH names it: it was refused as a directory.
+      System.setIn(new java.io.ByteArrayInputStream(data));
+      Cli.run("put", image, "-", "/dash/-").ok();
+      assertThat(Cli.run("ls", image, "/dash/-", "--json").ok().json().get(0).get("size").asLong())
+          .isEqualTo(data.length);
+      System.setIn(new java.io.ByteArrayInputStream(data));
+      assertThat(Cli.run("put", image, "-", "/dash").failsWith(ExitCodes.FAILED).stderr()).contains("must name");
     } finally {
       System.setIn(saved);
     }
