@@ -41,6 +41,13 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
     return failure.exitCode();
   }
 
+  /** An Error thrown by a command, which picocli does not hand to {@link #handleExecutionException}. */
+  int handleError(Error error, PrintWriter err) {
+    Failure failure = Failure.of(error);
+    report(err, failure.message(), error, args.contains("--debug"));
+    return failure.exitCode();
+  }
+
   /** Picocli says "Unmatched argument at index 0"; users think in commands, options and arguments. */
   private static String describe(UnmatchedArgumentException ex) {
     List<String> unmatched = ex.getUnmatched();
@@ -62,7 +69,7 @@ final class ErrorHandler implements IExecutionExceptionHandler, IParameterExcept
     return what;
   }
 
-  private static void report(PrintWriter err, String message, Exception ex, boolean debug) {
+  private static void report(PrintWriter err, String message, Throwable ex, boolean debug) {
     err.println("vde: " + message);
     if (debug) {
       ex.printStackTrace(err);

@@ -71,6 +71,12 @@ record Failure(String message, int exitCode) {
       }
       return new Failure(oneLine(message), ExitCodes.FAILED);
     }
+    if (ex instanceof OutOfMemoryError oom) {
+      // Not a defect: the work needs more heap than this JVM has (a listing of a very large tree, say).
+      return new Failure(oneLine("out of memory (" + orDefault(oom.getMessage(), "Java heap space")
+          + "); run Java with a larger heap (-Xmx; for the vde tool, e.g. JAVA_TOOL_OPTIONS=-Xmx2g)"),
+          ExitCodes.FAILED);
+    }
     String detail = ex.getMessage() == null ? "unexpected failure" : joinLines(ex.getMessage());
     return new Failure("internal error: " + detail + "; please report it with the output of --debug",
         ExitCodes.INTERNAL_ERROR);

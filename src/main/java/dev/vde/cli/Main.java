@@ -29,6 +29,10 @@ public final class Main {
     int code;
     try {
       code = cli.execute(args);
+    } catch (Error e) {
+      // Picocli hands only Exceptions to the error handler: an Error (a heap too small for the work) would end the
+      // JVM with a stack trace and exit code 1, the code of a usage error.
+      code = ((ErrorHandler) cli.getExecutionExceptionHandler()).handleError(e, cli.getErr());
     } finally {
       cli.getOut().flush();
       cli.getErr().flush();

@@ -6,13 +6,18 @@ import dev.vde.VdeCorruptedException;
 import dev.vde.VdeNoSpaceException;
 import dev.vde.VdeNotFoundException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** How exceptions become the one-line message and the exit code. */
 class FailureTest {
@@ -81,5 +86,26 @@ class FailureTest {
         + " of --debug");
     assertThat(Failure.of(new NullPointerException()).message()).startsWith("internal error: unexpected failure")
         .doesNotContain("NullPointer");
+  }
+
+  // Picocli hands only Exceptions to the error handler: an Error (a heap too small for the work, a stack overflow)
+  // ended the JVM with a raw stack trace and exit code 1, which README reserves for usage errors.
+  @Test
+  void anErrorIsOneLineWithItsOwnExitCode_notAStackTraceAndTheUsageCode(@TempDir Path tmp) throws Exception {
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx48m",
+        "-cp", System.getProperty("java.class.path"), "dev.vde.cli.Main",
+        "demo", tmp.resolve("demo").toString(), "--files", "1000000", "--no-modules", "--progress", "none");
+    Process child = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    String stderr;
+    try (InputStream in = child.getErrorStream()) {
+      stderr = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertThat(child.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    assertThat(child.exitValue()).as("stderr: %s", stderr).isEqualTo(ExitCodes.FAILED);
+    assertThat(stderr.lines().toList()).as("stderr").hasSize(1);
+    assertThat(stderr).startsWith("vde: out of memory").contains("-Xmx").doesNotContain("\tat ")
+        .doesNotContain("Exception");
+
+    assertThat(Failure.of(new StackOverflowError()).exitCode()).isEqualTo(ExitCodes.INTERNAL_ERROR);
   }
 }
