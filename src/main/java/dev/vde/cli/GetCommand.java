@@ -129,7 +129,7 @@ final class GetCommand extends ImageCommand {
     if (Files.isDirectory(target)) {
       target = target.resolve(VdePath.name(source));
     } else if (destination.endsWith("/")) {
-      throw new CliException(destination + ": no such directory");
+      throw new CliException(destination + (Files.exists(target) ? ": not a directory" : ": no such directory"));
     }
     if (Files.exists(target)) {
       // Followed by the file system, as any program opening the name would: no guessing from link texts.
@@ -154,7 +154,7 @@ final class GetCommand extends ImageCommand {
     }
     Path directory = target.toAbsolutePath().getParent();
     if (!Files.isDirectory(directory)) {
-      throw new CliException(directory + ": no such directory");
+      throw new CliException(directory + (Files.exists(directory) ? ": not a directory" : ": no such directory"));
     }
     // Created like any new file (not as a private temp file), so the result gets the usual permissions.
     Path partial = directory.resolve("." + ProcessHandle.current().pid() + "." + Long.toHexString(System.nanoTime())

@@ -65,9 +65,10 @@ final class MvCommand extends ImageCommand {
   /** Like mv: a target naming an existing directory (or written with a trailing '/') means "into it". */
   private String targetOf(VirtualDisk disk, String source) throws Exception {
     String normalized = VdePath.normalize(to);
-    boolean isDirectory = disk.exists(normalized) && disk.stat(normalized).type() == FileType.DIRECTORY;
+    boolean exists = disk.exists(normalized);
+    boolean isDirectory = exists && disk.stat(normalized).type() == FileType.DIRECTORY;
     if (VdePath.namesDirectory(to) && !isDirectory) {
-      throw inImage(normalized + ": no such directory");
+      throw inImage(normalized + (exists ? ": not a directory" : ": no such directory"));
     }
     return isDirectory ? VdePath.child(normalized, VdePath.name(source)) : normalized;
   }

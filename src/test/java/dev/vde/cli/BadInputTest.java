@@ -131,6 +131,17 @@ class BadInputTest {
         .contains("no such directory");
   }
 
+  // A host file named with a trailing '/' (or as the folder of the destination) was called a missing directory.
+  @Test
+  void getIntoAHostFileAsIfADirectory_saysItIsNotOne() throws IOException {
+    Path file = Files.writeString(tmp.resolve("plain.txt"), "keep");
+    assertThat(Cli.run("get", image, "/docs/hello.txt", file + "/").failsWith(ExitCodes.FAILED).stderr())
+        .contains(file + "/: not a directory").doesNotContain("no such");
+    assertThat(Cli.run("get", image, "/docs/hello.txt", file.resolve("out.txt")).failsWith(ExitCodes.FAILED)
+        .stderr()).contains(file + ": not a directory").doesNotContain("no such");
+    assertThat(Files.readString(file)).isEqualTo("keep");
+  }
+
   @Test
   void imagePathThatIsADirectory() {
     assertThat(Cli.run("info", tmp).failsWith(ExitCodes.FAILED).stderr()).contains("is a directory");

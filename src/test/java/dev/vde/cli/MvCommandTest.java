@@ -117,6 +117,9 @@ class MvCommandTest {
         .contains("same");
     assertThat(Cli.run("mv", image, "/docs/a.txt", "/nowhere/").failsWith(ExitCodes.FAILED).stderr())
         .contains("/nowhere").contains("no such directory");
+    // A file there is not a missing directory: the user would look for a typo in a name that is right.
+    assertThat(Cli.run("mv", image, "/docs/a.txt", "/archive/docs/").failsWith(ExitCodes.FAILED).stderr())
+        .contains("/archive/docs: not a directory").doesNotContain("no such");
     // Into /archive, the directory would replace the file /archive/docs.
     assertThat(Cli.run("mv", image, "/docs", "/archive").failsWith(ExitCodes.FAILED).stderr())
         .contains("/archive/docs").contains("directory cannot replace a file");
