@@ -172,8 +172,14 @@ final class GetCommand extends ImageCommand {
         throw new CliException(target + ": cannot write: " + cannotCreateIn(directory, e));
       }
       created = true;
+      // Before a byte is written: a private file's new content must not lie readable by others while it copies.
+      try {
+        HostFiles.keepAttributes(target, partial);
+      } catch (IOException | RuntimeException e) {
+        file.close();
+        throw e;
+      }
       writeTo(file, target, disk, source, size, reporter);
-      HostFiles.keepAttributes(target, partial);
       Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
     } finally {
       if (created) {

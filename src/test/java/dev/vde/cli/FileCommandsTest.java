@@ -383,6 +383,42 @@ class FileCommandsTest {
     assertThat(Files.getPosixFilePermissions(target)).isEqualTo(mode);
   }
 
+  // The permissions of the file replaced were given to the new one only after the whole file had been written into
+  // it: while get copied, a private file's new content lay in a file anyone could read.
+  @Test
+  void getReplacingAPrivateFile_neverLeavesItsContentReadableByOthersWhileItCopies() throws IOException {
+    Path data = hostFile("private-data", 3 << 20, 13);
+    Cli.run("put", image, data, "/private").ok();
+    Path dir = Files.createDirectories(tmp.resolve("private-dir"));
+    Path target = Files.writeString(dir.resolve("secret.txt"), "secret");
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> mode =
+        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+    Files.setPosixFilePermissions(target, mode);
+    // Each progress line is written while the copy runs: the moment to look at the file being written.
+    List<String> seen = new java.util.ArrayList<>();
+    java.io.OutputStream watcher = new java.io.OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        if (b != '\n') {
+          return;
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+          for (Path p : files.filter(p -> !p.equals(target)).toList()) {
+            seen.add(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p)));
+          }
+        }
+      }
+    };
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    int code = Main.run(new String[] {"get", image.toString(), "/private", target.toString(), "--progress", "json"},
+        new java.io.PrintStream(out, true), new java.io.PrintStream(watcher, true));
+    assertThat(code).isZero();
+    assertThat(seen).as("the partial file's permissions while it was written").isNotEmpty()
+        .allMatch("rw-------"::equals);
+    assertThat(Cli.sha256(target)).isEqualTo(Cli.sha256(data));
+    assertThat(Files.getPosixFilePermissions(target)).isEqualTo(mode);
+  }
+
   @Test
   void getOntoAFileLockedByAnotherEngine_isRefusedAndLeavesIt() throws IOException {
     Cli.run("put", image, hostFile("e", 700, 5), "/e").ok();
