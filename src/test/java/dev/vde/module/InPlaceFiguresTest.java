@@ -7,6 +7,7 @@ import dev.vde.fs.CreateOptions;
 import dev.vde.fs.OpenOptions;
 import dev.vde.fs.VirtualDisk;
 import dev.vde.io.BlockDevice;
+import dev.vde.io.ForwardingBlockDevice;
 import dev.vde.testing.PowerLossDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -23,20 +24,14 @@ import org.junit.jupiter.api.Test;
  */
 class InPlaceFiguresTest {
   /** Remembers which blocks are written while {@code counting} is set. */
-  private static final class Recording implements BlockDevice {
-    final BlockDevice inner;
+  private static final class Recording extends ForwardingBlockDevice {
     final int blockSize;
     final TreeSet<Long> written = new TreeSet<>();
     volatile boolean counting;
 
     Recording(BlockDevice inner, int blockSize) {
-      this.inner = inner;
+      super(inner);
       this.blockSize = blockSize;
-    }
-
-    @Override
-    public void read(long pos, ByteBuffer dst) throws IOException {
-      inner.read(pos, dst);
     }
 
     @Override
@@ -46,32 +41,7 @@ class InPlaceFiguresTest {
           written.add(b);
         }
       }
-      inner.write(pos, src);
-    }
-
-    @Override
-    public void sync() throws IOException {
-      inner.sync();
-    }
-
-    @Override
-    public long size() throws IOException {
-      return inner.size();
-    }
-
-    @Override
-    public void truncate(long size) throws IOException {
-      inner.truncate(size);
-    }
-
-    @Override
-    public String describe() {
-      return inner.describe();
-    }
-
-    @Override
-    public void close() throws IOException {
-      inner.close();
+      delegate.write(pos, src);
     }
   }
 
