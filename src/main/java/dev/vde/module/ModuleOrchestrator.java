@@ -98,9 +98,7 @@ public final class ModuleOrchestrator {
    * them there, so that a later copy made with the same options (a plain backup, say) added the modules too.
    */
   private static CopyOptions forCopy(CopyOptions c, List<Module> modules) {
-    return CopyOptions.defaults().force(c.force()).maxIops(c.maxIops()).verify(c.verify()).sizeBytes(c.sizeBytes())
-        .progress(c.progress()).cancellation(c.cancellation()).preCopy(c.preCopy())
-        .modulesToAdd(EnumSet.copyOf(modules));
+    return c.copy().modulesToAdd(EnumSet.copyOf(modules));
   }
 
   /** The copy's options. */

@@ -25,6 +25,23 @@ public final class CopyOptions {
     return new CopyOptions();
   }
 
+  /**
+   * A new set of options equal to this one: the options are a mutable builder, and code that adds to a caller's
+   * options (modules, say) works on a copy, so that the caller's next use of them is not changed.
+   */
+  public CopyOptions copy() {
+    CopyOptions c = new CopyOptions();
+    c.modulesToAdd.addAll(modulesToAdd);
+    c.force = force;
+    c.maxIops = maxIops;
+    c.verify = verify;
+    c.sizeBytes = sizeBytes;
+    c.progress = progress;
+    c.cancelled = cancelled;
+    c.preCopy = preCopy;
+    return c;
+  }
+
   /** Modules the destination has in addition to the source's. */
   public CopyOptions modulesToAdd(Set<Module> modules) {
     modulesToAdd.clear();
