@@ -9,6 +9,7 @@ import dev.vde.format.MigrationCheckpoint;
 import dev.vde.format.Module;
 import dev.vde.format.RegionDirectory;
 import dev.vde.fs.VirtualDisk;
+import dev.vde.inode.InodeCodec;
 import dev.vde.module.InodeMigration;
 import dev.vde.module.MigrationControl;
 import dev.vde.module.MigrationOptions;
@@ -25,7 +26,9 @@ import org.junit.jupiter.api.Timeout;
  * nothing resumes it, and a rollback returns the volume as it was. Open used to check the layout in force and the
  * common fields' sizes only, so a record whose target dropped a module the volume has (Transit here, with its
  * layout and manifest) was resumed, and the swap installed it: every file's Transit value was gone and the module
- * with it, and the verifier called the volume clean.
+ * with it, and the verifier called the volume clean. The same holds for a record that counts more inodes copied
+ * than the copy wrote: open checked only the watermark's own block, so a record raised to a block boundary past
+ * the copy was resumed from there, and the swap installed the blocks in between unwritten, every file there lost.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class MigrationRecordManifestTest {
@@ -36,7 +39,11 @@ class MigrationRecordManifestTest {
   private record Pending(MigrationFixture.Image image, byte[] bytes, long chk, MigrationCheckpoint record) {}
 
   private static Pending pending() throws IOException {
-    MigrationFixture.Image image = MigrationFixture.build(MigrationFixture.smallSpec(2, 12, true));
+    return pending(MigrationFixture.smallSpec(2, 12, true));
+  }
+
+  private static Pending pending(MigrationFixture.Spec spec) throws IOException {
+    MigrationFixture.Image image = MigrationFixture.build(spec);
     PowerLossDevice dev = image.device("pending migration");
     long chk;
     MigrationCheckpoint c;
@@ -82,6 +89,18 @@ class MigrationRecordManifestTest {
       assertThat(MigrationFixture.treeDiff(disk, p.image().model())).as(what).isEmpty();
       assertThat(MigrationFixture.verifyProblems(disk)).as(what).isEmpty();
     }
+  }
+
+  @Test
+  void aRecordCountingBlocksTheCopyNeverWrote_isNotResumed() throws IOException {
+    Pending p = pending(MigrationFixture.smallSpec(4, 90, true));
+    MigrationCheckpoint r = p.record();
+    int ipb = InodeCodec.perBlock(4096, r.targetLayout().inodeSize());
+    long raised = r.totalInodes() / ipb * ipb;
+    // At least one whole block of inodes between what was copied and the raised count: those the resume skipped.
+    assertThat(raised / ipb - 1).as("a block past the copy").isGreaterThan((r.inodesMigrated() + ipb - 1) / ipb);
+    PowerLossDevice dev = withRecord(p, c -> c.with(c.phase(), raised, c.totalInodes(), c.lastCheckpointMillis()));
+    assertRefusedAndRolledBack(p, dev, "record raised from " + r.inodesMigrated() + " to " + raised + " inodes");
   }
 
   @Test
