@@ -14,6 +14,11 @@ import java.io.IOException;
  * thread that finds {@link #MAX_UNSYNCED} transactions not yet durable leads a group itself, which bounds the
  * memory the queue holds and how much a crash can take back.
  *
+ * <p>Only {@link #stop} ends the thread, and only a failed journal otherwise: an interrupt does not. Code that
+ * interrupts threads it does not own reaches this one too, and a thread that ended then left every later commit
+ * not durable until a sync or close, since nothing else leads the window's groups. An interrupt during a group
+ * commit is kept by the journal until the group is written ({@link Journal#awaitDurable}), and then dropped here.
+ *
  * <p>A flush that fails stops the volume (the journal keeps the failure, and every later write and sync reports
  * it), but the operations it was writing have returned already, and nobody waits for them. {@link #checkNothingLost}
  * lets {@code close()}, which promises durability, report them instead of returning normally.
@@ -66,19 +71,20 @@ final class CommitFlusher {
     while (true) {
       long target;
       synchronized (lock) {
-        try {
-          while (!stopped && !pending) {
-            lock.wait();
+        while (!stopped) {
+          long left = deadline - System.nanoTime();
+          if (pending && left <= 0) {
+            break;
           }
-          while (!stopped) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-              break;
+          try {
+            if (pending) {
+              lock.wait(left / 1_000_000 + 1);
+            } else {
+              lock.wait();
             }
-            lock.wait(left / 1_000_000 + 1);
+          } catch (InterruptedException e) {
+            // Not a request to stop (stop() sets the flag): see the class comment.
           }
-        } catch (InterruptedException e) {
-          return;
         }
         if (stopped) {
           return;
