@@ -44,12 +44,14 @@ public final class CreateOptions {
   }
 
   public CreateOptions modules(Set<Module> ms) {
+    java.util.Objects.requireNonNull(ms, "modules");
     modules.clear();
     modules.addAll(ms);
     return this;
   }
 
   public CreateOptions module(Module m) {
+    java.util.Objects.requireNonNull(m, "module");
     modules.add(m);
     return this;
   }

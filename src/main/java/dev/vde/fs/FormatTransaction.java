@@ -31,6 +31,7 @@ public final class FormatTransaction {
    * crash together with every transaction after it.
    */
   public void setSuperblock(Superblock sb) throws VdeInvalidArgumentException {
+    java.util.Objects.requireNonNull(sb, "superblock");
     Superblock cur = t.sb;
     if (sb.blockSize() != cur.blockSize() || sb.totalBlocks() != cur.totalBlocks() || !sb.uuid().equals(cur.uuid())
         || sb.createdMillis() != cur.createdMillis() || sb.regionDirStart() != cur.regionDirStart()
@@ -47,6 +48,7 @@ public final class FormatTransaction {
   }
 
   public void setRegions(RegionDirectory rd) {
+    java.util.Objects.requireNonNull(rd, "regions");
     t.regions = rd;
     t.regionsChanged = true;
   }
@@ -83,6 +85,7 @@ public final class FormatTransaction {
    * does), and the WAL write of the transaction that published it would carry it unchecked.
    */
   public byte[] read(long blockNo, BlockType type) throws IOException {
+    java.util.Objects.requireNonNull(type, "type");
     return t.read(blockNo, type).clone();
   }
 
@@ -93,6 +96,8 @@ public final class FormatTransaction {
    * acknowledged and then lost in a crash together with every transaction after it.
    */
   public void put(long blockNo, BlockType type, int generation, byte[] content) throws VdeInvalidArgumentException {
+    // Checked here: a null type used to fail the commit, after the work had returned.
+    java.util.Objects.requireNonNull(type, "type");
     Superblock sb = t.sb;
     String why = blockNo < 2 ? "a superblock slot (change the superblock with setSuperblock)"
         : blockNo >= sb.totalBlocks() ? "past the end of the volume (" + sb.totalBlocks() + " blocks)"
@@ -109,6 +114,8 @@ public final class FormatTransaction {
 
   /** Runs {@code r} when the transaction is published (in-memory state switches with it). */
   public void onPublish(Runnable r) {
+    // Checked here: at publish the transaction is committed, too late to refuse anything.
+    java.util.Objects.requireNonNull(r, "action");
     t.onPublish.add(r);
   }
 }

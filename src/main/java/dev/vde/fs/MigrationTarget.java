@@ -24,7 +24,8 @@ public final class MigrationTarget {
       long watermark) {
     this.newTableStart = newTableStart;
     this.newTableBlocks = newTableBlocks;
-    this.converter = new InodeConverter(from, to);
+    this.converter = new InodeConverter(java.util.Objects.requireNonNull(from, "from"),
+        java.util.Objects.requireNonNull(to, "to"));
     this.perBlock = InodeCodec.perBlock(blockSize, to.inodeSize());
     this.watermark = watermark;
   }

@@ -107,6 +107,8 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** Creates a new volume on an empty device (tests use a power-loss simulating one). */
   public static VirtualDisk create(BlockDevice device, CreateOptions options) throws IOException {
+    java.util.Objects.requireNonNull(device, "device");
+    java.util.Objects.requireNonNull(options, "options");
     return new VirtualDisk(Volume.create(device, options), null);
   }
 
@@ -127,6 +129,7 @@ public final class VirtualDisk implements AutoCloseable {
    * @throws dev.vde.VdeFormatTooNewException if it uses a format version or feature this engine does not know
    */
   public static VirtualDisk open(Path path, OpenOptions options) throws IOException {
+    java.util.Objects.requireNonNull(path, "path");
     java.util.Objects.requireNonNull(options, "options");
     if (!Files.exists(path)) {
       throw new VdeNotFoundException("no such file", path.toString());
@@ -153,6 +156,8 @@ public final class VirtualDisk implements AutoCloseable {
   }
 
   public static VirtualDisk open(BlockDevice device, OpenOptions options) throws IOException {
+    java.util.Objects.requireNonNull(device, "device");
+    java.util.Objects.requireNonNull(options, "options");
     return writableIfRequired(new VirtualDisk(Volume.open(device, options.readOnly(), false), null), options);
   }
 
@@ -374,6 +379,7 @@ public final class VirtualDisk implements AutoCloseable {
    * propagates.
    */
   public void batch(BatchWork work) throws IOException {
+    java.util.Objects.requireNonNull(work, "work");
     checkOpen();
     if (batchTicket.get() != null) {
       work.run(this);
@@ -620,6 +626,7 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** Creates or replaces a file with {@code data}. The parent directory must exist. */
   public void writeFile(String p, byte[] data) throws IOException {
+    java.util.Objects.requireNonNull(data, "data");
     List<String> comps = parse(p);
     int payload = vol.payload();
     long blocks = (data.length + (long) payload - 1) / payload;
@@ -796,6 +803,7 @@ public final class VirtualDisk implements AutoCloseable {
    * that changes to the file free meanwhile becomes reusable only then.
    */
   public long readFile(String p, OutputStream out) throws IOException {
+    java.util.Objects.requireNonNull(out, "out");
     record Snapshot(long owner, List<Extent> extents, long size, long pin) {}
     Snapshot s = inspect(() -> {
       Inode ino = requireFile(null, p);
@@ -1104,6 +1112,11 @@ public final class VirtualDisk implements AutoCloseable {
    * existing target is refused, as is moving a directory below itself.
    */
   public void rename(String from, String to) throws IOException {
+    if (from == null || to == null) {
+      // parse() would say "path 'null'", which does not tell which of the two it was.
+      throw new VdeInvalidArgumentException("rename: the " + (from == null ? "source path (from)" : "target path (to)")
+          + " is null");
+    }
     List<String> fc = parse(from);
     List<String> tc = parse(to);
     if (fc.isEmpty() || tc.isEmpty()) {
@@ -1308,6 +1321,7 @@ public final class VirtualDisk implements AutoCloseable {
    * clearing its checkpoint record, say) may rely on it. Inside a batch it is durable with the batch.
    */
   public <T> T changeFormat(FormatWork<T> work) throws IOException {
+    java.util.Objects.requireNonNull(work, "work");
     return mutate(t -> work.run(new FormatTransaction(t)), true);
   }
 
@@ -1347,6 +1361,8 @@ public final class VirtualDisk implements AutoCloseable {
    * even if the path is renamed meanwhile.
    */
   public <T> T readModuleField(String p, Module m, FieldReader<T> reader) throws IOException {
+    java.util.Objects.requireNonNull(m, "module");
+    java.util.Objects.requireNonNull(reader, "reader");
     return inspect(() -> {
       long[] holder = {-1};
       Directories.Slot s = require(p, holder);
@@ -1369,6 +1385,7 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** Replaces module {@code m}'s field in the inode of {@code p}; {@code value} must have the field's size. */
   public void writeModuleField(String p, Module m, byte[] value) throws IOException {
+    java.util.Objects.requireNonNull(value, "value");
     updateModuleField(p, m, cur -> value);
   }
 
@@ -1377,6 +1394,7 @@ public final class VirtualDisk implements AutoCloseable {
    * current one writes nothing.
    */
   public void updateModuleField(String p, Module m, FieldUpdate update) throws IOException {
+    java.util.Objects.requireNonNull(update, "update");
     updateModuleField(p, m, (long inode, byte[] current) -> update.apply(current));
   }
 
@@ -1388,6 +1406,8 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** {@link #updateModuleField(String, Module, FieldUpdate)}, handing the update the inode's number too. */
   public void updateModuleField(String p, Module m, InodeFieldUpdate update) throws IOException {
+    java.util.Objects.requireNonNull(m, "module");
+    java.util.Objects.requireNonNull(update, "update");
     mutate(t -> {
       long[] holder = {-1};
       Directories.Slot s = require(p, holder);

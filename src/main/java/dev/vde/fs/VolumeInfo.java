@@ -41,13 +41,13 @@ public record VolumeInfo(
    */
   public record Migration(String phase, long migrated, long total, List<Module> adding) {
     public Migration {
-      adding = List.copyOf(adding);
+      adding = List.copyOf(java.util.Objects.requireNonNull(adding, "adding"));
     }
   }
 
   public VolumeInfo {
-    modules = List.copyOf(modules);
-    regions = List.copyOf(regions);
-    warnings = List.copyOf(warnings);
+    modules = List.copyOf(java.util.Objects.requireNonNull(modules, "modules"));
+    regions = List.copyOf(java.util.Objects.requireNonNull(regions, "regions"));
+    warnings = List.copyOf(java.util.Objects.requireNonNull(warnings, "warnings"));
   }
 }
