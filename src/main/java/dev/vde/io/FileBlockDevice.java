@@ -81,6 +81,18 @@ public final class FileBlockDevice implements BlockDevice {
   private volatile int directAlignment;
   /** Bulk reads that went past the page cache; tests check the direct path is taken. */
   private final java.util.concurrent.atomic.AtomicLong directReads = new java.util.concurrent.atomic.AtomicLong();
+  /**
+   * Opens the host file for direct reads. Tests put in one that fails as some hosts do (at the open, or at each
+   * read), which the file systems they run on do not.
+   */
+  private volatile DirectOpener directOpener =
+      p -> FileChannel.open(p, StandardOpenOption.READ, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+
+  /** How {@link #openDirect} opens the host file a second time; see {@link #directOpener}. */
+  @FunctionalInterface
+  interface DirectOpener {
+    FileChannel open(Path path) throws IOException;
+  }
 
   private FileBlockDevice(Path path, FileChannel channel, FileLock lock, boolean readOnly, Object fileKey,
       List<Object> registered) {
@@ -268,7 +280,9 @@ public final class FileBlockDevice implements BlockDevice {
    */
   @Override
   public void readBulk(long pos, ByteBuffer dst) throws IOException {
-    FileChannel d = direct == null && !directRefused ? openDirect() : direct;
+    // Once refused, never direct again: a channel whose reads the host refused stays open (closing it would drop
+    // the lock), and trying it would cost every bulk read a failed read before the cached one.
+    FileChannel d = directRefused ? null : direct == null ? openDirect() : direct;
     int align = directAlignment;
     if (d == null || !dst.isDirect() || pos % align != 0 || dst.remaining() % align != 0
         || dst.alignmentOffset(dst.position(), align) != 0 || Thread.currentThread().isInterrupted()) {
@@ -330,7 +344,7 @@ public final class FileBlockDevice implements BlockDevice {
         directRefused = true;
         return null;
       }
-      FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+      FileChannel ch = directOpener.open(path);
       if (fileKey == null || !fileKey.equals(identity(path))) {
         // Not this device's file any more (renamed over): closing the channel could drop another device's lock.
         QUARANTINE.add(ch);
@@ -371,6 +385,11 @@ public final class FileBlockDevice implements BlockDevice {
   /** Bulk reads that went past the page cache so far. */
   long directReads() {
     return directReads.get();
+  }
+
+  /** Replaces how the direct channel is opened; call before the first bulk read. For tests. */
+  void directOpener(DirectOpener opener) {
+    directOpener = opener;
   }
 
   /** The direct channel, or null; tests close it as an interrupt would. */
