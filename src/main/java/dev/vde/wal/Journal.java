@@ -155,6 +155,7 @@ public final class Journal implements AutoCloseable {
   private final HashMap<Long, Long> recentCommitters = new HashMap<>();
   /** The leader lingering for its group; each commit wakes it. */
   private volatile Thread waitingLeader;
+  private volatile GroupListener groupListener;
   private final Recovery recovery;
   private long groupsWritten;
   /** Incremented only by the current leader (one at a time); volatile so any thread can read it. */
@@ -694,7 +695,7 @@ public final class Journal implements AutoCloseable {
    * the previous group are not building yet when the leader starts; counting recent committers is what keeps them
    * in the group.
    */
-  private void lingerForGroup() {
+  private Linger lingerForGroup() {
     long start = System.nanoTime();
     // A transaction being built is worth at most the fixed wait: its thread may be doing other work under the
     // writer lock (a migration batch), and a slow device makes syncs long, not builders quick.
@@ -705,8 +706,10 @@ public final class Journal implements AutoCloseable {
       while (true) {
         long now = System.nanoTime();
         boolean fewer;
+        int expected;
         synchronized (monitor) {
-          fewer = queuedTransactions() < expectedGroupSize();
+          expected = expectedGroupSize();
+          fewer = queuedTransactions() < expected;
         }
         long until;
         if (fewer && now < membersDeadline) {
@@ -714,7 +717,7 @@ public final class Journal implements AutoCloseable {
         } else if (now < buildingDeadline && moreComing.getAsBoolean()) {
           until = buildingDeadline;
         } else {
-          return;
+          return new Linger(expected, fewer, now - start);
         }
         groupWaits++;
         LockSupport.parkNanos(until - now);
@@ -722,6 +725,28 @@ public final class Journal implements AutoCloseable {
     } finally {
       waitingLeader = null;
     }
+  }
+
+  /** How a leader's wait for its group ended (see {@link GroupListener}). */
+  private record Linger(int expected, boolean cutShort, long waitedNanos) {}
+
+  /**
+   * Sees each group a commit leader forms, with what decided its size: a test of grouping cannot tell from the
+   * group sizes alone whether a small group is the leader's doing or a committer the host's scheduler held back.
+   */
+  @FunctionalInterface
+  public interface GroupListener {
+    /**
+     * A leader took {@code transactions} transactions off the queue to write as one group, after waiting
+     * {@code waitedNanos} for them while {@code expected} threads counted as active committers. {@code cutShort}:
+     * fewer than {@code expected} were queued when that wait ended, so it ended at its deadline. Called by the
+     * leader once the group is durable; it must neither throw nor call into the volume.
+     */
+    void formed(int transactions, int expected, boolean cutShort, long waitedNanos);
+  }
+
+  public void setGroupListener(GroupListener l) {
+    this.groupListener = l;
   }
 
   /** Lets the leader write a finished batch's held transactions. */
@@ -833,14 +858,14 @@ public final class Journal implements AutoCloseable {
         }
         leaderActive = true;
       }
-      lingerForGroup();
+      Linger linger = lingerForGroup();
       // The group is taken off the queue under the WAL lock, never before it: a checkpoint takes that lock and
       // first writes what is queued, so it cannot run between a group leaving the queue and reaching the WAL. A
       // group taken first and written after a close's checkpoint met a closed device, and was lost.
       boolean wrote;
       walLock.lock();
       try {
-        wrote = writeQueuedLocked();
+        wrote = writeQueuedLocked(linger);
       } finally {
         walLock.unlock();
         synchronized (monitor) {
@@ -866,9 +891,10 @@ public final class Journal implements AutoCloseable {
   /**
    * Writes every queued transaction no running batch holds back as one group (see {@link #awaitDurable}); returns
    * false when there was none. Call with the WAL lock held. A failure stops the journal, with what the WAL synced
-   * before it reported durable, and is thrown as {@link #failed} (an {@code Error} as itself).
+   * before it reported durable, and is thrown as {@link #failed} (an {@code Error} as itself). {@code linger}: how
+   * the leader's wait for the group ended, for the {@link GroupListener}; null when a checkpoint writes the queue.
    */
-  private boolean writeQueuedLocked() throws IOException {
+  private boolean writeQueuedLocked(Linger linger) throws IOException {
     List<Pending> batch = new ArrayList<>();
     synchronized (monitor) {
       while (!queue.isEmpty() && !queue.peekFirst().held) {
@@ -877,6 +903,10 @@ public final class Journal implements AutoCloseable {
     }
     if (batch.isEmpty()) {
       return false;
+    }
+    int txns = 0;
+    for (Pending p : batch) {
+      txns += p.txns;
     }
     try {
       writeBatchLocked(batch);
@@ -900,6 +930,10 @@ public final class Journal implements AutoCloseable {
         durableTicket = reached;
       }
       monitor.notifyAll();
+    }
+    GroupListener gl = groupListener;
+    if (gl != null && linger != null) {
+      gl.formed(txns, linger.expected(), linger.cutShort(), linger.waitedNanos());
     }
     return true;
   }
@@ -1007,7 +1041,7 @@ public final class Journal implements AutoCloseable {
       // What is queued goes to the WAL first, under the same lock: a group a leader has taken is written before
       // this lock is free, and one still queued is written here. A batch in progress (held transactions) stays
       // queued: its images are not durable, so not checkpointed.
-      writeQueuedLocked();
+      writeQueuedLocked(null);
       checkpointLocked();
     } finally {
       walLock.unlock();
