@@ -56,7 +56,10 @@ public final class CreateOptions {
     return this;
   }
 
-  /** The volume's label: at most 64 bytes of UTF-8, valid Unicode without NUL (create refuses others). */
+  /**
+   * The volume's label: at most 64 bytes of UTF-8, valid Unicode without NUL (create refuses others); null is the
+   * empty label.
+   */
   public CreateOptions label(String l) {
     this.label = l == null ? "" : l;
     return this;

@@ -1459,7 +1459,7 @@ public final class VirtualDisk implements AutoCloseable {
         Module.fromManifest(c.targetModules()));
   }
 
-  /** Runs the verifier over the published state (writers wait meanwhile). */
+  /** Runs the verifier over the published state (writers wait meanwhile); a null {@code progress} reports none. */
   public VerifyReport verify(Progress progress) throws IOException {
     checkOpen();
     return vol.withStableState(() -> Verifier.verify(vol, progress));

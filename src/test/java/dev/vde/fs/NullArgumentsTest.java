@@ -126,8 +126,8 @@ class NullArgumentsTest {
 
   /** Parameters for which null is a value: each with why. */
   private static final Map<String, String> MAY_BE_NULL = Map.ofEntries(
-      Map.entry("CreateOptions.label(String)#0", "documented as the empty label"),
-      Map.entry("VirtualDisk.verify(Progress)#0", "documented as no progress reports"),
+      Map.entry("CreateOptions.label(String)#0", "the empty label"),
+      Map.entry("VirtualDisk.verify(Progress)#0", "no progress reports, as Progress.NONE"),
       Map.entry("VolumeInfo.Migration(String,long,long,List)#0", "a value record: stored as given"),
       Map.entry("VolumeInfo(String,int,int,int,long,long,int,long,long,List,List,UUID,String,long,long,long,int,"
           + "String,List,Migration)#0", "a value record: stored as given"),
