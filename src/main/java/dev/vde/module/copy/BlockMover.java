@@ -60,6 +60,8 @@ final class BlockMover {
   private final String phase;
   /** The scan that planned the transfers: which data blocks end a file, and where. */
   private final SourceInventory inventory;
+  /** Set when {@link #move} ends: reads queued but not yet started then read nothing. */
+  private volatile boolean abandoned;
 
   BlockMover(SourceView src, SourceInventory inventory, BlockDevice dst, CopyContext cx) {
     this(src, inventory, dst, cx, null, "copying");
@@ -97,6 +99,7 @@ final class BlockMover {
    */
   long move(List<Transfer> transfers) throws IOException {
     List<Piece> pieces = coalesce(transfers);
+    abandoned = false;
     long total = 0;
     int largest = 0;
     for (Piece p : pieces) {
@@ -130,9 +133,13 @@ final class BlockMover {
         cx.progress(phase, done, total, "blocks");
       }
     } finally {
-      // After an error: reads still running fill buffers nobody looks at again.
+      // After an error: the reads not yet started read nothing, and those running are waited for. The caller takes
+      // the failure for the end of the copy and closes or hands back its source; a read still running would go on
+      // reading a device its owner has closed (ReadAheadAfterFailureTest). At most READS_IN_FLIGHT pieces are
+      // outstanding, so the wait is short. A cancelled future would not wait for a read already running.
+      abandoned = true;
       for (Future<Read> f : reads) {
-        f.cancel(false);
+        ReadAhead.awaitQuietly(f);
       }
     }
     return done;
@@ -149,6 +156,10 @@ final class BlockMover {
   private Future<Read> readAhead(Piece p, ByteBuffer buf) throws IOException {
     cx.io(p.n());
     return ReadAhead.submit(() -> {
+      if (abandoned) {
+        // The move failed before this read started: nobody looks at it.
+        return new Read(buf, false);
+      }
       src.readCurrent(p.src(), p.n(), buf, true);
       try {
         check(p, buf);
