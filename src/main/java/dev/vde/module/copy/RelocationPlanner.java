@@ -48,7 +48,10 @@ final class RelocationPlanner {
   private final Map<Long, InodePatch> patches = new HashMap<>();
   /** Where the next relocated block is looked for: first fit, moving forward. */
   private long cursor;
-  /** Rebuilt chain blocks in place of a source chain block, and those of them at another number. */
+  /**
+   * Source chain blocks of the inodes rewritten (their extents carried over, re-encoded), and the rebuilt chain
+   * blocks that take the place of one of them at another number.
+   */
   private long chainBlocksReplaced;
   private long chainBlocksMoved;
   /** Rebuilt chain blocks beyond the old chain's length. */
@@ -140,7 +143,10 @@ final class RelocationPlanner {
       List<Long> chain = rebuildChain(refs, extents);
       patches.put(owner, new InodePatch(extents, chain.isEmpty() ? 0 : chain.get(0)));
       oldChains.addAll(refs.chainBlocks());
-      chainBlocksReplaced += Math.min(chain.size(), refs.chainBlocks().size());
+      // Every old chain block: its extents reach the copy, in a rebuilt chain block or, when the moved pieces join
+      // into fewer extents, in the inode itself. Counting only those a rebuilt block replaces made the copy report
+      // fewer blocks copied than the source has allocated, and the rest as skipped.
+      chainBlocksReplaced += refs.chainBlocks().size();
       chainBlocksAdded += Math.max(0, chain.size() - refs.chainBlocks().size());
     }
     transfers.removeIf(t -> t.type() == BlockType.EXTENT && oldChains.contains(t.src()));

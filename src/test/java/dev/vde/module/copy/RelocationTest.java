@@ -84,6 +84,45 @@ class RelocationTest {
   }
 
   /**
+   * A file of fourteen extents (one chain block) whose pieces lie right after the metadata with one free block
+   * between each two: moved into free space one after the other, they join into far fewer extents, all inline,
+   * and the chain block is not needed any more. Its extents still reached the copy (in the inode), so it counts as
+   * copied like every other allocated block, and the skipped blocks are only free and metadata blocks, as the
+   * result and {@code vde copy} say.
+   */
+  @Test
+  void aChainThatRelocationMakesUnnecessaryCountsAsCopied() throws Exception {
+    Path src = tmp.resolve("src.vde");
+    Path dst = tmp.resolve("dst.vde");
+    Map<String, String> before;
+    long allocated;
+    CopyResult r;
+    try (VirtualDisk d = CopyFixtures.create(src, SIZE, INODES)) {
+      d.writeFile("/m", new byte[0]);
+      for (int i = 0; i < 14; i++) {
+        d.append("/m", SeededBytes.bytes(50 + i, PAYLOAD));
+        d.writeFile("/spacer" + i, SeededBytes.bytes(i, 10));
+      }
+      assertThat(d.stat("/m").extentCount()).isEqualTo(14);
+      for (int i = 0; i < 14; i++) {
+        d.delete("/spacer" + i);
+      }
+      d.writeFile("/other", SeededBytes.bytes(3, 5 * PAYLOAD));
+      before = CopyFixtures.tree(d);
+      allocated = ExtentAwareCopy.estimateCopyBlocks(d);
+      r = ExtentAwareCopy.copy(d, dst, CopyOptions.defaults().addModule(Module.TAGS).verify(true));
+    }
+    try (VirtualDisk c = VirtualDisk.open(dst)) {
+      assertThat(c.stat("/m").extentCount()).as("extents of /m in the copy").isLessThanOrEqualTo(8);
+      assertThat(CopyFixtures.tree(c)).isEqualTo(before);
+      CopyFixtures.assertClean(c, "copy whose chain went into the inode");
+    }
+    assertThat(r.blocksRelocated()).isPositive();
+    assertThat(r.blocksCopied()).as("blocks copied: every allocated data block").isEqualTo(allocated);
+    assertThat(r.blocksSkipped()).as("blocks skipped: free and metadata blocks").isEqualTo(r.totalBlocks() - allocated);
+  }
+
+  /**
    * A big file first (so it sits right after the metadata, where the destination's metadata will be), a
    * fragmented one, then one-block files up to the given fill; then every other one-block file is deleted and
    * the volume refilled with one-block files to the same fill. Free space ends up as scattered one-block holes,
