@@ -27,7 +27,10 @@ class ReadAheadAfterFailureTest {
   @TempDir
   Path tmp;
 
-  /** A source whose bulk reads after the first take a while; counts those still running. */
+  /**
+   * A source whose first bulk read waits until two more have started (so that reads are running when the copy
+   * fails, however slowly the host starts threads) and whose later ones take a while; counts those still running.
+   */
   private static final class SlowReads extends ForwardingBlockDevice {
     final AtomicInteger calls = new AtomicInteger();
     final AtomicInteger running = new AtomicInteger();
@@ -42,6 +45,11 @@ class ReadAheadAfterFailureTest {
       try {
         if (calls.getAndIncrement() > 0) {
           Thread.sleep(400);
+        } else {
+          long until = System.nanoTime() + 10_000_000_000L;
+          while (calls.get() < 3 && System.nanoTime() < until) {
+            Thread.sleep(5);
+          }
         }
         delegate.readBulk(pos, dst);
       } catch (InterruptedException e) {
