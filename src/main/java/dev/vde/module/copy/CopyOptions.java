@@ -3,6 +3,7 @@ package dev.vde.module.copy;
 import dev.vde.Progress;
 import dev.vde.format.Module;
 import java.util.EnumSet;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 
@@ -42,15 +43,26 @@ public final class CopyOptions {
     return c;
   }
 
-  /** Modules the destination has in addition to the source's. */
+  /**
+   * Modules the destination has in addition to the source's (replacing those set before).
+   *
+   * @throws NullPointerException if {@code modules} is null or holds a null; the options are then unchanged
+   */
   public CopyOptions modulesToAdd(Set<Module> modules) {
+    // Checked before the clear: a set with a null in it failed inside EnumSet with a bare NullPointerException,
+    // after the modules set before were already gone.
+    Objects.requireNonNull(modules, "modules");
+    for (Module m : modules) {
+      Objects.requireNonNull(m, "modules holds a null module");
+    }
     modulesToAdd.clear();
     modulesToAdd.addAll(modules);
     return this;
   }
 
+  /** @throws NullPointerException if {@code m} is null */
   public CopyOptions addModule(Module m) {
-    modulesToAdd.add(m);
+    modulesToAdd.add(Objects.requireNonNull(m, "module"));
     return this;
   }
 

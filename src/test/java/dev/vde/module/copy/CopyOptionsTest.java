@@ -36,6 +36,22 @@ class CopyOptionsTest {
     }
   }
 
+  /**
+   * A null module, or a set holding one, is refused with a message naming it and leaves the options as they were; it
+   * used to fail inside {@code EnumSet} with a bare {@code NullPointerException}, after the modules set before were
+   * cleared.
+   */
+  @Test
+  void aNullModuleIsRefusedByName_andTheOptionsKeepTheirModules() {
+    CopyOptions o = CopyOptions.defaults().addModule(Module.TAGS);
+    assertThatThrownBy(() -> o.addModule(null)).isInstanceOf(NullPointerException.class).hasMessage("module");
+    assertThatThrownBy(() -> o.modulesToAdd(null)).isInstanceOf(NullPointerException.class).hasMessage("modules");
+    java.util.Set<Module> withNull = new java.util.HashSet<>(java.util.Arrays.asList(Module.SECURITY, null));
+    assertThatThrownBy(() -> o.modulesToAdd(withNull)).isInstanceOf(NullPointerException.class)
+        .hasMessage("modules holds a null module");
+    assertThat(o.modulesToAdd()).containsExactly(Module.TAGS);
+  }
+
   /** Cancelled while the data is pre-copied (writers running) or copied in one pass (writers held off). */
   @ParameterizedTest
   @ValueSource(strings = {"pre-copying", "copying"})
