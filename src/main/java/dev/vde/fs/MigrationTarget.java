@@ -1,5 +1,7 @@
 package dev.vde.fs;
 
+import dev.vde.format.BlockCodec;
+import dev.vde.format.BlockType;
 import dev.vde.format.InodeLayout;
 import dev.vde.inode.InodeCodec;
 import dev.vde.inode.InodeConverter;
@@ -49,6 +51,16 @@ public final class MigrationTarget {
 
   public long watermark() {
     return watermark;
+  }
+
+  /**
+   * Whether {@code block}, read from index {@code index} of a new table, is as the copy writes it: whole (its
+   * checksum holds), an inode-table block, with its index as its generation. A block never written, torn, damaged,
+   * or left there by other data is not.
+   */
+  public static boolean isCopiedBlock(byte[] block, long index) {
+    return BlockCodec.checksumMatches(block) && BlockCodec.storedTag(block) == BlockType.INODE_TABLE.tag()
+        && BlockCodec.storedGeneration(block) == (int) index;
   }
 
   /** Raises the watermark; the caller holds the writer lock and has written the blocks below it. */

@@ -623,11 +623,8 @@ public final class Volume {
     return isWholeNewTableBlock(c, w / ipb) ? w : w / ipb * ipb;
   }
 
-  /** Whether block {@code index} of the new table reads back as the copy writes it: an INOD block of that index. */
   private boolean isWholeNewTableBlock(MigrationCheckpoint c, long index) throws IOException {
-    byte[] b = journal.readRaw(c.newTableStart() + index);
-    return BlockCodec.checksumMatches(b) && BlockCodec.storedTag(b) == BlockType.INODE_TABLE.tag()
-        && BlockCodec.storedGeneration(b) == (int) index;
+    return MigrationTarget.isCopiedBlock(journal.readRaw(c.newTableStart() + index), index);
   }
 
   /**

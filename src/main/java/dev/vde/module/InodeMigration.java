@@ -479,6 +479,7 @@ public final class InodeMigration {
       here.put(c.migrationId(), Thread.currentThread());
     }
     try (CheckpointSyncs syncs = new CheckpointSyncs()) {
+      recopyFromFirstDamagedBlock(v, c);
       return run(disk, c, opts, new BatchCopier(), syncs);
     } finally {
       synchronized (RUNNING) {
@@ -487,6 +488,41 @@ public final class InodeMigration {
         if (here.isEmpty()) {
           RUNNING.remove(v);
         }
+      }
+    }
+  }
+
+  /**
+   * Reads back every new-table block below the watermark a run starts from (written by an earlier run, before a
+   * crash, a cancel or a close) and, at the first one that is not as the copy wrote it, lowers the watermark to that
+   * block's start, so that this run copies it and everything after it again from the old table. The swap trusts
+   * the new table below the watermark and frees the old one; a block damaged since it was copied (the records
+   * and their checksums cannot tell) would have been installed as it was, every inode in it lost. Lowering is
+   * always safe: the old table holds every inode's current record (inode writes below the watermark go to both
+   * tables), and the records a crash leaves still name the higher watermark, so the next resume reads back and
+   * lowers again. Runs after this run is registered, so no other run of the migration moves the watermark
+   * meanwhile; without the writer lock until it lowers, since inode writes only ever leave whole blocks. One read
+   * of the copied part of the new table per resume (a start has none).
+   */
+  private static void recopyFromFirstDamagedBlock(Volume v, MigrationCheckpoint c) throws IOException {
+    MigrationTarget t = requireTarget(v, c);
+    int ipb = t.perBlock();
+    long blocks = (t.watermark() + ipb - 1) / ipb;
+    for (long k = 0; k < blocks; k++) {
+      if (k % 4096 == 0) {
+        stopIfClosed(v);
+      }
+      if (!MigrationTarget.isCopiedBlock(v.journal().readRaw(t.newTableStart() + k), k)) {
+        long lowered = k * ipb;
+        v.withWriterLock(() -> {
+          MigrationTarget now = requireTarget(v, c);
+          if (now.watermark() > lowered) {
+            v.setMigrationTarget(new MigrationTarget(now.newTableStart(), now.newTableBlocks(), c.originalLayout(),
+                c.targetLayout(), v.blockSize(), lowered));
+          }
+          return null;
+        });
+        return;
       }
     }
   }
