@@ -35,7 +35,7 @@ record Failure(String message, int exitCode) {
       return of(unchecked.getCause(), image);
     }
     if (ex instanceof CliException cli) {
-      return new Failure(oneLine(cli.getMessage()), cli.exitCode());
+      return new Failure(cli.isPrintable() ? cli.getMessage().strip() : oneLine(cli.getMessage()), cli.exitCode());
     }
     if (isInterruption(ex)) {
       return new Failure("interrupted", ExitCodes.INTERRUPTED);

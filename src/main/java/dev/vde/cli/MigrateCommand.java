@@ -106,8 +106,8 @@ final class MigrateCommand extends CommandGroup {
           return code;
         } catch (dev.vde.VdeCorruptedException e) {
           // The user asked to go on, so nothing is undone here; but going on again would stop at the same block.
-          throw new CliException(e.getMessage() + "; a resume stops here every time: 'vde migrate rollback "
-              + ShellWord.of(image) + "' undoes the migration, 'vde fsck " + ShellWord.of(image)
+          throw CliException.printable(Printable.of(e.getMessage()) + "; a resume stops here every time: 'vde "
+              + "migrate rollback " + ShellWord.of(image) + "' undoes the migration, 'vde fsck " + ShellWord.of(image)
               + "' shows the damage");
         }
       }

@@ -108,14 +108,14 @@ final class MigrationRunner {
     if (e instanceof dev.vde.VdeCorruptedException) {
       try {
         InodeMigration.rollback(disk);
-        return new CliException(e.getMessage() + "; the migration was rolled back and " + image
-            + " is as it was; 'vde fsck " + ShellWord.of(image) + "' shows the damage");
+        return CliException.printable(Printable.of(e.getMessage() + "; the migration was rolled back and " + image
+            + " is as it was") + "; 'vde fsck " + ShellWord.of(image) + "' shows the damage");
       } catch (IOException | RuntimeException r) {
-        return new CliException(e.getMessage() + "; the migration stays pending (rolling it back failed: "
-            + r.getMessage() + "); see 'vde migrate status " + ShellWord.of(image) + "'");
+        return CliException.printable(Printable.of(e.getMessage() + "; the migration stays pending (rolling it "
+            + "back failed: " + r.getMessage() + ")") + "; see 'vde migrate status " + ShellWord.of(image) + "'");
       }
     }
-    return new CliException(e.getMessage() + "; the migration stays pending: 'vde migrate resume "
+    return CliException.printable(Printable.of(e.getMessage()) + "; the migration stays pending: 'vde migrate resume "
         + ShellWord.of(image) + "' continues it, 'vde migrate rollback " + ShellWord.of(image) + "' undoes it");
   }
 

@@ -203,10 +203,8 @@ final class ModuleAddCommand extends ImageCommand {
       String names = String.join(" ", Modules.abbreviations(modules));
       String hint = "; a copy can still add " + names + ", into a new volume: 'vde module add "
           + ShellWord.of(image) + " " + names + " --to DEST'";
-      if (e instanceof dev.vde.VdeCorruptedException) {
-        throw new dev.vde.VdeException(e.getOriginalMessage() + hint, e.getResourceDescription(), e);
-      }
-      throw new dev.vde.VdeReadOnlyException(e.getOriginalMessage() + hint, e.getResourceDescription());
+      String resource = " (" + (e.getResourceDescription() == null ? image : e.getResourceDescription()) + ")";
+      throw CliException.printable(Printable.of(e.getOriginalMessage()) + hint + Printable.of(resource));
     }
   }
 }

@@ -571,4 +571,30 @@ class FileCommandsTest {
     JsonNode json = Cli.run("ls", image, "/", "--json").ok().json();
     assertThat(json.get(0).get("path").asText()).isEqualTo("/two\nlines\u001b[31m");
   }
+
+  /**
+   * A name holding a backslash and an 'n' showed as "a\nb", exactly as a name holding a newline does, so that two
+   * files in one directory listed as the same name, and an error about one could be about the other.
+   */
+  @Test
+  void aBackslashInANameIsShownDoubled_soItNeverReadsAsAnEscapedControlCharacter() throws IOException {
+    Path data = hostFile("b", 3, 41);
+    Cli.run("put", image, data, "/d/a\\nb").ok();
+    Cli.run("put", image, data, "/d/a\nb").ok();
+    List<String> text = Cli.run("ls", image, "/d").ok().stdout().lines().toList();
+    assertThat(text).hasSize(2);
+    assertThat(text.get(0)).endsWith(" /d/a\\nb");
+    assertThat(text.get(1)).endsWith(" /d/a\\\\nb");
+    assertThat(Cli.run("ls", image, "/", "-R").ok().stdout().lines().toList()).hasSize(3).doesNotHaveDuplicates();
+
+    JsonNode json = Cli.run("ls", image, "/d", "--json").ok().json();
+    assertThat(json.get(0).get("path").asText()).isEqualTo("/d/a\nb");
+    assertThat(json.get(1).get("path").asText()).isEqualTo("/d/a\\nb");
+
+    // Error lines name paths the same way: the user's word for each of the two names stays told apart.
+    String newline = Cli.run("rm", image, "/d/a\nb/x").failsWith(ExitCodes.FAILED).stderr();
+    String backslash = Cli.run("rm", image, "/d/a\\nb/x").failsWith(ExitCodes.FAILED).stderr();
+    assertThat(newline).contains("/d/a\\nb/x").doesNotContain("\\\\");
+    assertThat(backslash).contains("/d/a\\\\nb/x");
+  }
 }

@@ -74,6 +74,31 @@ class ModuleAddUnwritableTest {
   }
 
   /**
+   * The command in the refusal is for pasting into a shell, and a name with '$' or '"' in it is quoted with
+   * backslashes there. Text output shows a backslash doubled, and a second escaping of the whole line doubled these
+   * too, giving a command that named another file.
+   */
+  @Test
+  void theCommandInTheRefusal_isNotEscapedTwice() throws Exception {
+    Path img = damaged("price $5 \"a\\b\".vde", true);
+    Cli.Result r = Cli.run("module", "add", img.toString(), "raid").failsWith(ExitCodes.FAILED);
+    assertThat(ShellWord.of(img)).contains("\\$5").contains("\\\\b");
+    assertThat(r.stderr()).contains("'vde module add " + ShellWord.of(img) + " RAID --to DEST'")
+        .contains("(" + Printable.of(img.toString()) + ")");
+  }
+
+  /** A name with a control character, quoted so that the command stays one line and still names the file. */
+  @Test
+  void aShellWordForANameWithAControlCharacterIsOneLineAndNamesTheFile() throws Exception {
+    assertThat(ShellWord.of("a\nb\\c'd\u001b\u0085.vde")).isEqualTo("$'a\\nb\\\\c\\'d\\x1b\\u0085.vde'");
+    Path script = Files.writeString(dir.resolve("echo.sh"), "printf '%s' " + ShellWord.of("a\nb\\c'd\u001b.vde"));
+    Process p = new ProcessBuilder("bash", script.toString()).redirectErrorStream(true).start();
+    assertThat(new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+        .isEqualTo("a\nb\\c'd\u001b.vde");
+    assertThat(p.waitFor()).isZero();
+  }
+
+  /**
    * With a bitmap block unreadable, its range is taken as allocated so that the files stay readable; the copy's
    * estimate counted all of it as data, so the planner called a copy of a nearly empty volume impossible.
    */
