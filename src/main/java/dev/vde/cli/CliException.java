@@ -25,11 +25,16 @@ final class CliException extends Exception {
   }
 
   /**
-   * A message the caller has already made printable ({@link Printable}), because it quotes a command to paste
-   * ({@link ShellWord}): escaped once more, a backslash in that command would name another file.
+   * A message the caller has already made printable ({@link Printable}): because it quotes a command to paste
+   * ({@link ShellWord}), where escaped once more a backslash would name another file, or because it adds to a
+   * {@link Failure}'s message, which is printable already.
    */
   static CliException printable(String message) {
-    return new CliException(message, ExitCodes.FAILED, true);
+    return printable(message, ExitCodes.FAILED);
+  }
+
+  static CliException printable(String message, int exitCode) {
+    return new CliException(message, exitCode, true);
   }
 
   boolean isPrintable() {
