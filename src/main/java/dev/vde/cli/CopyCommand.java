@@ -105,6 +105,10 @@ final class CopyCommand extends ImageCommand {
    * with a trailing '/' means a directory too, which must not turn into a file of the name without the slash.
    */
   static Path imageFileDestination(String typed) throws CliException {
+    if (typed.isEmpty()) {
+      // Path.of("") is the current directory: "': is a directory" would name nothing.
+      throw new CliException("DEST is empty: " + HostPath.EMPTY + "; name the new image file", ExitCodes.USAGE);
+    }
     Path p = Path.of(typed);
     if (typed.endsWith("/") || typed.endsWith(java.io.File.separator)) {
       throw new CliException(typed + (Files.isDirectory(p) ? ": is a directory; name the new image file in it"

@@ -53,6 +53,13 @@ final class CreateCommand extends ImageCommand {
     if (inodes < 0) {
       throw usageError("--inodes must not be negative");
     }
+    // As typed: the Path has lost a trailing '/', which says the user meant a directory, and made a file of the
+    // name without it ("backups/" became a file "backups", in the way of every later "backups/x.vde").
+    String typed = spec.commandLine().getParseResult().matchedPositional(0).stringValues().get(0);
+    if (typed.endsWith("/")) {
+      throw new CliException(typed + (Files.isDirectory(image) ? ": is a directory; name the new image file in it"
+          : Files.exists(image) ? ": not a directory" : ": no such directory"));
+    }
     if (Files.exists(image)) {
       throw new CliException(image + ": already exists; choose another name or delete the file first");
     }

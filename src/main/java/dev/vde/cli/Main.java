@@ -63,6 +63,7 @@ public final class Main {
     cli.registerConverter(Integer.TYPE, new WholeNumber.IntConverter());
     cli.registerConverter(Long.class, new WholeNumber.LongConverter());
     cli.registerConverter(Long.TYPE, new WholeNumber.LongConverter());
+    cli.registerConverter(java.nio.file.Path.class, new HostPath());
     cli.setOut(writer(out));
     cli.setErr(writer(err));
     cli.setCaseInsensitiveEnumValuesAllowed(true);

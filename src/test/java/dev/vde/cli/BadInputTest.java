@@ -161,4 +161,49 @@ class BadInputTest {
     assertThat(Cli.run("get", image, "/docs/hello.txt", "-").ok().stdout()).isEqualTo("hello");
     assertThat(Cli.run("fsck", image).exitCode()).isZero();
   }
+
+  /**
+   * An empty word where a host file is named (a script's unset variable) is the current directory to Java: it gave
+   * ": is a directory, not an image file", naming nothing, and {@code vde demo ""} an internal error (exit 4) with
+   * "working in null". Every command refuses it as a usage error instead, writing nothing.
+   */
+  @Test
+  void anEmptyHostFileName_isAUsageError_forEveryCommand() throws IOException {
+    String before = Cli.sha256(image);
+    List<Object[]> commands = new java.util.ArrayList<>(everyImageCommand(Path.of("")));
+    commands.add(new Object[] {"create", "", "--size", "8M"});
+    commands.add(new Object[] {"put", image, "", "/y"});
+    commands.add(new Object[] {"demo", "", "--files", "1", "--progress", "none"});
+    commands.add(new Object[] {"copy", image, ""});
+    commands.add(new Object[] {"module", "add", image, "tags", "--to", ""});
+    for (Object[] args : commands) {
+      String err = Cli.run(args).failsWith(ExitCodes.USAGE).stderr();
+      assertThat(err).as(Arrays.toString(args)).contains("empty").doesNotContain("vde: :");
+    }
+    assertThat(Cli.sha256(image)).isEqualTo(before);
+    try (var left = Files.list(tmp)) {
+      assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("good.vde", "hello.txt");
+    }
+  }
+
+  /**
+   * {@code vde create backups/ --size 8M} made a file "backups": the trailing '/' says the user meant a directory,
+   * and the file is then in the way of every later "backups/x.vde". As {@code copy} does for DEST, create refuses it.
+   */
+  @Test
+  void createOfANameEndingInASlash_makesNoFileOfTheNameWithoutIt() throws IOException {
+    Path dir = Files.createDirectory(tmp.resolve("dir"));
+    assertThat(Cli.run("create", tmp.resolve("new") + "/", "--size", "8M").failsWith(ExitCodes.FAILED).stderr())
+        .contains("new/: no such directory");
+    assertThat(tmp.resolve("new")).doesNotExist();
+    assertThat(Cli.run("create", dir + "/", "--size", "8M").failsWith(ExitCodes.FAILED).stderr())
+        .contains("dir/: is a directory; name the new image file in it");
+    String before = Cli.sha256(image);
+    assertThat(Cli.run("create", image + "/", "--size", "8M").failsWith(ExitCodes.FAILED).stderr())
+        .contains("good.vde/: not a directory");
+    assertThat(Cli.sha256(image)).isEqualTo(before);
+    try (var left = Files.list(dir)) {
+      assertThat(left).isEmpty();
+    }
+  }
 }
