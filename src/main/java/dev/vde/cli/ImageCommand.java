@@ -63,6 +63,11 @@ abstract class ImageCommand implements Callable<Integer> {
     if (!Files.exists(image)) {
       throw new CliException(image + ": no such file; create it with 'vde create'");
     }
+    if (!Files.isRegularFile(image)) {
+      // A named pipe would block the open until some process writes to it (the command hung for good), and a
+      // device reads as a file of 0 bytes ("not a vde image"): an image is always a regular file.
+      throw new CliException(image + ": not a regular file (a pipe or a device?); an image is a file");
+    }
   }
 
   /**

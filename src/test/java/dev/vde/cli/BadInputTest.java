@@ -206,4 +206,28 @@ class BadInputTest {
       assertThat(left).isEmpty();
     }
   }
+
+  /**
+   * A named pipe given as IMAGE: opening it blocks until some process writes to it, so {@code vde info PIPE} hung
+   * for good, and a device read as a file of 0 bytes ("not a vde image"). Each is refused as not a file, at once.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void aPipeOrADeviceAsTheImage_isRefusedAtOnce() throws Exception {
+    Path fifo = tmp.resolve("pipe.vde");
+    Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+    org.junit.jupiter.api.Assumptions.assumeTrue(mk.waitFor() == 0, "mkfifo is available");
+    List<Object[]> commands = new java.util.ArrayList<>(everyImageCommand(fifo));
+    commands.add(new Object[] {"copy", fifo, tmp.resolve("copy.vde")});
+    commands.add(new Object[] {"module", "list", fifo});
+    commands.add(new Object[] {"migrate", "status", fifo});
+    commands.add(new Object[] {"info", Path.of("/dev/zero")});
+    for (Object[] args : commands) {
+      String err = Cli.run(args).failsWith(ExitCodes.FAILED).stderr();
+      Object named = Arrays.asList(args).contains(fifo) ? fifo : "/dev/zero";
+      assertThat(err).as(Arrays.toString(args)).contains(named + ": not a regular file (a pipe or a device?)");
+    }
+    assertThat(tmp.resolve("copy.vde")).doesNotExist();
+    assertThat(tmp.resolve("out.txt")).doesNotExist();
+  }
 }
