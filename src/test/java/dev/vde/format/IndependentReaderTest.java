@@ -14,6 +14,7 @@ import dev.vde.module.InodeMigration;
 import dev.vde.module.MigrationControl;
 import dev.vde.module.MigrationOptions;
 import dev.vde.module.Tags;
+import dev.vde.testing.PowerLossDevice;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -272,6 +273,7 @@ class IndependentReaderTest {
         ByteArrayOutputStream chain = new ByteArrayOutputStream();
         ByteArrayOutputStream trailers = new ByteArrayOutputStream();
         Map<Long, byte[]> staged = new LinkedHashMap<>();
+        int firstDescriptor = descriptorFacts.size();
         while (true) {
           if (p >= wb) {
             ok = false;
@@ -289,10 +291,12 @@ class IndependentReaderTest {
           int count = db.getInt(16);
           int flags = db.getInt(20);
           long checkGen = db.getLong(24);
+          descriptorFacts.add(new long[] {ws + p, genOf(d) & 0xffffffffL, count, checkGen});
           p++;
           for (int k = 0; k < count && ok; k++) {
             long ref = db.getLong(32 + 16 * k);
             long cs = db.getLong(40 + 16 * k);
+            entryKinds.computeIfAbsent(descriptorFacts.size() - 1, x -> new StringBuilder()).append(ref < 0 ? 'C' : 'I');
             if (ref < 0) { // data check
               long blk = ref & Long.MAX_VALUE;
               byte[] data = raw(blk);
@@ -336,6 +340,7 @@ class IndependentReaderTest {
             || ((cb.getInt(40) & 1) != 0 && cb.getLong(32) != XXH3.hashBytesToLong(tr, 0, tr.length))) {
           break;
         }
+        checkWalHabits(expect, pos, c, firstDescriptor);
         for (Map.Entry<Long, byte[]> e : staged.entrySet()) {
           walImageTags.merge(e.getKey() == 0 ? "SUPB(ref 0)" : tagName(tagOf(e.getValue())), 1, Integer::sum);
           if (e.getKey() == 0) {
@@ -353,6 +358,67 @@ class IndependentReaderTest {
         expect++;
         pos = p + 1;
       }
+    }
+
+    /** Per descriptor of the transaction being read: {txId, trailer generation, entryCount, checkGeneration}. */
+    final List<long[]> descriptorFacts = new ArrayList<>();
+    /** Per descriptor index in {@link #descriptorFacts}: its entries in order, 'I' image, 'C' data check. */
+    final Map<Integer, StringBuilder> entryKinds = new HashMap<>();
+    /** Descriptors read in committed transactions, and the most data-check owners one transaction had. */
+    int walDescriptors;
+    int walMostDescriptors;
+    int walMostCheckOwners;
+
+    /**
+     * Section 15, for a committed transaction starting at WAL block {@code first}: what the text says this engine
+     * writes. Descriptor and commit generations are the low 32 bits of the txId; entries past entryCount are zero;
+     * images come before data checks, and no descriptor after the first one holding a data check holds an image;
+     * checkGeneration is 0 in a descriptor without data checks and bit 32 plus the owner (bits 33-63 zero) in one
+     * with them; the commit block has flags 1 and zeros from byte 44 to the trailer.
+     */
+    void checkWalHabits(long txId, long first, byte[] commit, int firstDescriptor) {
+      String tx = "WAL transaction " + txId + " (WAL block " + first + ")";
+      if (first == 0 && txId != sb.getLong(160) + 1) {
+        problem(tx + ": the first transaction after a checkpoint must have id checkpointTxId + 1");
+      }
+      if ((genOf(commit) & 0xffffffffL) != (txId & 0xffffffffL)) {
+        problem(tx + ": commit generation " + genOf(commit));
+      }
+      if (le(commit).getInt(40) != 1) {
+        problem(tx + ": commit flags " + le(commit).getInt(40) + ", this engine writes 1");
+      }
+      zeros(commit, 44, bs - 16, tx + " commit tail");
+      boolean checksSeen = false;
+      Set<Long> owners = new HashSet<>();
+      for (int i = firstDescriptor; i < descriptorFacts.size(); i++) {
+        long[] f = descriptorFacts.get(i);
+        String kinds = entryKinds.getOrDefault(i, new StringBuilder()).toString();
+        if (f[1] != (txId & 0xffffffffL)) {
+          problem(tx + ": descriptor generation " + f[1]);
+        }
+        zeros(raw(f[0]), 32 + 16 * (int) f[2], bs - 16, tx + " descriptor past its entries");
+        if (kinds.contains("CI")) {
+          problem(tx + ": an image entry after a data check in one descriptor: " + kinds);
+        }
+        if (checksSeen && kinds.contains("I")) {
+          problem(tx + ": a descriptor after one holding data checks holds an image");
+        }
+        boolean checks = kinds.contains("C");
+        checksSeen |= checks;
+        long cg = f[3];
+        if (!checks && cg != 0) {
+          problem(tx + ": checkGeneration " + Long.toHexString(cg) + " in a descriptor without data checks");
+        }
+        if (checks && (cg >>> 32) != 1) {
+          problem(tx + ": checkGeneration " + Long.toHexString(cg) + " in a descriptor with data checks");
+        }
+        if (checks) {
+          owners.add(cg & 0xffffffffL);
+        }
+      }
+      walDescriptors += descriptorFacts.size() - firstDescriptor;
+      walMostDescriptors = Math.max(walMostDescriptors, descriptorFacts.size() - firstDescriptor);
+      walMostCheckOwners = Math.max(walMostCheckOwners, owners.size());
     }
 
     /**
@@ -588,6 +654,7 @@ class IndependentReaderTest {
           for (int k = 0; k < c; k++) {
             int o = 16 + 24 * k;
             ext.add(new long[] {x.getLong(o), x.getLong(o + 8), u32(x, o + 16)});
+            zeros(x.array(), o + 20, o + 24, "XTNT of " + n + " extent reserved");
           }
           next = x.getLong(8);
         }
@@ -823,11 +890,81 @@ class IndependentReaderTest {
           problem("MCHK invalid record " + m);
           continue;
         }
+        // Section 16: bytes 124..127 and 456 up to the trailer are zero, and so is each layout's slot past its
+        // descriptor (the reserved words inside a descriptor too, section 10).
+        zeros(b, 124, 128, "MCHK block " + i + " zero 124");
+        zeros(b, 456, bs - 16, "MCHK block " + i + " after the payload checksum");
+        for (int at : new int[] {128, 288}) {
+          int fc = u16(x, at + 2);
+          zeros(b, at + 4, at + 8, "MCHK block " + i + " layout at " + at + " zero word");
+          for (int k = 0; k < fc; k++) {
+            zeros(b, at + 14 + 8 * k, at + 16 + 8 * k, "MCHK block " + i + " layout at " + at + " field zero");
+          }
+          zeros(b, at + 8 + 8 * fc, at + 160, "MCHK block " + i + " layout at " + at + " padding");
+        }
         if (best == null || m.sequence > best.sequence) {
           best = m;
         }
       }
+      if (best != null && (incompat() & 1) != 0) {
+        checkpointFits(best);
+      }
       return best;
+    }
+
+    /**
+     * Section 16: what a record describing the pending migration must satisfy besides its own validity, from the
+     * text alone. Only for a record whose new table is the INOM region (before the swap).
+     */
+    void checkpointFits(Mchk m) {
+      RegionRec inom = region(INOM, false);
+      if (inom == null || m.newTableStart != inom.start) {
+        return;
+      }
+      String rec = "MCHK record " + m.sequence + ": ";
+      if (m.originalInodeSize > bs - 16 || m.targetInodeSize > bs - 16) {
+        problem(rec + "inode sizes " + m.originalInodeSize + "/" + m.targetInodeSize + " do not fit the payload");
+      }
+      for (int[] f : m.origLayout) {
+        int[] g = null;
+        for (int[] t : m.targetLayout) {
+          if (t[0] == f[0]) {
+            g = t;
+          }
+        }
+        if (g == null || g[2] != f[2]) {
+          problem(rec + "field of module " + f[0] + " missing from the target layout or resized");
+        }
+      }
+      // the layout in force before the swap is the original one: the superblock's
+      if (m.originalInodeSize != inodeSize || m.origLayout.size() != layout.size()) {
+        problem(rec + "original layout is not the superblock's");
+      } else {
+        for (int k = 0; k < layout.size(); k++) {
+          if (!Arrays.equals(layout.get(k), m.origLayout.get(k))) {
+            problem(rec + "original layout field " + k + " is not the superblock's");
+          }
+        }
+      }
+      if (m.originalManifest != sb.getLong(88)) {
+        problem(rec + "original manifest is not the superblock's");
+      }
+      if (m.targetModules == 0 || (m.targetModules & m.originalManifest) != 0
+          || (m.originalManifest | m.targetModules) != m.targetManifest) {
+        problem(rec + "manifests do not add up");
+      }
+      for (int[] t : m.targetLayout) {
+        if (t[0] >= 64 || (m.targetManifest & 1L << t[0]) == 0) {
+          problem(rec + "target layout has a field for module " + t[0] + " outside the target manifest");
+        }
+      }
+      long ipbNew = (bs - 16) / m.targetInodeSize;
+      if (m.newTableBlocks != inom.blocks || m.newTableBlocks * ipbNew < inodeCount) {
+        problem(rec + "new table of " + m.newTableBlocks + " blocks is not INOM's " + inom.blocks + " or too small");
+      }
+      if (m.totalInodes > inodeCount) {
+        problem(rec + "totalInodes " + m.totalInodes + " above inodeCount " + inodeCount);
+      }
     }
   }
 
@@ -1275,6 +1412,47 @@ class IndependentReaderTest {
       // without replay the reader must not see /w
       DocReader stale = new DocReader(image, false);
       soft.assertThat(stale.walk()).doesNotContainKey("/w");
+      soft.assertAll();
+    }
+  }
+
+  /**
+   * Section 15 byte by byte on a WAL that holds what the text describes: a transaction of several descriptors
+   * (a batch creating many inodes, one inode-table block each at 512 bytes), data checks of two owners in one
+   * transaction (a batch writing two files in place), and journaled data. The reader replays it from the text
+   * alone, checks the rules the text gives for what this engine writes (generations, zero tails, images before
+   * data checks, checkGeneration, commit flags) and must see the engine's tree.
+   */
+  @Test
+  void pendingWal_descriptorsDataChecksAndCommitBlocksFollowSection15() throws Exception {
+    PowerLossDevice dev = new PowerLossDevice("wal layout");
+    try (VirtualDisk d = VirtualDisk.create(dev, CreateOptions.ofSize(4L << 20).blockSize(512).walBlocks(512))) {
+      d.writeFile("/base", pattern(3000, 1));
+      d.checkpoint();
+      d.batch(x -> {
+        for (int i = 0; i < 40; i++) {
+          x.mkdir("/d" + i);
+        }
+      });
+      d.batch(x -> {
+        x.writeFile("/big1", pattern(40 * 496 + 5, 2));
+        x.writeFile("/big2", pattern(30 * 496, 3));
+      });
+      d.writeFile("/small", pattern(700, 4));
+      d.write("/base", 10, pattern(20, 5), 0, 20);
+      byte[] image = dev.durableSnapshot();
+      DocReader r = new DocReader(image, true);
+      SoftAssertions soft = new SoftAssertions();
+      System.out.println("[reader] wal: txs=" + r.walTransactionsApplied + " descriptors=" + r.walDescriptors
+          + " most in one tx=" + r.walMostDescriptors + " check owners=" + r.walMostCheckOwners + " images="
+          + r.walImageTags + " dataChecks=" + r.walDataChecks);
+      soft.assertThat(r.walTransactionsApplied).as("transactions replayed").isGreaterThanOrEqualTo(4);
+      soft.assertThat(r.walMostDescriptors).as("descriptors of the largest transaction").isGreaterThanOrEqualTo(2);
+      soft.assertThat(r.walMostCheckOwners).as("data-check owners in one transaction").isGreaterThanOrEqualTo(2);
+      soft.assertThat(r.walImageTags).containsKeys("SUPB(ref 0)", "DATA", "INOD", "DIRE", "BMAP");
+      compareTree(r, d, soft);
+      compareInfo(r, d, soft);
+      soft.assertThat(r.problems).as("doc-rule violations seen by the reader").isEmpty();
       soft.assertAll();
     }
   }
