@@ -79,6 +79,9 @@ class IndependentReaderTest {
       if (replayWal) {
         replayWal();
       }
+      if (sb.getShort(4) != 1) {
+        throw new AssertionError("format version " + u16(sb, 4) + "." + u16(sb, 6) + " after recovery: refused");
+      }
       readRegionDirectory();
       readBitmap();
       readLayout();
@@ -422,13 +425,14 @@ class IndependentReaderTest {
     }
 
     /**
-     * Section 15: a superblock image is itself a valid superblock (here: magic, tag, version and the fields the
+     * Section 15: a superblock image is itself a valid superblock (here: magic, tag and the fields the
      * reader relies on) and keeps the block size, total blocks, UUID, creation time and the places of the region
      * directory and the WAL of the copy in place.
      */
     boolean sameGeometry(ByteBuffer im) {
       byte[] a = im.array();
-      if (im.getInt(0) != MAGIC || tagOf(a) != SUPB || im.getShort(4) != 1) {
+      // The version is not judged here but on the recovered superblock (section 5, step 4; section 15).
+      if (im.getInt(0) != MAGIC || tagOf(a) != SUPB) {
         return false;
       }
       for (int[] f : new int[][] {{8, 4}, {16, 8}, {24, 8}, {32, 8}, {40, 8}, {128, 8}, {136, 4}, {144, 8},

@@ -1,9 +1,11 @@
 package dev.vde.wal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.vde.VdeException;
+import dev.vde.VdeFormatTooNewException;
 import dev.vde.alloc.AllocationBitmap;
 import dev.vde.format.BlockCodec;
 import dev.vde.format.BlockType;
@@ -107,6 +109,34 @@ class ReplayedSuperblockGeometryTest {
         assertThat(r.readFile("/a")).isEqualTo(content);
       }
     });
+  }
+
+  /**
+   * FORMAT.md sections 5 and 15: the version of a replayed superblock image is judged after recovery (step 4 of
+   * section 5), not by the replay rule. A committed transaction that raised the format version must refuse the
+   * open, writable or not, and leave the image as it was: were it taken for an uncommitted one instead, a writable
+   * open would checkpoint and discard it for good.
+   */
+  @Test
+  void aReplayedSuperblockOfANewerFormatRefusesTheOpenAndIsKept() throws IOException {
+    PowerLossDevice made = new PowerLossDevice("version");
+    VirtualDisk d = VirtualDisk.create(made, TestVolumes.options(BS));
+    d.writeFile("/a", SeededBytes.bytes(1, 3000));
+    d.close();
+    byte[] image = made.durableSnapshot();
+    Superblock sb = current(image);
+    byte[] sbImage = sb.write();
+    Bytes.put16(sbImage, 4, Superblock.FORMAT_MAJOR + 1);
+    BlockCodec.seal(sbImage, BlockType.SUPERBLOCK, (int) sb.sequence());
+    byte[] enc = WalCodec.encode(BS, sb.checkpointTxId() + 1, sb.walSalt(), List.of(new BlockImage(0, sbImage)),
+        List.of());
+    System.arraycopy(enc, 0, image, (int) (sb.walStart() * BS), enc.length);
+    for (OpenOptions o : List.of(OpenOptions.defaults(), OpenOptions.readOnlyOptions())) {
+      PowerLossDevice p = PowerLossDevice.fromImage(image);
+      assertThatThrownBy(() -> VirtualDisk.open(p, o).close()).isInstanceOf(VdeFormatTooNewException.class)
+          .hasMessageContaining("format version 2.0");
+      assertThat(p.snapshot()).as("the image after the refused open").isEqualTo(image);
+    }
   }
 
   private static Superblock current(byte[] img) throws IOException {
