@@ -16,7 +16,7 @@ import java.util.List;
 /**
  * The inode phase: every initialized inode-table block and every record in it. Free slots must be all zero; an
  * in-use inode must carry its own number and a known type, have zero flags and reserved core bytes, zero
- * reserved bytes in its inline extents, zero padding after the module fields, a Tags field (when the layout has
+ * reserved bytes in its inline extents, zero padding outside the module fields, a Tags field (when the layout has
  * one) that decodes, and zero unused inline extent slots, and have extents that are positive, inside the
  * volume, sorted and non-overlapping and within its size (a directory: exactly its size, without holes). Every
  * block an inode references (extents and chain blocks) is claimed in the reference bitmap; what each inode is,
@@ -130,11 +130,15 @@ final class InodeChecks {
     if (!InodeCodec.reservedCoreZero(b, off)) {
       cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has non-zero reserved core bytes (72..79 or 272..303)");
     }
-    int usedEnd = cx.sb.layout().usedEnd();
-    if (usedEnd < table.inodeSize() && !Bytes.isZero(b, off + usedEnd, table.inodeSize() - usedEnd)) {
-      cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has non-zero module-area padding (bytes " + usedEnd + ".."
-          + (table.inodeSize() - 1) + " must be zero)");
+    // Every byte of the module area outside the fields is padding and zero (FORMAT.md sections 9 and 10): after
+    // the last field, and also in a gap between fields, which a valid layout may have. Checking only after the
+    // last field let damage in a gap pass as clean.
+    int at = InodeLayout.CORE_SIZE;
+    for (InodeLayout.Field f : cx.sb.layout().fieldsByOffset()) {
+      checkPadding(b, off, n, blockNo, at, f.offset());
+      at = Math.max(at, f.end());
     }
+    checkPadding(b, off, n, blockNo, at, table.inodeSize());
     int flags = Bytes.u8(b, off + 5);
     if (flags != 0) {
       // No flag is defined yet: a later format may give these bits a meaning this volume does not have.
@@ -168,6 +172,14 @@ final class InodeChecks {
     } else if (ino.parent() < 1 || ino.parent() >= table.inodeCount()) {
       cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has parent " + ino.parent() + ", outside 1.."
           + (table.inodeCount() - 1));
+    }
+  }
+
+  /** Reports non-zero padding bytes {@code [from, to)} of inode {@code n}'s record; nothing when the range is empty. */
+  private void checkPadding(byte[] b, int off, long n, long blockNo, int from, int to) {
+    if (from < to && !Bytes.isZero(b, off + from, to - from)) {
+      cx.problems.add(blockNo, STRUCTURE, "inode " + n + " has non-zero module-area padding (bytes " + from + ".."
+          + (to - 1) + " must be zero)");
     }
   }
 

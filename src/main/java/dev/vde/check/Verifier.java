@@ -25,7 +25,7 @@ import java.io.IOException;
  *       the end of the volume; the superblock's free count equals the bitmap's.
  *   <li><b>inodes</b>: every initialized inode-table block (trailer, generation) and record: free slots all zero,
  *       inode 0 free; in-use inodes carry their number and a known type, zero reserved core bytes, zero padding
- *       after the module fields, a Tags field that decodes (FORMAT.md section 17), zero unused inline extent
+ *       outside the module fields, a Tags field that decodes (FORMAT.md section 17), zero unused inline extent
  *       slots, a size consistent with the extents (no mapped logical block at or past ceil(size / payload); a
  *       directory maps exactly its size, without holes), link count 1 for files, the root is a directory and its
  *       own parent; extents positive, inside the volume, sorted and non-overlapping; indirect extent chains (XTNT

@@ -396,6 +396,39 @@ class VerifierTest {
     assertThat(r.problems()).hasSize(1);
   }
 
+  /**
+   * A layout may leave a gap between module fields (FORMAT.md section 10 asks only that fields lie in the module area
+   * and do not overlap); the bytes of the module area outside every field are padding, zero (section 9), wherever
+   * they lie. Only those after the last field were checked, so damage in a gap passed as clean.
+   */
+  @Test
+  void nonZeroBytesInAGapBetweenModuleFieldsAreReported() throws IOException {
+    Built b = build("gap.vde");
+    long n = b.inode("/one");
+    try (HostFile f = new HostFile(b)) {
+      for (int slot = 0; slot < 2; slot++) {
+        byte[] sb = f.read(slot);
+        int generation = BlockCodec.storedGeneration(sb);
+        // RAID (module 5, 4 bytes, RO_COMPAT) active, its field at 308: bytes 304..307 are a gap.
+        put64(sb, 72, Module.RAID.featureBit());
+        put64(sb, 88, Module.RAID.bit());
+        put32(sb, Superblock.LAYOUT_OFFSET, 304 | 1 << 16);
+        put64(sb, Superblock.LAYOUT_OFFSET + 8, Module.RAID.id() | 308L << 16 | 4L << 32);
+        f.reseal(slot, sb, BlockType.SUPERBLOCK, generation);
+      }
+    }
+    try (VirtualDisk d = VirtualDisk.open(b.path, OpenOptions.readOnlyOptions())) {
+      assertThat(d.volume().superblock().layout().fieldFor(Module.RAID).offset()).isEqualTo(308);
+      TestVolumes.assertClean(d.verify(Progress.NONE), "a layout with a gap before its field");
+    }
+    try (HostFile f = new HostFile(b)) {
+      f.editInode(n, (rec, off) -> rec[off + 305] = 0x5A);
+    }
+    VerifyReport r = verifyImage(b.path, true);
+    assertReported(r, b.inodeBlock(n), "inode table", "inode " + n, "padding", "304..307");
+    assertThat(r.problems()).hasSize(1);
+  }
+
   @Test
   void directoryEntryPointingAtFreeInodeIsReported() throws IOException {
     Built b = build("freeentry.vde");
