@@ -1,10 +1,12 @@
 package dev.vde.check;
 
 import dev.vde.VdeCorruptedException;
+import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
 import dev.vde.format.MigrationCheckpoint;
 import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
+import dev.vde.fs.MigrationTarget;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
@@ -36,6 +38,33 @@ final class SuperblockChecks {
     }
     checkPendingMigration(cx);
     checkMigrationRecords(cx);
+    checkNewTable(cx);
+  }
+
+  /**
+   * The new table of a pending migration, before its swap: every block wholly below the watermark (inode-table
+   * trailer, generation = its index in the new table). Those blocks hold the only copy of the inodes below it that
+   * the migration will use: a resume copies on from the watermark, swaps the tables and frees the old one without
+   * reading them again, so a damaged one unreported here costs its inodes once the migration finishes. The block
+   * holding the watermark itself is left out: open already checked it (and lowered the watermark when it was
+   * torn), and a running copy rewrites it in place.
+   */
+  private static void checkNewTable(CheckContext cx) throws IOException {
+    MigrationTarget t = cx.vol.migrationTarget();
+    if (t == null || (cx.vol.superblock().incompat() & Superblock.INCOMPAT_MIGRATION_PENDING) == 0) {
+      return;
+    }
+    long whole = Math.min(t.watermark() / t.perBlock(), t.newTableBlocks());
+    for (long k = 0; k < whole; k++) {
+      long blockNo = t.newTableStart() + k;
+      String context = "new inode table of the pending migration, block " + k + ", below its watermark of "
+          + t.watermark() + " inodes and not copied again: finishing the migration would lose its inodes";
+      byte[] b = cx.readMetadata(blockNo, BlockType.INODE_TABLE, context);
+      if (b != null) {
+        cx.checkGeneration(b, blockNo, BlockType.INODE_TABLE, k, "its index in the new inode table of the pending "
+            + "migration");
+      }
+    }
   }
 
   /**

@@ -170,6 +170,35 @@ class VerifierTest {
     assertReported(r, current, "migration checkpoint", "non-zero bytes 456.." + (BS - 17) + " after its checksum");
   }
 
+  /**
+   * The new table of a pending migration holds, below the watermark, the only copy the migration will use of the
+   * inodes it copied: resume copies on from the watermark, swaps and frees the old table, and never reads those
+   * blocks again before they become the table in use. Damage there was checked by nothing, so verify called the
+   * volume clean although finishing the migration would lose the inodes of a damaged block.
+   */
+  @Test
+  void damagedNewTableBlocksBelowAPendingMigrationsWatermarkAreReported() throws IOException {
+    Path p = dir.resolve("pending-newtable.vde");
+    withPendingMigration(p);
+    long start;
+    int perBlock;
+    long watermark;
+    try (VirtualDisk d = VirtualDisk.open(p, OpenOptions.readOnlyOptions())) {
+      start = d.volume().regions().find(RegionDirectory.TAG_INODES_NEW).start();
+      perBlock = d.volume().migrationTarget().perBlock();
+      watermark = d.volume().migrationTarget().watermark();
+    }
+    assertThat(watermark / perBlock).as("whole new-table blocks below the watermark").isGreaterThan(3);
+    try (HostFile f = new HostFile(p, BS)) {
+      f.flipByte(start + 1, 10);
+      f.reseal(start + 2, f.read(start + 2), BlockType.INODE_TABLE, 7);
+    }
+    VerifyReport r = verifyImage(p, true);
+    assertReported(r, start + 1, "inode table", "checksum", "new inode table");
+    assertReported(r, start + 2, "inode table", "trailer generation is 7, expected 2");
+    assertThat(r.problems()).hasSize(2);
+  }
+
   // A record copied into the other of its two blocks was taken as the current one: the slot rule of FORMAT.md
   // section 16 was checked by nothing.
   @Test
