@@ -3,6 +3,7 @@ package dev.vde.check;
 import dev.vde.VdeCorruptedException;
 import dev.vde.format.BlockType;
 import dev.vde.format.Bytes;
+import dev.vde.format.InodeLayout;
 import dev.vde.format.MigrationCheckpoint;
 import dev.vde.format.RegionDirectory;
 import dev.vde.format.Superblock;
@@ -31,6 +32,7 @@ final class SuperblockChecks {
       cx.progress(PHASE, slot + 1, 2, "blocks");
     }
     checkSameCheckpoint(cx, copies);
+    checkCopiesAgree(cx, copies, raw);
     checkFields(cx);
     String walDamage = cx.vol.journal().recovery().walDamage();
     if (walDamage != null) {
@@ -143,6 +145,55 @@ final class SuperblockChecks {
       cx.problems.add(slot, STRUCTURE, "superblock copy " + slot + " is from an earlier checkpoint (sequence "
           + older.sequence() + ", the newest is " + newer.sequence() + "): were the newest copy lost, open would "
           + "not find the current WAL and the transactions since (the next writable open rewrites it)");
+    }
+  }
+
+  /** Superblock fields by offset, for naming where two copies differ (FORMAT.md section 5). */
+  private static final int[] FIELD_OFFSETS = {0, 4, 6, 8, 12, 16, 24, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120,
+      128, 136, 140, 144, 152, 160, 168, 176, Superblock.LABEL_OFFSET, Superblock.LAYOUT_OFFSET};
+  private static final String[] FIELD_NAMES = {"magic", "formatMajor", "formatMinor", "blockSize", "inodeSize",
+      "totalBlocks", "uuid", "createdMillis", "modifiedMillis", "sequence", "compat", "roCompat", "incompat",
+      "moduleManifest", "moduleConfig", "inodeCount", "inodesUsed", "freeBlocks", "regionDirStart",
+      "regionDirBlocks", "reserved", "walStart", "walBlocks", "checkpointTxId", "walSalt", "inodeTableInitBlocks",
+      "label", "inode layout"};
+
+  /**
+   * Two copies of the same checkpoint (same WAL epoch) must agree in every byte but the sequence (and the time of
+   * the last change, which a copy's destination may write a moment apart): a checkpoint writes one superblock twice
+   * (FORMAT.md section 5). A copy that differs in anything else was damaged under a valid checksum or written by
+   * something else, and the volume depends on it the moment the other copy is lost: open would then take its
+   * geometry, counts or layout. Nothing compared them, so such a copy passed as clean.
+   */
+  private static void checkCopiesAgree(CheckContext cx, Superblock[] copies, byte[][] raw) {
+    Superblock a = copies[0];
+    Superblock b = copies[1];
+    if (a == null || b == null || a.sequence() == b.sequence() || a.walSalt() != b.walSalt()
+        || a.checkpointTxId() != b.checkpointTxId()
+        || ((a.incompat() | b.incompat()) & Superblock.INCOMPAT_INCOMPLETE_COPY) != 0) {
+      return;
+    }
+    int older = a.sequence() < b.sequence() ? 0 : 1;
+    byte[] x = raw[older];
+    byte[] y = raw[1 - older];
+    for (int i = 0; i < cx.payload; i++) {
+      if (i == 48) {
+        i = 63; // modifiedMillis and sequence
+        continue;
+      }
+      if (x[i] != y[i]) {
+        int f = 0;
+        while (f + 1 < FIELD_OFFSETS.length && FIELD_OFFSETS[f + 1] <= i) {
+          f++;
+        }
+        String field = i >= Superblock.LAYOUT_OFFSET + InodeLayout.MAX_ENCODED_SIZE ? "the bytes after the layout"
+            : FIELD_NAMES[f];
+        // Which of the two is wrong cannot be told; the older is named, as open falls back to it.
+        cx.problems.add(older, STRUCTURE, "superblock copy " + older + " (sequence " + copies[older].sequence()
+            + ") differs from copy " + (1 - older) + " of the same checkpoint in its " + field + " (byte " + i
+            + "), so one of them is damaged: open uses copy " + (1 - older) + ", and would take copy " + older
+            + " as it is were that one lost");
+        return;
+      }
     }
   }
 
