@@ -109,10 +109,45 @@ public final class SuperblockSlots {
           + o.sequence() + ", the newest is " + n.sequence() + "): were the newest lost, the volume would not open";
     }
     if (o.walSalt() == n.walSalt() && o.checkpointTxId() == n.checkpointTxId()) {
-      return null;
+      // The same checkpoint wrote both, so they are the same superblock but for the sequence (and the time of the
+      // last change, which a copy's destination writes a moment apart). One that differs otherwise was damaged
+      // under a valid checksum or written by something else: were the newest lost, open would take its fields as
+      // they are. It is repaired like a copy of an older epoch.
+      Superblock same = o.withCounts(o.inodesUsed(), o.freeBlocks(), o.inodeTableInitBlocks(), n.modifiedMillis())
+          .withCheckpoint(n.sequence(), n.checkpointTxId(), n.walSalt());
+      String field = firstDifference(same, n);
+      return field == null ? null : "superblock copy in block " + slot + " (sequence " + o.sequence() + ") differs "
+          + "from the newest copy of the same checkpoint (sequence " + n.sequence() + ") in its " + field
+          + ": were the newest lost, open would take it as it is";
     }
     return "superblock copy in block " + slot + " is from an earlier checkpoint (sequence " + o.sequence()
         + ", the newest is " + n.sequence() + ") and would not find the current WAL";
+  }
+
+  /** The name of the first field in which {@code a} and {@code b} differ, or null when they are equal. */
+  private static String firstDifference(Superblock a, Superblock b) {
+    if (a.equals(b)) {
+      return null;
+    }
+    Object[][] fields = {
+        {"formatMajor", a.formatMajor(), b.formatMajor()}, {"formatMinor", a.formatMinor(), b.formatMinor()},
+        {"inodeSize", a.inodeSize(), b.inodeSize()}, {"compat", a.compat(), b.compat()},
+        {"roCompat", a.roCompat(), b.roCompat()}, {"incompat", a.incompat(), b.incompat()},
+        {"moduleManifest", a.moduleManifest(), b.moduleManifest()},
+        {"moduleConfig", a.moduleConfig(), b.moduleConfig()}, {"inodeCount", a.inodeCount(), b.inodeCount()},
+        {"inodesUsed", a.inodesUsed(), b.inodesUsed()}, {"freeBlocks", a.freeBlocks(), b.freeBlocks()},
+        {"inodeTableInitBlocks", a.inodeTableInitBlocks(), b.inodeTableInitBlocks()},
+        {"createdMillis", a.createdMillis(), b.createdMillis()}, {"uuid", a.uuid(), b.uuid()},
+        {"totalBlocks", a.totalBlocks(), b.totalBlocks()}, {"regionDirStart", a.regionDirStart(), b.regionDirStart()},
+        {"regionDirBlocks", a.regionDirBlocks(), b.regionDirBlocks()}, {"walStart", a.walStart(), b.walStart()},
+        {"walBlocks", a.walBlocks(), b.walBlocks()}, {"label", a.label(), b.label()},
+        {"inode layout", a.layout(), b.layout()}};
+    for (Object[] f : fields) {
+      if (!f[1].equals(f[2])) {
+        return (String) f[0];
+      }
+    }
+    return "label";
   }
 
   /** Checks the format version; feature masks are the engine's business. */
