@@ -45,11 +45,11 @@ final class SuperblockChecks {
 
   /**
    * The new table of a pending migration, before its swap: every block wholly below the watermark (inode-table
-   * trailer, generation = its index in the new table). Those blocks hold the only copy of the inodes below it that
-   * the migration will use: a resume copies on from the watermark, swaps the tables and frees the old one without
-   * reading them again, so a damaged one unreported here costs its inodes once the migration finishes. The block
-   * holding the watermark itself is left out: open already checked it (and lowered the watermark when it was
-   * torn), and a running copy rewrites it in place.
+   * trailer, generation = its index in the new table). The swap installs those blocks as they are and frees the
+   * old table; a resume reads them back first and copies again from the first damaged one (the old table has every
+   * inode's current record), but a damaged one is damage all the same, and a running migration would swap it in.
+   * The block holding the watermark itself is left out: open already checked it (and lowered the watermark when it
+   * was torn), and a running copy rewrites it in place.
    */
   private static void checkNewTable(CheckContext cx) throws IOException {
     MigrationTarget t = cx.vol.migrationTarget();
@@ -60,7 +60,7 @@ final class SuperblockChecks {
     for (long k = 0; k < whole; k++) {
       long blockNo = t.newTableStart() + k;
       String context = "new inode table of the pending migration, block " + k + ", below its watermark of "
-          + t.watermark() + " inodes and not copied again: finishing the migration would lose its inodes";
+          + t.watermark() + " inodes; 'vde migrate resume' copies it again from the old table";
       byte[] b = cx.readMetadata(blockNo, BlockType.INODE_TABLE, context);
       if (b != null) {
         cx.checkGeneration(b, blockNo, BlockType.INODE_TABLE, k, "its index in the new inode table of the pending "
