@@ -59,6 +59,7 @@ public final class MigrationTarget {
    * or left there by other data is not.
    */
   public static boolean isCopiedBlock(byte[] block, long index) {
+    java.util.Objects.requireNonNull(block, "block");
     return BlockCodec.checksumMatches(block) && BlockCodec.storedTag(block) == BlockType.INODE_TABLE.tag()
         && BlockCodec.storedGeneration(block) == (int) index;
   }

@@ -1385,7 +1385,10 @@ public final class VirtualDisk implements AutoCloseable {
 
   /** Replaces module {@code m}'s field in the inode of {@code p}; {@code value} must have the field's size. */
   public void writeModuleField(String p, Module m, byte[] value) throws IOException {
-    java.util.Objects.requireNonNull(value, "value");
+    // The engine's own refusal, as for an update that returns null (the field value is data, like a buffer).
+    if (value == null) {
+      throw new VdeInvalidArgumentException("the module field value is null", vol.resource());
+    }
     updateModuleField(p, m, cur -> value);
   }
 

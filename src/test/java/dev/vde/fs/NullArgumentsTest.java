@@ -116,6 +116,7 @@ class NullArgumentsTest {
       Map.entry("FormatTransaction.onPublish(Runnable)#0", "action"),
       Map.entry("MigrationTarget(long,long,InodeLayout,InodeLayout,int,long)#2", "from"),
       Map.entry("MigrationTarget(long,long,InodeLayout,InodeLayout,int,long)#3", "to"),
+      Map.entry("MigrationTarget.isCopiedBlock(byte[],long)#0", "block"),
       Map.entry("VolumeInfo.Migration(String,long,long,List)#3", "adding"),
       Map.entry("VolumeInfo(String,int,int,int,long,long,int,long,long,List,List,UUID,String,long,long,long,int,"
           + "String,List,Migration)#9", "modules"),
