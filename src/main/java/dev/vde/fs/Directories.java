@@ -107,13 +107,13 @@ final class Directories {
   private Dir load(long ino) throws IOException {
     Inode in = vol.inodes.read(null, ino);
     if (!in.isDirectory()) {
-      throw new VdeCorruptedException(-1, "directory tree", "inode " + ino + " is used as a directory but is "
-          + (in.isFree() ? "free" : "a file"), vol.resource());
+      throw new VdeCorruptedException(vol.inodes.tableBlock(ino), "inode table", "inode " + ino + " is used as a "
+          + "directory but is " + (in.isFree() ? "free" : "a file"), vol.resource());
     }
     int payload = vol.payload();
     if (in.size() % payload != 0) {
-      throw new VdeCorruptedException(-1, "directory tree", "directory inode " + ino + " has size " + in.size()
-          + ", not a multiple of the block payload " + payload, vol.resource());
+      throw new VdeCorruptedException(vol.inodes.tableBlock(ino), "inode table", "directory inode " + ino
+          + " has size " + in.size() + ", not a multiple of the block payload " + payload, vol.resource());
     }
     long n = in.size() / payload;
     long past = ExtentMap.nextMapped(in.extents(), n);
@@ -131,8 +131,8 @@ final class Directories {
     for (int i = 0; i < n; i++) {
       long phys = ExtentMap.physical(in.extents(), i);
       if (phys < 0) {
-        throw new VdeCorruptedException(-1, "directory tree", "directory inode " + ino + " has a hole at block "
-            + i, vol.resource());
+        throw new VdeCorruptedException(vol.inodes.tableBlock(ino), "inode table", "directory inode " + ino
+            + " has a hole at block " + i, vol.resource());
       }
       byte[] b = vol.journal().read(phys, BlockType.DIRECTORY);
       int owner = dev.vde.format.BlockCodec.storedGeneration(b);

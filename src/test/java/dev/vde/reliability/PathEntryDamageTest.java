@@ -23,6 +23,7 @@ import java.util.Map;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -171,6 +172,27 @@ class PathEntryDamageTest {
     entry(e, e.base.ino("/a"), "in", bIn, 2);
     everyOperationRefused(e.image, v, bIn, "its directory entry names inode " + bIn + ", whose parent is inode "
         + e.base.ino("/b") + ", not directory inode " + e.base.ino("/a"), cacheFirst);
+  }
+
+  /**
+   * A directory whose inode's size does not fit its blocks (not a whole number of payloads, or more blocks than it
+   * maps): refused as damage naming the directory's inode-table block, where the size and extents are. It named
+   * no block ("block -1").
+   */
+  @ParameterizedTest(name = "size {0} payloads + {1}")
+  @CsvSource({"1, 1", "2, 0"})
+  void aDirectoryWhoseSizeDoesNotFitItsBlocks_isRefusedNamingItsInodeBlock(int payloads, int plus)
+      throws IOException {
+    Volume v = volume();
+    OperationDamageMatrixTest.Edit e = edit(v);
+    long in = e.base.ino("/a/in");
+    long size = (long) payloads * (e.bs() - 16) + plus;
+    e.inode(in, (b, off) -> Bytes.put64(b, off + 16, size));
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(e.image), OpenOptions.readOnlyOptions())) {
+      refused(() -> d.list("/a/in"), "list", plus != 0 ? "not a multiple of the block payload"
+          : "has a hole at block 1", e.tableBlock(in));
+      assertThat(d.readFile("/b/in/f")).isEqualTo(B_F);
+    }
   }
 
   // Reported before, but as "inode N is used as a directory but is free", naming neither the path nor a block.
