@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vde.Progress;
 import dev.vde.VdeCorruptedException;
+import dev.vde.check.Problem;
+import dev.vde.check.VerifyReport;
 import dev.vde.cli.Main;
 import dev.vde.format.Module;
 import dev.vde.fs.CreateOptions;
@@ -194,6 +196,7 @@ class CliKillTest {
     int pending = 0;
     int done = 0;
     int finishedFirst = 0;
+    int cutCheckpoints = 0;
     for (int k = 0; k < kills; k++) {
       Files.copy(populated, image, StandardCopyOption.REPLACE_EXISTING);
       long delay = (long) (rnd.nextDouble() * window * 1.2);
@@ -206,7 +209,9 @@ class CliKillTest {
       boolean wasPending;
       boolean active;
       try (VirtualDisk d = VirtualDisk.open(image, OpenOptions.readOnlyOptions())) {
-        TestVolumes.assertClean(d.verify(Progress.NONE), ctx);
+        if (assertCleanButForACutCheckpoint(d.verify(Progress.NONE), ctx)) {
+          cutCheckpoints++;
+        }
         assertThat(FsModel.readFrom(d).diff(populatedModel)).as(ctx).isEmpty();
         wasPending = InodeMigration.isPending(d);
         active = (d.volume().superblock().moduleManifest() & Module.TAGS.bit()) != 0;
@@ -225,7 +230,9 @@ class CliKillTest {
         assertThat(status).as(ctx).contains("none");
         done++;
       }
-      try (VirtualDisk d = VirtualDisk.open(image, OpenOptions.readOnlyOptions())) {
+      // Writable, as the next command a user runs: it rewrites a superblock copy a kill left in the previous
+      // epoch, and nothing may be left to report after that.
+      try (VirtualDisk d = VirtualDisk.open(image)) {
         TestVolumes.assertClean(d.verify(Progress.NONE), ctx + ", after resume");
         assertThat(InodeMigration.isPending(d)).as(ctx).isFalse();
         assertThat(d.volume().superblock().moduleManifest() & Module.TAGS.bit()).as(ctx + ": Tags active")
@@ -234,7 +241,30 @@ class CliKillTest {
       }
     }
     record("migration", kills, "before it was recorded " + before + ", pending (resumed) " + pending
-        + ", already complete " + done + "; " + finishedFirst + " had finished before the kill");
+        + ", already complete " + done + "; " + finishedFirst + " had finished before the kill; " + cutCheckpoints
+        + " cut a checkpoint between its two superblock writes");
+  }
+
+  /**
+   * Asserts {@code r} clean but for the one finding a kill may leave: a checkpoint cut between its two superblock
+   * writes (the process dies, the writes it made stand), whose older copy then names the previous WAL epoch. The
+   * read-only check reports it, since the volume is one lost block from losing the transactions since, and the
+   * next writable open rewrites it (FORMAT.md section 5); the caller checks after such an open that nothing is
+   * left. Returns whether it was there.
+   */
+  private static boolean assertCleanButForACutCheckpoint(VerifyReport r, String ctx) {
+    List<Problem> rest = new ArrayList<>();
+    boolean cut = false;
+    for (Problem p : r.problems()) {
+      if (p.structure().equals("superblock") && (p.blockNo() == 0 || p.blockNo() == 1)
+          && p.message().contains("is from an earlier checkpoint") && !cut) {
+        cut = true;
+      } else {
+        rest.add(p);
+      }
+    }
+    TestVolumes.assertClean(new VerifyReport(rest, r.blocksChecked(), r.inodesChecked(), r.filesChecked()), ctx);
+    return cut;
   }
 
   // ------------------------------------------------------------------------------------------------ copy
