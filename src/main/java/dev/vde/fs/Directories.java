@@ -96,6 +96,24 @@ final class Directories {
     return d != null && d.parent == holder && ino != Inode.ROOT ? d : null;
   }
 
+  /**
+   * The block of the published directory {@code dir} that holds an entry naming inode {@code child}, for naming it
+   * in a refusal of that entry; -1 when the directory is not cached or holds no such entry. A scan of the
+   * directory's names, so only for the error path.
+   */
+  long blockNaming(long dir, long child) {
+    Dir d = cache.get(dir);
+    if (d == null) {
+      return -1;
+    }
+    for (Slot s : d.names.values()) {
+      if (s.inode() == child && s.blockIndex() >= 0 && s.blockIndex() < d.blocks.size()) {
+        return d.blocks.get(s.blockIndex());
+      }
+    }
+    return -1;
+  }
+
   /** Records that directory {@code ino} now lies in directory {@code parent}; runs at publish of the move. */
   void moved(long ino, long parent) {
     Dir d = cache.get(ino);

@@ -89,6 +89,12 @@ final class InodeStore {
   }
 
   private Inode readEntry(Txn t, boolean change, long dir, long n, int type, String path) throws IOException {
+    long count = (t != null ? t.sb : vol.superblock()).inodeCount();
+    if (n < 1 || n >= count) {
+      // The damage is in the entry, so the refusal names the directory block holding it, not a table block.
+      throw new VdeCorruptedException(vol.directories.blockNaming(dir, n), "directory", path + ": its directory "
+          + "entry names inode " + n + ", outside 1.." + (count - 1), vol.resource());
+    }
     Inode ino = read(t, n);
     // The root is its own parent, so an entry of the root naming the root would pass the parent check.
     String bad = n == Inode.ROOT ? "the root directory, which no entry names"

@@ -135,7 +135,7 @@ class PathEntryDamageTest {
    * Rewrites the entry {@code name} of directory {@code dir} in its block in place (not in an old image of that
    * block still in the WAL, which a reopen does not replay): its inode and type.
    */
-  private static void entry(OperationDamageMatrixTest.Edit e, long dir, String name, long inode, int type) {
+  private static long entry(OperationDamageMatrixTest.Edit e, long dir, String name, long inode, int type) {
     RegionDirectory.Entry wal = e.base.rd().find(RegionDirectory.TAG_WAL);
     byte[] want = name.getBytes(StandardCharsets.UTF_8);
     int bs = e.bs();
@@ -154,7 +154,7 @@ class PathEntryDamageTest {
             Bytes.put32(y, at, (int) inode);
             y[at + 4] = (byte) type;
           });
-          return;
+          return blk;
         }
         p += 6 + len;
       }
@@ -172,6 +172,23 @@ class PathEntryDamageTest {
     entry(e, e.base.ino("/a"), "in", bIn, 2);
     everyOperationRefused(e.image, v, bIn, "its directory entry names inode " + bIn + ", whose parent is inode "
         + e.base.ino("/b") + ", not directory inode " + e.base.ino("/a"), cacheFirst);
+  }
+
+  /**
+   * An entry naming an inode past the end of the inode table: refused naming the path and the directory block that
+   * holds the entry. It named neither ("block -1: inode number 1000 outside 1..31").
+   */
+  @Test
+  void anEntryNamingAnInodePastTheTable_isRefusedNamingItsDirectoryBlock() throws IOException {
+    Volume v = volume();
+    OperationDamageMatrixTest.Edit e = edit(v);
+    long blk = entry(e, e.base.ino("/a"), "g", 1000, 1);
+    try (VirtualDisk d = VirtualDisk.open(PowerLossDevice.fromImage(e.image), OpenOptions.readOnlyOptions())) {
+      refused(() -> d.readFile("/a/g"), "readFile", "/a/g: its directory entry names inode 1000, outside 1..31",
+          blk);
+      refused(() -> d.list("/a"), "list", "/a/g: its directory entry names inode 1000", blk);
+      assertThat(d.readFile("/b/in/f")).isEqualTo(B_F);
+    }
   }
 
   /**
