@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import dev.vde.testing.SeededBytes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
@@ -14,7 +15,6 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,12 +31,6 @@ class DirectReadRefusedTest {
 
   @TempDir
   Path tmp;
-
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
-  }
 
   private static byte[] bytes(ByteBuffer b) {
     byte[] out = new byte[b.limit()];
@@ -167,7 +161,7 @@ class DirectReadRefusedTest {
   @Test
   void readsRefusedWithEinval_fallBackToTheCache_andAreNotTriedAgain() throws Exception {
     Path p = tmp.resolve("einval.vde");
-    byte[] content = random(2 * MIB, 1);
+    byte[] content = SeededBytes.bytes(1, 2 * MIB);
     // The host serves 8 KiB of the first read and then refuses: what it gave stays, the rest comes from the cache.
     RefusingChannel refusing = new RefusingChannel(content, 8192, "Invalid argument");
     AtomicInteger opens = new AtomicInteger();
@@ -181,7 +175,7 @@ class DirectReadRefusedTest {
       assertThat(dev.directReads()).as("no read counted as direct").isZero();
 
       // Later bulk reads, aligned as a direct read wants, go through the cache at once and see later writes.
-      byte[] later = random(8192, 2);
+      byte[] later = SeededBytes.bytes(2, 8192);
       dev.write(4096, ByteBuffer.wrap(later));
       byte[] expected = Arrays.copyOf(content, MIB);
       System.arraycopy(later, 0, expected, 4096, later.length);
@@ -202,7 +196,7 @@ class DirectReadRefusedTest {
   @Test
   void anotherErrorOfADirectRead_isReported_notTakenForARefusal() throws Exception {
     Path p = tmp.resolve("eio.vde");
-    byte[] content = random(MIB, 3);
+    byte[] content = SeededBytes.bytes(3, MIB);
     RefusingChannel failing = new RefusingChannel(content, 0, "Input/output error");
     AtomicInteger opens = new AtomicInteger();
     try (FileBlockDevice dev = device(p, content, failing, opens)) {
@@ -216,7 +210,7 @@ class DirectReadRefusedTest {
   @Test
   void aDirectOpenRefusedUpFront_leavesBulkReadsToTheCache_andIsNotTriedAgain() throws Exception {
     Path p = tmp.resolve("open-refused.vde");
-    byte[] content = random(MIB, 4);
+    byte[] content = SeededBytes.bytes(4, MIB);
     AtomicInteger opens = new AtomicInteger();
     try (FileBlockDevice dev = FileBlockDevice.create(p)) {
       dev.write(0, ByteBuffer.wrap(content));
@@ -250,7 +244,7 @@ class DirectReadRefusedTest {
     Path dir = Files.createTempDirectory(shm, "vde-direct");
     Path p = dir.resolve("tmpfs.vde");
     try {
-      byte[] content = random(2 * MIB, 5);
+      byte[] content = SeededBytes.bytes(5, 2 * MIB);
       try (FileBlockDevice dev = FileBlockDevice.create(p)) {
         dev.write(0, ByteBuffer.wrap(content));
         ByteBuffer buf = BlockDevice.bulkBuffer(MIB);

@@ -3,10 +3,10 @@ package dev.vde.io;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import dev.vde.testing.SeededBytes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -23,12 +23,6 @@ class FileBlockDeviceBulkReadTest {
 
   @TempDir
   Path tmp;
-
-  private static byte[] random(int n, long seed) {
-    byte[] b = new byte[n];
-    new Random(seed).nextBytes(b);
-    return b;
-  }
 
   private static byte[] bytes(ByteBuffer b) {
     byte[] out = new byte[b.limit()];
@@ -59,7 +53,7 @@ class FileBlockDeviceBulkReadTest {
 
   @Test
   void anAlignedBulkReadGoesPastTheCache_andSeesWritesNotYetSynced() throws IOException {
-    byte[] content = random(2 * MIB, 1);
+    byte[] content = SeededBytes.bytes(1, 2 * MIB);
     try (FileBlockDevice dev = deviceWithDirectReads(tmp.resolve("a.vde"), content)) {
       long before = dev.directReads();
       ByteBuffer buf = BlockDevice.bulkBuffer(MIB);
@@ -68,7 +62,7 @@ class FileBlockDeviceBulkReadTest {
       assertThat(buf.position()).isEqualTo(MIB);
       assertThat(bytes(buf)).isEqualTo(java.util.Arrays.copyOfRange(content, MIB, 2 * MIB));
       // Written after the cache was bypassed once, still unsynced: the direct read must see it.
-      byte[] later = random(8192, 2);
+      byte[] later = SeededBytes.bytes(2, 8192);
       dev.write(4096, ByteBuffer.wrap(later));
       ByteBuffer head = BlockDevice.bulkBuffer(16384);
       dev.readBulk(0, head);
@@ -81,7 +75,7 @@ class FileBlockDeviceBulkReadTest {
 
   @Test
   void whatDirectIoCannotServeIsReadThroughTheCache_withTheSameBytes() throws IOException {
-    byte[] content = random(MIB, 3);
+    byte[] content = SeededBytes.bytes(3, MIB);
     try (FileBlockDevice dev = deviceWithDirectReads(tmp.resolve("b.vde"), content)) {
       long before = dev.directReads();
       ByteBuffer heap = ByteBuffer.allocate(8192);
@@ -102,7 +96,7 @@ class FileBlockDeviceBulkReadTest {
 
   @Test
   void aBulkReadPastTheEndGivesZeros_asReadDoes() throws IOException {
-    byte[] content = random(3 * 4096, 4);
+    byte[] content = SeededBytes.bytes(4, 3 * 4096);
     try (FileBlockDevice dev = deviceWithDirectReads(tmp.resolve("c.vde"), content)) {
       ByteBuffer buf = BlockDevice.bulkBuffer(4 * 4096);
       dev.readBulk(2 * 4096, buf);
@@ -120,7 +114,7 @@ class FileBlockDeviceBulkReadTest {
   @Test
   void aClosedDirectChannel_isRecovered_andTheFileLockedAgain() throws Exception {
     Path p = tmp.resolve("e.vde");
-    byte[] content = random(2 * MIB, 6);
+    byte[] content = SeededBytes.bytes(6, 2 * MIB);
     try (FileBlockDevice dev = deviceWithDirectReads(p, content)) {
       dev.sync();
       dev.directChannel().close();
@@ -149,7 +143,7 @@ class FileBlockDeviceBulkReadTest {
   @Test
   void interruptsDuringBulkReads_leaveTheFileLockedAndTheBytesRight() throws Exception {
     Path p = tmp.resolve("d.vde");
-    byte[] content = random(8 * MIB, 5);
+    byte[] content = SeededBytes.bytes(5, 8 * MIB);
     try (FileBlockDevice dev = deviceWithDirectReads(p, content)) {
       dev.sync();
       AtomicBoolean stop = new AtomicBoolean();
