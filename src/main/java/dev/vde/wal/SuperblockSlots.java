@@ -7,6 +7,7 @@ import dev.vde.format.Superblock;
 import dev.vde.io.BlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Objects;
 
 /**
  * Finds the superblock: reads both slots (blocks 0 and 1) and takes the valid copy with the higher sequence.
@@ -124,30 +125,35 @@ public final class SuperblockSlots {
         + ", the newest is " + n.sequence() + ") and would not find the current WAL";
   }
 
-  /** The name of the first field in which {@code a} and {@code b} differ, or null when they are equal. */
-  private static String firstDifference(Superblock a, Superblock b) {
-    if (a.equals(b)) {
-      return null;
-    }
-    Object[][] fields = {
-        {"formatMajor", a.formatMajor(), b.formatMajor()}, {"formatMinor", a.formatMinor(), b.formatMinor()},
-        {"inodeSize", a.inodeSize(), b.inodeSize()}, {"compat", a.compat(), b.compat()},
-        {"roCompat", a.roCompat(), b.roCompat()}, {"incompat", a.incompat(), b.incompat()},
-        {"moduleManifest", a.moduleManifest(), b.moduleManifest()},
-        {"moduleConfig", a.moduleConfig(), b.moduleConfig()}, {"inodeCount", a.inodeCount(), b.inodeCount()},
-        {"inodesUsed", a.inodesUsed(), b.inodesUsed()}, {"freeBlocks", a.freeBlocks(), b.freeBlocks()},
-        {"inodeTableInitBlocks", a.inodeTableInitBlocks(), b.inodeTableInitBlocks()},
-        {"createdMillis", a.createdMillis(), b.createdMillis()}, {"uuid", a.uuid(), b.uuid()},
-        {"totalBlocks", a.totalBlocks(), b.totalBlocks()}, {"regionDirStart", a.regionDirStart(), b.regionDirStart()},
-        {"regionDirBlocks", a.regionDirBlocks(), b.regionDirBlocks()}, {"walStart", a.walStart(), b.walStart()},
-        {"walBlocks", a.walBlocks(), b.walBlocks()}, {"label", a.label(), b.label()},
-        {"inode layout", a.layout(), b.layout()}};
-    for (Object[] f : fields) {
-      if (!f[1].equals(f[2])) {
-        return (String) f[0];
+  /**
+   * The name of the first field in which {@code a} and {@code b} differ, or null when they are equal. Field by
+   * field rather than through the record's equals: a record's first equals call builds a method handle for each
+   * of its components at run time, 22 ms of every open of a volume in a fresh process, for a comparison of two
+   * dozen numbers. {@link #FIELD_NAMES} holds the components in record order; a test checks that it covers them all.
+   */
+  static String firstDifference(Superblock a, Superblock b) {
+    Object[] x = fields(a);
+    Object[] y = fields(b);
+    for (int i = 0; i < x.length; i++) {
+      if (!Objects.equals(x[i], y[i])) {
+        return FIELD_NAMES[i];
       }
     }
-    return "label";
+    return null;
+  }
+
+  /** Names of the superblock's components, in the order of {@link #fields}. */
+  static final String[] FIELD_NAMES = {"formatMajor", "formatMinor", "blockSize", "inodeSize", "totalBlocks", "uuid",
+      "createdMillis", "modifiedMillis", "sequence", "compat", "roCompat", "incompat", "moduleManifest",
+      "moduleConfig", "inodeCount", "inodesUsed", "freeBlocks", "regionDirStart", "regionDirBlocks", "walStart",
+      "walBlocks", "checkpointTxId", "walSalt", "inodeTableInitBlocks", "label", "inode layout"};
+
+  private static Object[] fields(Superblock s) {
+    return new Object[] {s.formatMajor(), s.formatMinor(), s.blockSize(), s.inodeSize(), s.totalBlocks(), s.uuid(),
+        s.createdMillis(), s.modifiedMillis(), s.sequence(), s.compat(), s.roCompat(), s.incompat(),
+        s.moduleManifest(), s.moduleConfig(), s.inodeCount(), s.inodesUsed(), s.freeBlocks(), s.regionDirStart(),
+        s.regionDirBlocks(), s.walStart(), s.walBlocks(), s.checkpointTxId(), s.walSalt(), s.inodeTableInitBlocks(),
+        s.label(), s.layout()};
   }
 
   /** Checks the format version; feature masks are the engine's business. */
