@@ -480,7 +480,9 @@ public final class InodeMigration {
     }
     try (CheckpointSyncs syncs = new CheckpointSyncs()) {
       recopyFromFirstDamagedBlock(v, c);
-      return run(disk, c, opts, new BatchCopier(), syncs);
+      try (OldTableWarmer warmer = warmerFor(v, opts.control()).start()) {
+        return run(disk, c, opts, new BatchCopier(), syncs);
+      }
     } finally {
       synchronized (RUNNING) {
         Map<Long, Thread> here = RUNNING.get(v);
@@ -490,6 +492,22 @@ public final class InodeMigration {
         }
       }
     }
+  }
+
+  /**
+   * Reads the old table ahead of the copy while the copy runs at full speed (OldTableWarmer): the old table is the
+   * one the volume's superblock describes until the swap, and the copier is at the block holding the watermark.
+   */
+  private static OldTableWarmer warmerFor(Volume v, MigrationControl ctl) {
+    Superblock sb = v.superblock();
+    int ipbOld = InodeCodec.perBlock(sb.blockSize(), sb.inodeSize());
+    RegionDirectory.Entry old = v.regions().find(RegionDirectory.TAG_INODES);
+    long blocks = old == null ? 0 : Math.min(old.blocks(), sb.inodeTableInitBlocks());
+    return new OldTableWarmer(v.device(), old == null ? 0 : old.start(), blocks, sb.blockSize(), () -> {
+      MigrationTarget t = v.migrationTarget();
+      // No target: the copy is over (swapped, or rolled back by another thread), and so is the warming.
+      return t == null ? Long.MAX_VALUE : t.watermark() / ipbOld;
+    }, () -> ctl.throttle.rate() == 0 && !ctl.isPaused() && !(ctl.yieldToForeground() && foregroundBusy(v)));
   }
 
   /**
