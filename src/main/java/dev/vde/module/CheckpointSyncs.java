@@ -48,6 +48,11 @@ final class CheckpointSyncs implements AutoCloseable {
     position = watermark;
   }
 
+  /** Whether no sync is in flight, or the one in flight has returned: {@link #await} would not wait. */
+  boolean isDone() {
+    return inFlight == null || inFlight.isDone();
+  }
+
   /**
    * Waits for the sync in flight; returns the watermark it made durable, or -1 when none was in flight. A sync
    * that failed throws here, and the migration stops with its error: the journal has stopped the volume, and the

@@ -77,6 +77,14 @@ import java.util.concurrent.locks.LockSupport;
 public final class InodeMigration {
   /** Largest number of new-table blocks copied while holding the writer lock. */
   static final int MAX_BATCH_BLOCKS = BatchCopier.MAX_BATCH_BLOCKS;
+  /**
+   * Most new-table bytes after which the copy takes a position before the next multiple of N/3 when the sync before
+   * has already returned (and so the device is idle while the copy runs on); at most half of N/3 inodes. A
+   * million-inode migration command waited about 0.1 s less (0.866 s against 0.957 s, medians of 8): in a fresh
+   * JVM the first third of N is copied by code not yet compiled, and the device had nothing to write meanwhile.
+   * Large enough that a sync's fixed cost (3.5 ms here) stays small beside the time it takes to write this much.
+   */
+  static final int EARLY_POSITION_BYTES = 8 << 20;
   /** Batch size while the foreground is busy and the migration yields to it. */
   static final int YIELD_BATCH_BLOCKS = 16;
   /** Longest pause before each batch while yielding, so the migration always keeps moving. */
@@ -564,6 +572,8 @@ public final class InodeMigration {
     long maxGap = opts.maxNanosBetweenCheckpoints();
     long lastCheckpoint = System.nanoTime();
     long lastPosition = ck.inodesMigrated();
+    long earlyInodes = Math.max(1, Math.min(n / 2,
+        (long) (EARLY_POSITION_BYTES / v.blockSize()) * requireTarget(v, c).perBlock()));
     // The newest record written, until the sync after it returns; the volume's pending migration stays the last
     // durable one meanwhile, and anyone writing a record (a rollback from another thread) overwrites this one.
     MigrationCheckpoint unconfirmed = null;
@@ -617,8 +627,11 @@ public final class InodeMigration {
       // record is durable at once, as such a copy has time to wait for the sync and its reader (`vde migrate
       // status`) wants it current.
       boolean byCount = newW / n > w / n;
-      if (byCount || (newW > lastPosition && System.nanoTime() - lastCheckpoint >= maxGap)) {
-        if (pipelined && byCount) {
+      // Early: the sync before has returned, so taking the position costs the copy no wait, and starts the device
+      // on what the copy wrote since instead of leaving it idle until the next multiple. Only adds positions.
+      boolean early = pipelined && !byCount && newW - lastPosition >= earlyInodes && syncs.isDone();
+      if (byCount || early || (newW > lastPosition && System.nanoTime() - lastCheckpoint >= maxGap)) {
+        if (pipelined && (byCount || early)) {
           long synced = syncs.await();
           confirm(v, c, unconfirmed);
           unconfirmed = null;

@@ -172,8 +172,11 @@ public final class MigrationBench {
     }
     r.text("The copy takes a position every third of the interval N: there it waits for the sync started at the "
         + "position before, writes that position's record and starts the next sync on a thread of its own, which "
-        + "runs while the copy goes on; so an interval of N costs three syncs per N inodes, mostly overlapped, and "
-        + "a crash redoes at most N inodes (and part of one table block). `records` counts the records written "
+        + "runs while the copy goes on; so an interval of N costs at least three syncs per N inodes, mostly "
+        + "overlapped, and a crash redoes at most N inodes (and part of one table block). Between two multiples it "
+        + "also takes a position whenever the sync before has returned and half of N/3 inodes or 8 MiB of new table, "
+        + "whichever is less, were copied since the last one, so a large N adds positions while the device would "
+        + "otherwise idle. `records` counts the records written "
         + "while copying, the final one before the swap included. The migration also checkpoints, synchronously, "
         + "after any batch that ends a "
         + "second or more after the last position (`MigrationOptions.maxTimeBetweenCheckpoints`); at full speed "
