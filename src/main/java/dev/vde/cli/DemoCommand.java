@@ -78,7 +78,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     PrintStream out = vde.out();
     Path image = prepareImagePath();
-    out.println("vde demo: working in " + image.getParent());
+    out.println("vde demo: working in " + Printable.of(String.valueOf(image.getParent())));
 
     List<SampleFiles.Sample> samples = SampleFiles.generate(fileCount, seed);
     long totalBytes = samples.stream().mapToLong(SampleFiles.Sample::size).sum();
@@ -108,9 +108,10 @@ final class DemoCommand implements Callable<Integer> {
       fsck.lines().forEach(line -> out.println(indented(line)));
     }
     out.println();
-    out.printf("Done in %s. Look around with:%n  vde ls %s / -R%n  vde get %s %s -%n", watch.total(), image, image,
-        samples.stream().filter(s -> s.text() && s.size() > 0).findFirst().map(SampleFiles.Sample::path)
-            .orElse(samples.get(0).path()));
+    String word = ShellWord.of(image);
+    out.printf("Done in %s. Look around with:%n  vde ls %s / -R%n  vde get %s %s -%n", watch.total(), word, word,
+        ShellWord.of(samples.stream().filter(s -> s.text() && s.size() > 0).findFirst().map(SampleFiles.Sample::path)
+            .orElse(samples.get(0).path())));
     return fsck.clean() ? ExitCodes.OK : ExitCodes.PROBLEMS_FOUND;
   }
 
@@ -120,7 +121,7 @@ final class DemoCommand implements Callable<Integer> {
     PrintStream out = vde.out();
     try (VirtualDisk disk = VirtualDisk.create(image, CreateOptions.ofSize(volumeSize(totalBytes))
         .label("vde demo"))) {
-      out.printf("1. created %s (%s) in %s%n", image, ByteSize.format(Files.size(image)), watch.lap());
+      out.printf("1. created %s (%s) in %s%n", Printable.of(image.toString()), ByteSize.format(Files.size(image)), watch.lap());
       try (ProgressReporter reporter = progress.reporter(vde)) {
         writeSamples(disk, samples, reporter);
       }
