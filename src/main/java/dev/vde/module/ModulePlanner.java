@@ -141,10 +141,12 @@ public final class ModulePlanner {
         ? dev.vde.inode.InodeCodec.perBlock(bs, mp.targetLayout().inodeSize()) : 1;
     long readOld = (mp.inodesToCopy() + ipbOld - 1) / ipbOld;
     long writeNew = (mp.inodesToCopy() + ipbNew - 1) / ipbNew;
-    // A record every third of the default interval, each one block, and the start's, swap's and completion's.
-    // The syncs behind the copy's records run while it goes on; the time counts only the six or so at its end
-    // (the last record's two, the swap's record and transaction, the completion's record and transaction).
-    long records = mp.inodesToCopy() / Math.max(1, MigrationOptions.DEFAULT_CHECKPOINT_EVERY / 3) + 3;
+    // A record every third of the default interval, at most one more per 8 MiB of new table (early positions,
+    // InodeMigration), each one block, and the start's, swap's and completion's. The syncs behind the copy's records
+    // run while it goes on; the time counts only the six or so at its end (the last record's two, the swap's record
+    // and transaction, the completion's record and transaction).
+    long records = mp.inodesToCopy() / Math.max(1, MigrationOptions.DEFAULT_CHECKPOINT_EVERY / 3)
+        + writeNew * bs / InodeMigration.EARLY_POSITION_BYTES + 3;
     String migReason = walDamage != null ? unwritable
         : cannotWrite != null ? cannotWrite
         : !needsFields ? "the modules add no inode fields; there is nothing to grow"
