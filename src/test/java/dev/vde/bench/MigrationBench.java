@@ -176,8 +176,9 @@ public final class MigrationBench {
         + "overlapped, and a crash redoes at most N inodes (and part of one table block). Between two multiples it "
         + "also takes a position whenever the sync before has returned and half of N/3 inodes or 8 MiB of new table, "
         + "whichever is less, were copied since the last one, so a large N adds positions while the device would "
-        + "otherwise idle. `records` counts the records written "
-        + "while copying, the final one before the swap included. The migration also checkpoints, synchronously, "
+        + "otherwise idle. `records at thirds` counts the records a run writes at the multiples of N/3 (early "
+        + "positions add one per 8 MiB of new table at most, as many as the device's pace allows), the final one "
+        + "before the swap included; it is not a measured count. The migration also checkpoints, synchronously, "
         + "after any batch that ends a "
         + "second or more after the last position (`MigrationOptions.maxTimeBetweenCheckpoints`); at full speed "
         + "no run here lasts that long between two.");
@@ -340,7 +341,7 @@ public final class MigrationBench {
       int reps) throws IOException {
     MigrationImages.Base base = MigrationImages.base(images, n);
     r.heading(String.format("Checkpoint interval (%,d inodes)", n));
-    Table ct = new Table("checkpoint every", "records", "time: median (min–max)", "inodes/s",
+    Table ct = new Table("checkpoint every", "records at thirds", "time: median (min–max)", "inodes/s",
         String.format("vs every %,d", reference));
     Stats[] ck = new Stats[intervals.length];
     long migrated = 0;
