@@ -11,9 +11,10 @@ import dev.vde.io.ForwardingBlockDevice;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,10 +27,14 @@ class SourceBulkReadTest {
   @TempDir
   Path tmp;
 
-  /** Forwards everything; records each bulk read and whether the direct path could take it. */
+  /**
+   * Forwards everything; records each bulk read and whether the direct path could take it. The copy reads on
+   * several threads at once, so the record is kept thread-safe: a plain counter lost updates and the test failed
+   * now and then with fewer bytes counted than the copy had read.
+   */
   private static final class BulkRecorder extends ForwardingBlockDevice {
-    final List<String> unqualified = new ArrayList<>();
-    long bulkBytes;
+    final List<String> unqualified = new CopyOnWriteArrayList<>();
+    final AtomicLong bulkBytes = new AtomicLong();
 
     BulkRecorder(BlockDevice d) {
       super(d);
@@ -41,7 +46,7 @@ class SourceBulkReadTest {
       if (!dst.isDirect() || pos % a != 0 || dst.remaining() % a != 0 || dst.alignmentOffset(dst.position(), a) != 0) {
         unqualified.add(dst.remaining() + " bytes at " + pos + (dst.isDirect() ? "" : " (heap buffer)"));
       }
-      bulkBytes += dst.remaining();
+      bulkBytes.addAndGet(dst.remaining());
       delegate.readBulk(pos, dst);
     }
   }
@@ -62,7 +67,7 @@ class SourceBulkReadTest {
       r = ExtentAwareCopy.copy(d, dst, CopyOptions.defaults());
     }
     assertThat(rec.unqualified).as("bulk reads the direct path cannot take").isEmpty();
-    assertThat(rec.bulkBytes).as("bytes read in bulk: at least every data block copied")
+    assertThat(rec.bulkBytes.get()).as("bytes read in bulk: at least every data block copied")
         .isGreaterThanOrEqualTo((r.blocksCopied() - 64) * CopyFixtures.BS).isPositive();
     try (VirtualDisk c = VirtualDisk.open(dst)) {
       assertThat(CopyFixtures.tree(c)).isEqualTo(before);
