@@ -3,8 +3,8 @@ package dev.vde.module;
 import java.time.Duration;
 
 /**
- * Options of an inode migration. Defaults: a checkpoint interval of 300,000 inodes (a record at least every 100,000,
- * so a crash redoes at most 300,000) and a durable record at least once a second, no IOPS limit, yielding to the
+ * Options of an inode migration. Defaults: a checkpoint interval of 100,000 inodes (a record at least every 33,333,
+ * so a crash redoes at most 100,000) and a durable record at least once a second, no IOPS limit, yielding to the
  * foreground (see {@link MigrationControl#setYieldToForeground}), no progress listener, a fresh control.
  *
  * <p>How the interval is kept: the copy takes a position every third of it; at each it waits for the sync
@@ -16,12 +16,13 @@ import java.time.Duration;
  * the last one: then taking it costs no wait. So while the device keeps up, records come every 8 MiB whatever the
  * interval, and the interval bounds only how far the copy may run ahead of a slower device.
  *
- * <p>Why 300,000 inodes: at each third the copy waits for the sync in flight, so a small interval makes the copy
- * wait for a device that is behind it, where a large one lets it go on while the syncs of its early positions catch
- * up. A million-inode migration took 0.447 s in-process at 300,000, 0.460 s at 1,000,000 and 0.567 s at 100,000
- * (medians of 6, page cache dropped; docs/BENCHMARKS.md, migration section, has the suite's figures). A crash then
- * redoes at most 300,000 inodes: about 130 MiB of new table, about 0.15 s of copying at full speed, and usually
- * far less, as records come every 8 MiB while the device keeps up.
+ * <p>Why 100,000 inodes: each sync makes the host file system write (and on a sparse host file allocate and
+ * journal) the blocks copied since the one before; overlapped with the copy, syncs cost little, but many small
+ * ones still cost more than a few large ones, and at each third the copy waits for the sync in flight
+ * (docs/BENCHMARKS.md, migration section, has the measured effect of the interval). A larger interval was measured
+ * and not taken: in the suite it did not make the default run faster, and the foreground kept less of its idle
+ * throughput beside it (51% at worst, against 58% and 61%). A crash redoes at most 100,000 inodes: about 43 MiB of new table, a tenth of a second of copying at
+ * full speed.
  *
  * <p>Why also once a second: a throttled or yielding migration copies slowly, and an interval counted only in
  * inodes would let a crash cost minutes of it and leave {@code vde migrate status} (which reads the newest record
@@ -29,7 +30,7 @@ import java.time.Duration;
  * synced before the copy goes on, so the bound in inodes holds whatever the time.
  */
 public final class MigrationOptions {
-  public static final int DEFAULT_CHECKPOINT_EVERY = 300_000;
+  public static final int DEFAULT_CHECKPOINT_EVERY = 100_000;
   /** Default longest time between two checkpoints while inodes are being copied. */
   public static final Duration DEFAULT_MAX_TIME_BETWEEN_CHECKPOINTS = Duration.ofSeconds(1);
 
