@@ -124,7 +124,7 @@ final class ModuleAddCommand extends ImageCommand {
             + (o.feasible() ? "" : " (not possible: " + o.reason() + ")") + "; nothing was written.");
         return o.feasible() ? ExitCodes.OK : ExitCodes.FAILED;
       }
-      int code = run(disk, modules, how);
+      int code = run(disk, modules, how, a);
       if (destination == null) {
         closeAfterChange(disk);
       }
@@ -132,7 +132,9 @@ final class ModuleAddCommand extends ImageCommand {
     }
   }
 
-  private int run(VirtualDisk disk, List<Module> modules, AdditionOption how) throws Exception {
+  /** Runs option {@code how}, which {@code a} (this open's analysis) judged: nothing changed the volume since. */
+  private int run(VirtualDisk disk, List<Module> modules, AdditionOption how, ModulePlanner.Analysis a)
+      throws Exception {
     String names = String.join(", ", Modules.abbreviations(modules));
     switch (how) {
       case PADDING, REGION -> {
@@ -145,7 +147,6 @@ final class ModuleAddCommand extends ImageCommand {
         return ExitCodes.OK;
       }
       case MIGRATE -> {
-        ModulePlanner.Analysis a = ModulePlanner.analyze(disk, modules);
         ModulePlanner.OptionAnalysis o = a.option(how);
         if (!o.feasible()) {
           // A volume too full for a second inode table is what a copy into a new volume is for: a refusal that

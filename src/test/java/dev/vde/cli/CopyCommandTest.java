@@ -119,6 +119,21 @@ class CopyCommandTest {
     assertThat(Files.exists(dest)).isFalse();
   }
 
+  // /sys reports no size at all (0 total, 0 free). The copy used to blame free space there ("has 0 bytes free"),
+  // pointing the user at the wrong problem; the host's own refusal to create the file is the error now.
+  @Test
+  void aDestinationOnAFileSystemWithoutASizeGetsTheHostsReasonNotNoSpace() throws IOException {
+    Path sys = Path.of("/sys");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(sys)
+        && Files.getFileStore(sys).getTotalSpace() == 0, "no size-less pseudo file system at /sys here");
+    Path dest = sys.resolve("vde-copy-test.vde");
+    String err = Cli.run("copy", image, dest).failsWith(ExitCodes.FAILED).stderr();
+    assertThat(err).contains(dest.toString()).doesNotContain("bytes free");
+    assertThat(Files.exists(dest)).isFalse();
+    assertThat(Cli.run("module", "add", image, "tags", "--to", dest).failsWith(ExitCodes.FAILED).stderr())
+        .doesNotContain("bytes free");
+  }
+
   // DEST names the new image file. A directory (or a device) there is not "an existing destination" that --force
   // would replace, and a trailing '/' says the user meant a directory: no image file is made under the name
   // without it.

@@ -65,11 +65,16 @@ final class PathDestination {
     return new PathDestination(path, force);
   }
 
-  /** Fails before anything is written when the host file system lacks room for {@code bytes}. */
+  /**
+   * Fails before anything is written when the host file system lacks room for {@code bytes}. One that reports no
+   * size at all (/proc, /sys, some FUSE mounts) says nothing about its room: creating the file there tells, with
+   * the host's own reason, where a "no space" error would point the user at the wrong problem.
+   */
   void ensureRoom(long bytes) throws IOException {
     Path parent = path.toAbsolutePath().getParent();
-    long usable = Files.getFileStore(parent).getUsableSpace();
-    if (usable < bytes) {
+    java.nio.file.FileStore store = Files.getFileStore(parent);
+    long usable = store.getUsableSpace();
+    if (usable < bytes && store.getTotalSpace() > 0) {
       throw new VdeNoSpaceException("the copy writes " + bytes + " bytes but the host file system of " + parent
           + " has " + usable + " bytes free");
     }
