@@ -106,8 +106,21 @@ public final class FileBlockDevice implements BlockDevice {
 
   /** Creates a new host file; fails if it already exists. The file is sparse until written. */
   public static FileBlockDevice create(Path path) throws IOException {
-    return open(path, EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-        StandardOpenOption.WRITE, StandardOpenOption.SPARSE), false);
+    try {
+      return open(path, EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+          StandardOpenOption.WRITE, StandardOpenOption.SPARSE), false);
+    } catch (java.nio.file.NoSuchFileException e) {
+      // The host's "no such file" for a file it was asked to create means a missing parent, except on file systems
+      // that take no new files (/proc): saying "no such directory" of a directory that is there sends the user
+      // looking for the wrong problem.
+      Path parent = path.toAbsolutePath().getParent();
+      if (parent != null && java.nio.file.Files.isDirectory(parent)) {
+        throw new dev.vde.VdeInvalidArgumentException("cannot create the file: the host file system of " + parent
+            + " takes no new files (it answers 'no such file' for one being created); name a directory on a disk",
+            path.toString());
+      }
+      throw e;
+    }
   }
 
   /** Opens an existing host file. */

@@ -134,6 +134,22 @@ class CopyCommandTest {
         .doesNotContain("bytes free");
   }
 
+  // procfs answers "no such file" for a file being created in a directory that is there. create used to say the
+  // parent directory does not exist, and copy "no such file or directory", each of /proc itself.
+  @Test
+  void aFileSystemThatTakesNoNewFilesIsNamedAsSuchNotAsAMissingDirectory() throws IOException {
+    Path proc = Path.of("/proc");
+    Path dest = proc.resolve("vde-create-test.vde");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(proc) && !Files.exists(dest));
+    for (Cli.Result r : List.of(Cli.run("create", dest, "--size", "16M"), Cli.run("copy", image, dest),
+        Cli.run("module", "add", image, "tags", "--to", dest))) {
+      assertThat(r.failsWith(ExitCodes.FAILED).stderr())
+          .contains("the host file system of /proc takes no new files", "(" + dest + ")")
+          .doesNotContain("does not exist", "no such directory");
+    }
+    assertThat(Files.exists(dest)).isFalse();
+  }
+
   // DEST names the new image file. A directory (or a device) there is not "an existing destination" that --force
   // would replace, and a trailing '/' says the user meant a directory: no image file is made under the name
   // without it.
