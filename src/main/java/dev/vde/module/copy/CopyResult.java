@@ -20,7 +20,7 @@ import java.util.Set;
  * @param inodesCopied inodes in use, all carried over with their numbers
  * @param bytesCopied {@code blocksCopied} in bytes
  * @param duration wall time of the whole copy, verification included
- * @param pauseMillis how long writers of the source were held off
+ * @param pauseMillis how long writers of the source were held off; 0 for a source opened read-only, which has none
  * @param verified whether the destination was re-read and checked against the source
  * @param modulesAdded modules the destination has and the source had not
  * @param modules every module of the destination

@@ -70,7 +70,7 @@ import java.util.List;
  * from the source is written, the rest (region directory, bitmap, the sync of everything and the superblocks)
  * comes from the plan alone, so the writers resume before it; with {@code verify} they stay paused until the
  * comparison with the source is done. {@link CopyResult#pauseMillis} reports the pause: the final pass, and the
- * first scan when it had to be made with publishing held.
+ * first scan when it had to be made with publishing held; none for a read-only source, which has no writers.
  * Blocks pre-copied and freed before the final pass stay written in the destination, as free blocks.
  */
 public final class ExtentAwareCopy {
@@ -299,7 +299,10 @@ public final class ExtentAwareCopy {
         target.release(dev[0]);
       }
       target.commit();
-      return result(copied.src(), copied.plan(), started, pausedNanos[0], options.verify());
+      // A read-only source has no writers to hold off: in this process it refuses writes, and its lock keeps
+      // other processes from opening it writable. Its whole pass counted as a pause before.
+      return result(copied.src(), copied.plan(), started, source.isReadOnly() ? 0 : pausedNanos[0],
+          options.verify());
     } catch (IOException e) {
       target.fail(dev[0]);
       throw explain(e, destination, aftermath);
