@@ -147,8 +147,13 @@ public final class ModulePlanner {
     // and transaction, the completion's record and transaction).
     long records = mp.inodesToCopy() / Math.max(1, MigrationOptions.DEFAULT_CHECKPOINT_EVERY / 3)
         + writeNew * bs / InodeMigration.EARLY_POSITION_BYTES + 3;
+    // Both the migration and the copy read every inode in use, the root's first: one that cannot be read stops them
+    // at once (the migration rolls back). Damage elsewhere in the table stops them where it is; only reading the
+    // whole table would find it beforehand, which is the verifier's work, not an analysis's.
+    String rootDamage = damagedRootInode(v);
     String migReason = walDamage != null ? unwritable
         : cannotWrite != null ? cannotWrite
+        : rootDamage != null ? rootDamage
         : !needsFields ? "the modules add no inode fields; there is nothing to grow"
         : mp.feasible() ? null : mp.reason();
     out.add(new OptionAnalysis(AdditionOption.MIGRATE, migReason == null, migReason,
@@ -168,6 +173,7 @@ public final class ModulePlanner {
     // The copy's own plan decides, as the copy will: a count of blocks misses the extent-chain blocks that moving
     // data out from under the larger metadata can add.
     String copyReason = walDamage != null ? unwritable
+        : rootDamage != null ? rootDamage
         : ExtentAwareCopy.planProblem(disk, CopyOptions.defaults()
             .sizeBytes(copy == null ? 0 : copy.sizeBytes()).modulesToAdd(java.util.EnumSet.copyOf(modules)));
     out.add(new OptionAnalysis(AdditionOption.COPY, copyReason == null, copyReason,
@@ -215,6 +221,20 @@ public final class ModulePlanner {
     return what == null ? null : "the allocation bitmap is damaged (" + what + "; 'vde fsck' names the blocks), so "
         + "the volume cannot be opened for writing, and this option changes it in place; a copy only reads it and "
         + "writes a new bitmap";
+  }
+
+  /**
+   * Why the root directory's inode cannot be read, or null: the migration and the copy would stop at it. Named with
+   * the engine's own description of the damage (block and what is wrong).
+   */
+  private static String damagedRootInode(Volume v) throws IOException {
+    try {
+      v.withStableState(() -> v.readInode(dev.vde.inode.Inode.ROOT));
+      return null;
+    } catch (dev.vde.VdeCorruptedException e) {
+      return "the inode table is damaged where the root directory's inode is (" + e.getOriginalMessage() + "); "
+          + "this option reads every inode and would stop there; 'vde fsck' shows the damage";
+    }
   }
 
   /** Why an analysis has nothing to run. */
