@@ -152,8 +152,9 @@ final class CopyCommand extends ImageCommand {
   }
 
   private void printSummary(PrintStream out, CopyResult r) {
-    out.println("copied " + Printable.of(image.toString()) + " to " + Printable.of(destination.toString()) + ": " + Numbers.grouped(r.blocksCopied()) + " of "
-        + Numbers.grouped(r.totalBlocks()) + " blocks (" + ByteSize.format(r.bytesCopied()) + ") in "
+    out.println("copied " + Printable.of(image.toString()) + " to " + Printable.of(destination.toString()) + ": "
+        + Numbers.grouped(r.blocksCopied()) + " of " + Numbers.grouped(r.totalBlocks()) + " blocks ("
+        + ByteSize.format(r.bytesCopied()) + ") in "
         + Numbers.fixed(r.duration().toNanos() / 1e9, 2) + " s, "
         + Numbers.fixed(r.bytesPerSecond() / (1 << 20), 1) + " MiB/s");
     // With nothing to move the ratio has no meaning (the result divides by at least 1 block).

@@ -85,8 +85,9 @@ final class CreateCommand extends ImageCommand {
       throw e;
     }
     out().printf("created %s: %s in %s blocks of %s bytes, %s inodes, modules: %s%n",
-        Printable.of(image.toString()), ByteSize.format(info.totalBlocks() * info.blockSize()), VolumeInfoText.count(info.totalBlocks()),
-        VolumeInfoText.count(info.blockSize()), VolumeInfoText.count(info.inodeCount()),
+        Printable.of(image.toString()), ByteSize.format(info.totalBlocks() * info.blockSize()),
+        VolumeInfoText.count(info.totalBlocks()), VolumeInfoText.count(info.blockSize()),
+        VolumeInfoText.count(info.inodeCount()),
         info.modules().isEmpty() ? "none"
             : String.join(",", info.modules().stream().map(Module::abbreviation).toList()));
     return ExitCodes.OK;

@@ -121,7 +121,8 @@ final class DemoCommand implements Callable<Integer> {
     PrintStream out = vde.out();
     try (VirtualDisk disk = VirtualDisk.create(image, CreateOptions.ofSize(volumeSize(totalBytes))
         .label("vde demo"))) {
-      out.printf("1. created %s (%s) in %s%n", Printable.of(image.toString()), ByteSize.format(Files.size(image)), watch.lap());
+      out.printf("1. created %s (%s) in %s%n", Printable.of(image.toString()), ByteSize.format(Files.size(image)),
+          watch.lap());
       try (ProgressReporter reporter = progress.reporter(vde)) {
         writeSamples(disk, samples, reporter);
       }

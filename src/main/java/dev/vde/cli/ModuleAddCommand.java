@@ -171,8 +171,9 @@ final class ModuleAddCommand extends ImageCommand {
           CopyResult r = ExtentAwareCopy.copy(disk, destination, co);
           reporter.close();
           // With nothing to move the ratio has no meaning (the result divides by at least 1 block), as in 'vde copy'.
-          out().println("Copied to " + Printable.of(destination.toString()) + " with " + names + ": " + Numbers.grouped(r.blocksCopied())
-              + " blocks copied, " + Numbers.grouped(r.blocksSkipped()) + " skipped, " + (r.blocksCopied() == 0
+          out().println("Copied to " + Printable.of(destination.toString()) + " with " + names + ": "
+              + Numbers.grouped(r.blocksCopied()) + " blocks copied, " + Numbers.grouped(r.blocksSkipped())
+              + " skipped, " + (r.blocksCopied() == 0
               ? "no file data to copy." : Numbers.fixed(r.speedupOverNaive(), 1) + "x less than a naive copy."));
         }
         return ExitCodes.OK;

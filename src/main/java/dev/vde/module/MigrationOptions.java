@@ -21,8 +21,8 @@ import java.time.Duration;
  * ones still cost more than a few large ones, and at each third the copy waits for the sync in flight
  * (docs/BENCHMARKS.md, migration section, has the measured effect of the interval). A larger interval was measured
  * and not taken: in the suite it did not make the default run faster, and the foreground kept less of its idle
- * throughput beside it (51% at worst, against 58% and 61%). A crash redoes at most 100,000 inodes: about 43 MiB of new table, a tenth of a second of copying at
- * full speed.
+ * throughput beside it (51% at worst, against 58% and 61%). A crash redoes at most 100,000 inodes: about 43 MiB of
+ * new table, a tenth of a second of copying at full speed.
  *
  * <p>Why also once a second: a throttled or yielding migration copies slowly, and an interval counted only in
  * inodes would let a crash cost minutes of it and leave {@code vde migrate status} (which reads the newest record
